@@ -1,4 +1,167 @@
-// Placeholder while the handler is written; replaced in the same session.
-export const handler = async (): Promise<void> => {
-  throw new Error('not implemented');
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { Context } from 'aws-lambda';
+import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
+import { PREDICT_TO_TRADE_METRICS as METRIC, readPredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
+import { ActionLedger } from '../shared/action-ledger';
+import { ModelOutputFormat, parseModelOutput, Prediction } from '../shared/model-output';
+import { ActionReport, MoneyPath } from '../shared/money-path';
+import { createObservability } from '../shared/observability';
+import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import { PurpleFleaClient } from '../shared/purpleflea-client';
+import { CredentialSource } from '../shared/purpleflea-credentials';
+import { decideTrade, TradeDecision } from './decide';
+import { parseEnvelope } from './envelope';
+
+// Read and checked once per container: a missing variable fails the cold start with its name.
+const settings = readPredictToTradeSettings(process.env);
+const connection = readConnectionSettings(process.env, 'PredictToTrade');
+const modelOutputFormat: ModelOutputFormat =
+  settings.outputFormat === 'JSON'
+    ? { kind: 'JSON', directionField: settings.directionField, confidenceField: settings.confidenceField }
+    : { kind: 'CSV', directionColumn: settings.directionColumn, confidenceColumn: settings.confidenceColumn };
+
+const { logger, metrics } = createObservability(METRIC.functionNameDimension);
+const sagemaker = new SageMakerRuntimeClient({});
+const credentials = new CredentialSource(connection.secretArn, connection);
+const moneyPath = new MoneyPath(
+  new ActionLedger({ tableName: connection.ledgerTableName, retentionDays: connection.ledgerRetentionDays }),
+  new PurpleFleaClient({ baseUrl: connection.baseUrl, credentials }),
+);
+
+/** Time kept back from the function's timeout to record the outcome after the call. */
+const RECORDING_MARGIN_MS = 5_000;
+
+export type TradeStatus = 'SUCCEEDED' | 'SKIPPED' | 'INVALID' | 'REJECTED' | 'UNKNOWN' | 'IN_PROGRESS';
+
+export interface TradeResult {
+  readonly status: TradeStatus;
+  readonly actionKey?: string;
+  readonly reason?: string;
+  readonly prediction?: Prediction;
+  readonly decision?: TradeDecision;
+  readonly repeated?: boolean;
+  readonly response?: { readonly [key: string]: unknown };
+}
+
+/**
+ * Returns normally for every outcome of the trade, UNKNOWN included (a retry would not resend it);
+ * throws only when the model could not be asked, so the event goes to the dead-letter queue.
+ */
+export const handler = async (event: unknown, context: Context): Promise<TradeResult> => {
+  logger.addContext(context);
+  try {
+    const result = await trade(event, Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS);
+    countOutcome(result);
+    const level = result.status === 'UNKNOWN' || result.status === 'INVALID' ? 'error' : 'info';
+    logger[level](`trade ${result.status}`, { ...result });
+    return result;
+  } finally {
+    logger.resetKeys();
+    metrics.publishStoredMetrics();
+  }
 };
+
+async function trade(event: unknown, deadline: number): Promise<TradeResult> {
+  const parsed = parseEnvelope(event);
+  if (!parsed.ok) return { status: 'INVALID', reason: parsed.reason };
+  const envelope = parsed.envelope;
+  const actionKey = `v1:trade:${envelope.ruleArn}:${envelope.eventId}`;
+  logger.appendKeys({ actionKey, eventTime: envelope.eventTime });
+
+  if (!settings.enabled) return { status: 'SKIPPED', actionKey, reason: 'disabled (enabled: false)' };
+  const signalAgeMs = Date.now() - envelope.eventTimeMs;
+  if (signalAgeMs > settings.maxSignalAgeSeconds * 1000) {
+    return { status: 'SKIPPED', actionKey, reason: `stale signal: the event is ${Math.round(signalAgeMs / 1000)} s old, maxSignalAge is ${settings.maxSignalAgeSeconds} s` };
+  }
+
+  const body = await invokeEndpoint(envelope.features);
+  const output = parseModelOutput(body, modelOutputFormat);
+  if (!output.ok) return { status: 'INVALID', actionKey, reason: `${output.reason} (endpoint ${settings.endpointName})` };
+  const prediction = output.prediction;
+
+  const decision = decideTrade(prediction, settings);
+  logger.info('trade decision', { prediction, decision });
+  if (decision.action === 'skip') return { status: 'SKIPPED', actionKey, prediction, decision, reason: decision.reason };
+  if (decision.action === 'invalid') return { status: 'INVALID', actionKey, prediction, decision, reason: decision.reason };
+  if (settings.dryRun) {
+    return { status: 'SKIPPED', actionKey, prediction, decision, reason: `dry run: would place a ${decision.direction} order of ${decision.amountUsdc} USDC on ${decision.asset}` };
+  }
+
+  const agentId = connection.agentId ?? (await credentials.get()).agentIdFromSecret;
+  if (!agentId || !AGENT_ID_PATTERN.test(agentId)) {
+    throw new Error(`no valid agent id: set agentId on the PurpleFleaConnection or the secret field "${connection.agentIdField}" (got ${JSON.stringify(agentId ?? null)})`);
+  }
+  const report = await moneyPath.executeOnce(
+    {
+      actionKey,
+      amountUsdc: decision.amountUsdc,
+      request: GATEWAY_PROFILE.tradeOrder({
+        agentId,
+        direction: decision.direction,
+        amountUsdc: decision.amountUsdc,
+        asset: decision.asset,
+        metadata: { source: 'sagemaker', confidence: prediction.confidence, endpoint: settings.endpointName },
+      }),
+      cap: settings.maxDailyNotionalUsdc === undefined
+        ? undefined
+        : { counterKey: `v1:daily-notional:${settings.dailyCapScope}:${new Date().toISOString().slice(0, 10)}`, capUsdc: settings.maxDailyNotionalUsdc },
+    },
+    { deadline },
+  );
+  if (report.apiLatencyMs !== undefined) metrics.addMetric(METRIC.apiLatency, MetricUnit.Milliseconds, report.apiLatencyMs);
+  return fromReport(report, prediction, decision);
+}
+
+async function invokeEndpoint(features: unknown): Promise<string> {
+  const started = Date.now();
+  try {
+    const response = await sagemaker.send(
+      new InvokeEndpointCommand({
+        EndpointName: settings.endpointName,
+        TargetVariant: settings.targetVariant,
+        ContentType: 'application/json',
+        Accept: settings.outputFormat === 'JSON' ? 'application/json' : 'text/csv',
+        Body: new TextEncoder().encode(JSON.stringify(features)),
+      }),
+    );
+    return new TextDecoder().decode(response.Body);
+  } catch (error) {
+    const reason = `endpoint ${settings.endpointName} could not be invoked: ${(error as Error).name}: ${(error as Error).message}`;
+    logger.error('trade FAILED', { reason });
+    throw new Error(reason);
+  } finally {
+    metrics.addMetric(METRIC.endpointLatency, MetricUnit.Milliseconds, Date.now() - started);
+  }
+}
+
+function fromReport(report: ActionReport, prediction: Prediction, decision: TradeDecision): TradeResult {
+  const common = { actionKey: report.actionKey, prediction, decision, repeated: report.repeated, reason: report.error };
+  if (report.status === 'SUCCEEDED') return { ...common, status: 'SUCCEEDED', response: report.response };
+  return { ...common, status: report.status };
+}
+
+function countOutcome(result: TradeResult): void {
+  // A repeat delivery reports what an earlier invocation did; it is counted once, by that one.
+  if (result.repeated) {
+    metrics.addMetric(METRIC.ordersSkipped, MetricUnit.Count, 1);
+    return;
+  }
+  switch (result.status) {
+    case 'SUCCEEDED':
+      metrics.addMetric(METRIC.ordersPlaced, MetricUnit.Count, 1);
+      if (result.decision?.action === 'order') metrics.addMetric(METRIC.notionalUsdc, MetricUnit.NoUnit, result.decision.amountUsdc);
+      return;
+    case 'REJECTED':
+      metrics.addMetric(METRIC.ordersRejected, MetricUnit.Count, 1);
+      return;
+    case 'UNKNOWN':
+      metrics.addMetric(METRIC.ordersUnknown, MetricUnit.Count, 1);
+      return;
+    case 'INVALID':
+      metrics.addMetric(METRIC.ordersInvalid, MetricUnit.Count, 1);
+      return;
+    default:
+      metrics.addMetric(METRIC.ordersSkipped, MetricUnit.Count, 1);
+  }
+}

@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../lib/private/contracts/ledger-schema';
+
+/** DESIGN.md "Money moves exactly once": the states of one money-moving action. */
+export type LedgerState = 'CLAIMED' | 'SENDING' | 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN';
+
+export interface LedgerRecord {
+  readonly actionKey: string;
+  readonly state: LedgerState;
+  readonly claimToken: string;
+  /** Epoch ms; a CLAIMED record past it may be taken over, a SENDING one becomes UNKNOWN. */
+  readonly leaseExpiresAt: number;
+  /** How many times the action was claimed (a REJECTED action may run again). */
+  readonly attempts: number;
+  /** What was (or is about to be) sent, without credentials. */
+  readonly request?: { readonly [key: string]: unknown };
+  readonly amountUsdc?: number;
+  readonly response?: { readonly [key: string]: unknown };
+  readonly error?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type ClaimResult =
+  | { readonly claimed: true; readonly claimToken: string }
+  | { readonly claimed: false; readonly existing: LedgerRecord };
+
+export interface ClaimRequest {
+  /** SENDING claims and marks the request as going out in one write; CLAIMED leaves a step between. */
+  readonly state: 'CLAIMED' | 'SENDING';
+  readonly leaseMs: number;
+  readonly request: { readonly [key: string]: unknown };
+  readonly amountUsdc: number;
+}
+
+export interface ActionLedgerOptions {
+  readonly tableName: string;
+  readonly retentionDays?: number;
+  readonly client?: DynamoDBClient;
+  readonly now?: () => number;
+}
+
+const ATTRIBUTE_NAMES = { '#pk': LEDGER_PARTITION_KEY, '#state': 'state' };
+
+/**
+ * The record of money moved, in DynamoDB. Every transition is a conditional write, so two
+ * invocations racing on one action key cannot both send: the table, not the server, makes a
+ * payment happen once (Purple Flea has no idempotency support).
+ */
+export class ActionLedger {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ActionLedgerOptions) {
+    this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Takes the action for this invocation if nobody has it: new, REJECTED (not executed, may run
+   * again), or CLAIMED with an expired lease (nothing was sent). Otherwise returns what is there.
+   */
+  async claim(actionKey: string, claim: ClaimRequest): Promise<ClaimResult> {
+    const now = this.now();
+    const claimToken = randomUUID();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: actionKey },
+          UpdateExpression:
+            'SET #state = :state, claimToken = :token, leaseExpiresAt = :lease, #request = :request, amountUsdc = :amount, ' +
+            'createdAt = if_not_exists(createdAt, :nowIso), updatedAt = :nowIso, attempts = if_not_exists(attempts, :zero) + :one' +
+            this.expirySet() +
+            ' REMOVE #response, #error',
+          ConditionExpression:
+            'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND leaseExpiresAt < :now)',
+          ExpressionAttributeNames: { ...ATTRIBUTE_NAMES, '#request': 'request', '#response': 'response', '#error': 'error' },
+          ExpressionAttributeValues: {
+            ':state': claim.state,
+            ':token': claimToken,
+            ':lease': now + claim.leaseMs,
+            ':request': claim.request,
+            ':amount': claim.amountUsdc,
+            ':nowIso': new Date(now).toISOString(),
+            ':zero': 0,
+            ':one': 1,
+            ':rejected': 'REJECTED',
+            ':claimed': 'CLAIMED',
+            ':now': now,
+            ...this.expiryValue(now),
+          },
+        }),
+      );
+      return { claimed: true, claimToken };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const existing = await this.get(actionKey);
+    if (!existing) {
+      // Gone between the two calls (only possible if someone deleted it): let the caller retry later.
+      throw new Error(`ledger record ${actionKey} changed while it was being claimed`);
+    }
+    return { claimed: false, existing };
+  }
+
+  /** CLAIMED → SENDING, written immediately before the request goes out. False if the claim was lost. */
+  async markSending(actionKey: string, claimToken: string, leaseMs: number): Promise<boolean> {
+    return this.transition(actionKey, claimToken, 'CLAIMED', 'SENDING', { leaseExpiresAt: this.now() + leaseMs });
+  }
+
+  /** SENDING → SUCCEEDED / REJECTED / UNKNOWN, only by the invocation that sent it. */
+  async recordOutcome(
+    actionKey: string,
+    claimToken: string,
+    state: 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN',
+    details: { readonly response?: { readonly [key: string]: unknown }; readonly error?: string },
+  ): Promise<boolean> {
+    return this.transition(actionKey, claimToken, 'SENDING', state, { response: details.response, error: details.error });
+  }
+
+  /** CLAIMED → REJECTED when the invocation decides not to send after all (e.g. a cap was reached). */
+  async releaseClaim(actionKey: string, claimToken: string, error: string): Promise<boolean> {
+    return this.transition(actionKey, claimToken, 'CLAIMED', 'REJECTED', { error });
+  }
+
+  /**
+   * An expired SENDING record: the request may have gone out and nobody recorded the answer.
+   * It becomes UNKNOWN, for an operator; it is never re-sent.
+   */
+  async markExpiredSendingUnknown(record: LedgerRecord): Promise<LedgerRecord> {
+    const changed = await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', {
+      error: 'lease expired while SENDING: the request may have taken effect',
+    });
+    if (changed) return { ...record, state: 'UNKNOWN' };
+    return (await this.get(record.actionKey)) ?? record;
+  }
+
+  async get(actionKey: string): Promise<LedgerRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.options.tableName, Key: { [LEDGER_PARTITION_KEY]: actionKey }, ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const { [LEDGER_PARTITION_KEY]: key, ...rest } = Item;
+    return { actionKey: key as string, ...(rest as Omit<LedgerRecord, 'actionKey'>) };
+  }
+
+  /**
+   * Adds `amountCents` to a counter unless that would take it over `capCents`. One conditional
+   * write, so concurrent invocations cannot overshoot the cap together. Whole cents, so no
+   * floating-point drift accumulates in the counter.
+   */
+  async reserve(counterKey: string, amountCents: number, capCents: number): Promise<boolean> {
+    if (amountCents > capCents) return false;
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: counterKey },
+          UpdateExpression: 'ADD reservedCents :amount SET updatedAt = :nowIso' + this.expirySet(),
+          ConditionExpression: 'attribute_not_exists(reservedCents) OR reservedCents <= :limit',
+          ExpressionAttributeValues: {
+            ':amount': amountCents,
+            ':limit': capCents - amountCents,
+            ':nowIso': new Date(now).toISOString(),
+            ...this.expiryValue(now),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Gives back a reservation whose action provably did not execute. */
+  async release(counterKey: string, amountCents: number): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { [LEDGER_PARTITION_KEY]: counterKey },
+        UpdateExpression: 'ADD reservedCents :amount',
+        ExpressionAttributeValues: { ':amount': -amountCents },
+      }),
+    );
+  }
+
+  private async transition(
+    actionKey: string,
+    claimToken: string,
+    from: LedgerState,
+    to: LedgerState,
+    fields: { readonly [name: string]: unknown },
+  ): Promise<boolean> {
+    const names: { [placeholder: string]: string } = { '#state': 'state' };
+    const values: { [placeholder: string]: unknown } = {
+      ':to': to,
+      ':from': from,
+      ':token': claimToken,
+      ':nowIso': new Date(this.now()).toISOString(),
+    };
+    const sets = ['#state = :to', 'updatedAt = :nowIso'];
+    for (const [name, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = :${name}`);
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: actionKey },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#state = :from AND claimToken = :token',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private expirySet(): string {
+    return this.options.retentionDays === undefined ? '' : `, ${LEDGER_TTL_ATTRIBUTE} = :expiresAt`;
+  }
+
+  private expiryValue(now: number): { [placeholder: string]: number } {
+    if (this.options.retentionDays === undefined) return {};
+    return { ':expiresAt': Math.floor(now / 1000) + Math.ceil(this.options.retentionDays * 86_400) };
+  }
+}
+
+export function toCents(amountUsdc: number): number {
+  return Math.round(amountUsdc * 100);
+}

@@ -26,7 +26,7 @@ const sagemaker = new SageMakerRuntimeClient({});
 const credentials = new CredentialSource(connection.secretArn, connection);
 const moneyPath = new MoneyPath(
   new ActionLedger({ tableName: connection.ledgerTableName, retentionDays: connection.ledgerRetentionDays }),
-  new PurpleFleaClient({ baseUrl: connection.baseUrl, credentials }),
+  new PurpleFleaClient({ baseUrl: connection.baseUrl, credentials, requestTimeoutMs: connection.requestTimeoutMs }),
 );
 
 /** Time kept back from the function's timeout to record the outcome after the call. */

@@ -132,12 +132,12 @@ export class ActionLedger {
    * An expired SENDING record: the request may have gone out and nobody recorded the answer.
    * It becomes UNKNOWN, for an operator; it is never re-sent.
    */
-  async markExpiredSendingUnknown(record: LedgerRecord): Promise<LedgerRecord> {
-    const changed = await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', {
-      error: 'lease expired while SENDING: the request may have taken effect',
-    });
-    if (changed) return { ...record, state: 'UNKNOWN' };
-    return (await this.get(record.actionKey)) ?? record;
+  async markExpiredSendingUnknown(record: LedgerRecord): Promise<{ readonly record: LedgerRecord; readonly changed: boolean }> {
+    const error = 'lease expired while SENDING: the request may have taken effect';
+    if (await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', { error })) {
+      return { record: { ...record, state: 'UNKNOWN', error }, changed: true };
+    }
+    return { record: (await this.get(record.actionKey)) ?? record, changed: false };
   }
 
   async get(actionKey: string): Promise<LedgerRecord | undefined> {

@@ -112,10 +112,13 @@ export class MoneyPath {
 
   private async reportExisting(record: LedgerRecord): Promise<ActionReport> {
     let current = record;
+    let foundUnknown = false;
     if (current.state === 'SENDING' && current.leaseExpiresAt < this.now()) {
-      current = await this.ledger.markExpiredSendingUnknown(current);
+      ({ record: current, changed: foundUnknown } = await this.ledger.markExpiredSendingUnknown(current));
     }
-    const base = { actionKey: current.actionKey, repeated: true, error: current.error };
+    // The invocation that turns an expired SENDING into UNKNOWN reports it as its own outcome, so
+    // it is counted (and alarmed) once; every later repeat reads it as already known.
+    const base = { actionKey: current.actionKey, repeated: !foundUnknown, error: current.error };
     switch (current.state) {
       case 'SUCCEEDED':
         return { ...base, status: 'SUCCEEDED', response: current.response };

@@ -13,6 +13,8 @@ export interface ConnectionSettings {
   readonly ledgerTableName: string;
   /** Ledger records expire after this many days; absent means never. */
   readonly ledgerRetentionDays?: number;
+  /** How long one Purple Flea request may take; absent means the handler's default (10 s, as the seed). */
+  readonly requestTimeoutMs?: number;
 }
 
 export const CONNECTION_ENV = {
@@ -23,6 +25,7 @@ export const CONNECTION_ENV = {
   baseUrl: 'PF_BASE_URL',
   ledgerTableName: 'PF_LEDGER_TABLE',
   ledgerRetentionDays: 'PF_LEDGER_RETENTION_DAYS',
+  requestTimeoutMs: 'PF_REQUEST_TIMEOUT_MS',
 } as const;
 
 export function connectionEnvironment(settings: ConnectionSettings): { [name: string]: string } {
@@ -34,6 +37,7 @@ export function connectionEnvironment(settings: ConnectionSettings): { [name: st
     [CONNECTION_ENV.baseUrl]: settings.baseUrl,
     [CONNECTION_ENV.ledgerTableName]: settings.ledgerTableName,
     [CONNECTION_ENV.ledgerRetentionDays]: settings.ledgerRetentionDays?.toString(),
+    [CONNECTION_ENV.requestTimeoutMs]: settings.requestTimeoutMs?.toString(),
   });
 }
 
@@ -47,5 +51,6 @@ export function readConnectionSettings(env: Environment, handlerName: string): C
     baseUrl: read.string(CONNECTION_ENV.baseUrl),
     ledgerTableName: read.string(CONNECTION_ENV.ledgerTableName),
     ledgerRetentionDays: read.optionalNumber(CONNECTION_ENV.ledgerRetentionDays),
+    requestTimeoutMs: read.optionalNumber(CONNECTION_ENV.requestTimeoutMs),
   };
 }

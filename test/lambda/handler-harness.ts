@@ -1,0 +1,190 @@
+/**
+ * Runs a bundled handler (the file in assets/, as Lambda loads it) against the local stand-ins:
+ * the Purple Flea sandbox, the fake AWS endpoints for the real SDK clients, and dynalite.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { connectionEnvironment, ConnectionSettings } from '../../lib/private/contracts/connection-env';
+import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
+import { applyEnvironment, awsTestEnvironment, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
+import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+import { FakeAws } from '../support/fake-aws';
+import { PurpleFleaSandbox, SANDBOX_API_KEY } from '../support/purpleflea-sandbox';
+
+export const SECRET_NAME = 'PurpleFleaApiKey';
+export const AGENT_ID = 'agt_sagemaker_trader';
+export const LEDGER_TABLE = 'ActionLedger';
+
+export interface Harness {
+  readonly sandbox: PurpleFleaSandbox;
+  readonly aws: FakeAws;
+  readonly dynamo: DynaliteServer;
+  readonly secretArn: string;
+  /** Connection settings pointing at the stand-ins; a test may override fields. */
+  readonly connection: ConnectionSettings;
+  readonly ledger: DynamoDBDocumentClient;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const [sandbox, aws, dynamo] = await Promise.all([PurpleFleaSandbox.start(), FakeAws.start(), startDynalite()]);
+  await createLedgerTable(dynamo.endpoint, LEDGER_TABLE);
+  const { arn } = aws.setSecret(SECRET_NAME, JSON.stringify({ key: SANDBOX_API_KEY, agent_id: AGENT_ID }));
+  const restoreEnv = applyEnvironment({
+    ...awsTestEnvironment(aws.url, dynamo.endpoint),
+    POWERTOOLS_METRICS_NAMESPACE: 'PurpleFlea/SageMaker',
+    AWS_LAMBDA_FUNCTION_NAME: 'test-function',
+  });
+  const ledger = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
+    }),
+  );
+  return {
+    sandbox,
+    aws,
+    dynamo,
+    secretArn: arn,
+    ledger,
+    connection: {
+      secretArn: arn,
+      apiKeyField: 'key',
+      agentIdField: 'agent_id',
+      baseUrl: sandbox.baseUrl,
+      ledgerTableName: LEDGER_TABLE,
+      requestTimeoutMs: 1_000,
+    },
+    async close() {
+      ledger.destroy();
+      await Promise.all([sandbox.close(), aws.close(), dynamo.close()]);
+      restoreEnv();
+    },
+  };
+}
+
+export function handlerEnvironment(harness: Harness, handlerEnv: { [name: string]: string }, connection?: Partial<ConnectionSettings>) {
+  return { ...connectionEnvironment({ ...harness.connection, ...connection }), ...handlerEnv };
+}
+
+/**
+ * (The SDK inside the bundle does `await import("node:http")`: jest runs it only with
+ * --experimental-vm-modules, which the test script sets.)
+ *
+ * Loads a fresh copy of assets/<name>/index.js with `env` in process.env while its module scope
+ * runs (that is where a handler reads its configuration), as a new Lambda container would.
+ */
+export function loadBundledHandler<T>(name: string, env: { [name: string]: string }): T {
+  const restore = applyEnvironment(env);
+  try {
+    let loaded: T | undefined;
+    jest.isolateModules(() => {
+      loaded = require(bundlePath(name)) as T;
+    });
+    return loaded as T;
+  } finally {
+    // The SDK clients resolve region and credentials lazily: only the handler's own variables go.
+    restore();
+  }
+}
+
+export function bundlePath(name: string): string {
+  return resolve(__dirname, '..', '..', 'assets', name, 'index.js');
+}
+
+export function lambdaContext(remainingMs = 30_000) {
+  const deadline = Date.now() + remainingMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'test-function',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test-function',
+    memoryLimitInMB: '256',
+    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
+    logGroupName: '/aws/lambda/test-function',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * Everything the handler writes (Powertools logs, errors on stderr, EMF metrics on stdout), kept
+ * off the console.
+ */
+export function captureOutput() {
+  const chunks: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  return {
+    text: () => chunks.join(''),
+    records(): { [key: string]: any }[] {
+      return chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.trim().startsWith('{'))
+        .map((line) => JSON.parse(line));
+    },
+    /** Sum of one EMF metric over everything published so far. */
+    metric(name: string): number {
+      return this.records()
+        .filter((record) => record._aws?.CloudWatchMetrics)
+        .reduce((sum, record) => sum + (typeof record[name] === 'number' ? record[name] : 0), 0);
+    },
+    clear: () => chunks.splice(0),
+    restore: () => spies.forEach((spy) => spy.mockRestore()),
+  };
+}
+
+export async function readLedger(harness: Harness, actionKey: string): Promise<{ [key: string]: any } | undefined> {
+  const { Item } = await harness.ledger.send(
+    new GetCommand({ TableName: LEDGER_TABLE, Key: { [LEDGER_PARTITION_KEY]: actionKey }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+export async function writeLedger(harness: Harness, item: { [key: string]: unknown }): Promise<void> {
+  await harness.ledger.send(new PutCommand({ TableName: LEDGER_TABLE, Item: item }));
+}
+
+/**
+ * Invokes the bundled handler `count` times concurrently in each of `processes` separate Node
+ * processes (separate containers, as Lambda would run them), all with the same event.
+ */
+export async function invokeInProcesses(
+  name: string,
+  env: { [name: string]: string },
+  event: unknown,
+  processes: number,
+  count: number,
+): Promise<{ status: string }[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'pf-invoke-'));
+  const runs = Array.from({ length: processes }, (_, index) => {
+    const output = join(dir, `results-${index}.json`);
+    const input = join(dir, `event-${index}.json`);
+    writeFileSync(input, JSON.stringify(event));
+    return new Promise<{ status: string }[]>((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [join(__dirname, 'fixtures', 'invoke-handler.cjs'), bundlePath(name), input, String(count), output], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('exit', (code) => {
+        if (code !== 0) reject(new Error(`invoke-handler exited ${code}: ${stderr}`));
+        else resolvePromise(JSON.parse(readFileSync(output, 'utf8')));
+      });
+    });
+  });
+  return (await Promise.all(runs)).flat();
+}

@@ -1,0 +1,75 @@
+/**
+ * The ledger's DynamoDB, locally: dynalite is a real DynamoDB-protocol server (in memory, on loopback).
+ * It has no transactions (TransactWriteItems), so the ledger must not rely on them.
+ */
+import type * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
+import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from './aws-env';
+
+interface DynaliteOptions {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}
+// dynalite ships no types; it returns a plain (not yet listening) http.Server.
+const dynalite = require('dynalite') as (options: DynaliteOptions) => http.Server;
+
+export interface DynaliteServer {
+  /** http://127.0.0.1:PORT, for AWS_ENDPOINT_URL_DYNAMODB or a client's `endpoint`. */
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function startDynalite(): Promise<DynaliteServer> {
+  // Tables become ACTIVE at once instead of after dynalite's default 500 ms.
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      (closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err?: Error) => (err ? reject(err) : resolve()));
+        // Keep-alive sockets of SDK clients would otherwise hold close() open.
+        server.closeAllConnections();
+      })),
+  };
+}
+
+/** Creates the ledger table (partition key LEDGER_PARTITION_KEY, string, on-demand) and waits until ACTIVE. */
+export async function createLedgerTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
+  });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    // Poll quickly ourselves: the SDK waiter sleeps 20 s between attempts.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+      if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after 10 s (${Table?.TableStatus})`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * One loopback HTTP server that stands in for SageMaker Runtime, Secrets Manager and SageMaker, so the
+ * handler tests can run the REAL AWS SDK v3 clients (pointed here with AWS_ENDPOINT_URL_*).
+ *
+ * Requests are routed by shape, the way the SDK sends them:
+ * - SageMaker Runtime is restJson1: `POST /endpoints/{EndpointName}/invocations`, the model input as the raw body.
+ * - Secrets Manager and SageMaker are awsJson1_1: `POST /` with `X-Amz-Target: <service>.<Operation>`.
+ * Errors are written in the shape each protocol's deserializer reads, so the SDK throws its named errors.
+ * Signatures are not checked (the SDK signs with whatever dummy credentials it is given).
+ */
+import type * as http from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
+import { LoopbackServer, Sleeper, readBody, sendJson } from './http-util';
+
+export const FAKE_ACCOUNT_ID = '123456789012';
+export const FAKE_REGION = 'us-east-1';
+
+export type FakeAwsOperation = 'InvokeEndpoint' | 'GetSecretValue' | 'DescribeTrainingJob';
+
+/** What the model container receives. */
+export interface EndpointRequest {
+  readonly endpointName: string;
+  readonly body: string;
+  readonly contentType: string | undefined;
+  readonly accept: string | undefined;
+  readonly targetVariant: string | undefined;
+  readonly customAttributes: string | undefined;
+}
+
+/** What the model container answers. A status other than 200 becomes a ModelError (424), as in SageMaker. */
+export interface EndpointResponse {
+  readonly status?: number;
+  readonly contentType?: string;
+  readonly body: string;
+}
+
+export type EndpointHandler = (request: EndpointRequest) => EndpointResponse | Promise<EndpointResponse>;
+
+/** An AWS-level error to answer once, e.g. { status: 400, type: 'ThrottlingException' } or { status: 500, type: 'InternalFailure' }. */
+export interface AwsFault {
+  readonly status: number;
+  readonly type: string;
+  readonly message?: string;
+}
+
+export interface FakeAwsOptions {
+  /** Added before every request is handled. */
+  readonly latencyMs?: number;
+}
+
+interface StoredSecret {
+  readonly name: string;
+  readonly arn: string;
+  readonly secretString: string;
+  readonly versionId: string;
+  readonly createdDate: Date;
+}
+
+/** Thrown inside a route to answer an AWS error in the protocol's shape. */
+class AwsError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const INVOCATIONS_PATH = /^\/endpoints\/([^/]+)\/invocations$/;
+
+export class FakeAws {
+  static async start(options: FakeAwsOptions = {}): Promise<FakeAws> {
+    const fake = new FakeAws(options);
+    fake.server = await LoopbackServer.listen((req, res) => {
+      fake.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent && !res.destroyed) {
+          sendJson(res, 500, { __type: 'InternalFailure', message: `fake-aws bug: ${String(err)}` });
+        }
+      });
+    });
+    return fake;
+  }
+
+  private server!: LoopbackServer;
+  private readonly sleeper = new Sleeper();
+  private latencyMs: number;
+  private endpointHandlers = new Map<string, EndpointHandler>();
+  private secrets: StoredSecret[] = [];
+  private trainingJobs = new Map<string, Record<string, unknown>>();
+  private faults = new Map<FakeAwsOperation, AwsFault[]>();
+  private readonly invocationLog: EndpointRequest[] = [];
+  private readonly operationLog: string[] = [];
+  private secretReadCount = 0;
+
+  private constructor(options: FakeAwsOptions) {
+    this.latencyMs = options.latencyMs ?? 0;
+  }
+
+  /** http://127.0.0.1:PORT: the value for AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, _SECRETS_MANAGER and _SAGEMAKER. */
+  get url(): string {
+    return this.server.url;
+  }
+
+  /** Every request, including malformed ones: the number of round trips the SDK made (retries count). */
+  get requestCount(): number {
+    return this.operationLog.length;
+  }
+
+  /** The operation of every request, in order ('Unknown' for requests that matched nothing). */
+  get operations(): readonly string[] {
+    return [...this.operationLog];
+  }
+
+  /** Every InvokeEndpoint request, in order. */
+  get invocations(): readonly EndpointRequest[] {
+    return [...this.invocationLog];
+  }
+
+  /** GetSecretValue requests received (found or not): shows whether a secret cache works. */
+  get secretReads(): number {
+    return this.secretReadCount;
+  }
+
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  setEndpointHandler(endpointName: string, handler: EndpointHandler): void {
+    this.endpointHandlers.set(endpointName, handler);
+  }
+
+  /**
+   * Stores a secret under a name or a full ARN; GetSecretValue finds it by either. Setting it again is a
+   * rotation: the value and VersionId change.
+   */
+  setSecret(secretIdOrArn: string, secretString: string): { name: string; arn: string; versionId: string } {
+    const { name, arn } = secretIdOrArn.startsWith('arn:')
+      ? { name: secretNameFromArn(secretIdOrArn), arn: secretIdOrArn }
+      : { name: secretIdOrArn, arn: secretArn(secretIdOrArn) };
+    const secret: StoredSecret = { name, arn, secretString, versionId: randomUUID(), createdDate: new Date() };
+    this.secrets = [...this.secrets.filter((s) => s.arn !== arn), secret];
+    return { name, arn, versionId: secret.versionId };
+  }
+
+  /**
+   * The DescribeTrainingJob answer for `name`. Date values are sent as epoch seconds, like the real
+   * service; TrainingJobName and TrainingJobArn are filled in unless given.
+   */
+  setTrainingJob(name: string, description: Record<string, unknown>): void {
+    this.trainingJobs.set(name, {
+      TrainingJobName: name,
+      TrainingJobArn: `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:training-job/${name.toLowerCase()}`,
+      ...description,
+    });
+  }
+
+  /** Answers the next request of `operation` with this error instead (queued; each consumed once). */
+  injectFault(operation: FakeAwsOperation, fault: AwsFault): void {
+    this.faults.set(operation, [...(this.faults.get(operation) ?? []), fault]);
+  }
+
+  /** Forgets recordings, handlers, secrets, training jobs, faults and latency. */
+  reset(): void {
+    this.endpointHandlers.clear();
+    this.secrets = [];
+    this.trainingJobs.clear();
+    this.faults.clear();
+    this.invocationLog.length = 0;
+    this.operationLog.length = 0;
+    this.secretReadCount = 0;
+    this.latencyMs = 0;
+  }
+
+  async close(): Promise<void> {
+    this.sleeper.cancelAll();
+    await this.server.close();
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const path = new URL(req.url ?? '/', 'http://fake-aws').pathname;
+    const target = header(req, 'x-amz-target');
+    const invocation = req.method === 'POST' ? INVOCATIONS_PATH.exec(path) : null;
+
+    if (invocation) {
+      this.operationLog.push('InvokeEndpoint');
+      if (!(await this.sleeper.sleep(this.latencyMs))) return;
+      try {
+        await this.invokeEndpoint(req, decodeURIComponent(invocation[1]), raw, res);
+      } catch (err) {
+        sendRestJsonError(res, asAwsError(err));
+      }
+      return;
+    }
+
+    const operation = req.method === 'POST' && path === '/' && target ? target : undefined;
+    this.operationLog.push(operation?.split('.')[1] ?? 'Unknown');
+    if (!(await this.sleeper.sleep(this.latencyMs))) return;
+    try {
+      if (!operation) throw new AwsError(404, 'UnknownOperationException', `No operation for ${req.method} ${path}`);
+      sendJson(res, 200, epochSecondsDates(this.jsonOperation(operation, parseJsonObject(raw))), {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'x-amzn-RequestId': randomUUID(),
+      });
+    } catch (err) {
+      const error = asAwsError(err);
+      // awsJson1_1 errors: the type in the body's __type, the message in `message`.
+      sendJson(res, error.status, { __type: error.type, message: error.message, ...error.extra }, {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'x-amzn-RequestId': randomUUID(),
+      });
+    }
+  }
+
+  private jsonOperation(target: string, input: Record<string, unknown>): Record<string, unknown> {
+    switch (target) {
+      case 'secretsmanager.GetSecretValue':
+        this.secretReadCount += 1;
+        this.throwInjectedFault('GetSecretValue');
+        return this.getSecretValue(input);
+      case 'SageMaker.DescribeTrainingJob':
+        this.throwInjectedFault('DescribeTrainingJob');
+        return this.describeTrainingJob(input);
+      default:
+        throw new AwsError(400, 'UnknownOperationException', `fake-aws does not implement ${target}`);
+    }
+  }
+
+  private getSecretValue(input: Record<string, unknown>): Record<string, unknown> {
+    const secret = this.secrets.find((s) => s.arn === input.SecretId || s.name === input.SecretId);
+    if (!secret) {
+      throw new AwsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    }
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      SecretString: secret.secretString,
+      VersionId: secret.versionId,
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: secret.createdDate,
+    };
+  }
+
+  private describeTrainingJob(input: Record<string, unknown>): Record<string, unknown> {
+    const job = typeof input.TrainingJobName === 'string' ? this.trainingJobs.get(input.TrainingJobName) : undefined;
+    // SageMaker answers an unknown job with a ValidationException, not ResourceNotFound.
+    if (!job) throw new AwsError(400, 'ValidationException', 'Requested resource not found.');
+    return job;
+  }
+
+  private async invokeEndpoint(
+    req: http.IncomingMessage,
+    endpointName: string,
+    body: string,
+    res: http.ServerResponse,
+  ): Promise<void> {
+    const request: EndpointRequest = {
+      endpointName,
+      body,
+      contentType: header(req, 'content-type'),
+      accept: header(req, 'accept'),
+      targetVariant: header(req, 'x-amzn-sagemaker-target-variant'),
+      customAttributes: header(req, 'x-amzn-sagemaker-custom-attributes'),
+    };
+    this.invocationLog.push(request);
+    this.throwInjectedFault('InvokeEndpoint');
+
+    const handler = this.endpointHandlers.get(endpointName);
+    if (!handler) {
+      throw new AwsError(400, 'ValidationError', `Endpoint ${endpointName} of account ${FAKE_ACCOUNT_ID} not found.`);
+    }
+    let answer: EndpointResponse;
+    try {
+      answer = await handler(request);
+    } catch (err) {
+      throw new AwsError(500, 'InternalFailure', `endpoint handler for ${endpointName} threw: ${String(err)}`);
+    }
+    const variant = request.targetVariant ?? 'AllTraffic';
+    const status = answer.status ?? 200;
+    if (status !== 200) {
+      // SageMaker wraps a container's non-200 answer in a 424 ModelError carrying the original.
+      const side = status >= 500 ? 'server' : 'client';
+      const logGroup = `/aws/sagemaker/Endpoints/${endpointName}`;
+      throw new AwsError(
+        424,
+        'ModelError',
+        `Received ${side} error (${status}) from primary with message "${answer.body}". See ` +
+          `https://${FAKE_REGION}.console.aws.amazon.com/cloudwatch/home?region=${FAKE_REGION}#logEventViewer:group=${logGroup} ` +
+          `in account ${FAKE_ACCOUNT_ID} for more information.`,
+        {
+          ErrorCode: `${side.toUpperCase()}_ERROR_FROM_MODEL`,
+          OriginalStatusCode: status,
+          OriginalMessage: answer.body,
+          LogStreamArn: `arn:aws:logs:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:log-group:${logGroup}`,
+        },
+      );
+    }
+    const payload = Buffer.from(answer.body, 'utf8');
+    res.writeHead(200, {
+      'Content-Type': answer.contentType ?? 'application/json',
+      'Content-Length': payload.length.toString(),
+      'x-Amzn-Invoked-Production-Variant': variant,
+      'x-amzn-RequestId': randomUUID(),
+    });
+    res.end(payload);
+  }
+
+  private throwInjectedFault(operation: FakeAwsOperation): void {
+    const fault = this.faults.get(operation)?.shift();
+    if (fault) throw new AwsError(fault.status, fault.type, fault.message ?? `Injected ${fault.type}`);
+  }
+}
+
+/**
+ * restJson1 errors (SageMaker Runtime): the SDK takes the type from the x-amzn-ErrorType header and cuts
+ * it at ':' — real SageMaker appends a namespace URL there — and the message from `message`/`Message`.
+ */
+function sendRestJsonError(res: http.ServerResponse, error: AwsError): void {
+  const body: Record<string, unknown> =
+    error.type === 'ModelError' ? { Message: error.message, ...error.extra } : { message: error.message, ...error.extra };
+  sendJson(res, error.status, body, {
+    'x-amzn-ErrorType': `${error.type}:http://internal.amazon.com/coral/com.amazon.coral.validate/`,
+    'x-amzn-RequestId': randomUUID(),
+  });
+}
+
+function asAwsError(err: unknown): AwsError {
+  return err instanceof AwsError ? err : new AwsError(500, 'InternalFailure', `fake-aws bug: ${String(err)}`);
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function parseJsonObject(raw: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(raw || '{}') as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new AwsError(400, 'SerializationException', 'Request body is not a JSON object');
+}
+
+/** awsJson1_1 sends timestamps as epoch seconds (with fractions), which the SDK turns back into Dates. */
+function epochSecondsDates(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(epochSecondsDates);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, epochSecondsDates(v)]));
+  }
+  return value;
+}
+
+/** A Secrets Manager ARN: the name plus a 6-character suffix (stable per name, as for one real secret). */
+function secretArn(name: string): string {
+  const suffix = createHash('sha256').update(name).digest('hex').slice(0, 6);
+  return `arn:aws:secretsmanager:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:secret:${name}-${suffix}`;
+}
+
+function secretNameFromArn(arn: string): string {
+  const resource = arn.split(':secret:')[1] ?? arn;
+  return resource.replace(/-[A-Za-z0-9]{6}$/, '');
+}

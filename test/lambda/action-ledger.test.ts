@@ -1,0 +1,138 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ActionLedger, toCents } from '../../lambda/shared/action-ledger';
+import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
+import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+
+let dynamo: DynaliteServer;
+let client: DynamoDBClient;
+let now = Date.parse('2026-11-28T12:00:00Z');
+let counter = 0;
+const TABLE = 'LedgerUnderTest';
+
+function ledger(retentionDays?: number) {
+  return new ActionLedger({ tableName: TABLE, client, now: () => now, retentionDays });
+}
+const key = () => `v1:test:${++counter}`;
+const claim = (state: 'CLAIMED' | 'SENDING', leaseMs = 60_000) => ({ state, leaseMs, request: { amount: 5 }, amountUsdc: 5 });
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createLedgerTable(dynamo.endpoint, TABLE);
+  client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
+  });
+});
+afterAll(async () => {
+  client.destroy();
+  await dynamo.close();
+});
+
+describe('ActionLedger transitions', () => {
+  test('a new action is claimed once; a second claim gets the record, not the action', async () => {
+    const actionKey = key();
+    const first = await ledger().claim(actionKey, claim('SENDING'));
+    expect(first.claimed).toBe(true);
+    const second = await ledger().claim(actionKey, claim('SENDING'));
+    expect(second).toMatchObject({ claimed: false, existing: { actionKey, state: 'SENDING', attempts: 1, request: { amount: 5 } } });
+  });
+
+  test('only one of 25 concurrent claims wins', async () => {
+    const actionKey = key();
+    const results = await Promise.all(Array.from({ length: 25 }, () => ledger().claim(actionKey, claim('CLAIMED'))));
+    expect(results.filter((result) => result.claimed)).toHaveLength(1);
+  });
+
+  test('CLAIMED → SENDING → SUCCEEDED by the claim holder; a stranger token changes nothing', async () => {
+    const actionKey = key();
+    const result = await ledger().claim(actionKey, claim('CLAIMED'));
+    if (!result.claimed) throw new Error('expected a claim');
+    expect(await ledger().markSending(actionKey, 'someone-else', 60_000)).toBe(false);
+    expect(await ledger().markSending(actionKey, result.claimToken, 60_000)).toBe(true);
+    expect(await ledger().recordOutcome(actionKey, 'someone-else', 'SUCCEEDED', {})).toBe(false);
+    expect(await ledger().recordOutcome(actionKey, result.claimToken, 'SUCCEEDED', { response: { order_id: 'ord_1' } })).toBe(true);
+    expect(await ledger().get(actionKey)).toMatchObject({ state: 'SUCCEEDED', response: { order_id: 'ord_1' } });
+    expect((await ledger().claim(actionKey, claim('SENDING'))).claimed).toBe(false);
+  });
+
+  test('an expired CLAIMED lease may be taken over (nothing was sent); the old holder then cannot send', async () => {
+    const actionKey = key();
+    const old = await ledger().claim(actionKey, claim('CLAIMED', 1_000));
+    if (!old.claimed) throw new Error('expected a claim');
+    now += 2_000;
+    const takeover = await ledger().claim(actionKey, claim('CLAIMED'));
+    expect(takeover.claimed).toBe(true);
+    expect(await ledger().markSending(actionKey, old.claimToken, 60_000)).toBe(false);
+    expect(await ledger().get(actionKey)).toMatchObject({ state: 'CLAIMED', attempts: 2 });
+  });
+
+  test('an expired SENDING lease is never taken over: it becomes UNKNOWN, once', async () => {
+    const actionKey = key();
+    const sender = await ledger().claim(actionKey, claim('SENDING', 1_000));
+    if (!sender.claimed) throw new Error('expected a claim');
+    now += 2_000;
+    const repeat = await ledger().claim(actionKey, claim('SENDING'));
+    if (repeat.claimed) throw new Error('an expired SENDING must not be claimable');
+    const first = await ledger().markExpiredSendingUnknown(repeat.existing);
+    const second = await ledger().markExpiredSendingUnknown(repeat.existing);
+    expect(first).toMatchObject({ changed: true, record: { state: 'UNKNOWN' } });
+    expect(second).toMatchObject({ changed: false, record: { state: 'UNKNOWN' } });
+    // The late answer of the original sender can no longer overwrite the operator's UNKNOWN.
+    expect(await ledger().recordOutcome(actionKey, sender.claimToken, 'SUCCEEDED', {})).toBe(false);
+  });
+
+  test('a REJECTED action may run again, with its attempt counted and the old error cleared', async () => {
+    const actionKey = key();
+    const first = await ledger().claim(actionKey, claim('SENDING'));
+    if (!first.claimed) throw new Error('expected a claim');
+    await ledger().recordOutcome(actionKey, first.claimToken, 'REJECTED', { error: 'rate_limited' });
+    const again = await ledger().claim(actionKey, claim('SENDING'));
+    expect(again.claimed).toBe(true);
+    const record = await ledger().get(actionKey);
+    expect(record).toMatchObject({ state: 'SENDING', attempts: 2 });
+    expect(record?.error).toBeUndefined();
+  });
+
+  test('an UNKNOWN action is never claimable again', async () => {
+    const actionKey = key();
+    const first = await ledger().claim(actionKey, claim('SENDING'));
+    if (!first.claimed) throw new Error('expected a claim');
+    await ledger().recordOutcome(actionKey, first.claimToken, 'UNKNOWN', { error: 'no answer' });
+    now += 365 * 86_400_000;
+    expect(await ledger().claim(actionKey, claim('SENDING'))).toMatchObject({ claimed: false, existing: { state: 'UNKNOWN' } });
+  });
+
+  test('CLAIMED → REJECTED when the holder decides not to send', async () => {
+    const actionKey = key();
+    const held = await ledger().claim(actionKey, claim('CLAIMED'));
+    if (!held.claimed) throw new Error('expected a claim');
+    expect(await ledger().releaseClaim(actionKey, held.claimToken, 'over cap')).toBe(true);
+    expect(await ledger().get(actionKey)).toMatchObject({ state: 'REJECTED', error: 'over cap' });
+  });
+});
+
+describe('ActionLedger caps and retention', () => {
+  test('reservations never overshoot the cap under concurrency, in whole cents', async () => {
+    const counter = key();
+    const results = await Promise.all(Array.from({ length: 30 }, () => ledger().reserve(counter, toCents(0.1), toCents(1))));
+    expect(results.filter(Boolean)).toHaveLength(10);
+    await ledger().release(counter, toCents(0.1));
+    expect(await ledger().reserve(counter, toCents(0.1), toCents(1))).toBe(true);
+    expect(await ledger().reserve(counter, toCents(0.1), toCents(1))).toBe(false);
+  });
+
+  test('an amount above the cap on its own is refused without a write', async () => {
+    expect(await ledger().reserve(key(), toCents(51), toCents(50))).toBe(false);
+  });
+
+  test('records expire only when a retention period is given', async () => {
+    const kept = key();
+    await ledger().claim(kept, claim('SENDING'));
+    expect(await ledger().get(kept)).not.toHaveProperty('expiresAt');
+
+    const expiring = key();
+    await ledger(35).claim(expiring, claim('SENDING'));
+    expect(await ledger().get(expiring)).toMatchObject({ expiresAt: Math.floor(now / 1000) + 35 * 86_400 });
+  });
+});

@@ -1,1 +1,3 @@
-export const PLACEHOLDER = 1;
+export * from './purpleflea-connection';
+export * from './predict-to-trade';
+export * from './model-output-format';

@@ -1,0 +1,40 @@
+// The sample app: `npx cdk synth` works on a fresh clone with no AWS account. Names come from context:
+//   npx cdk synth -c endpointName=my-model -c secretName=MyPurpleFleaKey -c dryRun=false
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { PredictToTrade, PurpleFleaConnection } from '../lib';
+
+export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
+
+/** Builds the sample app without synthesizing it, so that a test can inspect it. */
+export function buildSampleApp(context: { [key: string]: any } = {}): App {
+  const app = new App({ context });
+  const secretName: string = app.node.tryGetContext('secretName') ?? 'PurpleFleaApiKey';
+  const endpointName: string = app.node.tryGetContext('endpointName') ?? 'demo-direction-model';
+  // Deploying the sample places no real order unless asked to: `-c dryRun=false`.
+  const dryRun = String(app.node.tryGetContext('dryRun') ?? 'true') !== 'false';
+
+  const stack = new Stack(app, SAMPLE_STACK_NAME, {
+    description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade)',
+  });
+
+  const connection = new PurpleFleaConnection(stack, 'PurpleFlea', {
+    // Imported by name, with no lookup: synth needs no AWS account, and the value never enters the template.
+    apiKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'ApiKey', secretName),
+  });
+
+  new PredictToTrade(stack, 'Trader', {
+    connection,
+    endpointName,
+    dryRun,
+  });
+
+  // cdk-nag's AWS Solutions checks run at synth; the constructs acknowledge what they cannot avoid.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app;
+}
+
+if (require.main === module) {
+  buildSampleApp().synth();
+}

@@ -1,0 +1,401 @@
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ModelOutputFormat } from './model-output-format';
+import { connectionEnvironmentOf } from './private/connection-environment';
+import { CONNECTION_ENV } from './private/contracts/connection-env';
+import {
+  ModelOutputFormatName,
+  PREDICT_TO_TRADE_ENV,
+  PREDICT_TO_TRADE_METRICS,
+  predictToTradeEnvironment,
+} from './private/contracts/predict-to-trade-env';
+import { tradeEnvelopeInput } from './private/envelope-input';
+import { HandlerFunction } from './private/handler-function';
+import {
+  DEFAULT_CONFIDENCE_COLUMN,
+  DEFAULT_CONFIDENCE_FIELD,
+  DEFAULT_DIRECTION_COLUMN,
+  DEFAULT_DIRECTION_FIELD,
+} from './private/model-output-defaults';
+import { PropsValidator } from './private/validation';
+import { PurpleFleaConnection } from './purpleflea-connection';
+
+/** Props of a {@link PredictToTrade}. */
+export interface PredictToTradeProps {
+  /** How to reach Purple Flea and the action ledger. */
+  readonly connection: PurpleFleaConnection;
+
+  /** The SageMaker endpoint to invoke. */
+  readonly endpointName: string;
+
+  /**
+   * The production variant to invoke.
+   * @default - SageMaker routes by the variants' weights
+   */
+  readonly targetVariant?: string;
+
+  /**
+   * When to predict. Give either `schedule` or `eventPattern`.
+   * @default - every 5 minutes, unless `eventPattern` is given
+   */
+  readonly schedule?: events.Schedule;
+
+  /**
+   * Predict on every event on the default bus that matches this pattern, instead of on a schedule.
+   * @default - a schedule
+   */
+  readonly eventPattern?: events.EventPattern;
+
+  /**
+   * The JSON body sent to the endpoint on every scheduled run. Schedule only.
+   * @default {}
+   */
+  readonly features?: { [key: string]: any };
+
+  /**
+   * Where the endpoint's JSON body is in a matched event (a JSON path starting with `$`). Event pattern only.
+   * @default '$.detail'
+   */
+  readonly featuresPath?: string;
+
+  /**
+   * What the endpoint answers, and where the direction and the confidence are in it.
+   * @default ModelOutputFormat.json()
+   */
+  readonly modelOutput?: ModelOutputFormat;
+
+  /**
+   * Trade only when the model's confidence is at least this, in [0, 1].
+   * @default 0.6
+   */
+  readonly confidenceThreshold?: number;
+
+  /**
+   * The amount of each market order, in USDC.
+   * @default 50
+   */
+  readonly orderAmountUsdc?: number;
+
+  /**
+   * A hard cap on any one order, in USDC: `orderAmountUsdc` may not exceed it.
+   * @default 1000
+   */
+  readonly maxOrderAmountUsdc?: number;
+
+  /**
+   * A cap on the total notional ordered per UTC day by this construct, in USDC. It is enforced through
+   * the ledger, so concurrent invocations cannot overshoot it.
+   * @default - no daily cap
+   */
+  readonly maxDailyNotionalUsdc?: number;
+
+  /**
+   * The market to trade.
+   * @default 'BTC-USDC'
+   */
+  readonly asset?: string;
+
+  /**
+   * Decide, log and report, but never place an order.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * When false, the rule is created disabled and the handler places no order even if invoked.
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * An event older than this trades nothing (a late or retried delivery is a stale signal). Also bounds
+   * how long EventBridge and Lambda keep retrying a delivery. Between 1 minute and 24 hours.
+   * @default Duration.minutes(5)
+   */
+  readonly maxSignalAge?: Duration;
+
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Overrides for the function: memory, timeout, VPC placement, reserved concurrency... The construct
+   * sets its code, handler, runtime, role, log group, async retries (none), event age and failure
+   * destination, and its own environment variables; giving any of those here is an error.
+   * @default - 256 MB, 90 s, arm64, active tracing
+   */
+  readonly functionOptions?: lambda.FunctionOptions;
+}
+
+/**
+ * Turns a SageMaker endpoint's prediction into a Purple Flea market order, exactly once per event.
+ *
+ * On a schedule (every 5 minutes by default) or on matching events, the function invokes the endpoint,
+ * reads the direction (`long`, `short` or `hold`) and the confidence, and places an order of
+ * `orderAmountUsdc` on `asset` when the confidence reaches `confidenceThreshold`, within the amount,
+ * daily-notional and signal-age guardrails. Every order goes through the action ledger, keyed by the
+ * rule and the event, so a repeated delivery never orders twice.
+ */
+export class PredictToTrade extends Construct {
+  /** The default schedule: every 5 minutes. */
+  public static readonly DEFAULT_SCHEDULE_RATE = Duration.minutes(5);
+
+  /** The function that predicts and trades. */
+  public readonly lambdaFunction: lambda.Function;
+  /** The rule that triggers it, on the schedule or the event pattern. */
+  public readonly rule: events.Rule;
+  /** Failed deliveries, from the rule target and from the function's async invocations. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The function's log group. */
+  public readonly logGroup: logs.ILogGroup;
+  /** Fires on any function error in 5 minutes. */
+  public readonly errorsAlarm: cloudwatch.Alarm;
+  /** Fires on any order whose outcome is unknown (it may have been placed): an operator must check it. */
+  public readonly unknownOutcomesAlarm: cloudwatch.Alarm;
+  /** Fires when a delivery lands in the dead-letter queue. */
+  public readonly deadLetterQueueAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: PredictToTradeProps) {
+    super(scope, id);
+    validate(id, props);
+
+    const modelOutput = props.modelOutput ?? ModelOutputFormat.json();
+    const maxSignalAge = props.maxSignalAge ?? Duration.minutes(5);
+    const enabled = props.enabled ?? true;
+    const deliveryAge = deliveryMaxAge(maxSignalAge);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the rule target and of the function\'s failed async invocations; ' +
+        'its messages are inspected by an operator (it has a depth alarm), not consumed.',
+    });
+
+    const handler = new HandlerFunction(this, 'Handler', {
+      assetName: 'predict-to-trade',
+      description: 'PredictToTrade: a SageMaker prediction becomes a Purple Flea market order',
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      functionOptions: props.functionOptions,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: PREDICT_TO_TRADE_METRICS.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: PREDICT_TO_TRADE_METRICS.namespace,
+        ...connectionEnvironmentOf(props.connection),
+        ...predictToTradeEnvironment({
+          endpointName: props.endpointName,
+          targetVariant: props.targetVariant,
+          outputFormat: modelOutput.formatName as ModelOutputFormatName,
+          directionField: modelOutput.directionField ?? DEFAULT_DIRECTION_FIELD,
+          confidenceField: modelOutput.confidenceField ?? DEFAULT_CONFIDENCE_FIELD,
+          directionColumn: modelOutput.directionColumn ?? DEFAULT_DIRECTION_COLUMN,
+          confidenceColumn: modelOutput.confidenceColumn ?? DEFAULT_CONFIDENCE_COLUMN,
+          confidenceThreshold: props.confidenceThreshold ?? 0.6,
+          orderAmountUsdc: props.orderAmountUsdc ?? 50,
+          maxOrderAmountUsdc: props.maxOrderAmountUsdc ?? 1000,
+          maxDailyNotionalUsdc: props.maxDailyNotionalUsdc,
+          // Unique to this construct in the app, so that two PredictToTrade keep separate daily caps.
+          dailyCapScope: this.node.addr,
+          asset: props.asset ?? 'BTC-USDC',
+          dryRun: props.dryRun ?? false,
+          enabled,
+          maxSignalAgeSeconds: maxSignalAge.toSeconds({ integral: false }),
+        }),
+      },
+      // No async retries: a failed invocation goes to the dead-letter queue, for an operator to look at.
+      retryAttempts: 0,
+      maxEventAge: deliveryAge,
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+    this.lambdaFunction = handler;
+    this.logGroup = handler.handlerLogGroup;
+
+    handler.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:InvokeEndpoint'],
+        resources: [endpointArn(this, props.endpointName)],
+      }),
+    );
+    props.connection.grantActionAccess(handler);
+    handler.acknowledgeTracingWildcard();
+
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'Runs PredictToTrade: a SageMaker prediction becomes a Purple Flea market order',
+      enabled,
+      schedule: props.eventPattern ? undefined : (props.schedule ?? events.Schedule.rate(PredictToTrade.DEFAULT_SCHEDULE_RATE)),
+      eventPattern: props.eventPattern,
+    });
+    this.rule.addTarget(
+      new targets.LambdaFunction(handler, {
+        event: props.eventPattern
+          ? tradeEnvelopeInput({ featuresPath: props.featuresPath ?? '$.detail' })
+          : tradeEnvelopeInput({ staticFeatures: props.features ?? {} }),
+        deadLetterQueue: this.deadLetterQueue,
+        // A delivery older than the signal age would trade nothing: stop retrying it then.
+        maxEventAge: deliveryAge,
+        retryAttempts: RULE_TARGET_RETRY_ATTEMPTS,
+      }),
+    );
+
+    const period = Duration.minutes(5);
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: 'PredictToTrade: the function failed at least once in 5 minutes.',
+      metric: handler.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      ...ALARM_ON_ANY,
+    });
+    this.unknownOutcomesAlarm = new cloudwatch.Alarm(this, 'UnknownOutcomesAlarm', {
+      alarmDescription:
+        'PredictToTrade: an order may or may not have been placed (timeout, 5xx, lost connection). ' +
+        'It is never re-sent automatically: check the ledger records in state UNKNOWN with Purple Flea.',
+      metric: new cloudwatch.Metric({
+        namespace: PREDICT_TO_TRADE_METRICS.namespace,
+        metricName: PREDICT_TO_TRADE_METRICS.ordersUnknown,
+        dimensionsMap: {
+          service: PREDICT_TO_TRADE_METRICS.serviceName,
+          [PREDICT_TO_TRADE_METRICS.functionNameDimension]: handler.functionName,
+        },
+        statistic: cloudwatch.Stats.SUM,
+        period,
+      }),
+      ...ALARM_ON_ANY,
+    });
+    this.deadLetterQueueAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
+      alarmDescription: 'PredictToTrade: a prediction event could not be delivered; it is in the dead-letter queue.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+      ...ALARM_ON_ANY,
+    });
+  }
+}
+
+/** EventBridge retries a failed delivery (a throttled invoke) this often, within the event age. */
+const RULE_TARGET_RETRY_ATTEMPTS = 5;
+
+const ALARM_ON_ANY = {
+  threshold: 1,
+  evaluationPeriods: 1,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+} as const;
+
+/** EventBridge and Lambda accept an event age between 60 s and, for Lambda, 6 hours. */
+const MIN_DELIVERY_AGE_SECONDS = 60;
+const MAX_DELIVERY_AGE_SECONDS = 6 * 60 * 60;
+
+/** How long a delivery may be retried: the signal age, within what EventBridge and Lambda accept. */
+function deliveryMaxAge(maxSignalAge: Duration): Duration {
+  if (maxSignalAge.isUnresolved()) return Duration.seconds(MAX_DELIVERY_AGE_SECONDS);
+  const seconds = Math.ceil(maxSignalAge.toSeconds({ integral: false }));
+  return Duration.seconds(Math.min(Math.max(MIN_DELIVERY_AGE_SECONDS, seconds), MAX_DELIVERY_AGE_SECONDS));
+}
+
+/** SageMaker puts endpoint names in ARNs in lower case; a token name is used as it is. */
+function endpointArn(scope: Construct, endpointName: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'sagemaker',
+    resource: 'endpoint',
+    resourceName: Token.isUnresolved(endpointName) ? endpointName : endpointName.toLowerCase(),
+  });
+}
+
+/** EventBridge's input-template limit (8192), less the envelope around the features. */
+const MAX_STATIC_FEATURES_LENGTH = 8000;
+
+/** SageMaker's rule for endpoint and variant names. */
+const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const ASSET = /^[A-Za-z0-9]+-[A-Za-z0-9]+$/;
+
+/** The environment variables the construct sets; the user's `functionOptions.environment` may not. */
+const CONSTRUCT_ENVIRONMENT = [
+  'NODE_OPTIONS',
+  'POWERTOOLS_SERVICE_NAME',
+  'POWERTOOLS_METRICS_NAMESPACE',
+  ...Object.values(CONNECTION_ENV),
+  ...Object.values(PREDICT_TO_TRADE_ENV),
+];
+
+function validate(id: string, props: PredictToTradeProps): void {
+  const v = new PropsValidator('PredictToTrade', id);
+  const isPattern = props.eventPattern !== undefined;
+
+  v.matches('endpointName', props.endpointName, SAGEMAKER_NAME, "must follow SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
+  v.matches('targetVariant', props.targetVariant, SAGEMAKER_NAME, "must follow SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
+
+  // The trigger: a schedule (static features) or an event pattern (features from the event).
+  v.notBoth('schedule', props.schedule, 'eventPattern', props.eventPattern, 'a PredictToTrade runs on one or the other');
+  if (isPattern) {
+    v.notAllowed('features', props.features, 'with an eventPattern the features come from the event (see featuresPath)');
+  } else {
+    v.notAllowed('featuresPath', props.featuresPath, 'it applies only to an eventPattern (a schedule sends the static features)');
+  }
+  v.check('featuresPath', props.featuresPath, (p: string) => p.startsWith('$'), "must be a JSON path starting with '$'");
+  if (props.features !== undefined && !Token.isUnresolved(props.features)) {
+    // They travel inside the rule target's input template, which EventBridge limits to 8192 characters.
+    const length = JSON.stringify(props.features).length;
+    if (length > MAX_STATIC_FEATURES_LENGTH) {
+      v.fail(`features must be at most ${MAX_STATIC_FEATURES_LENGTH} characters of JSON, got ${length}`);
+    }
+  }
+
+  // The model output mapping.
+  const output = props.modelOutput;
+  if (output) {
+    v.check('modelOutput.directionField', output.directionField, (f: string) => f.length > 0, 'must not be empty');
+    v.check('modelOutput.confidenceField', output.confidenceField, (f: string) => f.length > 0, 'must not be empty');
+    v.number('modelOutput.directionColumn', output.directionColumn, { min: 0, integer: true });
+    v.number('modelOutput.confidenceColumn', output.confidenceColumn, { min: 0, integer: true });
+    if (output.directionField !== undefined && output.directionField === output.confidenceField) {
+      v.fail(`modelOutput's directionField and confidenceField must differ, got ${JSON.stringify(output.directionField)} for both`);
+    }
+    if (output.directionColumn !== undefined && output.directionColumn === output.confidenceColumn) {
+      v.fail(`modelOutput's directionColumn and confidenceColumn must differ, got ${output.directionColumn} for both`);
+    }
+  }
+
+  // Money guardrails.
+  const orderAmount = props.orderAmountUsdc ?? 50;
+  const maxOrderAmount = props.maxOrderAmountUsdc ?? 1000;
+  v.number('confidenceThreshold', props.confidenceThreshold, { min: 0, max: 1 });
+  v.number('orderAmountUsdc', props.orderAmountUsdc, { min: 0, minExclusive: true });
+  v.number('maxOrderAmountUsdc', props.maxOrderAmountUsdc, { min: 0, minExclusive: true });
+  v.number('maxDailyNotionalUsdc', props.maxDailyNotionalUsdc, { min: 0, minExclusive: true });
+  if (!Token.isUnresolved(orderAmount) && !Token.isUnresolved(maxOrderAmount)) {
+    v.check('orderAmountUsdc', props.orderAmountUsdc, (a: number) => !(a > maxOrderAmount), `must be at most maxOrderAmountUsdc (${maxOrderAmount})`);
+    if (props.orderAmountUsdc === undefined) {
+      v.check('maxOrderAmountUsdc', props.maxOrderAmountUsdc, (m: number) => !(m < orderAmount), `must be at least orderAmountUsdc (${orderAmount})`);
+    }
+  }
+  if (!Token.isUnresolved(orderAmount)) {
+    v.check('maxDailyNotionalUsdc', props.maxDailyNotionalUsdc, (d: number) => !(d < orderAmount), `must be at least orderAmountUsdc (${orderAmount})`);
+  }
+  v.matches('asset', props.asset, ASSET, 'must be a market like BTC-USDC');
+  v.duration('maxSignalAge', props.maxSignalAge, Duration.minutes(1), Duration.hours(24));
+
+  // Function settings the construct must own.
+  const fn = props.functionOptions ?? {};
+  v.notAllowed('functionOptions.role', fn.role, 'the function gets its own least-privilege role (add statements with lambdaFunction.addToRolePolicy)');
+  v.notAllowed('functionOptions.logGroup', fn.logGroup, 'the function gets its own log group (see logRetention)');
+  v.notAllowed('functionOptions.logRetention', fn.logRetention, 'use the logRetention prop');
+  v.notAllowed('functionOptions.retryAttempts', fn.retryAttempts, 'async retries are off: a failed invocation goes to the dead-letter queue');
+  v.notAllowed('functionOptions.maxEventAge', fn.maxEventAge, 'it follows maxSignalAge');
+  v.notAllowed('functionOptions.onFailure', fn.onFailure, 'failed invocations go to the dead-letter queue');
+  for (const name of Object.keys(fn.environment ?? {})) {
+    if (CONSTRUCT_ENVIRONMENT.includes(name)) {
+      v.fail(`functionOptions.environment.${name} cannot be set: the construct sets it`);
+    }
+  }
+  v.throwIfInvalid();
+}

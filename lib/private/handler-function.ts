@@ -1,0 +1,146 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The one place the handlers' runtime is chosen: the newest Node.js runtime aws-cdk-lib names. */
+export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Handlers are bundled into assets/<name>/index.js when the library is built (scripts/build-handlers.mjs). */
+export function handlerAssetPath(assetName: string): string {
+  // lib/private/*.ts (ts-jest) and lib/private/*.js (compiled) are both two levels below the package root.
+  const path = join(__dirname, '..', '..', 'assets', assetName);
+  if (!existsSync(join(path, 'index.js'))) {
+    throw new Error(`The ${assetName} handler bundle is missing at ${path}: run \`npm run build:handlers\` first`);
+  }
+  return path;
+}
+
+export interface HandlerFunctionProps {
+  /** The folder under assets/ holding the bundled handler (entry `index.handler`). */
+  readonly assetName: string;
+  readonly description: string;
+  /** Retention of the function's own log group. */
+  readonly logRetention: logs.RetentionDays;
+  /** The user's overrides (memory, VPC, reserved concurrency...); the construct has rejected the ones it must set. */
+  readonly functionOptions?: lambda.FunctionOptions;
+  /** The construct's environment; wins over the user's variables of the same name. */
+  readonly environment: { [name: string]: string };
+  /** Lambda's async invocation settings, which the construct must set. */
+  readonly retryAttempts: number;
+  readonly maxEventAge: Duration;
+  readonly onFailure: lambda.IDestination;
+}
+
+/**
+ * A library handler: the bundled asset, the runtime, tracing, its own log group with a retention
+ * period, and its own role whose only built-in permission is writing to that log group (no managed
+ * AWSLambdaBasicExecutionRole, which would allow writing to any log group).
+ *
+ * Settings, lowest precedence first: the defaults here, the user's `functionOptions`, what the
+ * construct must set (code, handler, runtime, role, log group, its environment, async invocation).
+ */
+export class HandlerFunction extends lambda.Function {
+  /** The function's log group (a concrete LogGroup, unlike `Function.logGroup`). */
+  public readonly handlerLogGroup: logs.LogGroup;
+  public readonly handlerRole: iam.Role;
+  private readonly traced: boolean;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    // The log group and the role are siblings of the function: they must exist before super().
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, { retention: props.logRetention });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs ${props.description}`,
+      inlinePolicies: {
+        WriteOwnLogs: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              // The log group's ARN ends in ":*", which covers its log streams and nothing else.
+              resources: [logGroup.logGroupArn],
+            }),
+          ],
+        }),
+      },
+    });
+
+    const user = props.functionOptions ?? {};
+    super(scope, id, {
+      // Defaults.
+      description: props.description,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      // Leaves room for backing off from 429s (fixed one-minute windows, no Retry-After) within one invocation.
+      timeout: Duration.seconds(90),
+      tracing: lambda.Tracing.ACTIVE,
+      // The user's overrides.
+      ...user,
+      // What the construct must set.
+      code: lambda.Code.fromAsset(handlerAssetPath(props.assetName)),
+      handler: 'index.handler',
+      runtime: HANDLER_RUNTIME,
+      role,
+      logGroup,
+      environment: { ...user.environment, ...props.environment },
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
+      onFailure: props.onFailure,
+    });
+    this.handlerLogGroup = logGroup;
+    this.handlerRole = role;
+    this.traced = (user.tracing ?? lambda.Tracing.ACTIVE) !== lambda.Tracing.DISABLED;
+
+    if (user.vpc) this.allowNetworkInterfaces(scope, id, role);
+  }
+
+  /**
+   * In a VPC, Lambda manages the function's network interfaces with the function's role. A role given
+   * by aws-cdk-lib would get the managed AWSLambdaVPCAccessExecutionRole; this one gets the same actions
+   * in a policy of its own, so that its unavoidable `Resource: *` is acknowledged on that policy only.
+   */
+  private allowNetworkInterfaces(scope: Construct, id: string, role: iam.Role): void {
+    const policy = new iam.Policy(scope, `${id}NetworkInterfaces`, {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    // Deleted after the function, so that Lambda can still remove the function's network interfaces.
+    this.node.addDependency(policy);
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Lambda creates, describes and deletes the network interfaces of a function in a VPC before their ids are known; ' +
+        'EC2 Describe* actions support no resource scoping. These are the actions of the AWS-managed AWSLambdaVPCAccessExecutionRole.',
+    });
+  }
+
+  /**
+   * Acknowledges the wildcard aws-cdk-lib adds to the role's default policy for X-Ray tracing.
+   * Call after every grant, so that the policy exists.
+   */
+  public acknowledgeTracingWildcard(): void {
+    const defaultPolicy = this.handlerRole.node.tryFindChild('DefaultPolicy');
+    if (!this.traced || !defaultPolicy) return;
+    Validations.of(defaultPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments and xray:PutTelemetryRecords, added by aws-cdk-lib for active tracing, support no resource scoping. ' +
+        'Every other statement of this policy names its resources.',
+    });
+  }
+}

@@ -1,0 +1,123 @@
+import { Duration, Token } from 'aws-cdk-lib';
+
+/**
+ * Collects every problem with a construct's props, then throws one Error naming each prop, its value
+ * and why, e.g. `PredictToTrade 'Trader': confidenceThreshold must be between 0 and 1, got 1.5`.
+ *
+ * Values that are CDK tokens (a CfnParameter, another construct's attribute) are not known until
+ * deployment, so the checks that need a value skip them.
+ */
+export class PropsValidator {
+  private readonly problems: string[] = [];
+
+  constructor(
+    private readonly constructName: string,
+    private readonly id: string,
+  ) {}
+
+  /** Records `<prop> <why>, got <value>` unless `ok`; a token value is never checked. */
+  public check(prop: string, value: unknown, ok: (value: any) => boolean, why: string): this {
+    if (value === undefined || isToken(value)) return this;
+    if (!ok(value)) this.problems.push(`${prop} ${why}, got ${describe(value)}`);
+    return this;
+  }
+
+  /** A finite number in [min, max] (bounds optional); `integer` also requires a whole number. */
+  public number(prop: string, value: number | undefined, range: NumberRange): this {
+    const { min, max, minExclusive, integer } = range;
+    const why = describeRange(range);
+    return this.check(
+      prop,
+      value,
+      (v: number) =>
+        typeof v === 'number' &&
+        Number.isFinite(v) &&
+        (!integer || Number.isInteger(v)) &&
+        (min === undefined || (minExclusive ? v > min : v >= min)) &&
+        (max === undefined || v <= max),
+      why,
+    );
+  }
+
+  /** A string matching `pattern`. */
+  public matches(prop: string, value: string | undefined, pattern: RegExp, why: string): this {
+    return this.check(prop, value, (v: string) => typeof v === 'string' && pattern.test(v), why);
+  }
+
+  /** A duration in [min, max]. */
+  public duration(prop: string, value: Duration | undefined, min: Duration, max: Duration): this {
+    if (value === undefined || value.isUnresolved()) return this;
+    const seconds = value.toSeconds({ integral: false });
+    if (seconds < min.toSeconds() || seconds > max.toSeconds()) {
+      this.problems.push(
+        `${prop} must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`,
+      );
+    }
+    return this;
+  }
+
+  /** Two props that cannot be given together. */
+  public notBoth(propA: string, a: unknown, propB: string, b: unknown, why?: string): this {
+    if (a !== undefined && b !== undefined) {
+      this.problems.push(`${propA} and ${propB} cannot both be given${why ? `: ${why}` : ''}`);
+    }
+    return this;
+  }
+
+  /** A prop the construct sets itself and will not take from the user. */
+  public notAllowed(prop: string, value: unknown, why: string): this {
+    if (value !== undefined) this.problems.push(`${prop} cannot be set: ${why}`);
+    return this;
+  }
+
+  /** A problem found by the caller's own logic. */
+  public fail(problem: string): this {
+    this.problems.push(problem);
+    return this;
+  }
+
+  /** Throws one Error listing every problem, if there were any. */
+  public throwIfInvalid(): void {
+    if (this.problems.length === 0) return;
+    const where = `${this.constructName} '${this.id}'`;
+    if (this.problems.length === 1) {
+      throw new Error(`${where}: ${this.problems[0]}`);
+    }
+    throw new Error(`${where} has ${this.problems.length} invalid props:\n${this.problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export interface NumberRange {
+  readonly min?: number;
+  readonly max?: number;
+  /** The value must be strictly greater than `min`. */
+  readonly minExclusive?: boolean;
+  readonly integer?: boolean;
+}
+
+/** True for a value that is (or contains) an unresolved CDK token. */
+export function isToken(value: unknown): boolean {
+  if (value instanceof Duration) return value.isUnresolved();
+  return Token.isUnresolved(value);
+}
+
+function describeRange({ min, max, minExclusive, integer }: NumberRange): string {
+  const kind = integer ? 'an integer' : 'a number';
+  if (min !== undefined && max !== undefined) {
+    return minExclusive ? `must be ${kind} greater than ${min} and at most ${max}` : `must be between ${min} and ${max}`;
+  }
+  if (min !== undefined) return minExclusive ? `must be ${kind} greater than ${min}` : `must be ${kind} of at least ${min}`;
+  if (max !== undefined) return `must be ${kind} of at most ${max}`;
+  return `must be ${kind}`;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value instanceof Duration) return value.toHumanString();
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

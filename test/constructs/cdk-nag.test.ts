@@ -1,0 +1,99 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+import { PredictToTrade } from '../../lib';
+import { newConnection, newStack } from './fixtures';
+
+/** cdk-nag's findings as `<rule> <construct path>` lines, easy to read in a failure. */
+function unacknowledgedFindings(scope: IConstruct): string[] {
+  const report = new AwsSolutionsChecks().validateScope(scope);
+  return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
+}
+
+/** Every acknowledgment in the tree: where, which finding, and why. */
+function acknowledgments(scope: IConstruct): { path: string; id: string; reason: string }[] {
+  return scope.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) =>
+        Object.entries(m.data as { [id: string]: string }).map(([id, reason]) => ({
+          path: c.node.path,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+/** A stack with both constructs: a scheduled trader and an event-driven one. */
+function stackWithBothTriggers(): Stack {
+  const stack = newStack('Nag');
+  const connection = newConnection(stack);
+  new PredictToTrade(stack, 'Scheduled', { connection, endpointName: 'demo-direction-model' });
+  new PredictToTrade(stack, 'OnEvent', {
+    connection,
+    endpointName: 'demo-direction-model',
+    eventPattern: { source: ['my.signals'], detailType: ['Features Ready'] },
+    maxDailyNotionalUsdc: 500,
+  });
+  return stack;
+}
+
+describe('cdk-nag AwsSolutionsChecks', () => {
+  test('the checks run: an unprotected queue is reported', () => {
+    const stack = newStack('Control');
+    new sqs.Queue(stack, 'Plain');
+    expect(unacknowledgedFindings(stack)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^AwsSolutions-SQS3 Control\/Plain\/Resource$/)]),
+    );
+  });
+
+  test('no unacknowledged finding for a connection and PredictToTrade on a schedule and on an event pattern', () => {
+    expect(unacknowledgedFindings(stackWithBothTriggers())).toEqual([]);
+  });
+
+  test('no unacknowledged finding with the function in a VPC', () => {
+    const stack = newStack('NagVpc');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    // The test's own VPC is not part of the library.
+    Validations.of(vpc).acknowledge({ id: 'AwsSolutions-VPC7', reason: 'Test fixture: a VPC without flow logs.' });
+    new PredictToTrade(stack, 'InVpc', { connection: newConnection(stack), endpointName: 'demo-direction-model', functionOptions: { vpc } });
+
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
+  test('the constructs acknowledge exactly these findings, narrowly and with a reason', () => {
+    const stack = newStack('NagVpc');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const connection = newConnection(stack);
+    const trader = new PredictToTrade(stack, 'Trader', { connection, endpointName: 'demo-direction-model', functionOptions: { vpc } });
+
+    // (aws-cdk-lib's Vpc acknowledges a CloudFormation validation rule of its own on the stack.)
+    const found = [...acknowledgments(connection), ...acknowledgments(trader)];
+    expect(found.map(({ path, id }) => `${id} ${path}`).sort()).toEqual(
+      [
+        // The DLQ is itself the dead-letter queue.
+        'AwsSolutions-SQS3 NagVpc/Trader/DeadLetterQueue',
+        // X-Ray's actions take no resource.
+        'AwsSolutions-IAM5[Resource::*] NagVpc/Trader/HandlerRole/DefaultPolicy',
+        // Lambda's VPC network-interface actions, in their own policy.
+        'AwsSolutions-IAM5[Resource::*] NagVpc/Trader/HandlerNetworkInterfaces',
+      ].sort(),
+    );
+    for (const { reason } of found) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  test('without tracing there is no wildcard to acknowledge', () => {
+    const stack = newStack('NoTracing');
+    const trader = new PredictToTrade(stack, 'Trader', {
+      connection: newConnection(stack),
+      endpointName: 'demo-direction-model',
+      functionOptions: { tracing: lambda.Tracing.DISABLED },
+    });
+    expect(acknowledgments(trader).map((a) => a.id)).toEqual(['AwsSolutions-SQS3']);
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+});

@@ -1,0 +1,69 @@
+import { SecretValue, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
+import { PredictToTrade, PurpleFleaConnection } from '../../lib';
+import { newStack } from './fixtures';
+
+function sampleTemplate(context: { [key: string]: any } = {}): Template {
+  const app = buildSampleApp(context);
+  return Template.fromStack(app.node.findChild(SAMPLE_STACK_NAME) as Stack);
+}
+
+describe('the sample app', () => {
+  test('synthesizes with no AWS account, and cdk-nag finds nothing unacknowledged', () => {
+    // Synthesis fails on any cdk-nag error (see the next test).
+    const assembly = buildSampleApp().synth();
+    expect(Object.keys(assembly.getStackByName(SAMPLE_STACK_NAME).template.Resources)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^TraderHandler/), expect.stringMatching(/^PurpleFleaLedger/)]),
+    );
+  });
+
+  test('runs cdk-nag at synth: an unprotected queue added to it fails synthesis', () => {
+    const app = buildSampleApp();
+    new sqs.Queue(app.node.findChild(SAMPLE_STACK_NAME) as Stack, 'Unprotected');
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS3/);
+  });
+
+  test('defaults: the PurpleFleaApiKey secret, the demo-direction-model endpoint, dry run', () => {
+    const template = sampleTemplate();
+    const text = JSON.stringify(template.toJSON());
+    expect(text).toContain(':secret:PurpleFleaApiKey');
+    expect(text).toContain(':endpoint/demo-direction-model');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { DRY_RUN: 'true', ENDPOINT_NAME: 'demo-direction-model' } },
+    });
+  });
+
+  test('the endpoint, the secret and dry run come from context', () => {
+    const template = sampleTemplate({ endpointName: 'My-Model', secretName: 'prod/purpleflea', dryRun: 'false' });
+    const text = JSON.stringify(template.toJSON());
+    expect(text).toContain(':secret:prod/purpleflea-??????');
+    expect(text).toContain(':endpoint/my-model');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { DRY_RUN: 'false', ENDPOINT_NAME: 'My-Model' } },
+    });
+  });
+
+  test('its template holds no secret value', () => {
+    expect(JSON.stringify(sampleTemplate().toJSON())).not.toMatch(/pf_live/);
+  });
+});
+
+describe('the API key never leaves its secret', () => {
+  test('a secret created in the stack: only the secret resource holds the value', () => {
+    const stack = newStack();
+    const secret = new secretsmanager.Secret(stack, 'ApiKey', {
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ key: 'pf_live_DO_NOT_LEAK', agent_id: 'agt_1' })),
+    });
+    const connection = new PurpleFleaConnection(stack, 'PurpleFlea', { apiKeySecret: secret });
+    new PredictToTrade(stack, 'Trader', { connection, endpointName: 'demo-direction-model' });
+
+    const resources = Template.fromStack(stack).toJSON().Resources as { [id: string]: any };
+    const holding = Object.entries(resources)
+      .filter(([, r]) => JSON.stringify(r).includes('pf_live_DO_NOT_LEAK'))
+      .map(([, r]) => r.Type);
+    expect(holding).toEqual(['AWS::SecretsManager::Secret']);
+  });
+});

@@ -231,7 +231,6 @@ export class PredictToTrade extends Construct {
       }),
     );
     props.connection.grantActionAccess(handler);
-    handler.acknowledgeTracingWildcard();
 
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Runs PredictToTrade: a SageMaker prediction becomes a Purple Flea market order',

@@ -47,7 +47,6 @@ export class HandlerFunction extends lambda.Function {
   /** The function's log group (a concrete LogGroup, unlike `Function.logGroup`). */
   public readonly handlerLogGroup: logs.LogGroup;
   public readonly handlerRole: iam.Role;
-  private readonly traced: boolean;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     // The log group and the role are siblings of the function: they must exist before super().
@@ -76,9 +75,10 @@ export class HandlerFunction extends lambda.Function {
       memorySize: 256,
       // Leaves room for backing off from 429s (fixed one-minute windows, no Retry-After) within one invocation.
       timeout: Duration.seconds(90),
-      tracing: lambda.Tracing.ACTIVE,
       // The user's overrides.
       ...user,
+      // Tracing is configured below, with its permissions in a policy of their own.
+      tracing: undefined,
       // What the construct must set.
       code: lambda.Code.fromAsset(handlerAssetPath(props.assetName)),
       handler: 'index.handler',
@@ -92,9 +92,30 @@ export class HandlerFunction extends lambda.Function {
     });
     this.handlerLogGroup = logGroup;
     this.handlerRole = role;
-    this.traced = (user.tracing ?? lambda.Tracing.ACTIVE) !== lambda.Tracing.DISABLED;
 
+    const tracing = user.tracing ?? lambda.Tracing.ACTIVE;
+    if (tracing !== lambda.Tracing.DISABLED) this.enableTracing(scope, id, role, tracing);
     if (user.vpc) this.allowNetworkInterfaces(scope, id, role);
+  }
+
+  /**
+   * aws-cdk-lib would add X-Ray's actions, which take no resource, to the role's default policy;
+   * acknowledging `Resource: *` there would also hide a wildcard a user adds later. So they get a
+   * policy of their own, acknowledged alone.
+   */
+  private enableTracing(scope: Construct, id: string, role: iam.Role, tracing: lambda.Tracing): void {
+    (this.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: tracing };
+    const policy = new iam.Policy(scope, `${id}Tracing`, {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
+      ],
+    });
+    this.node.addDependency(policy);
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords, needed for active tracing, support no resource scoping.',
+    });
   }
 
   /**
@@ -129,18 +150,4 @@ export class HandlerFunction extends lambda.Function {
     });
   }
 
-  /**
-   * Acknowledges the wildcard aws-cdk-lib adds to the role's default policy for X-Ray tracing.
-   * Call after every grant, so that the policy exists.
-   */
-  public acknowledgeTracingWildcard(): void {
-    const defaultPolicy = this.handlerRole.node.tryFindChild('DefaultPolicy');
-    if (!this.traced || !defaultPolicy) return;
-    Validations.of(defaultPolicy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'xray:PutTraceSegments and xray:PutTelemetryRecords, added by aws-cdk-lib for active tracing, support no resource scoping. ' +
-        'Every other statement of this policy names its resources.',
-    });
-  }
 }

@@ -1,5 +1,6 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -77,13 +78,20 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       [
         // The DLQ is itself the dead-letter queue.
         'AwsSolutions-SQS3 NagVpc/Trader/DeadLetterQueue',
-        // X-Ray's actions take no resource.
-        'AwsSolutions-IAM5[Resource::*] NagVpc/Trader/HandlerRole/DefaultPolicy',
+        // X-Ray's actions take no resource: in their own policy.
+        'AwsSolutions-IAM5[Resource::*] NagVpc/Trader/HandlerTracing',
         // Lambda's VPC network-interface actions, in their own policy.
         'AwsSolutions-IAM5[Resource::*] NagVpc/Trader/HandlerNetworkInterfaces',
       ].sort(),
     );
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  test("a wildcard a user adds to the function's role is still reported", () => {
+    const stack = newStack('UserWildcard');
+    const trader = new PredictToTrade(stack, 'Trader', { connection: newConnection(stack), endpointName: 'demo-direction-model' });
+    trader.lambdaFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+    expect(unacknowledgedFindings(stack)).toEqual(['AwsSolutions-IAM5[Resource::*] UserWildcard/Trader/HandlerRole/DefaultPolicy/Resource']);
   });
 
   test('without tracing there is no wildcard to acknowledge', () => {

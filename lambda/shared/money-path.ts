@@ -54,30 +54,41 @@ export class MoneyPath {
     const leaseMs = () => Math.max(options.deadline - this.now(), 0) + LEASE_MARGIN_MS;
     const amountCents = toCents(action.amountUsdc);
 
-    if (action.cap && !(await this.ledger.reserve(action.cap.counterKey, amountCents, toCents(action.cap.capUsdc)))) {
-      // A repeat of an action that already ran must report that, not the cap.
-      const existing = await this.ledger.get(action.actionKey);
-      if (existing) return this.reportExisting(existing);
-      return {
-        status: 'INVALID',
-        actionKey: action.actionKey,
-        repeated: false,
-        error: `over cap: ${action.amountUsdc} USDC would exceed ${action.cap.capUsdc} USDC on ${action.cap.counterKey}`,
-      };
+    const claimState = options.beforeSend ? 'CLAIMED' : 'SENDING';
+    const cap = action.cap;
+    // Gives the action up before anything was sent: REJECTED, so it may run again.
+    const abandon = (claimToken: string, error: string) =>
+      claimState === 'CLAIMED'
+        ? this.ledger.releaseClaim(action.actionKey, claimToken, error)
+        : this.ledger.recordOutcome(action.actionKey, claimToken, 'REJECTED', { error });
+    // The claim and the cap reservation are independent conditional writes: made together, the cap
+    // costs no extra latency. Whichever fails undoes the other.
+    const [claimed, reservation] = await Promise.allSettled([
+      this.ledger.claim(action.actionKey, { state: claimState, leaseMs: leaseMs(), request: action.request.body, amountUsdc: action.amountUsdc }),
+      cap ? this.ledger.reserve(cap.counterKey, amountCents, toCents(cap.capUsdc)) : Promise.resolve(true),
+    ]);
+    if (claimed.status === 'rejected' || reservation.status === 'rejected') {
+      // A ledger write failed outright: undo the one that went through, and let the invocation fail.
+      if (claimed.status === 'fulfilled' && claimed.value.claimed) {
+        await abandon(claimed.value.claimToken, 'the cap could not be checked');
+      }
+      if (cap && reservation.status === 'fulfilled' && reservation.value) await this.ledger.release(cap.counterKey, amountCents);
+      throw claimed.status === 'rejected' ? claimed.reason : (reservation as PromiseRejectedResult).reason;
     }
+    const claim = claimed.value;
+    const reserved = reservation.value;
     const releaseReservation = async () => {
-      if (action.cap) await this.ledger.release(action.cap.counterKey, amountCents);
+      if (cap && reserved) await this.ledger.release(cap.counterKey, amountCents);
     };
-
-    const claim = await this.ledger.claim(action.actionKey, {
-      state: options.beforeSend ? 'CLAIMED' : 'SENDING',
-      leaseMs: leaseMs(),
-      request: action.request.body,
-      amountUsdc: action.amountUsdc,
-    });
     if (!claim.claimed) {
+      // A repeat of an action reports the action, whatever the cap says.
       await releaseReservation();
       return this.reportExisting(claim.existing);
+    }
+    if (!reserved) {
+      const error = `over cap: ${action.amountUsdc} USDC would exceed ${cap!.capUsdc} USDC on ${cap!.counterKey}`;
+      await abandon(claim.claimToken, error);
+      return { status: 'INVALID', actionKey: action.actionKey, repeated: false, error };
     }
 
     if (options.beforeSend) {

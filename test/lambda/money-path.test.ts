@@ -1,0 +1,111 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ActionLedger } from '../../lambda/shared/action-ledger';
+import { MoneyPath } from '../../lambda/shared/money-path';
+import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
+import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
+import { CredentialSource } from '../../lambda/shared/purpleflea-credentials';
+import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
+import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+import { PurpleFleaSandbox, SANDBOX_API_KEY, TRADING_ORDER_PATH } from '../support/purpleflea-sandbox';
+
+const TABLE = 'MoneyPathLedger';
+let dynamo: DynaliteServer;
+let dynamoClient: DynamoDBClient;
+let sandbox: PurpleFleaSandbox;
+let client: PurpleFleaClient;
+let counter = 0;
+
+/** Credentials without Secrets Manager: the money path only needs `get` and `refresh`. */
+const staticCredentials = { get: async () => ({ apiKey: SANDBOX_API_KEY }), refresh: async () => ({ apiKey: SANDBOX_API_KEY }) } as unknown as CredentialSource;
+
+function order(capUsdc?: number) {
+  counter += 1;
+  return {
+    actionKey: `v1:trade:test:${counter}`,
+    amountUsdc: 50,
+    request: GATEWAY_PROFILE.tradeOrder({ agentId: 'agt_a', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC', metadata: {} }),
+    cap: capUsdc === undefined ? undefined : { counterKey: `v1:daily-notional:test:${counter}`, capUsdc },
+  };
+}
+
+beforeAll(async () => {
+  [dynamo, sandbox] = await Promise.all([startDynalite(), PurpleFleaSandbox.start()]);
+  await createLedgerTable(dynamo.endpoint, TABLE);
+  dynamoClient = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
+  });
+  client = new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: staticCredentials, requestTimeoutMs: 1_000 });
+});
+afterAll(async () => {
+  dynamoClient.destroy();
+  await Promise.all([dynamo.close(), sandbox.close()]);
+});
+beforeEach(() => sandbox.reset());
+
+const deadline = () => Date.now() + 20_000;
+
+describe('MoneyPath with a cap', () => {
+  test('over the cap: nothing is sent, and the action is REJECTED (it may run again when there is room)', async () => {
+    const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+    const path = new MoneyPath(ledger, client);
+    const action = order(40);
+    const report = await path.executeOnce(action, { deadline: deadline() });
+    expect(report).toMatchObject({ status: 'INVALID', repeated: false });
+    expect(report.error).toContain('would exceed 40 USDC');
+    expect(sandbox.calls).toHaveLength(0);
+    expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'REJECTED' });
+  });
+
+  test('a ledger failure while reserving fails the call, sends nothing and leaves the action claimable', async () => {
+    class FailingReservations extends ActionLedger {
+      override async reserve(): Promise<boolean> {
+        throw new Error('ProvisionedThroughputExceededException');
+      }
+    }
+    const ledger = new FailingReservations({ tableName: TABLE, client: dynamoClient });
+    const action = order(500);
+    await expect(new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline() })).rejects.toThrow('ProvisionedThroughputExceededException');
+    expect(sandbox.calls).toHaveLength(0);
+    expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'REJECTED', error: 'the cap could not be checked' });
+
+    const retried = await new MoneyPath(new ActionLedger({ tableName: TABLE, client: dynamoClient }), client).executeOnce(action, { deadline: deadline() });
+    expect(retried.status).toBe('SUCCEEDED');
+    expect(sandbox.committed(TRADING_ORDER_PATH)).toHaveLength(1);
+  });
+});
+
+describe('MoneyPath with work between claim and send (CLAIMED first)', () => {
+  test('claims, waits, marks SENDING, sends once', async () => {
+    const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+    const action = order();
+    const statesSeenWhileWaiting: string[] = [];
+    const report = await new MoneyPath(ledger, client).executeOnce(action, {
+      deadline: deadline(),
+      beforeSend: async () => {
+        statesSeenWhileWaiting.push((await ledger.get(action.actionKey))!.state);
+      },
+    });
+    expect(statesSeenWhileWaiting).toEqual(['CLAIMED']);
+    expect(report.status).toBe('SUCCEEDED');
+    expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'SUCCEEDED' });
+    expect(sandbox.committed(TRADING_ORDER_PATH)).toHaveLength(1);
+  });
+
+  test('a claim lost during the wait (lease expired, taken over) is not sent', async () => {
+    let now = Date.now();
+    const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient, now: () => now });
+    const action = order();
+    const report = await new MoneyPath(ledger, client, () => now).executeOnce(action, {
+      deadline: now + 1_000,
+      beforeSend: async () => {
+        now += 120_000;
+        const takeover = await ledger.claim(action.actionKey, { state: 'CLAIMED', leaseMs: 60_000, request: {}, amountUsdc: 50 });
+        expect(takeover.claimed).toBe(true);
+      },
+    });
+    expect(report.status).toBe('IN_PROGRESS');
+    expect(sandbox.calls).toHaveLength(0);
+  });
+});

@@ -81,7 +81,6 @@ async function trade(event: unknown, deadline: number): Promise<TradeResult> {
   const prediction = output.prediction;
 
   const decision = decideTrade(prediction, settings);
-  logger.info('trade decision', { prediction, decision });
   if (decision.action === 'skip') return { status: 'SKIPPED', actionKey, prediction, decision, reason: decision.reason };
   if (decision.action === 'invalid') return { status: 'INVALID', actionKey, prediction, decision, reason: decision.reason };
   if (settings.dryRun) {

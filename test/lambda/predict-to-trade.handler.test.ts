@@ -91,8 +91,17 @@ describe('PredictToTrade handler: the prediction becomes one market order', () =
     expect(record).toMatchObject({ state: 'SUCCEEDED', amountUsdc: 50, response: { order_id: orders()[0].id } });
     expect(output.metric(METRIC.ordersPlaced)).toBe(1);
     expect(output.metric(METRIC.notionalUsdc)).toBe(50);
-    const decision = output.records().find((line) => line.message === 'trade decision');
-    expect(decision).toMatchObject({ actionKey, prediction: { direction: 'long', confidence: 0.73 }, decision: { action: 'order' } });
+    // One line per invocation carries the prediction, the decision, the outcome and the action key.
+    const logged = output.records().filter((line) => typeof line.message === 'string' && line.message.startsWith('trade '));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({
+      message: 'trade SUCCEEDED',
+      level: 'INFO',
+      actionKey,
+      prediction: { direction: 'long', confidence: 0.73 },
+      decision: { action: 'order', direction: 'long', amountUsdc: 50 },
+      response: { order_id: orders()[0].id },
+    });
   });
 
   test('short places a short order', async () => {

@@ -1,6 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { Context } from 'aws-lambda';
 import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { PREDICT_TO_TRADE_METRICS as METRIC, readPredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
 import { ActionLedger } from '../shared/action-ledger';
@@ -9,6 +8,7 @@ import { ActionReport, MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
 import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
 import { PurpleFleaClient } from '../shared/purpleflea-client';
+import { singleActionHandler } from '../shared/single-action-handler';
 import { CredentialSource } from '../shared/purpleflea-credentials';
 import { decideTrade, TradeDecision } from './decide';
 import { parseEnvelope } from './envelope';
@@ -29,9 +29,6 @@ const moneyPath = new MoneyPath(
   new PurpleFleaClient({ baseUrl: connection.baseUrl, credentials, requestTimeoutMs: connection.requestTimeoutMs }),
 );
 
-/** Time kept back from the function's timeout to record the outcome after the call. */
-const RECORDING_MARGIN_MS = 5_000;
-
 export type TradeStatus = 'SUCCEEDED' | 'SKIPPED' | 'INVALID' | 'REJECTED' | 'UNKNOWN' | 'IN_PROGRESS';
 
 export interface TradeResult {
@@ -48,19 +45,21 @@ export interface TradeResult {
  * Returns normally for every outcome of the trade, UNKNOWN included (a retry would not resend it);
  * throws only when the model could not be asked, so the event goes to the dead-letter queue.
  */
-export const handler = async (event: unknown, context: Context): Promise<TradeResult> => {
-  logger.addContext(context);
-  try {
-    const result = await trade(event, Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS);
-    countOutcome(result);
-    const level = result.status === 'UNKNOWN' || result.status === 'INVALID' ? 'error' : 'info';
-    logger[level](`trade ${result.status}`, { ...result });
-    return result;
-  } finally {
-    logger.resetKeys();
-    metrics.publishStoredMetrics();
-  }
-};
+export const handler = singleActionHandler<TradeResult>({
+  logger,
+  metrics,
+  label: 'trade',
+  metricNames: {
+    succeeded: METRIC.ordersPlaced,
+    skipped: METRIC.ordersSkipped,
+    invalid: METRIC.ordersInvalid,
+    rejected: METRIC.ordersRejected,
+    unknown: METRIC.ordersUnknown,
+    amount: METRIC.notionalUsdc,
+  },
+  amountOf: (result) => (result.decision?.action === 'order' ? result.decision.amountUsdc : undefined),
+  act: trade,
+});
 
 async function trade(event: unknown, deadline: number): Promise<TradeResult> {
   const parsed = parseEnvelope(event);
@@ -138,29 +137,4 @@ function fromReport(report: ActionReport, prediction: Prediction, decision: Trad
   const common = { actionKey: report.actionKey, prediction, decision, repeated: report.repeated, reason: report.error };
   if (report.status === 'SUCCEEDED') return { ...common, status: 'SUCCEEDED', response: report.response };
   return { ...common, status: report.status };
-}
-
-function countOutcome(result: TradeResult): void {
-  // A repeat delivery reports what an earlier invocation did; it is counted once, by that one.
-  if (result.repeated) {
-    metrics.addMetric(METRIC.ordersSkipped, MetricUnit.Count, 1);
-    return;
-  }
-  switch (result.status) {
-    case 'SUCCEEDED':
-      metrics.addMetric(METRIC.ordersPlaced, MetricUnit.Count, 1);
-      if (result.decision?.action === 'order') metrics.addMetric(METRIC.notionalUsdc, MetricUnit.NoUnit, result.decision.amountUsdc);
-      return;
-    case 'REJECTED':
-      metrics.addMetric(METRIC.ordersRejected, MetricUnit.Count, 1);
-      return;
-    case 'UNKNOWN':
-      metrics.addMetric(METRIC.ordersUnknown, MetricUnit.Count, 1);
-      return;
-    case 'INVALID':
-      metrics.addMetric(METRIC.ordersInvalid, MetricUnit.Count, 1);
-      return;
-    default:
-      metrics.addMetric(METRIC.ordersSkipped, MetricUnit.Count, 1);
-  }
 }

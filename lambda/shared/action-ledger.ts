@@ -19,6 +19,8 @@ export interface LedgerRecord {
   readonly amountUsdc?: number;
   readonly response?: { readonly [key: string]: unknown };
   readonly error?: string;
+  /** When the follow-up of a SUCCEEDED action (e.g. an EventBridge notification) was done. */
+  readonly notifiedAt?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -138,6 +140,20 @@ export class ActionLedger {
       return { record: { ...record, state: 'UNKNOWN', error }, changed: true };
     }
     return { record: (await this.get(record.actionKey)) ?? record, changed: false };
+  }
+
+  /** Records that a SUCCEEDED action's follow-up (its notification) is done, so a repeat skips it. */
+  async markNotified(actionKey: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { [LEDGER_PARTITION_KEY]: actionKey },
+        UpdateExpression: 'SET notifiedAt = :nowIso',
+        ConditionExpression: '#state = :succeeded',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':nowIso': new Date(this.now()).toISOString(), ':succeeded': 'SUCCEEDED' },
+      }),
+    );
   }
 
   async get(actionKey: string): Promise<LedgerRecord | undefined> {

@@ -24,6 +24,8 @@ export interface ActionReport {
   readonly error?: string;
   readonly attempts?: number;
   readonly apiLatencyMs?: number;
+  /** For SUCCEEDED: whether the action's follow-up was already recorded as done (ActionLedger.markNotified). */
+  readonly notified?: boolean;
 }
 
 export interface ExecuteOptions {
@@ -132,7 +134,7 @@ export class MoneyPath {
     const base = { actionKey: current.actionKey, repeated: !foundUnknown, error: current.error };
     switch (current.state) {
       case 'SUCCEEDED':
-        return { ...base, status: 'SUCCEEDED', response: current.response };
+        return { ...base, status: 'SUCCEEDED', response: current.response, notified: current.notifiedAt !== undefined };
       case 'UNKNOWN':
         return { ...base, status: 'UNKNOWN' };
       default:

@@ -16,6 +16,7 @@ export function awsTestEnvironment(fakeAwsUrl: string, dynamoEndpoint: string): 
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: fakeAwsUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: fakeAwsUrl,
     AWS_ENDPOINT_URL_SAGEMAKER: fakeAwsUrl,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: fakeAwsUrl,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     // Never wait on (or reach) the instance metadata service when looking for credentials or region.
     AWS_EC2_METADATA_DISABLED: 'true',

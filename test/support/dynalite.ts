@@ -19,6 +19,8 @@ const dynalite = require('dynalite') as (options: DynaliteOptions) => http.Serve
 export interface DynaliteServer {
   /** http://127.0.0.1:PORT, for AWS_ENDPOINT_URL_DYNAMODB or a client's `endpoint`. */
   readonly endpoint: string;
+  /** The underlying (listening) server, for callers that watch it, e.g. count its 'request' events. */
+  readonly server?: http.Server;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startDynalite(): Promise<DynaliteServer> {
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    server,
     close: () =>
       (closing ??= new Promise<void>((resolve, reject) => {
         server.close((err?: Error) => (err ? reject(err) : resolve()));

@@ -15,7 +15,16 @@ import { LoopbackServer, Sleeper, readBody, sendJson } from './http-util';
 export const FAKE_ACCOUNT_ID = '123456789012';
 export const FAKE_REGION = 'us-east-1';
 
-export type FakeAwsOperation = 'InvokeEndpoint' | 'GetSecretValue' | 'DescribeTrainingJob';
+export type FakeAwsOperation = 'InvokeEndpoint' | 'GetSecretValue' | 'DescribeTrainingJob' | 'PutEvents';
+
+/** One entry of an EventBridge PutEvents call, as received. */
+export interface PutEventsEntry {
+  readonly Source?: string;
+  readonly DetailType?: string;
+  readonly Detail?: string;
+  readonly EventBusName?: string;
+  readonly Resources?: string[];
+}
 
 /** What the model container receives. */
 export interface EndpointRequest {
@@ -91,6 +100,7 @@ export class FakeAws {
   private trainingJobs = new Map<string, Record<string, unknown>>();
   private faults = new Map<FakeAwsOperation, AwsFault[]>();
   private readonly invocationLog: EndpointRequest[] = [];
+  private readonly putEventsLog: PutEventsEntry[] = [];
   private readonly operationLog: string[] = [];
   private secretReadCount = 0;
 
@@ -119,6 +129,11 @@ export class FakeAws {
   }
 
   /** GetSecretValue requests received (found or not): shows whether a secret cache works. */
+  /** Every entry received by EventBridge PutEvents, in order. */
+  get putEvents(): readonly PutEventsEntry[] {
+    return this.putEventsLog;
+  }
+
   get secretReads(): number {
     return this.secretReadCount;
   }
@@ -168,6 +183,7 @@ export class FakeAws {
     this.trainingJobs.clear();
     this.faults.clear();
     this.invocationLog.length = 0;
+    this.putEventsLog.length = 0;
     this.operationLog.length = 0;
     this.secretReadCount = 0;
     this.latencyMs = 0;
@@ -223,6 +239,12 @@ export class FakeAws {
       case 'SageMaker.DescribeTrainingJob':
         this.throwInjectedFault('DescribeTrainingJob');
         return this.describeTrainingJob(input);
+      case 'AWSEvents.PutEvents': {
+        this.throwInjectedFault('PutEvents');
+        const entries = Array.isArray(input.Entries) ? (input.Entries as PutEventsEntry[]) : [];
+        this.putEventsLog.push(...entries);
+        return { FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) };
+      }
       default:
         throw new AwsError(400, 'UnknownOperationException', `fake-aws does not implement ${target}`);
     }

@@ -1,0 +1,46 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** The metric names one construct counts its outcomes under. */
+export interface OutcomeMetricNames {
+  readonly succeeded: string;
+  readonly skipped: string;
+  readonly invalid: string;
+  readonly rejected: string;
+  readonly unknown: string;
+  /** The amount moved by a SUCCEEDED action, in USDC. */
+  readonly amount: string;
+}
+
+export interface CountedOutcome {
+  readonly status: string;
+  readonly repeated?: boolean;
+  readonly amountUsdc?: number;
+}
+
+/**
+ * Counts one action's outcome. A repeat delivery reports what an earlier invocation did, so it is
+ * counted as skipped: every order, escrow or payout is counted once, by the invocation that made it.
+ */
+export function countOutcome(metrics: Metrics, names: OutcomeMetricNames, outcome: CountedOutcome): void {
+  if (outcome.repeated) {
+    metrics.addMetric(names.skipped, MetricUnit.Count, 1);
+    return;
+  }
+  switch (outcome.status) {
+    case 'SUCCEEDED':
+      metrics.addMetric(names.succeeded, MetricUnit.Count, 1);
+      if (outcome.amountUsdc !== undefined) metrics.addMetric(names.amount, MetricUnit.NoUnit, outcome.amountUsdc);
+      return;
+    case 'REJECTED':
+      metrics.addMetric(names.rejected, MetricUnit.Count, 1);
+      return;
+    case 'UNKNOWN':
+      metrics.addMetric(names.unknown, MetricUnit.Count, 1);
+      return;
+    case 'INVALID':
+      metrics.addMetric(names.invalid, MetricUnit.Count, 1);
+      return;
+    default:
+      metrics.addMetric(names.skipped, MetricUnit.Count, 1);
+  }
+}

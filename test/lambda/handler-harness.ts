@@ -2,7 +2,7 @@
  * Runs a bundled handler (the file in assets/, as Lambda loads it) against the local stand-ins:
  * the Purple Flea sandbox, the fake AWS endpoints for the real SDK clients, and dynalite.
  */
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -155,6 +155,20 @@ export async function readLedger(harness: Harness, actionKey: string): Promise<{
 
 export async function writeLedger(harness: Harness, item: { [key: string]: unknown }): Promise<void> {
   await harness.ledger.send(new PutCommand({ TableName: LEDGER_TABLE, Item: item }));
+}
+
+/**
+ * Starts one invocation of the bundled handler in a separate Node process and returns the process,
+ * so a test can kill it mid-call: a Lambda that timed out, or whose container died.
+ */
+export function startInvocationProcess(name: string, env: { [name: string]: string }, event: unknown): ChildProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'pf-invoke-'));
+  const input = join(dir, 'event.json');
+  writeFileSync(input, JSON.stringify(event));
+  return spawn(process.execPath, [join(__dirname, 'fixtures', 'invoke-handler.cjs'), bundlePath(name), input, '1', join(dir, 'results.json')], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
 }
 
 /**

@@ -1,9 +1,10 @@
 // The sample app: `npx cdk synth` works on a fresh clone with no AWS account. Names come from context:
 //   npx cdk synth -c endpointName=my-model -c secretName=MyPurpleFleaKey -c dryRun=false
+//   npx cdk synth -c trainingJobNamePrefix=my-model-   (an empty prefix, -c trainingJobNamePrefix=, matches every training job)
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { PredictToTrade, PurpleFleaConnection } from '../lib';
+import { PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
 
@@ -14,9 +15,11 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const endpointName: string = app.node.tryGetContext('endpointName') ?? 'demo-direction-model';
   // Deploying the sample places no real order unless asked to: `-c dryRun=false`.
   const dryRun = String(app.node.tryGetContext('dryRun') ?? 'true') !== 'false';
+  // Bonuses only for the sample model's training jobs, unless asked otherwise.
+  const trainingJobNamePrefix = String(app.node.tryGetContext('trainingJobNamePrefix') ?? 'demo-direction-model');
 
   const stack = new Stack(app, SAMPLE_STACK_NAME, {
-    description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade)',
+    description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade, TrainingBonusEscrow)',
   });
 
   const connection = new PurpleFleaConnection(stack, 'PurpleFlea', {
@@ -27,6 +30,12 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   new PredictToTrade(stack, 'Trader', {
     connection,
     endpointName,
+    dryRun,
+  });
+
+  new TrainingBonusEscrow(stack, 'TrainingBonus', {
+    connection,
+    trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
     dryRun,
   });
 

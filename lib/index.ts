@@ -1,3 +1,5 @@
 export * from './purpleflea-connection';
 export * from './predict-to-trade';
 export * from './model-output-format';
+export * from './training-bonus-escrow';
+export * from './bonus-tier';

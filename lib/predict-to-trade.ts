@@ -1,4 +1,4 @@
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -9,22 +9,25 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ModelOutputFormat } from './model-output-format';
-import { connectionEnvironmentOf } from './private/connection-environment';
-import { CONNECTION_ENV } from './private/contracts/connection-env';
+import { newHandlerAlarms } from './private/alarms';
 import {
   ModelOutputFormatName,
   PREDICT_TO_TRADE_ENV,
   PREDICT_TO_TRADE_METRICS,
   predictToTradeEnvironment,
 } from './private/contracts/predict-to-trade-env';
+import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { tradeEnvelopeInput } from './private/envelope-input';
-import { HandlerFunction } from './private/handler-function';
+import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
+import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
 import {
   DEFAULT_CONFIDENCE_COLUMN,
   DEFAULT_CONFIDENCE_FIELD,
   DEFAULT_DIRECTION_COLUMN,
   DEFAULT_DIRECTION_FIELD,
 } from './private/model-output-defaults';
+import { SAGEMAKER_NAME, SAGEMAKER_NAME_RULE } from './private/patterns';
+import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { PropsValidator } from './private/validation';
 import { PurpleFleaConnection } from './purpleflea-connection';
 
@@ -174,29 +177,17 @@ export class PredictToTrade extends Construct {
     const enabled = props.enabled ?? true;
     const deliveryAge = deliveryMaxAge(maxSignalAge);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is the dead-letter queue of the rule target and of the function\'s failed async invocations; ' +
-        'its messages are inspected by an operator (it has a depth alarm), not consumed.',
-    });
+    this.deadLetterQueue = newDeadLetterQueue(this);
 
     const handler = new HandlerFunction(this, 'Handler', {
       assetName: 'predict-to-trade',
       description: 'PredictToTrade: a SageMaker prediction becomes a Purple Flea market order',
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       functionOptions: props.functionOptions,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: PREDICT_TO_TRADE_METRICS.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: PREDICT_TO_TRADE_METRICS.namespace,
-        ...connectionEnvironmentOf(props.connection),
-        ...predictToTradeEnvironment({
+      environment: handlerEnvironment(
+        PREDICT_TO_TRADE_METRICS,
+        props.connection,
+        predictToTradeEnvironment({
           endpointName: props.endpointName,
           targetVariant: props.targetVariant,
           outputFormat: modelOutput.formatName as ModelOutputFormatName,
@@ -215,7 +206,7 @@ export class PredictToTrade extends Construct {
           enabled,
           maxSignalAgeSeconds: maxSignalAge.toSeconds({ integral: false }),
         }),
-      },
+      ),
       // No async retries: a failed invocation goes to the dead-letter queue, for an operator to look at.
       retryAttempts: 0,
       maxEventAge: deliveryAge,
@@ -227,7 +218,8 @@ export class PredictToTrade extends Construct {
     handler.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['sagemaker:InvokeEndpoint'],
-        resources: [endpointArn(this, props.endpointName)],
+        // SageMaker puts endpoint names in ARNs in lower case.
+        resources: [sageMakerArn(this, 'endpoint', sageMakerNameInArn(props.endpointName))],
       }),
     );
     props.connection.grantActionAccess(handler);
@@ -250,45 +242,31 @@ export class PredictToTrade extends Construct {
       }),
     );
 
-    const period = Duration.minutes(5);
-    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-      alarmDescription: 'PredictToTrade: the function failed at least once in 5 minutes.',
-      metric: handler.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
-      ...ALARM_ON_ANY,
-    });
-    this.unknownOutcomesAlarm = new cloudwatch.Alarm(this, 'UnknownOutcomesAlarm', {
-      alarmDescription:
-        'PredictToTrade: an order may or may not have been placed (timeout, 5xx, lost connection). ' +
-        'It is never re-sent automatically: check the ledger records in state UNKNOWN with Purple Flea.',
-      metric: new cloudwatch.Metric({
+    const alarms = newHandlerAlarms(this, {
+      handler,
+      deadLetterQueue: this.deadLetterQueue,
+      unknownOutcomesMetric: {
         namespace: PREDICT_TO_TRADE_METRICS.namespace,
         metricName: PREDICT_TO_TRADE_METRICS.ordersUnknown,
-        dimensionsMap: {
-          service: PREDICT_TO_TRADE_METRICS.serviceName,
-          [PREDICT_TO_TRADE_METRICS.functionNameDimension]: handler.functionName,
-        },
-        statistic: cloudwatch.Stats.SUM,
-        period,
-      }),
-      ...ALARM_ON_ANY,
+        serviceName: PREDICT_TO_TRADE_METRICS.serviceName,
+        functionNameDimension: PREDICT_TO_TRADE_METRICS.functionNameDimension,
+      },
+      descriptions: {
+        errors: 'PredictToTrade: the function failed at least once in 5 minutes.',
+        unknownOutcomes:
+          'PredictToTrade: an order may or may not have been placed (timeout, 5xx, lost connection). ' +
+          'It is never re-sent automatically: check the ledger records in state UNKNOWN with Purple Flea.',
+        deadLetterQueue: 'PredictToTrade: a prediction event could not be delivered; it is in the dead-letter queue.',
+      },
     });
-    this.deadLetterQueueAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
-      alarmDescription: 'PredictToTrade: a prediction event could not be delivered; it is in the dead-letter queue.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
-      ...ALARM_ON_ANY,
-    });
+    this.errorsAlarm = alarms.errorsAlarm;
+    this.unknownOutcomesAlarm = alarms.unknownOutcomesAlarm;
+    this.deadLetterQueueAlarm = alarms.deadLetterQueueAlarm;
   }
 }
 
 /** EventBridge retries a failed delivery (a throttled invoke) this often, within the event age. */
 const RULE_TARGET_RETRY_ATTEMPTS = 5;
-
-const ALARM_ON_ANY = {
-  threshold: 1,
-  evaluationPeriods: 1,
-  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-} as const;
 
 /** EventBridge and Lambda accept an event age between 60 s and, for Lambda, 6 hours. */
 const MIN_DELIVERY_AGE_SECONDS = 60;
@@ -301,37 +279,20 @@ function deliveryMaxAge(maxSignalAge: Duration): Duration {
   return Duration.seconds(Math.min(Math.max(MIN_DELIVERY_AGE_SECONDS, seconds), MAX_DELIVERY_AGE_SECONDS));
 }
 
-/** SageMaker puts endpoint names in ARNs in lower case; a token name is used as it is. */
-function endpointArn(scope: Construct, endpointName: string): string {
-  return Stack.of(scope).formatArn({
-    service: 'sagemaker',
-    resource: 'endpoint',
-    resourceName: Token.isUnresolved(endpointName) ? endpointName : endpointName.toLowerCase(),
-  });
-}
-
 /** EventBridge's input-template limit (8192), less the envelope around the features. */
 const MAX_STATIC_FEATURES_LENGTH = 8000;
 
-/** SageMaker's rule for endpoint and variant names. */
-const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const ASSET = /^[A-Za-z0-9]+-[A-Za-z0-9]+$/;
 
 /** The environment variables the construct sets; the user's `functionOptions.environment` may not. */
-const CONSTRUCT_ENVIRONMENT = [
-  'NODE_OPTIONS',
-  'POWERTOOLS_SERVICE_NAME',
-  'POWERTOOLS_METRICS_NAMESPACE',
-  ...Object.values(CONNECTION_ENV),
-  ...Object.values(PREDICT_TO_TRADE_ENV),
-];
+const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames(PREDICT_TO_TRADE_ENV);
 
 function validate(id: string, props: PredictToTradeProps): void {
   const v = new PropsValidator('PredictToTrade', id);
   const isPattern = props.eventPattern !== undefined;
 
-  v.matches('endpointName', props.endpointName, SAGEMAKER_NAME, "must follow SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
-  v.matches('targetVariant', props.targetVariant, SAGEMAKER_NAME, "must follow SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$");
+  v.matches('endpointName', props.endpointName, SAGEMAKER_NAME, SAGEMAKER_NAME_RULE);
+  v.matches('targetVariant', props.targetVariant, SAGEMAKER_NAME, SAGEMAKER_NAME_RULE);
 
   // The trigger: a schedule (static features) or an event pattern (features from the event).
   v.notBoth('schedule', props.schedule, 'eventPattern', props.eventPattern, 'a PredictToTrade runs on one or the other');
@@ -384,17 +345,10 @@ function validate(id: string, props: PredictToTradeProps): void {
   v.duration('maxSignalAge', props.maxSignalAge, Duration.minutes(1), Duration.hours(24));
 
   // Function settings the construct must own.
-  const fn = props.functionOptions ?? {};
-  v.notAllowed('functionOptions.role', fn.role, 'the function gets its own least-privilege role (add statements with lambdaFunction.addToRolePolicy)');
-  v.notAllowed('functionOptions.logGroup', fn.logGroup, 'the function gets its own log group (see logRetention)');
-  v.notAllowed('functionOptions.logRetention', fn.logRetention, 'use the logRetention prop');
-  v.notAllowed('functionOptions.retryAttempts', fn.retryAttempts, 'async retries are off: a failed invocation goes to the dead-letter queue');
-  v.notAllowed('functionOptions.maxEventAge', fn.maxEventAge, 'it follows maxSignalAge');
-  v.notAllowed('functionOptions.onFailure', fn.onFailure, 'failed invocations go to the dead-letter queue');
-  for (const name of Object.keys(fn.environment ?? {})) {
-    if (CONSTRUCT_ENVIRONMENT.includes(name)) {
-      v.fail(`functionOptions.environment.${name} cannot be set: the construct sets it`);
-    }
-  }
+  checkFunctionOptions(v, props.functionOptions, {
+    environment: CONSTRUCT_ENVIRONMENT,
+    retryAttemptsWhy: 'async retries are off: a failed invocation goes to the dead-letter queue',
+    maxEventAgeWhy: 'it follows maxSignalAge',
+  });
   v.throwIfInvalid();
 }

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { LEDGER_MINIMUM_RETENTION_DAYS, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from './private/contracts/ledger-schema';
+import { AGENT_ID, AGENT_ID_RULE } from './private/patterns';
 import { PropsValidator } from './private/validation';
 
 /** Props of a {@link PurpleFleaConnection}. */
@@ -132,11 +133,9 @@ export class PurpleFleaConnection extends Construct {
   }
 }
 
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
-
 function validate(id: string, props: PurpleFleaConnectionProps): void {
   new PropsValidator('PurpleFleaConnection', id)
-    .matches('agentId', props.agentId, AGENT_ID, 'must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$')
+    .matches('agentId', props.agentId, AGENT_ID, AGENT_ID_RULE)
     .check(
       'baseUrl',
       props.baseUrl,

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { PropsValidator } from './validation';
 
 /** The one place the handlers' runtime is chosen: the newest Node.js runtime aws-cdk-lib names. */
 export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -150,4 +151,31 @@ export class HandlerFunction extends lambda.Function {
     });
   }
 
+}
+
+/** Why a construct sets its function's async invocation settings itself, in its own words. */
+export interface OwnedFunctionOptions {
+  /** The variables the construct sets (see `constructEnvironmentNames`). */
+  readonly environment: readonly string[];
+  readonly retryAttemptsWhy: string;
+  readonly maxEventAgeWhy: string;
+}
+
+/**
+ * Rejects the `functionOptions` a {@link HandlerFunction}'s construct must set itself: the role, the
+ * log group and its retention, the async invocation settings, and the construct's environment variables.
+ */
+export function checkFunctionOptions(v: PropsValidator, options: lambda.FunctionOptions | undefined, owned: OwnedFunctionOptions): void {
+  const fn = options ?? {};
+  v.notAllowed('functionOptions.role', fn.role, 'the function gets its own least-privilege role (add statements with lambdaFunction.addToRolePolicy)');
+  v.notAllowed('functionOptions.logGroup', fn.logGroup, 'the function gets its own log group (see logRetention)');
+  v.notAllowed('functionOptions.logRetention', fn.logRetention, 'use the logRetention prop');
+  v.notAllowed('functionOptions.retryAttempts', fn.retryAttempts, owned.retryAttemptsWhy);
+  v.notAllowed('functionOptions.maxEventAge', fn.maxEventAge, owned.maxEventAgeWhy);
+  v.notAllowed('functionOptions.onFailure', fn.onFailure, 'failed invocations go to the dead-letter queue');
+  for (const name of Object.keys(fn.environment ?? {})) {
+    if (owned.environment.includes(name)) {
+      v.fail(`functionOptions.environment.${name} cannot be set: the construct sets it`);
+    }
+  }
 }

@@ -1,12 +1,13 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnParameter, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { PredictToTrade } from '../../lib';
-import { newConnection, newStack } from './fixtures';
+import { PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow, TrainingBonusEscrowProps } from '../../lib';
+import { ACCOUNT, REGION, newConnection, newStack } from './fixtures';
 
 /** cdk-nag's findings as `<rule> <construct path>` lines, easy to read in a failure. */
 function unacknowledgedFindings(scope: IConstruct): string[] {
@@ -56,6 +57,27 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(unacknowledgedFindings(stackWithBothTriggers())).toEqual([]);
   });
 
+  test.each<[string, (stack: Stack) => Partial<TrainingBonusEscrowProps>]>([
+    ['without a prefix, on the default bus', () => ({})],
+    ['with a prefix', () => ({ trainingJobNamePrefix: 'Churn-Model-' })],
+    ['with a prefix and a custom bus', (stack) => ({ trainingJobNamePrefix: 'churn-', eventBus: new events.EventBus(stack, 'Releases') })],
+    ['with a prefix that is a token', (stack) => ({ trainingJobNamePrefix: new CfnParameter(stack, 'Prefix').valueAsString })],
+  ])('no unacknowledged finding for a connection, PredictToTrade and TrainingBonusEscrow %s', (_name, props) => {
+    const stack = stackWithBothTriggers();
+    const connection = stack.node.findChild('PurpleFlea') as PurpleFleaConnection;
+    new TrainingBonusEscrow(stack, 'Bonus', { connection, ...props(stack) });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
+  test('no unacknowledged finding in an environment-agnostic stack (region and account unknown at synth)', () => {
+    const stack = new Stack(new App(), 'Agnostic');
+    const connection = newConnection(stack);
+    new PredictToTrade(stack, 'Trader', { connection, endpointName: 'demo-direction-model' });
+    new TrainingBonusEscrow(stack, 'Bonus', { connection, trainingJobNamePrefix: 'churn-' });
+    new TrainingBonusEscrow(stack, 'AnyJob', { connection });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
   test('no unacknowledged finding with the function in a VPC', () => {
     const stack = newStack('NagVpc');
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
@@ -71,9 +93,11 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
     const connection = newConnection(stack);
     const trader = new PredictToTrade(stack, 'Trader', { connection, endpointName: 'demo-direction-model', functionOptions: { vpc } });
+    const bonus = new TrainingBonusEscrow(stack, 'Bonus', { connection, trainingJobNamePrefix: 'Churn-', functionOptions: { vpc } });
+    const anyJob = new TrainingBonusEscrow(stack, 'AnyJob', { connection });
 
     // (aws-cdk-lib's Vpc acknowledges a CloudFormation validation rule of its own on the stack.)
-    const found = [...acknowledgments(connection), ...acknowledgments(trader)];
+    const found = [...acknowledgments(connection), ...acknowledgments(trader), ...acknowledgments(bonus), ...acknowledgments(anyJob)];
     expect(found.map(({ path, id }) => `${id} ${path}`).sort()).toEqual(
       [
         // The DLQ is itself the dead-letter queue.
@@ -82,6 +106,15 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         'AwsSolutions-IAM5[Resource::*] NagVpc/Trader/HandlerTracing',
         // Lambda's VPC network-interface actions, in their own policy.
         'AwsSolutions-IAM5[Resource::*] NagVpc/Trader/HandlerNetworkInterfaces',
+        // The same three for each TrainingBonusEscrow (the second one is not in a VPC)...
+        'AwsSolutions-SQS3 NagVpc/Bonus/DeadLetterQueue',
+        'AwsSolutions-IAM5[Resource::*] NagVpc/Bonus/HandlerTracing',
+        'AwsSolutions-IAM5[Resource::*] NagVpc/Bonus/HandlerNetworkInterfaces',
+        'AwsSolutions-SQS3 NagVpc/AnyJob/DeadLetterQueue',
+        'AwsSolutions-IAM5[Resource::*] NagVpc/AnyJob/HandlerTracing',
+        // ...and DescribeTrainingJob on the jobs the rule matches, named exactly, in a policy of its own.
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:training-job/churn-*] NagVpc/Bonus/HandlerDescribeTrainingJob`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:training-job/*] NagVpc/AnyJob/HandlerDescribeTrainingJob`,
       ].sort(),
     );
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(40);
@@ -103,5 +136,33 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     });
     expect(acknowledgments(trader).map((a) => a.id)).toEqual(['AwsSolutions-SQS3']);
     expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
+  test("a wildcard a user adds to TrainingBonusEscrow's role is still reported, even on the training jobs it may describe", () => {
+    const stack = newStack('UserWildcardBonus');
+    const bonus = new TrainingBonusEscrow(stack, 'Bonus', { connection: newConnection(stack), trainingJobNamePrefix: 'churn-' });
+    // The very resource the construct acknowledges on its own policy: the acknowledgment does not reach the role's.
+    const trainingJobs = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/churn-*`;
+    bonus.lambdaFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:StopTrainingJob'], resources: [trainingJobs] }));
+    expect(unacknowledgedFindings(stack)).toEqual([
+      `AwsSolutions-IAM5[Resource::${trainingJobs}] UserWildcardBonus/Bonus/HandlerRole/DefaultPolicy/Resource`,
+    ]);
+  });
+
+  test("the acknowledged finding id is cdk-nag's own: without the acknowledgment, cdk-nag reports exactly that id", () => {
+    const stack = newStack('Unacknowledged');
+    const bonus = new TrainingBonusEscrow(stack, 'Bonus', { connection: newConnection(stack), trainingJobNamePrefix: 'Churn-' });
+    const [acknowledged] = acknowledgments(bonus.node.findChild('HandlerDescribeTrainingJob'));
+    // The same statement in a policy of the user's, which nothing acknowledges.
+    new iam.Policy(stack, 'Copy', {
+      roles: [bonus.lambdaFunction.role!],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['sagemaker:DescribeTrainingJob'],
+          resources: [stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: 'churn-*' })],
+        }),
+      ],
+    });
+    expect(unacknowledgedFindings(stack)).toEqual([`${acknowledged.id} Unacknowledged/Copy/Resource`]);
   });
 });

@@ -1,7 +1,15 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { PredictToTrade, PredictToTradeProps, PurpleFleaConnection, PurpleFleaConnectionProps } from '../../lib';
+import { IConstruct } from 'constructs';
+import {
+  PredictToTrade,
+  PredictToTradeProps,
+  PurpleFleaConnection,
+  PurpleFleaConnectionProps,
+  TrainingBonusEscrow,
+  TrainingBonusEscrowProps,
+} from '../../lib';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -31,6 +39,26 @@ export function newTrader(props: Partial<PredictToTradeProps> = {}, stack = newS
   const connection = newConnection(stack);
   const trader = new PredictToTrade(stack, 'Trader', { connection, endpointName: 'demo-direction-model', ...props });
   return { stack, connection, trader, template: Template.fromStack(stack) };
+}
+
+export interface BonusEscrow {
+  readonly stack: Stack;
+  readonly connection: PurpleFleaConnection;
+  readonly escrow: TrainingBonusEscrow;
+  readonly template: Template;
+}
+
+/** A stack with one connection and one TrainingBonusEscrow 'Bonus'. */
+export function newBonusEscrow(props: Partial<TrainingBonusEscrowProps> = {}, stack = newStack()): BonusEscrow {
+  const connection = newConnection(stack);
+  const escrow = new TrainingBonusEscrow(stack, 'Bonus', { connection, ...props });
+  return { stack, connection, escrow, template: Template.fromStack(stack) };
+}
+
+/** The logical id of a construct's CloudFormation resource (its default child's, for an L2). */
+export function logicalIdOf(construct: IConstruct): string {
+  const resource = (construct.node.defaultChild ?? construct) as CfnElement;
+  return resource.stack.getLogicalId(resource);
 }
 
 /** The one resource of a type in a template, with its logical id. */

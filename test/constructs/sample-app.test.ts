@@ -16,8 +16,48 @@ describe('the sample app', () => {
     // Synthesis fails on any cdk-nag error (see the next test).
     const assembly = buildSampleApp().synth();
     expect(Object.keys(assembly.getStackByName(SAMPLE_STACK_NAME).template.Resources)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^TraderHandler/), expect.stringMatching(/^PurpleFleaLedger/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^TraderHandler/),
+        expect.stringMatching(/^TrainingBonusHandler/),
+        expect.stringMatching(/^PurpleFleaLedger/),
+      ]),
     );
+  });
+
+  test('holds both constructs: a PredictToTrade and a TrainingBonusEscrow, sharing one connection', () => {
+    const template = sampleTemplate();
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    const handlers = Object.values(template.findResources('AWS::Lambda::Function')).map((f: any) => f.Properties.Environment.Variables);
+    expect(handlers.map((v) => v.POWERTOOLS_SERVICE_NAME).sort()).toEqual(['predict-to-trade', 'training-bonus-escrow']);
+    // Both in dry run by default.
+    expect(handlers.map((v) => v.DRY_RUN)).toEqual(['true', 'true']);
+  });
+
+  test("the TrainingBonusEscrow matches the sample model's training jobs by default, and a prefix from context", () => {
+    const patternAndScope = (context: { [key: string]: any }) => {
+      const template = sampleTemplate(context);
+      const rule = Object.values(template.findResources('AWS::Events::Rule')).find((r: any) => r.Properties.EventPattern) as any;
+      const trainingJobs = JSON.stringify(template.toJSON()).match(/:training-job\/[^"]*/g);
+      return { detail: rule.Properties.EventPattern.detail, trainingJobs };
+    };
+    expect(patternAndScope({})).toEqual({
+      detail: { TrainingJobStatus: ['Completed'], TrainingJobName: [{ prefix: 'demo-direction-model' }] },
+      trainingJobs: [':training-job/demo-direction-model*'],
+    });
+    expect(patternAndScope({ trainingJobNamePrefix: 'Churn-' })).toEqual({
+      detail: { TrainingJobStatus: ['Completed'], TrainingJobName: [{ prefix: 'Churn-' }] },
+      trainingJobs: [':training-job/churn-*'],
+    });
+    // An empty prefix: every training job.
+    expect(patternAndScope({ trainingJobNamePrefix: '' })).toEqual({
+      detail: { TrainingJobStatus: ['Completed'] },
+      trainingJobs: [':training-job/*'],
+    });
+  });
+
+  test('dryRun=false from context reaches both functions', () => {
+    const handlers = Object.values(sampleTemplate({ dryRun: 'false' }).findResources('AWS::Lambda::Function'));
+    expect(handlers.map((f: any) => f.Properties.Environment.Variables.DRY_RUN)).toEqual(['false', 'false']);
   });
 
   test('runs cdk-nag at synth: an unprotected queue added to it fails synthesis', () => {

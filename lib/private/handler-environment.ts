@@ -1,0 +1,38 @@
+import { connectionEnvironmentOf } from './connection-environment';
+import { CONNECTION_ENV } from './contracts/connection-env';
+import type { PurpleFleaConnection } from '../purpleflea-connection';
+
+/** Powertools' service name and metrics namespace of one handler. */
+export interface HandlerMetricsNames {
+  readonly serviceName: string;
+  readonly namespace: string;
+}
+
+/** The variables every handler gets besides the connection's and its construct's own settings. */
+const COMMON_ENVIRONMENT_NAMES = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'] as const;
+
+/**
+ * A handler's whole environment: source maps, Powertools' service and namespace, how to reach
+ * Purple Flea and the ledger, then the construct's settings (from its contract).
+ */
+export function handlerEnvironment(
+  metrics: HandlerMetricsNames,
+  connection: PurpleFleaConnection,
+  settings: { [name: string]: string },
+): { [name: string]: string } {
+  return {
+    NODE_OPTIONS: '--enable-source-maps',
+    POWERTOOLS_SERVICE_NAME: metrics.serviceName,
+    POWERTOOLS_METRICS_NAMESPACE: metrics.namespace,
+    ...connectionEnvironmentOf(connection),
+    ...settings,
+  };
+}
+
+/**
+ * The names of every variable {@link handlerEnvironment} may set for a construct whose contract names
+ * its settings' variables `settingsNames`: the user's `functionOptions.environment` may not set them.
+ */
+export function constructEnvironmentNames(settingsNames: { readonly [key: string]: string }): string[] {
+  return [...COMMON_ENVIRONMENT_NAMES, ...Object.values(CONNECTION_ENV), ...Object.values(settingsNames)];
+}

@@ -1,0 +1,424 @@
+import { Duration, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { BonusTier, MetricGoal } from './bonus-tier';
+import { newHandlerAlarms } from './private/alarms';
+import {
+  ESCROW_TEMPLATE_PLACEHOLDERS,
+  MetricGoalName,
+  TRAINING_BONUS_ESCROW_ENV,
+  TRAINING_BONUS_ESCROW_METRICS,
+  TRAINING_JOB_STATE_CHANGE,
+  trainingBonusEscrowEnvironment,
+} from './private/contracts/training-bonus-escrow-env';
+import { newDeadLetterQueue } from './private/dead-letter-queue';
+import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
+import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
+import { wildcardResourceFindingId } from './private/nag-findings';
+import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
+import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
+import { PropsValidator, isToken } from './private/validation';
+import { PurpleFleaConnection } from './purpleflea-connection';
+
+/** Props of a {@link TrainingBonusEscrow}. */
+export interface TrainingBonusEscrowProps {
+  /** How to reach Purple Flea and the action ledger. */
+  readonly connection: PurpleFleaConnection;
+
+  /**
+   * Only training jobs whose name starts with this get a bonus. The rule matches it case-sensitively;
+   * the function may describe only the training jobs it names (its IAM policy uses it in lower case,
+   * as SageMaker writes names in ARNs). A token is used as it is: give it in lower case.
+   * @default - every training job in the account and region
+   */
+  readonly trainingJobNamePrefix?: string;
+
+  /**
+   * The final metric that decides the bonus: an entry of the job's `FinalMetricDataList`.
+   * @default 'validation:accuracy'
+   */
+  readonly metricName?: string;
+
+  /**
+   * Whether a higher (accuracy) or a lower (loss) metric is better.
+   * @default MetricGoal.MAXIMIZE
+   */
+  readonly metricGoal?: MetricGoal;
+
+  /**
+   * The bonus tiers: a job earns the amount of the best tier whose threshold its metric strictly beats,
+   * and nothing below every tier. Thresholds must be distinct; amounts positive and at most `maxBonusUsdc`.
+   * @default - above 0.90 → 50 USDC, above 0.80 → 20 USDC, above 0.70 → 5 USDC (TrainingBonusEscrow.DEFAULT_BONUS_TIERS)
+   */
+  readonly bonusTiers?: BonusTier[];
+
+  /**
+   * A hard cap on any one bonus, in USDC: no tier may exceed it, and the function checks it again.
+   * @default 1000
+   */
+  readonly maxBonusUsdc?: number;
+
+  /**
+   * The escrow's buyer: the agent that pays the bonus.
+   * @default 'agt_platform_treasury'
+   */
+  readonly buyerAgentId?: string;
+
+  /**
+   * A training-job tag whose value is the seller's agent id (the model owner who gets the bonus).
+   * A job without the tag gets the seller from `sellerTemplate`.
+   * @default - the seller comes from `sellerTemplate`
+   */
+  readonly sellerTagKey?: string;
+
+  /**
+   * The seller's agent id, from the placeholders `{jobName}`, `{metricName}` and `{metricValue}`.
+   * @default 'agt_model_{jobName}'
+   */
+  readonly sellerTemplate?: string;
+
+  /**
+   * The escrow's release condition, from the placeholders `{jobName}`, `{metricName}` and `{metricValue}`.
+   * @default 'model_owner_approved:{jobName}'
+   */
+  readonly conditionTemplate?: string;
+
+  /**
+   * The bus that gets a `Purple Flea Escrow Created` event (source `purpleflea.sagemaker`) after each
+   * escrow, to wire the release or a notification to.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+
+  /**
+   * Decide, log and report, but never create an escrow.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * When false, the rule is created disabled and the handler creates no escrow even if invoked.
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Overrides for the function: memory, timeout, VPC placement, reserved concurrency... The construct
+   * sets its code, handler, runtime, role, log group, async retries (2), event age (6 hours) and failure
+   * destination, and its own environment variables; giving any of those here is an error.
+   * @default - 256 MB, 90 s, arm64, active tracing
+   */
+  readonly functionOptions?: lambda.FunctionOptions;
+}
+
+/**
+ * Locks a bonus in a Purple Flea escrow when a SageMaker training job completes with a final metric
+ * that beats a bonus tier, exactly once per training job.
+ *
+ * A rule on the default bus matches `SageMaker Training Job State Change` events with status
+ * `Completed` (and the name prefix, if given). The function describes the job, reads `metricName`
+ * from its final metrics, maps it to a bonus through `bonusTiers`, and creates an escrow from
+ * `buyerAgentId` to the seller (a job tag, or `sellerTemplate`) under `conditionTemplate`, keyed in
+ * the action ledger by the training job's ARN, so a repeated event never escrows twice. After each
+ * escrow it puts a `Purple Flea Escrow Created` event on `eventBus`.
+ */
+export class TrainingBonusEscrow extends Construct {
+  /** The default bonus tiers, as the seed: above 0.90 → 50 USDC, above 0.80 → 20 USDC, above 0.70 → 5 USDC. */
+  public static readonly DEFAULT_BONUS_TIERS: BonusTier[] = Object.freeze([
+    Object.freeze({ threshold: 0.9, amountUsdc: 50 }),
+    Object.freeze({ threshold: 0.8, amountUsdc: 20 }),
+    Object.freeze({ threshold: 0.7, amountUsdc: 5 }),
+  ]) as BonusTier[];
+
+  /** The function that describes the job and creates the escrow. */
+  public readonly lambdaFunction: lambda.Function;
+  /** The rule that matches completed training jobs. */
+  public readonly rule: events.Rule;
+  /** Failed deliveries, from the rule target and from the function's async invocations. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The function's log group. */
+  public readonly logGroup: logs.ILogGroup;
+  /** Fires on any function error in 5 minutes. */
+  public readonly errorsAlarm: cloudwatch.Alarm;
+  /** Fires on any escrow whose outcome is unknown (it may have been created): an operator must check it. */
+  public readonly unknownOutcomesAlarm: cloudwatch.Alarm;
+  /** Fires when a delivery lands in the dead-letter queue. */
+  public readonly deadLetterQueueAlarm: cloudwatch.Alarm;
+  /** The bus that gets the `Purple Flea Escrow Created` events. */
+  public readonly eventBus: events.IEventBus;
+
+  constructor(scope: Construct, id: string, props: TrainingBonusEscrowProps) {
+    super(scope, id);
+    validate(id, props);
+
+    const enabled = props.enabled ?? true;
+    const prefix = props.trainingJobNamePrefix;
+    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.deadLetterQueue = newDeadLetterQueue(this);
+
+    const handler = new HandlerFunction(this, 'Handler', {
+      assetName: 'training-bonus-escrow',
+      description: 'TrainingBonusEscrow: a completed SageMaker training job that beats its bar gets an escrowed Purple Flea bonus',
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      functionOptions: props.functionOptions,
+      environment: handlerEnvironment(
+        TRAINING_BONUS_ESCROW_METRICS,
+        props.connection,
+        trainingBonusEscrowEnvironment({
+          metricName: props.metricName ?? DEFAULT_METRIC_NAME,
+          metricGoal: METRIC_GOAL_NAMES[props.metricGoal ?? MetricGoal.MAXIMIZE],
+          bonusTiers: props.bonusTiers ?? TrainingBonusEscrow.DEFAULT_BONUS_TIERS,
+          maxBonusUsdc: props.maxBonusUsdc ?? DEFAULT_MAX_BONUS_USDC,
+          buyerAgentId: props.buyerAgentId ?? DEFAULT_BUYER_AGENT_ID,
+          sellerTagKey: props.sellerTagKey,
+          sellerTemplate: props.sellerTemplate ?? DEFAULT_SELLER_TEMPLATE,
+          conditionTemplate: props.conditionTemplate ?? DEFAULT_CONDITION_TEMPLATE,
+          // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
+          eventBusName: this.eventBus.eventBusArn,
+          dryRun: props.dryRun ?? false,
+          enabled,
+        }),
+      ),
+      // Retrying is safe (the ledger makes a repeat harmless) and helps a throttled or failing DescribeTrainingJob.
+      retryAttempts: HANDLER_RETRY_ATTEMPTS,
+      maxEventAge: HANDLER_MAX_EVENT_AGE,
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+    this.lambdaFunction = handler;
+    this.logGroup = handler.handlerLogGroup;
+
+    this.allowDescribeTrainingJobs(handler, prefix);
+    this.eventBus.grantPutEventsTo(handler);
+    props.connection.grantActionAccess(handler);
+
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'Runs TrainingBonusEscrow: a completed SageMaker training job that beats its bar gets an escrowed Purple Flea bonus',
+      enabled,
+      eventPattern: {
+        source: [TRAINING_JOB_STATE_CHANGE.source],
+        detailType: [TRAINING_JOB_STATE_CHANGE.detailType],
+        // Filtered here, not in the function: other states and other jobs never invoke it.
+        detail: {
+          TrainingJobStatus: [TRAINING_JOB_STATE_CHANGE.completedStatus],
+          ...(prefix !== undefined ? { TrainingJobName: events.Match.prefix(prefix) } : {}),
+        },
+      },
+    });
+    this.rule.addTarget(
+      // The whole event: the function needs the job's name, ARN and tags from its detail.
+      new targets.LambdaFunction(handler, {
+        deadLetterQueue: this.deadLetterQueue,
+        // A bonus is not time-critical: EventBridge may keep retrying a failed delivery for its full day.
+        maxEventAge: RULE_TARGET_MAX_EVENT_AGE,
+        retryAttempts: RULE_TARGET_RETRY_ATTEMPTS,
+      }),
+    );
+
+    const alarms = newHandlerAlarms(this, {
+      handler,
+      deadLetterQueue: this.deadLetterQueue,
+      unknownOutcomesMetric: {
+        namespace: TRAINING_BONUS_ESCROW_METRICS.namespace,
+        metricName: TRAINING_BONUS_ESCROW_METRICS.escrowsUnknown,
+        serviceName: TRAINING_BONUS_ESCROW_METRICS.serviceName,
+        functionNameDimension: TRAINING_BONUS_ESCROW_METRICS.functionNameDimension,
+      },
+      descriptions: {
+        errors: 'TrainingBonusEscrow: the function failed at least once in 5 minutes.',
+        unknownOutcomes:
+          'TrainingBonusEscrow: an escrow may or may not have been created (timeout, 5xx, lost connection). ' +
+          'It is never re-sent automatically: check the ledger records in state UNKNOWN with Purple Flea.',
+        deadLetterQueue: 'TrainingBonusEscrow: a completed training job could not be handled; its event is in the dead-letter queue.',
+      },
+    });
+    this.errorsAlarm = alarms.errorsAlarm;
+    this.unknownOutcomesAlarm = alarms.unknownOutcomesAlarm;
+    this.deadLetterQueueAlarm = alarms.deadLetterQueueAlarm;
+  }
+
+  /**
+   * `sagemaker:DescribeTrainingJob` on the training jobs the rule can match. Their names are known only
+   * when they complete, so the resource ends in a wildcard; it sits in a policy of its own, whose
+   * acknowledgment names that one resource, so that it cannot hide a wildcard a user adds to the role.
+   */
+  private allowDescribeTrainingJobs(handler: HandlerFunction, prefix: string | undefined): void {
+    const trainingJobs = sageMakerArn(this, 'training-job', `${sageMakerNameInArn(prefix ?? '')}*`);
+    const policy = new iam.Policy(this, 'HandlerDescribeTrainingJob', {
+      roles: [handler.handlerRole],
+      statements: [new iam.PolicyStatement({ actions: ['sagemaker:DescribeTrainingJob'], resources: [trainingJobs] })],
+    });
+    // In place before the function can run.
+    handler.node.addDependency(policy);
+    Validations.of(policy).acknowledge({
+      id: wildcardResourceFindingId(policy, trainingJobs),
+      reason:
+        'DescribeTrainingJob on the training jobs the rule matches, whose names are known only when they complete: ' +
+        (prefix !== undefined ? 'those whose name starts with trainingJobNamePrefix (in lower case, as SageMaker writes ARNs).' : 'every training job, as no trainingJobNamePrefix is given.'),
+    });
+  }
+}
+
+const DEFAULT_METRIC_NAME = 'validation:accuracy';
+const DEFAULT_MAX_BONUS_USDC = 1000;
+const DEFAULT_BUYER_AGENT_ID = 'agt_platform_treasury';
+const DEFAULT_SELLER_TEMPLATE = 'agt_model_{jobName}';
+const DEFAULT_CONDITION_TEMPLATE = 'model_owner_approved:{jobName}';
+
+/** Lambda's async retries of a failed invocation (its maximum), within the event age (its maximum, 6 hours). */
+const HANDLER_RETRY_ATTEMPTS = 2;
+const HANDLER_MAX_EVENT_AGE = Duration.hours(6);
+/** EventBridge's maxima: a failed delivery (a throttled invoke) is retried up to 185 times over 24 hours. */
+const RULE_TARGET_RETRY_ATTEMPTS = 185;
+const RULE_TARGET_MAX_EVENT_AGE = Duration.hours(24);
+
+const METRIC_GOAL_NAMES: { readonly [goal in MetricGoal]: MetricGoalName } = {
+  [MetricGoal.MAXIMIZE]: 'MAXIMIZE',
+  [MetricGoal.MINIMIZE]: 'MINIMIZE',
+};
+
+/** The environment variables the construct sets; the user's `functionOptions.environment` may not. */
+const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames(TRAINING_BONUS_ESCROW_ENV);
+
+/** AWS's limit on a tag key's length. */
+const MAX_TAG_KEY_LENGTH = 128;
+
+function validate(id: string, props: TrainingBonusEscrowProps): void {
+  const v = new PropsValidator('TrainingBonusEscrow', id);
+
+  // Which jobs, and the metric that decides.
+  v.check(
+    'trainingJobNamePrefix',
+    props.trainingJobNamePrefix,
+    isSageMakerNamePrefix,
+    `must be a non-empty start of a training job name, which ${SAGEMAKER_NAME_RULE}`,
+  );
+  v.check('metricName', props.metricName, (m: string) => m.length > 0, 'must not be empty');
+
+  // Money guardrails.
+  v.number('maxBonusUsdc', props.maxBonusUsdc, { min: 0, minExclusive: true });
+  checkBonusTiers(v, props);
+
+  // Who pays, who gets it, on what condition.
+  v.matches('buyerAgentId', props.buyerAgentId, AGENT_ID, AGENT_ID_RULE);
+  v.check(
+    'sellerTagKey',
+    props.sellerTagKey,
+    (k: string) => k.length > 0 && k.length <= MAX_TAG_KEY_LENGTH,
+    `must be a tag key of 1 to ${MAX_TAG_KEY_LENGTH} characters`,
+  );
+  if (checkTemplate(v, 'sellerTemplate', props.sellerTemplate)) {
+    // Placeholders as a one-character value: the smallest agent id this template can render.
+    v.check(
+      'sellerTemplate',
+      props.sellerTemplate,
+      (t: string) => AGENT_ID.test(t.replace(PLACEHOLDER, 'a')),
+      `must render a Purple Flea agent id (^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$) once its placeholders are filled`,
+    );
+  }
+  checkTemplate(v, 'conditionTemplate', props.conditionTemplate);
+
+  // Function settings the construct must own.
+  checkFunctionOptions(v, props.functionOptions, {
+    environment: CONSTRUCT_ENVIRONMENT,
+    retryAttemptsWhy: `the construct retries a failed invocation ${HANDLER_RETRY_ATTEMPTS} times (the ledger makes a repeat harmless)`,
+    maxEventAgeWhy: `the construct keeps an event for ${HANDLER_MAX_EVENT_AGE.toHumanString()}`,
+  });
+  v.throwIfInvalid();
+}
+
+/** At least one tier; finite, distinct thresholds; amounts in (0, maxBonusUsdc]. Token values are skipped. */
+function checkBonusTiers(v: PropsValidator, props: TrainingBonusEscrowProps): void {
+  const maxBonus = props.maxBonusUsdc ?? DEFAULT_MAX_BONUS_USDC;
+  const maxBonusKnown = !isToken(maxBonus) && Number.isFinite(maxBonus) && maxBonus > 0;
+  const tiers = props.bonusTiers;
+
+  if (tiers === undefined) {
+    // The default tiers must fit under a given cap.
+    const largest = Math.max(...TrainingBonusEscrow.DEFAULT_BONUS_TIERS.map((t) => t.amountUsdc));
+    if (maxBonusKnown) {
+      v.check('maxBonusUsdc', props.maxBonusUsdc, (m: number) => !(m < largest), `must be at least the default bonus tiers' largest amount (${largest})`);
+    }
+    return;
+  }
+  if (isToken(tiers)) return;
+  if (tiers.length === 0) {
+    v.fail('bonusTiers must hold at least one tier, got []');
+    return;
+  }
+
+  const firstWith = new Map<number, number>();
+  tiers.forEach((tier, index) => {
+    const at = `bonusTiers[${index}]`;
+    v.check(`${at}.threshold`, tier.threshold, (t: number) => typeof t === 'number' && Number.isFinite(t), 'must be a finite number');
+    if (!isToken(tier.threshold) && Number.isFinite(tier.threshold)) {
+      const first = firstWith.get(tier.threshold);
+      if (first === undefined) {
+        firstWith.set(tier.threshold, index);
+      } else {
+        v.fail(`${at}.threshold must differ from every other tier's, got ${tier.threshold} (the threshold of bonusTiers[${first}] too)`);
+      }
+    }
+    v.number(`${at}.amountUsdc`, tier.amountUsdc, { min: 0, minExclusive: true });
+    if (maxBonusKnown) {
+      v.check(`${at}.amountUsdc`, tier.amountUsdc, (a: number) => !(a > maxBonus), `must be at most maxBonusUsdc (${maxBonus})`);
+    }
+  });
+}
+
+/** A `{placeholder}` the handler fills. */
+const PLACEHOLDER = new RegExp(`\\{(?:${ESCROW_TEMPLATE_PLACEHOLDERS.join('|')})\\}`, 'g');
+const ALLOWED_PLACEHOLDERS = ESCROW_TEMPLATE_PLACEHOLDERS.map((name) => `{${name}}`).join(', ');
+
+/**
+ * A non-empty template whose braces pair up around known placeholders only. Records a problem for each
+ * unknown placeholder and unbalanced brace; true when the template is known and valid.
+ */
+function checkTemplate(v: PropsValidator, prop: string, template: string | undefined): boolean {
+  if (template === undefined || Token.isUnresolved(template)) return false;
+  const got = `got ${JSON.stringify(template)}`;
+  if (template.length === 0) {
+    v.fail(`${prop} must not be empty, ${got}`);
+    return false;
+  }
+  let valid = true;
+  let position = 0;
+  while (position < template.length) {
+    const char = template[position];
+    if (char === '}') {
+      v.fail(`${prop} has an unbalanced "}" at position ${position}, ${got}`);
+      valid = false;
+      position += 1;
+    } else if (char === '{') {
+      const close = template.indexOf('}', position + 1);
+      const nextOpen = template.indexOf('{', position + 1);
+      if (close === -1 || (nextOpen !== -1 && nextOpen < close)) {
+        v.fail(`${prop} has an unbalanced "{" at position ${position}, ${got}`);
+        valid = false;
+        position += 1;
+      } else {
+        const name = template.slice(position + 1, close);
+        if (!(ESCROW_TEMPLATE_PLACEHOLDERS as readonly string[]).includes(name)) {
+          v.fail(`${prop} uses the unknown placeholder {${name}} (allowed: ${ALLOWED_PLACEHOLDERS}), ${got}`);
+          valid = false;
+        }
+        position = close + 1;
+      }
+    } else {
+      position += 1;
+    }
+  }
+  return valid;
+}

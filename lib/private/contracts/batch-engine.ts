@@ -1,0 +1,89 @@
+/**
+ * The batch engine's shapes (DESIGN.md "The batch engine"): what Prepare returns, what the Distributed
+ * Map hands each Act batch, what Act returns, and what Summarize reads. The state machine's JSON paths
+ * (lib/private/batch-workflow.ts) and the handlers (lambda/) both use these names.
+ */
+
+/** The files of a run folder, `s3://<output bucket>/<output prefix>/<run id>/`. */
+export const RUN_FILES = {
+  /** The accepted rows, normalized: the Map's ItemReader reads it (first row is the header). */
+  input: 'input.csv',
+  /** Prepare's account of the source: every row it did not pass on (SKIPPED, INVALID) with the reason. */
+  prepareReport: 'prepare_report.json',
+  /** The ResultWriter's folder for the Map's results. */
+  mapResults: 'map-results',
+} as const;
+
+/** The object a run reads, as Prepare resolved it. The ETag names the content: it is part of every action key. */
+export interface SourceObject {
+  readonly bucket: string;
+  readonly key: string;
+  /** Without the surrounding quotes S3 puts on it. */
+  readonly etag: string;
+}
+
+/** Prepare's output: the state of the execution from then on. */
+export interface PreparedRun {
+  /** The execution's name: unique per execution, the same on a redrive. */
+  readonly runId: string;
+  readonly source: SourceObject;
+  /** Where this run's files go; `prefix` has no trailing slash. */
+  readonly runFolder: { readonly bucket: string; readonly prefix: string };
+  /** `<runFolder.prefix>/input.csv`, for the ItemReader. */
+  readonly inputKey: string;
+  /** Rows in `input.csv` (the Map's items). */
+  readonly payableRows: number;
+  readonly payableTotalUsdc: number;
+}
+
+/** Prepare's event: `{runId: $$.Execution.Name, input: <the execution's input>}`. */
+export interface PrepareEvent {
+  readonly runId: string;
+  /** An S3 `Object Created` event, a SageMaker `Processing Job State Change` event, or `{bucket, key}`. */
+  readonly input: unknown;
+}
+
+/** The normalized columns of `input.csv`, in order; the Map's items carry them as strings. */
+export const PAYOUT_COLUMNS = ['line', 'agent_id', 'score', 'amount_usdc'] as const;
+export type PayoutItem = { readonly [column in (typeof PAYOUT_COLUMNS)[number]]: string };
+
+/** What the ItemBatcher's BatchInput carries to every batch. */
+export interface BatchInput {
+  readonly runId: string;
+  readonly sourceBucket: string;
+  readonly sourceKey: string;
+  readonly sourceEtag: string;
+}
+
+/** The Act handler's event, as Distributed Map sends it. */
+export interface PayBatchEvent {
+  readonly Items: readonly PayoutItem[];
+  readonly BatchInput: BatchInput;
+}
+
+export type RowStatus = 'SUCCEEDED' | 'SKIPPED' | 'INVALID' | 'REJECTED' | 'UNKNOWN';
+
+/** One source row's outcome, as it appears in the payout log. */
+export interface RowOutcome {
+  /** The row's line in the source file (the header is line 1). */
+  readonly line: number;
+  readonly agent_id: string;
+  readonly score: string;
+  readonly amount_usdc?: number;
+  readonly status: RowStatus;
+  /** The API's answer for SUCCEEDED rows (a transfer id if present). */
+  readonly result?: { readonly [key: string]: unknown };
+  readonly error?: string;
+  /** True when an earlier run or invocation did the work and this one read the ledger. */
+  readonly repeated?: boolean;
+}
+
+/** The Act handler's output (one Map child execution's Output). */
+export interface PayBatchResult {
+  readonly rows: readonly RowOutcome[];
+}
+
+/** Summarize's event: the execution's state after the Map (`resultPath: $.mapResult`). */
+export interface SummarizeEvent extends PreparedRun {
+  readonly mapResult: { readonly ResultWriterDetails?: { readonly Bucket: string; readonly Key: string } };
+}

@@ -1,0 +1,163 @@
+import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+
+/** What BatchPayout's Prepare handler is told: how to read the scores and the amount rules. */
+export interface BatchPayoutPrepareSettings {
+  readonly agentIdColumn: string;
+  readonly scoreColumn: string;
+  readonly usdPerScorePoint: number;
+  /** Rows at or below this are SKIPPED. */
+  readonly minPayoutUsdc: number;
+  /** A row above this is INVALID (never reduced). */
+  readonly maxPayoutPerAgentUsdc: number;
+  /** A file whose payable total is above this pays nothing: the execution fails. */
+  readonly maxBatchTotalUsdc: number;
+  readonly outputBucket: string;
+  /** No leading or trailing slash; may be empty. */
+  readonly outputPrefix: string;
+  /** For a SageMaker Processing Job trigger: the output holding the scores, and the file in it. */
+  readonly processingOutputName: string;
+  readonly processingFileName: string;
+  readonly enabled: boolean;
+}
+
+export const BATCH_PAYOUT_PREPARE_ENV = {
+  agentIdColumn: 'AGENT_ID_COLUMN',
+  scoreColumn: 'SCORE_COLUMN',
+  usdPerScorePoint: 'USD_PER_SCORE_POINT',
+  minPayoutUsdc: 'MIN_PAYOUT_USDC',
+  maxPayoutPerAgentUsdc: 'MAX_PAYOUT_PER_AGENT_USDC',
+  maxBatchTotalUsdc: 'MAX_BATCH_TOTAL_USDC',
+  outputBucket: 'OUTPUT_BUCKET',
+  outputPrefix: 'OUTPUT_PREFIX',
+  processingOutputName: 'PROCESSING_OUTPUT_NAME',
+  processingFileName: 'PROCESSING_FILE_NAME',
+  enabled: 'ENABLED',
+} as const;
+
+export function batchPayoutPrepareEnvironment(settings: BatchPayoutPrepareSettings): { [name: string]: string } {
+  const env = BATCH_PAYOUT_PREPARE_ENV;
+  return {
+    [env.agentIdColumn]: settings.agentIdColumn,
+    [env.scoreColumn]: settings.scoreColumn,
+    [env.usdPerScorePoint]: settings.usdPerScorePoint.toString(),
+    [env.minPayoutUsdc]: settings.minPayoutUsdc.toString(),
+    [env.maxPayoutPerAgentUsdc]: settings.maxPayoutPerAgentUsdc.toString(),
+    [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
+    [env.outputBucket]: settings.outputBucket,
+    // An empty prefix must still be present: the reader requires every variable.
+    [env.outputPrefix]: settings.outputPrefix === '' ? '/' : settings.outputPrefix,
+    [env.processingOutputName]: settings.processingOutputName,
+    [env.processingFileName]: settings.processingFileName,
+    [env.enabled]: String(settings.enabled),
+  };
+}
+
+export function readBatchPayoutPrepareSettings(env: Environment): BatchPayoutPrepareSettings {
+  const read = new EnvironmentReader(env, 'BatchPayout Prepare');
+  const names = BATCH_PAYOUT_PREPARE_ENV;
+  const prefix = read.string(names.outputPrefix);
+  return {
+    agentIdColumn: read.string(names.agentIdColumn),
+    scoreColumn: read.string(names.scoreColumn),
+    usdPerScorePoint: read.number(names.usdPerScorePoint),
+    minPayoutUsdc: read.number(names.minPayoutUsdc),
+    maxPayoutPerAgentUsdc: read.number(names.maxPayoutPerAgentUsdc),
+    maxBatchTotalUsdc: read.number(names.maxBatchTotalUsdc),
+    outputBucket: read.string(names.outputBucket),
+    outputPrefix: prefix === '/' ? '' : prefix,
+    processingOutputName: read.string(names.processingOutputName),
+    processingFileName: read.string(names.processingFileName),
+    enabled: read.boolean(names.enabled),
+  };
+}
+
+/** What BatchPayout's Pay handler is told, besides the connection. */
+export interface BatchPayoutPaySettings {
+  /** This batch's share of the run's maxRequestsPerSecond (the run's rate / the Map's maxConcurrency). */
+  readonly requestsPerSecond: number;
+  /** Requests in flight at once within one batch. */
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+}
+
+export const BATCH_PAYOUT_PAY_ENV = {
+  requestsPerSecond: 'REQUESTS_PER_SECOND',
+  concurrency: 'PAY_CONCURRENCY',
+  dryRun: 'DRY_RUN',
+} as const;
+
+export function batchPayoutPayEnvironment(settings: BatchPayoutPaySettings): { [name: string]: string } {
+  const env = BATCH_PAYOUT_PAY_ENV;
+  return compactEnvironment({
+    [env.requestsPerSecond]: settings.requestsPerSecond.toString(),
+    [env.concurrency]: settings.concurrency.toString(),
+    [env.dryRun]: String(settings.dryRun),
+  });
+}
+
+export function readBatchPayoutPaySettings(env: Environment): BatchPayoutPaySettings {
+  const read = new EnvironmentReader(env, 'BatchPayout Pay');
+  const names = BATCH_PAYOUT_PAY_ENV;
+  return {
+    requestsPerSecond: read.number(names.requestsPerSecond),
+    concurrency: read.number(names.concurrency),
+    dryRun: read.boolean(names.dryRun),
+  };
+}
+
+/** What BatchPayout's Summarize handler is told. */
+export interface BatchPayoutSummarizeSettings {
+  /** Name or ARN of the bus that gets `Purple Flea Payout Completed`. */
+  readonly eventBusName: string;
+  readonly dryRun: boolean;
+}
+
+export const BATCH_PAYOUT_SUMMARIZE_ENV = {
+  eventBusName: 'EVENT_BUS_NAME',
+  dryRun: 'DRY_RUN',
+} as const;
+
+export function batchPayoutSummarizeEnvironment(settings: BatchPayoutSummarizeSettings): { [name: string]: string } {
+  return {
+    [BATCH_PAYOUT_SUMMARIZE_ENV.eventBusName]: settings.eventBusName,
+    [BATCH_PAYOUT_SUMMARIZE_ENV.dryRun]: String(settings.dryRun),
+  };
+}
+
+export function readBatchPayoutSummarizeSettings(env: Environment): BatchPayoutSummarizeSettings {
+  const read = new EnvironmentReader(env, 'BatchPayout Summarize');
+  return {
+    eventBusName: read.string(BATCH_PAYOUT_SUMMARIZE_ENV.eventBusName),
+    dryRun: read.boolean(BATCH_PAYOUT_SUMMARIZE_ENV.dryRun),
+  };
+}
+
+/** The payout log Summarize writes into the run folder. */
+export const PAYOUT_LOG_FILE = 'payout_log.json';
+
+/** The event put on the bus when a run is summarized. */
+export const PAYOUT_COMPLETED_EVENT = {
+  source: 'purpleflea.sagemaker',
+  detailType: 'Purple Flea Payout Completed',
+} as const;
+
+/** SageMaker's processing-job state-change event, as the rule matches it. */
+export const PROCESSING_JOB_STATE_CHANGE = {
+  source: 'aws.sagemaker',
+  detailType: 'SageMaker Processing Job State Change',
+  completedStatus: 'Completed',
+} as const;
+
+/** The EMF metrics the handlers emit and the construct alarms on. */
+export const BATCH_PAYOUT_METRICS = {
+  namespace: 'PurpleFlea/SageMaker',
+  serviceName: 'batch-payout',
+  functionNameDimension: 'FunctionName',
+  payoutsSucceeded: 'PayoutsSucceeded',
+  payoutsSkipped: 'PayoutsSkipped',
+  payoutsInvalid: 'PayoutsInvalid',
+  payoutsRejected: 'PayoutsRejected',
+  payoutsUnknown: 'PayoutsUnknown',
+  paidUsdc: 'PaidUsdc',
+  apiLatency: 'ApiLatency',
+} as const;

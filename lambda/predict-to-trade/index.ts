@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { PREDICT_TO_TRADE_METRICS as METRIC, readPredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
+import { dailyNotionalKey, tradeActionKey } from '../shared/action-keys';
 import { ActionLedger } from '../shared/action-ledger';
 import { ModelOutputFormat, parseModelOutput, Prediction } from '../shared/model-output';
 import { ActionReport, MoneyPath } from '../shared/money-path';
@@ -65,7 +66,7 @@ async function trade(event: unknown, deadline: number): Promise<TradeResult> {
   const parsed = parseEnvelope(event);
   if (!parsed.ok) return { status: 'INVALID', reason: parsed.reason };
   const envelope = parsed.envelope;
-  const actionKey = `v1:trade:${envelope.ruleArn}:${envelope.eventId}`;
+  const actionKey = tradeActionKey(envelope.ruleArn, envelope.eventId);
   logger.appendKeys({ actionKey, eventTime: envelope.eventTime });
 
   if (!settings.enabled) return { status: 'SKIPPED', actionKey, reason: 'disabled (enabled: false)' };
@@ -103,7 +104,7 @@ async function trade(event: unknown, deadline: number): Promise<TradeResult> {
       }),
       cap: settings.maxDailyNotionalUsdc === undefined
         ? undefined
-        : { counterKey: `v1:daily-notional:${settings.dailyCapScope}:${new Date().toISOString().slice(0, 10)}`, capUsdc: settings.maxDailyNotionalUsdc },
+        : { counterKey: dailyNotionalKey(settings.dailyCapScope, new Date()), capUsdc: settings.maxDailyNotionalUsdc },
     },
     { deadline },
   );

@@ -1,4 +1,5 @@
 import { parse as parseCsv } from 'csv-parse/sync';
+import { parseDecimal } from './decimal';
 
 export const DIRECTIONS = ['long', 'short', 'hold'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
@@ -17,7 +18,6 @@ export type ParsedPrediction =
   | { readonly ok: false; readonly reason: string };
 
 const MAX_SHOWN = 80;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * Reads a direction and a confidence from an endpoint's answer. Anything else (a missing field,
@@ -78,7 +78,7 @@ function validatePrediction(
 
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && DECIMAL.test(value.trim())) return Number(value.trim());
+  if (typeof value === 'string') return parseDecimal(value);
   return undefined;
 }
 

@@ -94,7 +94,14 @@ export class MoneyPath {
     }
 
     if (options.beforeSend) {
-      await options.beforeSend();
+      try {
+        await options.beforeSend();
+      } catch (error) {
+        // Nothing was sent: give the action back at once, rather than when the lease runs out.
+        await abandon(claim.claimToken, `not sent: ${(error as Error).message}`);
+        await releaseReservation();
+        throw error;
+      }
       if (!(await this.ledger.markSending(action.actionKey, claim.claimToken, leaseMs()))) {
         await releaseReservation();
         return { status: 'IN_PROGRESS', actionKey: action.actionKey, repeated: true, error: 'the claim expired and was taken over' };

@@ -8,6 +8,7 @@ import {
   TRAINING_BONUS_ESCROW_METRICS as METRIC,
   TRAINING_JOB_STATE_CHANGE,
 } from '../../lib/private/contracts/training-bonus-escrow-env';
+import { escrowActionKey } from '../shared/action-keys';
 import { ActionLedger } from '../shared/action-ledger';
 import { MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
@@ -86,7 +87,7 @@ async function escrowBonus(event: unknown, deadline: number): Promise<EscrowResu
   if ('reason' in description) return { status: 'INVALID', jobName: job.jobName, reason: description.reason };
   const jobArn = job.jobArn ?? description.job.TrainingJobArn;
   if (!jobArn) return { status: 'INVALID', jobName: job.jobName, reason: 'neither the event nor DescribeTrainingJob gave the job ARN' };
-  const actionKey = `v1:escrow:${jobArn}`;
+  const actionKey = escrowActionKey(jobArn);
   logger.appendKeys({ actionKey });
 
   const metric = description.job.FinalMetricDataList?.find((entry) => entry.MetricName === settings.metricName);

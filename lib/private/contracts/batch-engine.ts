@@ -78,9 +78,17 @@ export interface RowOutcome {
   readonly repeated?: boolean;
 }
 
+/**
+ * A row as the Act handler reports it: a final status, or IN_PROGRESS when another invocation holds
+ * the action (a concurrent run of the same file); Summarize then reads the ledger for its outcome.
+ */
+export interface ActRowOutcome extends Omit<RowOutcome, 'status'> {
+  readonly status: RowStatus | 'IN_PROGRESS';
+}
+
 /** The Act handler's output (one Map child execution's Output). */
 export interface PayBatchResult {
-  readonly rows: readonly RowOutcome[];
+  readonly rows: readonly ActRowOutcome[];
 }
 
 /** Summarize's event: the execution's state after the Map (`resultPath: $.mapResult`). */

@@ -160,4 +160,7 @@ export const BATCH_PAYOUT_METRICS = {
   payoutsUnknown: 'PayoutsUnknown',
   paidUsdc: 'PaidUsdc',
   apiLatency: 'ApiLatency',
+  /** Summarize: one per run, and the run's rows whose outcome is UNKNOWN. */
+  runsSummarized: 'PayoutRunsSummarized',
+  runUnknownRows: 'PayoutRunUnknownRows',
 } as const;

@@ -1,0 +1,120 @@
+import { parse } from 'csv-parse/sync';
+import { PayoutItem, RowOutcome } from '../../lib/private/contracts/batch-engine';
+import { parseDecimal, toCentsRounded } from '../shared/decimal';
+import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
+
+export interface ScoreRules {
+  readonly agentIdColumn: string;
+  readonly scoreColumn: string;
+  readonly usdPerScorePoint: number;
+  readonly minPayoutUsdc: number;
+  readonly maxPayoutPerAgentUsdc: number;
+}
+
+/** A scores file, sorted into the rows to pay and the rows that are not paid, each with a reason. */
+export interface ScoredFile {
+  readonly payable: readonly PayoutItem[];
+  /** SKIPPED and INVALID rows, in file order. */
+  readonly notPaid: readonly RowOutcome[];
+  readonly payableTotalCents: number;
+  readonly rowCount: number;
+}
+
+/** A file no row of which may be paid: its header lacks a column, or it has no header at all. */
+export class UnreadableScoresError extends Error {
+  override readonly name = 'UnreadableScoresError';
+}
+
+interface Candidate {
+  readonly line: number;
+  readonly agentId: string;
+  readonly score: string;
+  readonly amountCents?: number;
+  readonly problem?: { readonly status: 'SKIPPED' | 'INVALID'; readonly error: string };
+}
+
+/**
+ * Reads a scores CSV (BOM, CRLF and quoted fields handled by csv-parse) and decides every row:
+ * amount = round(score × usdPerScorePoint, 2); at or below minPayoutUsdc is SKIPPED; over
+ * maxPayoutPerAgentUsdc, a bad agent id or score, and every row of an agent id that appears more
+ * than once are INVALID. Other columns are ignored.
+ */
+export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFile {
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    // With `info`, each record comes with where it ended in the file (its line, for the log).
+    records = parse(content, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof records;
+  } catch (error) {
+    throw new UnreadableScoresError(`the scores file is not valid CSV: ${(error as Error).message}`);
+  }
+  if (records.length === 0) throw new UnreadableScoresError('the scores file is empty: it has no header row');
+
+  const header = records[0].record.map((name) => name.trim());
+  const missing = [rules.agentIdColumn, rules.scoreColumn].filter((column) => !header.includes(column));
+  if (missing.length > 0) {
+    throw new UnreadableScoresError(
+      `the scores file has no ${missing.map((c) => `"${c}"`).join(' or ')} column (its header is: ${header.map((c) => JSON.stringify(c)).join(', ')})`,
+    );
+  }
+  const agentIdIndex = header.indexOf(rules.agentIdColumn);
+  const scoreIndex = header.indexOf(rules.scoreColumn);
+
+  const candidates = records.slice(1).map(({ record, info }) =>
+    scoreRow(info.lines, (record[agentIdIndex] ?? '').trim(), (record[scoreIndex] ?? '').trim(), rules),
+  );
+
+  // Every row of an agent id that appears more than once is INVALID: which one was meant is not ours to guess.
+  const linesByAgent = new Map<string, number[]>();
+  for (const candidate of candidates) {
+    if (candidate.agentId === '') continue;
+    linesByAgent.set(candidate.agentId, [...(linesByAgent.get(candidate.agentId) ?? []), candidate.line]);
+  }
+
+  const payable: PayoutItem[] = [];
+  const notPaid: RowOutcome[] = [];
+  let payableTotalCents = 0;
+  for (const candidate of candidates) {
+    const lines = linesByAgent.get(candidate.agentId) ?? [];
+    const problem =
+      lines.length > 1
+        ? { status: 'INVALID' as const, error: `agent_id ${JSON.stringify(candidate.agentId)} appears more than once (lines ${lines.join(', ')})` }
+        : candidate.problem;
+    const amount = candidate.amountCents === undefined ? undefined : candidate.amountCents / 100;
+    if (problem) {
+      notPaid.push({ line: candidate.line, agent_id: candidate.agentId, score: candidate.score, amount_usdc: amount, status: problem.status, error: problem.error });
+      continue;
+    }
+    payableTotalCents += candidate.amountCents!;
+    payable.push({ line: String(candidate.line), agent_id: candidate.agentId, score: candidate.score, amount_usdc: amount!.toFixed(2) });
+  }
+  return { payable, notPaid, payableTotalCents, rowCount: candidates.length };
+}
+
+function scoreRow(line: number, agentId: string, score: string, rules: ScoreRules): Candidate {
+  const invalid = (error: string, amountCents?: number): Candidate => ({ line, agentId, score, amountCents, problem: { status: 'INVALID', error } });
+  if (agentId === '') return invalid(`${rules.agentIdColumn} is empty`);
+  if (!AGENT_ID_PATTERN.test(agentId)) return invalid(`${rules.agentIdColumn} ${JSON.stringify(agentId)} is not a valid agent id`);
+  if (score === '') return invalid(`${rules.scoreColumn} is empty`);
+  const value = parseDecimal(score);
+  if (value === undefined) return invalid(`${rules.scoreColumn} ${JSON.stringify(score)} is not a number`);
+  if (value < 0) return invalid(`${rules.scoreColumn} ${score} is negative`);
+  const amountCents = toCentsRounded(value * rules.usdPerScorePoint);
+  if (!Number.isSafeInteger(amountCents)) return invalid(`${rules.scoreColumn} ${score} gives an absurd amount`);
+  const amount = amountCents / 100;
+  if (amountCents <= toCentsRounded(rules.minPayoutUsdc)) {
+    return { line, agentId, score, amountCents, problem: { status: 'SKIPPED', error: `amount ${amount.toFixed(2)} is at or below minPayoutUsdc ${rules.minPayoutUsdc}` } };
+  }
+  if (amountCents > toCentsRounded(rules.maxPayoutPerAgentUsdc)) {
+    return invalid(`amount ${amount.toFixed(2)} is over maxPayoutPerAgentUsdc ${rules.maxPayoutPerAgentUsdc}`, amountCents);
+  }
+  return { line, agentId, score, amountCents };
+}
+
+/** The normalized `input.csv`: a header, then one row per payable row. Values are validated, so plain joins suffice. */
+export function normalizedCsv(rows: readonly PayoutItem[], columns: readonly (keyof PayoutItem)[]): string {
+  return [columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column])).join(','))].join('\n') + '\n';
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}

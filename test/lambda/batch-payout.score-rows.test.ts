@@ -1,0 +1,160 @@
+import fc from 'fast-check';
+import { normalizedCsv, scoreRows, ScoreRules, UnreadableScoresError } from '../../lambda/batch-payout-prepare/score-rows';
+import { resolveSource } from '../../lambda/batch-payout-prepare/source-object';
+import { PAYOUT_COLUMNS } from '../../lib/private/contracts/batch-engine';
+
+const rules: ScoreRules = { agentIdColumn: 'agent_id', scoreColumn: 'score', usdPerScorePoint: 10, minPayoutUsdc: 0.01, maxPayoutPerAgentUsdc: 1000 };
+const statusOf = (file: ReturnType<typeof scoreRows>, line: number) =>
+  file.payable.some((row) => row.line === String(line)) ? 'PAYABLE' : file.notPaid.find((row) => row.line === line)?.status;
+
+describe('scoreRows: amounts as the seed computes them', () => {
+  test('amount = round(score × $10, 2); other columns ignored; BOM, CRLF and quoted fields', () => {
+    const file = scoreRows('\ufeffteam,agent_id,"score"\r\n"a, b",agt_one,0.615\r\nx,"agt_two",1.2345\r\n', rules);
+    expect(file.payable).toEqual([
+      { line: '2', agent_id: 'agt_one', score: '0.615', amount_usdc: '6.15' },
+      { line: '3', agent_id: 'agt_two', score: '1.2345', amount_usdc: '12.35' },
+    ]);
+    expect(file.payableTotalCents).toBe(1850);
+    expect(file.notPaid).toEqual([]);
+  });
+
+  test('configurable column names', () => {
+    const file = scoreRows('recipient,perf\nag_x,2\n', { ...rules, agentIdColumn: 'recipient', scoreColumn: 'perf' });
+    expect(file.payable).toEqual([{ line: '2', agent_id: 'ag_x', score: '2', amount_usdc: '20.00' }]);
+  });
+
+  test('at or below minPayoutUsdc is SKIPPED; over maxPayoutPerAgentUsdc is INVALID, never reduced', () => {
+    const file = scoreRows('agent_id,score\nagt_a,0.001\nagt_b,0\nagt_c,100.01\nagt_d,100\n', rules);
+    expect(file.notPaid.map((row) => [row.line, row.status, row.error])).toEqual([
+      [2, 'SKIPPED', 'amount 0.01 is at or below minPayoutUsdc 0.01'],
+      [3, 'SKIPPED', 'amount 0.00 is at or below minPayoutUsdc 0.01'],
+      [4, 'INVALID', 'amount 1000.10 is over maxPayoutPerAgentUsdc 1000'],
+    ]);
+    // Exactly at the cap is paid.
+    expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_d']);
+  });
+});
+
+describe('scoreRows: bad rows are INVALID with the field and the value, and the other rows still go through', () => {
+  test.each([
+    ['', 'agent_id is empty'],
+    ['agt bad', 'agent_id "agt bad" is not a valid agent id'],
+  ])('agent id %j', (agentId, error) => {
+    const file = scoreRows(`agent_id,score\n${agentId},1\nagt_ok,1\n`, rules);
+    expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
+    expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_ok']);
+  });
+
+  test.each([
+    ['abc', 'score "abc" is not a number'],
+    ['NaN', 'score "NaN" is not a number'],
+    ['-0.5', 'score -0.5 is negative'],
+    ['1e308', 'score 1e308 gives an absurd amount'],
+    ['', 'score is empty'],
+    ['0x10', 'score "0x10" is not a number'],
+  ])('score %j', (score, error) => {
+    const file = scoreRows(`agent_id,score\nagt_a,${score}\nagt_ok,1\n`, rules);
+    expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
+    expect(file.payable).toHaveLength(1);
+  });
+
+  test('every row of a duplicated agent id is INVALID, naming the lines', () => {
+    const file = scoreRows('agent_id,score\nagt_a,1\nagt_b,1\nagt_a,0.001\nagt_a,2\n', rules);
+    expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_b']);
+    expect(file.notPaid.map((row) => [row.line, row.status, row.error])).toEqual([
+      [2, 'INVALID', 'agent_id "agt_a" appears more than once (lines 2, 4, 5)'],
+      [4, 'INVALID', 'agent_id "agt_a" appears more than once (lines 2, 4, 5)'],
+      [5, 'INVALID', 'agent_id "agt_a" appears more than once (lines 2, 4, 5)'],
+    ]);
+  });
+
+  test('a short row (missing the score cell) is INVALID, not a crash', () => {
+    const file = scoreRows('agent_id,score\nagt_a\nagt_b,1\n', rules);
+    expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, error: 'score is empty' })]);
+  });
+});
+
+describe('scoreRows: files that pay no one', () => {
+  test('missing columns name what the header has', () => {
+    expect(() => scoreRows('agent,points\nagt_a,1\n', rules)).toThrow(
+      new UnreadableScoresError('the scores file has no "agent_id" or "score" column (its header is: "agent", "points")'),
+    );
+  });
+
+  test('an empty file', () => {
+    expect(() => scoreRows('', rules)).toThrow('the scores file is empty: it has no header row');
+    expect(() => scoreRows('\ufeff\r\n', rules)).toThrow('the scores file is empty');
+  });
+
+  test('a header-only file has nothing to pay, and is no error', () => {
+    expect(scoreRows('agent_id,score\r\n', rules)).toEqual({ payable: [], notPaid: [], payableTotalCents: 0, rowCount: 0 });
+  });
+
+  test('a broken quote is unreadable', () => {
+    expect(() => scoreRows('agent_id,score\n"agt_a,1\n', rules)).toThrow(UnreadableScoresError);
+  });
+});
+
+describe('scoreRows properties', () => {
+  test('every row gets exactly one fate, and the payable total is the sum of the payable amounts in cents', () => {
+    const agent = fc.oneof(fc.constantFrom('agt_a', 'agt_b', 'agt_c', 'ag_d', '', 'bad id'), fc.stringMatching(/^agt_[a-z0-9]{1,6}$/));
+    const score = fc.oneof(fc.double({ min: 0, max: 200, noNaN: true }).map(String), fc.constantFrom('abc', '-1', '', '1e308', '0.001'));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(agent, score), { maxLength: 40 }), (rows) => {
+        const csv = ['agent_id,score', ...rows.map(([a, s]) => `${a},${s}`)].join('\n');
+        const file = scoreRows(csv, rules);
+        expect(file.payable.length + file.notPaid.length).toBe(rows.length);
+        const lines = [...file.payable.map((row) => Number(row.line)), ...file.notPaid.map((row) => row.line)].sort((a, b) => a - b);
+        expect(lines).toEqual(rows.map((_, index) => index + 2));
+        expect(file.payableTotalCents).toBe(file.payable.reduce((sum, row) => sum + Math.round(Number(row.amount_usdc) * 100), 0));
+        const paidAgents = file.payable.map((row) => row.agent_id);
+        expect(new Set(paidAgents).size).toBe(paidAgents.length);
+        for (const row of file.payable) {
+          expect(Number(row.amount_usdc)).toBeGreaterThan(0.01);
+          expect(Number(row.amount_usdc)).toBeLessThanOrEqual(1000);
+        }
+      }),
+    );
+  });
+
+  test('normalizedCsv writes the payable rows back under the fixed columns', () => {
+    const file = scoreRows('agent_id,score\nagt_a,1\nagt_b,0.5\n', rules);
+    expect(normalizedCsv(file.payable, PAYOUT_COLUMNS)).toBe('line,agent_id,score,amount_usdc\n2,agt_a,1,10.00\n3,agt_b,0.5,5.00\n');
+    expect(statusOf(file, 2)).toBe('PAYABLE');
+  });
+});
+
+describe('resolveSource', () => {
+  const processing = { outputName: 'payout', fileName: 'scores.csv' };
+
+  test('a manual start, an S3 Object Created event, a processing job with its outputs', () => {
+    expect(resolveSource({ bucket: 'b', key: 'scores/a.csv' }, processing)).toEqual({ ok: true, location: { kind: 'object', bucket: 'b', key: 'scores/a.csv' } });
+    expect(resolveSource({ source: 'aws.s3', detail: { bucket: { name: 'b' }, object: { key: 'scores/x y.csv', etag: 'e' } } }, processing)).toEqual({
+      ok: true,
+      location: { kind: 'object', bucket: 'b', key: 'scores/x y.csv' },
+    });
+    const job = {
+      source: 'aws.sagemaker',
+      detail: {
+        ProcessingJobName: 'score-42',
+        ProcessingOutputConfig: { Outputs: [{ OutputName: 'other', S3Output: { S3Uri: 's3://x/y' } }, { OutputName: 'payout', S3Output: { S3Uri: 's3://out/jobs/42/' } }] },
+      },
+    };
+    expect(resolveSource(job, processing)).toEqual({ ok: true, location: { kind: 'object', bucket: 'out', key: 'jobs/42/scores.csv' } });
+  });
+
+  test('a processing job event without outputs asks DescribeProcessingJob', () => {
+    expect(resolveSource({ source: 'aws.sagemaker', detail: { ProcessingJobName: 'j' } }, processing)).toEqual({ ok: true, location: { kind: 'processing-job', jobName: 'j' } });
+  });
+
+  test.each([
+    [{ source: 'aws.sagemaker', detail: { ProcessingJobName: 'j', ProcessingOutputConfig: { Outputs: [{ OutputName: 'other' }] } } }, 'processing job j has no S3 output named "payout" (it has: other)'],
+    [{ foo: 1 }, 'the input is neither {bucket, key}'],
+    [{ bucket: '', key: 'k' }, 'bucket and key must not be empty'],
+    [{ source: 'aws.s3', detail: {} }, 'the S3 event has no detail.bucket.name'],
+  ])('rejects %j', (input, reason) => {
+    const resolved = resolveSource(input, processing);
+    expect(resolved.ok).toBe(false);
+    expect(!resolved.ok && resolved.reason).toContain(reason);
+  });
+});

@@ -8,7 +8,15 @@
 export const FAKE_ACCESS_KEY_ID = 'AKIAFAKEFORLOCALTESTS';
 export const FAKE_SECRET_ACCESS_KEY = 'fake-secret-access-key-for-local-tests-only';
 
-export function awsTestEnvironment(fakeAwsUrl: string, dynamoEndpoint: string): Record<string, string> {
+/**
+ * `s3Endpoint` (a FakeS3 url) is optional so callers without S3 are unchanged. An http://127.0.0.1:PORT
+ * endpoint makes the S3 client address buckets path-style on its own; see fake-s3.ts.
+ */
+export function awsTestEnvironment(
+  fakeAwsUrl: string,
+  dynamoEndpoint: string,
+  s3Endpoint?: string,
+): Record<string, string> {
   return {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,
@@ -18,6 +26,7 @@ export function awsTestEnvironment(fakeAwsUrl: string, dynamoEndpoint: string): 
     AWS_ENDPOINT_URL_SAGEMAKER: fakeAwsUrl,
     AWS_ENDPOINT_URL_EVENTBRIDGE: fakeAwsUrl,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    ...(s3Endpoint !== undefined ? { AWS_ENDPOINT_URL_S3: s3Endpoint } : {}),
     // Never wait on (or reach) the instance metadata service when looking for credentials or region.
     AWS_EC2_METADATA_DISABLED: 'true',
   };

@@ -13,6 +13,7 @@ import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema'
 import { applyEnvironment, awsTestEnvironment, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
 import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
 import { FakeAws } from '../support/fake-aws';
+import { FakeS3 } from '../support/fake-s3';
 import { PurpleFleaSandbox, SANDBOX_API_KEY } from '../support/purpleflea-sandbox';
 
 export const SECRET_NAME = 'PurpleFleaApiKey';
@@ -22,6 +23,7 @@ export const LEDGER_TABLE = 'ActionLedger';
 export interface Harness {
   readonly sandbox: PurpleFleaSandbox;
   readonly aws: FakeAws;
+  readonly s3: FakeS3;
   readonly dynamo: DynaliteServer;
   readonly secretArn: string;
   /** Connection settings pointing at the stand-ins; a test may override fields. */
@@ -31,11 +33,11 @@ export interface Harness {
 }
 
 export async function startHarness(): Promise<Harness> {
-  const [sandbox, aws, dynamo] = await Promise.all([PurpleFleaSandbox.start(), FakeAws.start(), startDynalite()]);
+  const [sandbox, aws, s3, dynamo] = await Promise.all([PurpleFleaSandbox.start(), FakeAws.start(), FakeS3.start(), startDynalite()]);
   await createLedgerTable(dynamo.endpoint, LEDGER_TABLE);
   const { arn } = aws.setSecret(SECRET_NAME, JSON.stringify({ key: SANDBOX_API_KEY, agent_id: AGENT_ID }));
   const restoreEnv = applyEnvironment({
-    ...awsTestEnvironment(aws.url, dynamo.endpoint),
+    ...awsTestEnvironment(aws.url, dynamo.endpoint, s3.url),
     POWERTOOLS_METRICS_NAMESPACE: 'PurpleFlea/SageMaker',
     AWS_LAMBDA_FUNCTION_NAME: 'test-function',
   });
@@ -49,6 +51,7 @@ export async function startHarness(): Promise<Harness> {
   return {
     sandbox,
     aws,
+    s3,
     dynamo,
     secretArn: arn,
     ledger,
@@ -62,7 +65,7 @@ export async function startHarness(): Promise<Harness> {
     },
     async close() {
       ledger.destroy();
-      await Promise.all([sandbox.close(), aws.close(), dynamo.close()]);
+      await Promise.all([sandbox.close(), aws.close(), s3.close(), dynamo.close()]);
       restoreEnv();
     },
   };

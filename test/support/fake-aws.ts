@@ -15,7 +15,7 @@ import { LoopbackServer, Sleeper, readBody, sendJson } from './http-util';
 export const FAKE_ACCOUNT_ID = '123456789012';
 export const FAKE_REGION = 'us-east-1';
 
-export type FakeAwsOperation = 'InvokeEndpoint' | 'GetSecretValue' | 'DescribeTrainingJob' | 'PutEvents';
+export type FakeAwsOperation = 'InvokeEndpoint' | 'GetSecretValue' | 'DescribeTrainingJob' | 'DescribeProcessingJob' | 'PutEvents';
 
 /** One entry of an EventBridge PutEvents call, as received. */
 export interface PutEventsEntry {
@@ -98,6 +98,7 @@ export class FakeAws {
   private endpointHandlers = new Map<string, EndpointHandler>();
   private secrets: StoredSecret[] = [];
   private trainingJobs = new Map<string, Record<string, unknown>>();
+  private processingJobs = new Map<string, Record<string, unknown>>();
   private faults = new Map<FakeAwsOperation, AwsFault[]>();
   private readonly invocationLog: EndpointRequest[] = [];
   private readonly putEventsLog: PutEventsEntry[] = [];
@@ -171,6 +172,15 @@ export class FakeAws {
     });
   }
 
+  /** The DescribeProcessingJob answer for `name`; ProcessingJobName and ProcessingJobArn are filled in unless given. */
+  setProcessingJob(name: string, description: Record<string, unknown>): void {
+    this.processingJobs.set(name, {
+      ProcessingJobName: name,
+      ProcessingJobArn: `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:processing-job/${name.toLowerCase()}`,
+      ...description,
+    });
+  }
+
   /** Answers the next request of `operation` with this error instead (queued; each consumed once). */
   injectFault(operation: FakeAwsOperation, fault: AwsFault): void {
     this.faults.set(operation, [...(this.faults.get(operation) ?? []), fault]);
@@ -181,6 +191,7 @@ export class FakeAws {
     this.endpointHandlers.clear();
     this.secrets = [];
     this.trainingJobs.clear();
+    this.processingJobs.clear();
     this.faults.clear();
     this.invocationLog.length = 0;
     this.putEventsLog.length = 0;
@@ -239,6 +250,12 @@ export class FakeAws {
       case 'SageMaker.DescribeTrainingJob':
         this.throwInjectedFault('DescribeTrainingJob');
         return this.describeTrainingJob(input);
+      case 'SageMaker.DescribeProcessingJob': {
+        this.throwInjectedFault('DescribeProcessingJob');
+        const job = typeof input.ProcessingJobName === 'string' ? this.processingJobs.get(input.ProcessingJobName) : undefined;
+        if (!job) throw new AwsError(400, 'ValidationException', 'Requested resource not found.');
+        return job;
+      }
       case 'AWSEvents.PutEvents': {
         this.throwInjectedFault('PutEvents');
         const entries = Array.isArray(input.Entries) ? (input.Entries as PutEventsEntry[]) : [];

@@ -1,0 +1,68 @@
+/**
+ * Drives a batch run locally the way the state machine does (there is no Step Functions here):
+ * Prepare, then the Distributed Map's batching of `input.csv` into Act invocations (bounded like
+ * maxConcurrency), then the ResultWriter's manifest and result files, then Summarize.
+ */
+import { parse } from 'csv-parse/sync';
+import { mapWithConcurrency } from '../../lambda/shared/batch/rate-limiter';
+import { BatchInput, PayBatchEvent, PayoutItem, PreparedRun, RUN_FILES } from '../../lib/private/contracts/batch-engine';
+import { FakeS3 } from '../support/fake-s3';
+import { lambdaContext } from './handler-harness';
+
+type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
+
+export interface BatchHandlers {
+  readonly prepare: Handler<unknown, PreparedRun>;
+  readonly act: Handler<PayBatchEvent, unknown>;
+  readonly summarize: Handler<unknown, { payoutLog: string }>;
+}
+
+export interface DriveOptions {
+  readonly itemsPerBatch?: number;
+  readonly maxConcurrency?: number;
+}
+
+export interface ChildExecutionResult {
+  readonly Status: 'SUCCEEDED' | 'FAILED';
+  readonly Input: string;
+  readonly Output?: string;
+  readonly Error?: string;
+}
+
+export async function driveRun(s3: FakeS3, handlers: BatchHandlers, runId: string, input: unknown, options: DriveOptions = {}) {
+  const prepared = await handlers.prepare({ runId, input }, lambdaContext(300_000));
+  const { bucket } = prepared.runFolder;
+  const items = parse(s3.getObject(bucket, prepared.inputKey)!, { columns: true, skip_empty_lines: true }) as PayoutItem[];
+
+  const batchInput: BatchInput = { runId, sourceBucket: prepared.source.bucket, sourceKey: prepared.source.key, sourceEtag: prepared.source.etag };
+  const size = options.itemsPerBatch ?? 100;
+  const batches: PayBatchEvent[] = [];
+  for (let start = 0; start < items.length; start += size) batches.push({ Items: items.slice(start, start + size), BatchInput: batchInput });
+
+  const children = await mapWithConcurrency(batches, options.maxConcurrency ?? 10, async (batch): Promise<ChildExecutionResult> => {
+    try {
+      const output = await handlers.act(batch, lambdaContext(300_000));
+      return { Status: 'SUCCEEDED', Input: JSON.stringify(batch), Output: JSON.stringify(output) };
+    } catch (error) {
+      return { Status: 'FAILED', Input: JSON.stringify(batch), Error: (error as Error).message };
+    }
+  });
+
+  // What the ResultWriter leaves: result files per status and a manifest naming them.
+  const resultsPrefix = `${prepared.runFolder.prefix}/${RUN_FILES.mapResults}/${runId}-map-run`;
+  const resultFiles: { [status: string]: { Key: string; Size: number }[] } = { FAILED: [], PENDING: [], SUCCEEDED: [] };
+  for (const status of ['SUCCEEDED', 'FAILED'] as const) {
+    const ofStatus = children.filter((child) => child.Status === status);
+    if (ofStatus.length === 0) continue;
+    const key = `${resultsPrefix}/${status}_0.json`;
+    const body = JSON.stringify(ofStatus);
+    s3.putObject(bucket, key, body);
+    resultFiles[status].push({ Key: key, Size: body.length });
+  }
+  const manifestKey = `${resultsPrefix}/manifest.json`;
+  s3.putObject(bucket, manifestKey, JSON.stringify({ DestinationBucket: bucket, MapRunArn: `arn:aws:states:us-east-1:123456789012:mapRun:x/${runId}`, ResultFiles: resultFiles }));
+
+  const summary = await handlers.summarize({ ...prepared, mapResult: { ResultWriterDetails: { Bucket: bucket, Key: manifestKey } } }, lambdaContext(300_000));
+  const log = JSON.parse(s3.getObject(bucket, `${prepared.runFolder.prefix}/payout_log.json`)!.toString('utf8'));
+  return { prepared, children, summary, log };
+}

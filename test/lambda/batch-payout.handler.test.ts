@@ -1,0 +1,311 @@
+import {
+  BATCH_PAYOUT_METRICS as METRIC,
+  batchPayoutPayEnvironment,
+  batchPayoutPrepareEnvironment,
+  BatchPayoutPrepareSettings,
+  batchPayoutSummarizeEnvironment,
+  PAYOUT_COMPLETED_EVENT,
+} from '../../lib/private/contracts/batch-payout-env';
+import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
+import { Fault, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
+import { BatchHandlers, driveRun } from './batch-driver';
+import { AGENT_ID, captureOutput, Harness, handlerEnvironment, lambdaContext, loadBundledHandler, readLedger, startHarness } from './handler-harness';
+
+const SOURCE_BUCKET = 'model-scores';
+const OUTPUT_BUCKET = 'payout-runs';
+const BUS_ARN = `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:event-bus/default`;
+
+const prepareDefaults: BatchPayoutPrepareSettings = {
+  agentIdColumn: 'agent_id',
+  scoreColumn: 'score',
+  usdPerScorePoint: 10,
+  minPayoutUsdc: 0.01,
+  maxPayoutPerAgentUsdc: 1000,
+  maxBatchTotalUsdc: 1_000_000,
+  outputBucket: OUTPUT_BUCKET,
+  outputPrefix: 'purpleflea-payouts',
+  processingOutputName: 'payout',
+  processingFileName: 'scores.csv',
+  enabled: true,
+};
+
+let harness: Harness;
+let output: ReturnType<typeof captureOutput>;
+let fileCounter = 0;
+
+function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryRun?: boolean; requestsPerSecond?: number } = {}): BatchHandlers {
+  const service = { POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
+  const dryRun = options.dryRun ?? false;
+  return {
+    prepare: loadBundledHandler<{ handler: BatchHandlers['prepare'] }>('batch-payout-prepare', {
+      ...service,
+      ...batchPayoutPrepareEnvironment({ ...prepareDefaults, ...options.prepare }),
+    }).handler,
+    act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('batch-payout-pay', {
+      ...service,
+      ...handlerEnvironment(harness, batchPayoutPayEnvironment({ requestsPerSecond: options.requestsPerSecond ?? 2000, concurrency: 5, dryRun })),
+    }).handler,
+    summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('batch-payout-summarize', {
+      ...service,
+      ...handlerEnvironment(harness, batchPayoutSummarizeEnvironment({ eventBusName: BUS_ARN, dryRun })),
+    }).handler,
+  };
+}
+
+/** Uploads a scores file and returns its location. */
+function upload(content: string): { bucket: string; key: string; etag: string } {
+  fileCounter += 1;
+  const key = `scores/run-${fileCounter}-${Date.now()}.csv`;
+  const etag = harness.s3.putObject(SOURCE_BUCKET, key, content).replace(/"/g, '');
+  return { bucket: SOURCE_BUCKET, key, etag };
+}
+
+let runCounter = 0;
+const runId = () => `run-${++runCounter}-${Date.now()}`;
+const transfers = () => harness.sandbox.committed(WALLET_TRANSFER_PATH);
+
+beforeAll(async () => {
+  harness = await startHarness();
+  harness.s3.createBucket(SOURCE_BUCKET);
+  harness.s3.createBucket(OUTPUT_BUCKET);
+});
+afterAll(async () => {
+  await harness.close();
+});
+beforeEach(() => {
+  harness.sandbox.reset();
+  output = captureOutput();
+});
+afterEach(() => output.restore());
+
+describe('BatchPayout: a scored CSV becomes payouts, each agent paid once', () => {
+  test('the seed pattern: $10 per point, the seed memo, from the connection agent; the log reconciles', async () => {
+    const source = upload('agent_id,score,team\nagt_alice,0.5,a\nagt_bob,1.234,b\nagt_carol,0.0005,c\nagt_dave,abc,d\nagt_erin,2,e\n');
+    const putEventsBefore = harness.aws.putEvents.length;
+    const { prepared, log, summary } = await driveRun(harness.s3, handlers(), runId(), { bucket: source.bucket, key: source.key });
+
+    expect(prepared).toMatchObject({ source, payableRows: 3, payableTotalUsdc: 37.34 });
+    expect(transfers().map((t) => t.body)).toEqual(
+      expect.arrayContaining([
+        { from_agent: AGENT_ID, to_agent: 'agt_alice', amount: 5, memo: 'pipeline-bonus score=0.500' },
+        { from_agent: AGENT_ID, to_agent: 'agt_bob', amount: 12.34, memo: 'pipeline-bonus score=1.234' },
+        { from_agent: AGENT_ID, to_agent: 'agt_erin', amount: 20, memo: 'pipeline-bonus score=2.000' },
+      ]),
+    );
+    expect(transfers()).toHaveLength(3);
+
+    expect(log.rows.map((row: any) => [row.line, row.agent_id, row.status])).toEqual([
+      [2, 'agt_alice', 'SUCCEEDED'],
+      [3, 'agt_bob', 'SUCCEEDED'],
+      [4, 'agt_carol', 'SKIPPED'],
+      [5, 'agt_dave', 'INVALID'],
+      [6, 'agt_erin', 'SUCCEEDED'],
+    ]);
+    expect(log.rows[0].result).toEqual(expect.objectContaining({ transfer_id: expect.any(String) }));
+    expect(log.rows[3].error).toBe('score "abc" is not a number');
+    expect(log.totals).toMatchObject({ rows: 5, SUCCEEDED: { rows: 3, amountUsdc: 37.34 }, SKIPPED: { rows: 1, amountUsdc: 0.01 }, INVALID: { rows: 1, amountUsdc: 0 } });
+    expect(summary.payoutLog).toBe(`s3://${OUTPUT_BUCKET}/${prepared.runFolder.prefix}/payout_log.json`);
+
+    const announced = harness.aws.putEvents.slice(putEventsBefore);
+    expect(announced).toHaveLength(1);
+    expect(announced[0]).toMatchObject({ Source: PAYOUT_COMPLETED_EVENT.source, DetailType: PAYOUT_COMPLETED_EVENT.detailType, EventBusName: BUS_ARN });
+    expect(JSON.parse(announced[0].Detail!)).toMatchObject({ payout_log: summary.payoutLog, totals: { SUCCEEDED: { rows: 3 } } });
+
+    const ledgerRecord = await readLedger(harness, `v1:payout:${source.bucket}/${source.key}:${source.etag}:agt_bob`);
+    expect(ledgerRecord).toMatchObject({ state: 'SUCCEEDED', amountUsdc: 12.34 });
+  });
+
+  test('running the same file again pays no one twice; a REJECTED row is tried again', async () => {
+    const source = upload('agent_id,score\nagt_r1,1\nagt_r2,1\nagt_r3,1\n');
+    harness.sandbox.injectFaults(WALLET_TRANSFER_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
+    const first = await driveRun(harness.s3, handlers(), runId(), { bucket: source.bucket, key: source.key }, { itemsPerBatch: 1, maxConcurrency: 1 });
+    expect(first.log.totals).toMatchObject({ SUCCEEDED: { rows: 2 }, REJECTED: { rows: 1 } });
+    expect(transfers()).toHaveLength(2);
+
+    const second = await driveRun(harness.s3, handlers(), runId(), { bucket: source.bucket, key: source.key });
+    expect(second.log.totals).toMatchObject({ SUCCEEDED: { rows: 3 }, REJECTED: { rows: 0 } });
+    expect(transfers()).toHaveLength(3);
+    expect(second.log.rows.filter((row: any) => row.repeated)).toHaveLength(2);
+    expect(new Set(transfers().map((t) => t.body.to_agent)).size).toBe(3);
+  });
+
+  test('a new payout round is a new file: identical content pays no one again, changed content does', async () => {
+    const content = 'agent_id,score\nagt_same,1\n';
+    const a = upload(content);
+    await driveRun(harness.s3, handlers(), runId(), { bucket: a.bucket, key: a.key });
+    // Same key, same bytes: the same ETag, so the same action keys.
+    harness.s3.putObject(a.bucket, a.key, content);
+    await driveRun(harness.s3, handlers(), runId(), { bucket: a.bucket, key: a.key });
+    expect(transfers()).toHaveLength(1);
+    harness.s3.putObject(a.bucket, a.key, 'agent_id,score\nagt_same,1.5\n');
+    await driveRun(harness.s3, handlers(), runId(), { bucket: a.bucket, key: a.key });
+    expect(transfers().map((t) => t.body.amount)).toEqual([10, 15]);
+  });
+
+  test('the Pay handler takes a batch as Distributed Map sends it (Items, BatchInput)', async () => {
+    const pay = handlers().act;
+    const batch = {
+      Items: [
+        { line: '2', agent_id: 'agt_p1', score: '0.25', amount_usdc: '2.50' },
+        { line: '3', agent_id: 'agt bad', score: '1', amount_usdc: '10.00' },
+      ],
+      BatchInput: { runId: 'r', sourceBucket: 'b', sourceKey: `k-${Date.now()}`, sourceEtag: 'e' },
+    };
+    const result = (await pay(batch, lambdaContext())) as { rows: any[] };
+    expect(result.rows.map((row) => [row.line, row.status])).toEqual([
+      [2, 'SUCCEEDED'],
+      [3, 'INVALID'],
+    ]);
+    const again = (await pay(batch, lambdaContext())) as { rows: any[] };
+    expect(again.rows[0]).toMatchObject({ status: 'SUCCEEDED', repeated: true });
+    expect(transfers()).toHaveLength(1);
+  });
+
+  test('rows of a batch that never ran are REJECTED (not attempted) in the log, from the ledger', async () => {
+    const source = upload('agent_id,score\nagt_f1,1\nagt_f2,1\n');
+    const failing = { ...handlers(), act: async () => { throw new Error('Lambda.ServiceException'); } };
+    const { log, children } = await driveRun(harness.s3, failing, runId(), { bucket: source.bucket, key: source.key });
+    expect(children.map((child) => child.Status)).toEqual(['FAILED']);
+    expect(log.rows.map((row: any) => [row.status, row.error])).toEqual([
+      ['REJECTED', 'never attempted: its batch did not run (a rerun or redrive pays it)'],
+      ['REJECTED', 'never attempted: its batch did not run (a rerun or redrive pays it)'],
+    ]);
+    expect(transfers()).toHaveLength(0);
+  });
+});
+
+describe('BatchPayout: files that pay no one', () => {
+  test('a file over maxBatchTotalUsdc fails Prepare with the total and the cap; nothing is paid', async () => {
+    const source = upload('agent_id,score\nagt_t1,60\nagt_t2,50\n');
+    await expect(driveRun(harness.s3, handlers({ prepare: { maxBatchTotalUsdc: 1000 } }), runId(), source)).rejects.toThrow(
+      `the payable total 1100.00 USDC of s3://${source.bucket}/${source.key} is over maxBatchTotalUsdc 1000: nothing is paid`,
+    );
+    expect(harness.sandbox.calls).toHaveLength(0);
+  });
+
+  test.each([
+    ['missing columns', 'agent,points\nagt_a,1\n', 'the scores file has no "agent_id" or "score" column'],
+    ['an empty file', '', 'the scores file is empty'],
+  ])('%s fails Prepare; nothing is paid', async (_name, content, message) => {
+    const source = upload(content);
+    await expect(driveRun(harness.s3, handlers(), runId(), source)).rejects.toThrow(message);
+    expect(harness.sandbox.calls).toHaveLength(0);
+    expect(output.records().some((line) => line.message === 'prepare FAILED: nothing is paid' && line.reason.includes(message))).toBe(true);
+  });
+
+  test('a header-only file is a run with nothing to pay and a log of zero rows', async () => {
+    const source = upload('agent_id,score\r\n');
+    const { log } = await driveRun(harness.s3, handlers(), runId(), source);
+    expect(log.rows).toEqual([]);
+    expect(log.totals).toMatchObject({ rows: 0, amountUsdc: 0 });
+  });
+
+  test('a missing source object fails Prepare', async () => {
+    await expect(driveRun(harness.s3, handlers(), runId(), { bucket: SOURCE_BUCKET, key: 'scores/nope.csv' })).rejects.toThrow();
+    expect(harness.sandbox.calls).toHaveLength(0);
+  });
+
+  test('enabled: false fails Prepare: nothing is paid', async () => {
+    const source = upload('agent_id,score\nagt_x,1\n');
+    await expect(driveRun(harness.s3, handlers({ prepare: { enabled: false } }), runId(), source)).rejects.toThrow('BatchPayout is disabled');
+    expect(harness.sandbox.calls).toHaveLength(0);
+  });
+
+  test('dryRun: a full run and log, with no call', async () => {
+    const source = upload('agent_id,score\nagt_d1,1\nagt_d2,0.001\n');
+    const { log } = await driveRun(harness.s3, handlers({ dryRun: true }), runId(), source);
+    expect(log.dryRun).toBe(true);
+    expect(log.rows.map((row: any) => [row.status, row.error])).toEqual([
+      ['SKIPPED', 'dry run: would pay 10.00 USDC'],
+      ['SKIPPED', 'amount 0.01 is at or below minPayoutUsdc 0.01'],
+    ]);
+    expect(harness.sandbox.calls).toHaveLength(0);
+  });
+});
+
+describe('BatchPayout: triggers', () => {
+  test('an S3 Object Created event', async () => {
+    const source = upload('agent_id,score\nagt_s3,1\n');
+    const event = { source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: source.bucket }, object: { key: source.key } } };
+    const { log } = await driveRun(harness.s3, handlers(), runId(), event);
+    expect(log.totals.SUCCEEDED.rows).toBe(1);
+  });
+
+  test('a completed processing job: the scores file in its output, from the event or DescribeProcessingJob', async () => {
+    harness.s3.putObject(SOURCE_BUCKET, 'jobs/score-7/out/scores.csv', 'agent_id,score\nagt_pj,1\n');
+    const outputs = { Outputs: [{ OutputName: 'payout', S3Output: { S3Uri: `s3://${SOURCE_BUCKET}/jobs/score-7/out` } }] };
+    harness.aws.setProcessingJob('score-7', { ProcessingJobStatus: 'Completed', ProcessingOutputConfig: outputs });
+    const bare = { source: 'aws.sagemaker', 'detail-type': 'SageMaker Processing Job State Change', detail: { ProcessingJobName: 'score-7', ProcessingJobStatus: 'Completed' } };
+    const { prepared } = await driveRun(harness.s3, handlers(), runId(), bare);
+    expect(prepared.source.key).toBe('jobs/score-7/out/scores.csv');
+    const withOutputs = { ...bare, detail: { ...bare.detail, ProcessingOutputConfig: outputs } };
+    await driveRun(harness.s3, handlers(), runId(), withOutputs);
+    expect(transfers()).toHaveLength(1);
+  });
+});
+
+/** A small seeded generator, so that a failing run can be replayed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('BatchPayout: 10,000 rows end to end, with faults', () => {
+  test('every row has one status, transfers match the log, no agent is paid twice, totals reconcile, a rerun adds only REJECTED retries', async () => {
+    const random = seededRandom(20261128);
+    const rows = Array.from({ length: 10_000 }, (_, i) => `agt_e2e_${i},${(random() * 5).toFixed(4)}`);
+    const source = upload(['agent_id,score', ...rows].join('\n'));
+    // 5% 429s, 1% "committed but the answer was lost", 1% connection resets before commit; the rest answer.
+    const faults: Fault[] = Array.from({ length: 13_000 }, () => {
+      const draw = random();
+      if (draw < 0.05) return { kind: 'status', status: 429 };
+      if (draw < 0.06) return { kind: 'reset-after-commit' };
+      if (draw < 0.07) return { kind: 'reset-before-commit' };
+      return { kind: 'delay', ms: 0 };
+    });
+    harness.sandbox.injectFaults(WALLET_TRANSFER_PATH, ...faults);
+
+    const first = await driveRun(harness.s3, handlers(), runId(), source);
+    const log = first.log;
+    expect(log.rows).toHaveLength(10_000);
+    expect(new Set(log.rows.map((row: any) => row.line)).size).toBe(10_000);
+    const byStatus = (status: string) => log.rows.filter((row: any) => row.status === status);
+    const succeeded = byStatus('SUCCEEDED');
+    const unknown = byStatus('UNKNOWN');
+    expect(succeeded.length + unknown.length + byStatus('SKIPPED').length + byStatus('INVALID').length + byStatus('REJECTED').length).toBe(10_000);
+    expect(unknown.length).toBeGreaterThan(0);
+
+    // The sandbox's committed transfers are the SUCCEEDED rows plus some of the UNKNOWN ones, and nobody twice.
+    const paid = transfers().map((t) => t.body.to_agent as string);
+    expect(new Set(paid).size).toBe(paid.length);
+    const succeededAgents = new Set(succeeded.map((row: any) => row.agent_id));
+    const unknownAgents = new Set(unknown.map((row: any) => row.agent_id));
+    for (const agent of succeededAgents) expect(paid).toContain(agent);
+    for (const agent of paid) expect(succeededAgents.has(agent) || unknownAgents.has(agent)).toBe(true);
+
+    // The totals reconcile to the cent with the rows, and with the money the sandbox moved.
+    const cents = (rowsOfStatus: any[]) => rowsOfStatus.reduce((sum, row) => sum + Math.round((row.amount_usdc ?? 0) * 100), 0);
+    expect(Math.round(log.totals.SUCCEEDED.amountUsdc * 100)).toBe(cents(succeeded));
+    expect(log.totals.rows).toBe(10_000);
+    const statusCents = ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN'].reduce((sum, s) => sum + Math.round(log.totals[s].amountUsdc * 100), 0);
+    expect(Math.round(log.totals.amountUsdc * 100)).toBe(statusCents);
+    const committedForSucceeded = transfers().filter((t) => succeededAgents.has(t.body.to_agent as string));
+    expect(committedForSucceeded.reduce((sum, t) => sum + Math.round((t.body.amount as number) * 100), 0)).toBe(cents(succeeded));
+
+    // A second run adds no transfer except for REJECTED rows tried again.
+    const rejectedBefore = new Set(byStatus('REJECTED').map((row: any) => row.agent_id));
+    const transfersBefore = transfers().length;
+    const second = await driveRun(harness.s3, handlers(), runId(), source);
+    const added = transfers().slice(transfersBefore).map((t) => t.body.to_agent as string);
+    for (const agent of added) expect(rejectedBefore.has(agent)).toBe(true);
+    expect(second.log.rows.filter((row: any) => row.status === 'UNKNOWN').map((row: any) => row.agent_id).sort()).toEqual([...unknownAgents].sort());
+    const allPaid = transfers().map((t) => t.body.to_agent as string);
+    expect(new Set(allPaid).size).toBe(allPaid.length);
+  }, 300_000);
+});

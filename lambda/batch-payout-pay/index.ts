@@ -22,8 +22,13 @@ const moneyPath = new MoneyPath(
   new ActionLedger({ tableName: connection.ledgerTableName, retentionDays: connection.ledgerRetentionDays }),
   new PurpleFleaClient({ baseUrl: connection.baseUrl, credentials, requestTimeoutMs: connection.requestTimeoutMs }),
 );
+/**
+ * Paced a little under the configured rate: Purple Flea counts requests in fixed windows, and network
+ * jitter can move a request into the next window; the headroom keeps a window from ever going over.
+ */
+const RATE_HEADROOM = 0.97;
 // Per container: this batch's share of the run's rate, kept across batches the container runs in turn.
-const limiter = new RateLimiter(settings.requestsPerSecond);
+const limiter = new RateLimiter(settings.requestsPerSecond * RATE_HEADROOM);
 
 const OUTCOME_METRICS = {
   succeeded: METRIC.payoutsSucceeded,

@@ -37,26 +37,12 @@ import {
 import { StandIns, startStandIns } from './stand-ins';
 import { addCounts, subtractCounts, ZERO_COUNTS } from './stand-ins-protocol';
 import { nsToMs } from './stats';
+import { defaultTradeSettings } from '../test/support/handler-settings';
 
 const RUN_ID = randomUUID().slice(0, 8);
 
 /** The settings the construct writes by default (lib/predict-to-trade.ts). */
-const DEFAULT_SETTINGS: PredictToTradeSettings = {
-  endpointName: ENDPOINT,
-  outputFormat: 'JSON',
-  directionField: 'direction',
-  confidenceField: 'confidence',
-  directionColumn: 0,
-  confidenceColumn: 1,
-  confidenceThreshold: 0.6,
-  orderAmountUsdc: 50,
-  maxOrderAmountUsdc: 1000,
-  dailyCapScope: `bench-${RUN_ID}`,
-  asset: 'BTC-USDC',
-  dryRun: false,
-  enabled: true,
-  maxSignalAgeSeconds: 300,
-};
+const DEFAULT_SETTINGS = defaultTradeSettings({ endpointName: ENDPOINT, dailyCapScope: `bench-${RUN_ID}` });
 
 // ---------------------------------------------------------------------------------------------
 // Events and contexts

@@ -2,9 +2,10 @@
 //   npx cdk synth -c endpointName=my-model -c secretName=MyPurpleFleaKey -c dryRun=false
 //   npx cdk synth -c trainingJobNamePrefix=my-model-   (an empty prefix, -c trainingJobNamePrefix=, matches every training job)
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../lib';
+import { BatchPayout, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
 
@@ -13,13 +14,13 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const app = new App({ context });
   const secretName: string = app.node.tryGetContext('secretName') ?? 'PurpleFleaApiKey';
   const endpointName: string = app.node.tryGetContext('endpointName') ?? 'demo-direction-model';
-  // Deploying the sample places no real order unless asked to: `-c dryRun=false`.
+  // Deploying the sample places no real order, escrow or payout unless asked to: `-c dryRun=false`.
   const dryRun = String(app.node.tryGetContext('dryRun') ?? 'true') !== 'false';
   // Bonuses only for the sample model's training jobs, unless asked otherwise.
   const trainingJobNamePrefix = String(app.node.tryGetContext('trainingJobNamePrefix') ?? 'demo-direction-model');
 
   const stack = new Stack(app, SAMPLE_STACK_NAME, {
-    description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade, TrainingBonusEscrow)',
+    description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade, TrainingBonusEscrow, BatchPayout)',
   });
 
   const connection = new PurpleFleaConnection(stack, 'PurpleFlea', {
@@ -36,6 +37,25 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   new TrainingBonusEscrow(stack, 'TrainingBonus', {
     connection,
     trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
+    dryRun,
+  });
+
+  // Upload a scores CSV (agent_id,score) under scores/ to pay each agent; the run folders go to the
+  // construct's own output bucket.
+  const scores = new s3.Bucket(stack, 'Scores', {
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    versioned: true,
+  });
+  Validations.of(scores).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason: 'Sample bucket for scores files: uploads are what start the payout runs, each recorded by its execution.',
+  });
+  new BatchPayout(stack, 'Payouts', {
+    connection,
+    sourceBucket: scores,
+    sourcePrefix: 'scores/',
     dryRun,
   });
 

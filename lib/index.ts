@@ -3,3 +3,4 @@ export * from './predict-to-trade';
 export * from './model-output-format';
 export * from './training-bonus-escrow';
 export * from './bonus-tier';
+export * from './batch-payout';

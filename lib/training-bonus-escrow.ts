@@ -1,8 +1,7 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,10 +20,10 @@ import {
 import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
-import { wildcardResourceFindingId } from './private/nag-findings';
 import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { PropsValidator, isToken } from './private/validation';
+import { newWildcardPolicy } from './private/wildcard-policy';
 import { PurpleFleaConnection } from './purpleflea-connection';
 
 /** Props of a {@link TrainingBonusEscrow}. */
@@ -255,18 +254,21 @@ export class TrainingBonusEscrow extends Construct {
    * acknowledgment names that one resource, so that it cannot hide a wildcard a user adds to the role.
    */
   private allowDescribeTrainingJobs(handler: HandlerFunction, prefix: string | undefined): void {
-    const trainingJobs = sageMakerArn(this, 'training-job', `${sageMakerNameInArn(prefix ?? '')}*`);
-    const policy = new iam.Policy(this, 'HandlerDescribeTrainingJob', {
-      roles: [handler.handlerRole],
-      statements: [new iam.PolicyStatement({ actions: ['sagemaker:DescribeTrainingJob'], resources: [trainingJobs] })],
-    });
-    // In place before the function can run.
-    handler.node.addDependency(policy);
-    Validations.of(policy).acknowledge({
-      id: wildcardResourceFindingId(policy, trainingJobs),
-      reason:
-        'DescribeTrainingJob on the training jobs the rule matches, whose names are known only when they complete: ' +
-        (prefix !== undefined ? 'those whose name starts with trainingJobNamePrefix (in lower case, as SageMaker writes ARNs).' : 'every training job, as no trainingJobNamePrefix is given.'),
+    newWildcardPolicy(this, 'HandlerDescribeTrainingJob', {
+      role: handler.handlerRole,
+      // In place before the function can run.
+      dependent: handler,
+      statements: [
+        {
+          actions: ['sagemaker:DescribeTrainingJob'],
+          resources: [sageMakerArn(this, 'training-job', `${sageMakerNameInArn(prefix ?? '')}*`)],
+          reason:
+            'DescribeTrainingJob on the training jobs the rule matches, whose names are known only when they complete: ' +
+            (prefix !== undefined
+              ? 'those whose name starts with trainingJobNamePrefix (in lower case, as SageMaker writes ARNs).'
+              : 'every training job, as no trainingJobNamePrefix is given.'),
+        },
+      ],
     });
   }
 }

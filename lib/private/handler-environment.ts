@@ -21,11 +21,21 @@ export function handlerEnvironment(
   settings: { [name: string]: string },
 ): { [name: string]: string } {
   return {
+    ...commonHandlerEnvironment(metrics),
+    ...connectionEnvironmentOf(connection),
+    ...settings,
+  };
+}
+
+/**
+ * What every handler gets, even one that never calls Purple Flea: source maps, and Powertools'
+ * service and namespace.
+ */
+export function commonHandlerEnvironment(metrics: HandlerMetricsNames): { [name: string]: string } {
+  return {
     NODE_OPTIONS: '--enable-source-maps',
     POWERTOOLS_SERVICE_NAME: metrics.serviceName,
     POWERTOOLS_METRICS_NAMESPACE: metrics.namespace,
-    ...connectionEnvironmentOf(connection),
-    ...settings,
   };
 }
 

@@ -30,10 +30,13 @@ export interface HandlerFunctionProps {
   readonly functionOptions?: lambda.FunctionOptions;
   /** The construct's environment; wins over the user's variables of the same name. */
   readonly environment: { [name: string]: string };
-  /** Lambda's async invocation settings, which the construct must set. */
-  readonly retryAttempts: number;
-  readonly maxEventAge: Duration;
-  readonly onFailure: lambda.IDestination;
+  /**
+   * Lambda's async invocation settings, which the construct must set for a function invoked
+   * asynchronously (by EventBridge). A function that only Step Functions invokes, synchronously, has none.
+   */
+  readonly retryAttempts?: number;
+  readonly maxEventAge?: Duration;
+  readonly onFailure?: lambda.IDestination;
 }
 
 /**
@@ -159,6 +162,8 @@ export interface OwnedFunctionOptions {
   readonly environment: readonly string[];
   readonly retryAttemptsWhy: string;
   readonly maxEventAgeWhy: string;
+  /** @default 'failed invocations go to the dead-letter queue' */
+  readonly onFailureWhy?: string;
 }
 
 /**
@@ -172,7 +177,7 @@ export function checkFunctionOptions(v: PropsValidator, options: lambda.Function
   v.notAllowed('functionOptions.logRetention', fn.logRetention, 'use the logRetention prop');
   v.notAllowed('functionOptions.retryAttempts', fn.retryAttempts, owned.retryAttemptsWhy);
   v.notAllowed('functionOptions.maxEventAge', fn.maxEventAge, owned.maxEventAgeWhy);
-  v.notAllowed('functionOptions.onFailure', fn.onFailure, 'failed invocations go to the dead-letter queue');
+  v.notAllowed('functionOptions.onFailure', fn.onFailure, owned.onFailureWhy ?? 'failed invocations go to the dead-letter queue');
   for (const name of Object.keys(fn.environment ?? {})) {
     if (owned.environment.includes(name)) {
       v.fail(`functionOptions.environment.${name} cannot be set: the construct sets it`);

@@ -24,19 +24,7 @@ export class PropsValidator {
 
   /** A finite number in [min, max] (bounds optional); `integer` also requires a whole number. */
   public number(prop: string, value: number | undefined, range: NumberRange): this {
-    const { min, max, minExclusive, integer } = range;
-    const why = describeRange(range);
-    return this.check(
-      prop,
-      value,
-      (v: number) =>
-        typeof v === 'number' &&
-        Number.isFinite(v) &&
-        (!integer || Number.isInteger(v)) &&
-        (min === undefined || (minExclusive ? v > min : v >= min)) &&
-        (max === undefined || v <= max),
-      why,
-    );
+    return this.check(prop, value, (v: number) => isInRange(v, range), describeRange(range));
   }
 
   /** A string matching `pattern`. */
@@ -95,6 +83,18 @@ export interface NumberRange {
   readonly integer?: boolean;
 }
 
+/** True for a finite number (not a token) in the range. */
+export function isInRange(value: unknown, { min, max, minExclusive, integer }: NumberRange): boolean {
+  return (
+    typeof value === 'number' &&
+    !isToken(value) &&
+    Number.isFinite(value) &&
+    (!integer || Number.isInteger(value)) &&
+    (min === undefined || (minExclusive ? value > min : value >= min)) &&
+    (max === undefined || value <= max)
+  );
+}
+
 /** True for a value that is (or contains) an unresolved CDK token. */
 export function isToken(value: unknown): boolean {
   if (value instanceof Duration) return value.isUnresolved();
@@ -104,7 +104,8 @@ export function isToken(value: unknown): boolean {
 function describeRange({ min, max, minExclusive, integer }: NumberRange): string {
   const kind = integer ? 'an integer' : 'a number';
   if (min !== undefined && max !== undefined) {
-    return minExclusive ? `must be ${kind} greater than ${min} and at most ${max}` : `must be between ${min} and ${max}`;
+    if (minExclusive) return `must be ${kind} greater than ${min} and at most ${max}`;
+    return integer ? `must be an integer between ${min} and ${max}` : `must be between ${min} and ${max}`;
   }
   if (min !== undefined) return minExclusive ? `must be ${kind} greater than ${min}` : `must be ${kind} of at least ${min}`;
   if (max !== undefined) return `must be ${kind} of at most ${max}`;

@@ -2,11 +2,14 @@ import { App, CfnParameter, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow, TrainingBonusEscrowProps } from '../../lib';
+import { BatchPayout, BatchPayoutProps, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow, TrainingBonusEscrowProps } from '../../lib';
 import { ACCOUNT, REGION, newConnection, newStack } from './fixtures';
 
 /** cdk-nag's findings as `<rule> <construct path>` lines, easy to read in a failure. */
@@ -29,6 +32,14 @@ function acknowledgments(scope: IConstruct): { path: string; id: string; reason:
       ),
   );
 }
+
+/** A bucket of the test's own that cdk-nag accepts (TLS only, access logs to itself). */
+function scoresBucket(stack: Stack, id = 'Scores'): s3.Bucket {
+  return new s3.Bucket(stack, id, { enforceSSL: true, serverAccessLogsPrefix: 'access-logs/' });
+}
+
+/** The construct id aws-cdk-lib gives its bucket-notifications handler singleton in a stack. */
+const BUCKET_NOTIFICATIONS_HANDLER = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
 /** A stack with both constructs: a scheduled trader and an event-driven one. */
 function stackWithBothTriggers(): Stack {
@@ -69,12 +80,72 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 
+  test.each<[string, (stack: Stack) => Partial<BatchPayoutProps>]>([
+    ['started by hand only', () => ({})],
+    ['on uploads under a prefix to a bucket of the stack', (stack) => ({ sourceBucket: scoresBucket(stack), sourcePrefix: 'scores/', sourceSuffix: '.csv' })],
+    ['on uploads to an imported bucket, no prefix', (stack) => ({ sourceBucket: s3.Bucket.fromBucketName(stack, 'Theirs', 'their-scores') })],
+    [
+      'on completed processing jobs with a prefix, and a custom bus',
+      (stack) => ({
+        processingJobNamePrefix: 'Churn-',
+        processingOutputBucket: s3.Bucket.fromBucketName(stack, 'JobOutput', 'job-output'),
+        eventBus: new events.EventBus(stack, 'Payouts'),
+      }),
+    ],
+    [
+      'on both triggers, with an output bucket of its own encrypted with a KMS key, and no output prefix',
+      (stack) => ({
+        sourceBucket: scoresBucket(stack),
+        processingJobTrigger: true,
+        processingOutputBucket: scoresBucket(stack, 'JobOutput'),
+        outputBucket: new s3.Bucket(stack, 'Out', {
+          encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+          enforceSSL: true,
+          serverAccessLogsPrefix: 'access-logs/',
+        }),
+        outputPrefix: '',
+      }),
+    ],
+    [
+      'with prefixes that are tokens',
+      (stack) => ({
+        sourceBucket: scoresBucket(stack),
+        sourcePrefix: new CfnParameter(stack, 'SourcePrefix').valueAsString,
+        processingJobNamePrefix: new CfnParameter(stack, 'JobPrefix').valueAsString,
+        processingOutputBucket: s3.Bucket.fromBucketName(stack, 'JobOutput', 'job-output'),
+        outputPrefix: new CfnParameter(stack, 'OutputPrefix').valueAsString,
+      }),
+    ],
+  ])('no unacknowledged finding for all four constructs, with BatchPayout %s', (_name, props) => {
+    const stack = stackWithBothTriggers();
+    const connection = stack.node.findChild('PurpleFlea') as PurpleFleaConnection;
+    new TrainingBonusEscrow(stack, 'Bonus', { connection, trainingJobNamePrefix: 'churn-' });
+    new BatchPayout(stack, 'Payout', { connection, ...props(stack) });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
+  test('no unacknowledged finding for two BatchPayouts on one source bucket', () => {
+    const stack = newStack('NagTwoPayouts');
+    const connection = newConnection(stack);
+    const sourceBucket = scoresBucket(stack);
+    new BatchPayout(stack, 'Weekly', { connection, sourceBucket, sourcePrefix: 'weekly/' });
+    new BatchPayout(stack, 'Monthly', { connection, sourceBucket, sourcePrefix: 'monthly/' });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
   test('no unacknowledged finding in an environment-agnostic stack (region and account unknown at synth)', () => {
     const stack = new Stack(new App(), 'Agnostic');
     const connection = newConnection(stack);
     new PredictToTrade(stack, 'Trader', { connection, endpointName: 'demo-direction-model' });
     new TrainingBonusEscrow(stack, 'Bonus', { connection, trainingJobNamePrefix: 'churn-' });
     new TrainingBonusEscrow(stack, 'AnyJob', { connection });
+    new BatchPayout(stack, 'Payout', {
+      connection,
+      sourceBucket: scoresBucket(stack),
+      sourcePrefix: 'scores/',
+      processingJobNamePrefix: 'churn-',
+      processingOutputBucket: s3.Bucket.fromBucketName(stack, 'JobOutput', 'job-output'),
+    });
     expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 
@@ -83,7 +154,9 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
     // The test's own VPC is not part of the library.
     Validations.of(vpc).acknowledge({ id: 'AwsSolutions-VPC7', reason: 'Test fixture: a VPC without flow logs.' });
-    new PredictToTrade(stack, 'InVpc', { connection: newConnection(stack), endpointName: 'demo-direction-model', functionOptions: { vpc } });
+    const connection = newConnection(stack);
+    new PredictToTrade(stack, 'InVpc', { connection, endpointName: 'demo-direction-model', functionOptions: { vpc } });
+    new BatchPayout(stack, 'PayoutInVpc', { connection, functionOptions: { vpc } });
 
     expect(unacknowledgedFindings(stack)).toEqual([]);
   });
@@ -96,8 +169,62 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const bonus = new TrainingBonusEscrow(stack, 'Bonus', { connection, trainingJobNamePrefix: 'Churn-', functionOptions: { vpc } });
     const anyJob = new TrainingBonusEscrow(stack, 'AnyJob', { connection });
 
+    const payout = new BatchPayout(stack, 'Payout', {
+      connection,
+      sourceBucket: scoresBucket(stack),
+      sourcePrefix: 'scores/',
+      processingJobNamePrefix: 'Churn-',
+      processingOutputBucket: s3.Bucket.fromBucketName(stack, 'JobOutput', 'job-output'),
+      functionOptions: { vpc },
+    });
+    const manual = new BatchPayout(stack, 'Manual', { connection, outputPrefix: '' });
+    const notificationsHandler = stack.node.findChild(BUCKET_NOTIFICATIONS_HANDLER);
+
     // (aws-cdk-lib's Vpc acknowledges a CloudFormation validation rule of its own on the stack.)
-    const found = [...acknowledgments(connection), ...acknowledgments(trader), ...acknowledgments(bonus), ...acknowledgments(anyJob)];
+    const found = [
+      ...acknowledgments(connection),
+      ...acknowledgments(trader),
+      ...acknowledgments(bonus),
+      ...acknowledgments(anyJob),
+      ...acknowledgments(payout),
+      ...acknowledgments(manual),
+      ...acknowledgments(notificationsHandler),
+    ];
+    const invokeVersions = (fn: lambda.IFunction) =>
+      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`;
+    const executions = (sm: BatchPayout) => {
+      const id = stack.getLogicalId(sm.stateMachine.node.defaultChild as sfn.CfnStateMachine);
+      return `arn:<AWS::Partition>:states:${REGION}:${ACCOUNT}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${id}"}]}]}`;
+    };
+    const objects = (sm: BatchPayout, pattern: string) => `<${stack.getLogicalId(sm.outputBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${pattern}`;
+    const batchPayoutAcknowledgments = (sm: BatchPayout, name: string, prefix: string, vpcToo: boolean) => [
+      // The three functions: X-Ray and (in a VPC) network interfaces, in policies of their own, as the other constructs.
+      ...['Prepare', 'Pay', 'Summarize'].flatMap((fn) => [
+        `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/${fn}Tracing`,
+        ...(vpcToo ? [`AwsSolutions-IAM5[Resource::*] NagVpc/${name}/${fn}NetworkInterfaces`] : []),
+      ]),
+      // The output bucket: no server access logs (the run folders are written by the construct's roles only).
+      `AwsSolutions-S1 NagVpc/${name}/OutputBucket`,
+      // The run files of every run folder, named by the execution.
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/input.csv`)}] NagVpc/${name}/PrepareAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/prepare_report.json`)}] NagVpc/${name}/PrepareAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/prepare_report.json`)}] NagVpc/${name}/SummarizeAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/input.csv`)}] NagVpc/${name}/SummarizeAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/map-results/*`)}] NagVpc/${name}/SummarizeAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/payout_log.json`)}] NagVpc/${name}/SummarizeAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/input.csv`)}] NagVpc/${name}/Workflow/RunFolderAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/map-results/*`)}] NagVpc/${name}/Workflow/RunFolderAccess`,
+      // The state machine: log delivery and X-Ray, in policies of their own...
+      `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/Workflow/LogDelivery`,
+      `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/Workflow/Tracing`,
+      // ...what aws-cdk-lib's LambdaInvoke adds: the functions' versions, named exactly...
+      ...[sm.prepareFunction, sm.payFunction, sm.summarizeFunction].map(
+        (fn) => `${invokeVersions(fn)} NagVpc/${name}/Workflow/StateMachine/Role/DefaultPolicy`,
+      ),
+      // ...and what its Distributed Map adds: this state machine's child executions and its Map Runs.
+      `AwsSolutions-IAM5[Resource::${executions(sm)}:*] NagVpc/${name}/Workflow/StateMachine/DistributedMapPolicy`,
+      `AwsSolutions-IAM5[Resource::${executions(sm)}/PayBatches:*] NagVpc/${name}/Workflow/StateMachine/DistributedMapPolicy`,
+    ];
     expect(found.map(({ path, id }) => `${id} ${path}`).sort()).toEqual(
       [
         // The DLQ is itself the dead-letter queue.
@@ -115,6 +242,17 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         // ...and DescribeTrainingJob on the jobs the rule matches, named exactly, in a policy of its own.
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:training-job/churn-*] NagVpc/Bonus/HandlerDescribeTrainingJob`,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:training-job/*] NagVpc/AnyJob/HandlerDescribeTrainingJob`,
+        // BatchPayout, in a VPC, on both triggers...
+        ...batchPayoutAcknowledgments(payout, 'Payout', 'purpleflea-payouts/', true),
+        'AwsSolutions-SQS3 NagVpc/Payout/DeadLetterQueue',
+        // ...reading the source under its prefix, the processing jobs' bucket, and describing the jobs the rule matches.
+        `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(stack.node.findChild('Scores').node.defaultChild as s3.CfnBucket)}.Arn>/scores/*] NagVpc/Payout/PrepareAccess`,
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::job-output/*] NagVpc/Payout/PrepareAccess',
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:processing-job/churn-*] NagVpc/Payout/PrepareAccess`,
+        // aws-cdk-lib's bucket-notifications handler, which turns on the source bucket's EventBridge notifications.
+        `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole] NagVpc/${BUCKET_NOTIFICATIONS_HANDLER}/Role`,
+        // BatchPayout started by hand, run folders at the bucket's root: no trigger, so no dead-letter queue.
+        ...batchPayoutAcknowledgments(manual, 'Manual', '', false),
       ].sort(),
     );
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(40);
@@ -125,6 +263,21 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const trader = new PredictToTrade(stack, 'Trader', { connection: newConnection(stack), endpointName: 'demo-direction-model' });
     trader.lambdaFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
     expect(unacknowledgedFindings(stack)).toEqual(['AwsSolutions-IAM5[Resource::*] UserWildcard/Trader/HandlerRole/DefaultPolicy/Resource']);
+  });
+
+  test("a wildcard a user adds to BatchPayout's state machine role is still reported, even on the run folders it may read", () => {
+    const stack = newStack('UserWildcardPayout');
+    const payout = new BatchPayout(stack, 'Payout', { connection: newConnection(stack) });
+    const runInputs = payout.outputBucket.arnForObjects('purpleflea-payouts/*/input.csv');
+    payout.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [runInputs] }));
+    payout.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+    const bucketId = stack.getLogicalId(payout.outputBucket.node.defaultChild as s3.CfnBucket);
+    expect(unacknowledgedFindings(stack).sort()).toEqual(
+      [
+        `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/purpleflea-payouts/*/input.csv] UserWildcardPayout/Payout/Workflow/StateMachine/Role/DefaultPolicy/Resource`,
+        'AwsSolutions-IAM5[Resource::*] UserWildcardPayout/Payout/Workflow/StateMachine/Role/DefaultPolicy/Resource',
+      ].sort(),
+    );
   });
 
   test('without tracing there is no wildcard to acknowledge', () => {

@@ -3,6 +3,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
 import {
+  BatchPayout,
+  BatchPayoutProps,
   PredictToTrade,
   PredictToTradeProps,
   PurpleFleaConnection,
@@ -53,6 +55,40 @@ export function newBonusEscrow(props: Partial<TrainingBonusEscrowProps> = {}, st
   const connection = newConnection(stack);
   const escrow = new TrainingBonusEscrow(stack, 'Bonus', { connection, ...props });
   return { stack, connection, escrow, template: Template.fromStack(stack) };
+}
+
+export interface Payout {
+  readonly stack: Stack;
+  readonly connection: PurpleFleaConnection;
+  readonly payout: BatchPayout;
+  readonly template: Template;
+}
+
+/** A stack with one connection and one BatchPayout 'Payout' (manual starts only, unless props add a trigger). */
+export function newBatchPayout(props: Partial<BatchPayoutProps> = {}, stack = newStack()): Payout {
+  const connection = newConnection(stack);
+  const payout = new BatchPayout(stack, 'Payout', { connection, ...props });
+  return { stack, connection, payout, template: Template.fromStack(stack) };
+}
+
+/**
+ * A state machine's definition as Step Functions gets it: its DefinitionString with the Fn::Join flattened,
+ * the partition as `aws`, a bucket reference as `bucket-<logical id>`, a function's ARN as a Lambda ARN.
+ */
+export function renderDefinition(template: Template, stateMachineLogicalId: string): any {
+  const stateMachine = template.toJSON().Resources[stateMachineLogicalId];
+  const definition = stateMachine.Properties.DefinitionString;
+  const parts: unknown[] = typeof definition === 'string' ? [definition] : definition['Fn::Join'][1];
+  const text = parts
+    .map((part: any) => {
+      if (typeof part === 'string') return part;
+      if (part.Ref === 'AWS::Partition') return 'aws';
+      if (part.Ref !== undefined) return `bucket-${String(part.Ref).toLowerCase()}`;
+      if (part['Fn::GetAtt']?.[1] === 'Arn') return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${part['Fn::GetAtt'][0]}`;
+      throw new Error(`cannot render ${JSON.stringify(part)} in a definition`);
+    })
+    .join('');
+  return JSON.parse(text);
 }
 
 /** The logical id of a construct's CloudFormation resource (its default child's, for an L2). */

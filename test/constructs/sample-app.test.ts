@@ -1,9 +1,10 @@
 import { SecretValue, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
-import { PredictToTrade, PurpleFleaConnection } from '../../lib';
+import { BatchPayout, PredictToTrade, PurpleFleaConnection } from '../../lib';
 import { newStack } from './fixtures';
 
 function sampleTemplate(context: { [key: string]: any } = {}): Template {
@@ -20,17 +21,46 @@ describe('the sample app', () => {
         expect.stringMatching(/^TraderHandler/),
         expect.stringMatching(/^TrainingBonusHandler/),
         expect.stringMatching(/^PurpleFleaLedger/),
+        expect.stringMatching(/^PayoutsWorkflowStateMachine/),
       ]),
     );
   });
 
-  test('holds both constructs: a PredictToTrade and a TrainingBonusEscrow, sharing one connection', () => {
+  /** The library's functions (not aws-cdk-lib's bucket-notifications handler), by their service. */
+  function libraryHandlers(template: Template): { [name: string]: string }[] {
+    return Object.values(template.findResources('AWS::Lambda::Function'))
+      .map((f: any) => f.Properties.Environment?.Variables)
+      .filter((v) => v?.POWERTOOLS_SERVICE_NAME !== undefined);
+  }
+
+  test('holds the three constructs: a PredictToTrade, a TrainingBonusEscrow and a BatchPayout, sharing one connection', () => {
     const template = sampleTemplate();
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
-    const handlers = Object.values(template.findResources('AWS::Lambda::Function')).map((f: any) => f.Properties.Environment.Variables);
-    expect(handlers.map((v) => v.POWERTOOLS_SERVICE_NAME).sort()).toEqual(['predict-to-trade', 'training-bonus-escrow']);
-    // Both in dry run by default.
-    expect(handlers.map((v) => v.DRY_RUN)).toEqual(['true', 'true']);
+    const handlers = libraryHandlers(template);
+    expect(handlers.map((v) => v.POWERTOOLS_SERVICE_NAME).sort()).toEqual([
+      'batch-payout',
+      'batch-payout',
+      'batch-payout',
+      'predict-to-trade',
+      'training-bonus-escrow',
+    ]);
+    // All in dry run by default (BatchPayout's Prepare moves no money and has no dry run).
+    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual(['true', 'true', 'true', 'true']);
+  });
+
+  test('the BatchPayout runs on uploads under scores/ to the sample scores bucket, into its own output bucket', () => {
+    const template = sampleTemplate();
+    const stack = buildSampleApp().node.findChild(SAMPLE_STACK_NAME) as Stack;
+    const scores = stack.node.findChild('Scores').node.defaultChild as s3.CfnBucket;
+    const payouts = stack.node.findChild('Payouts') as BatchPayout;
+    const rule = Object.values(template.findResources('AWS::Events::Rule')).find((r: any) => r.Properties.EventPattern?.source?.[0] === 'aws.s3') as any;
+    expect(rule.Properties.EventPattern.detail).toEqual({
+      bucket: { name: [{ Ref: stack.getLogicalId(scores) }] },
+      object: { key: [{ prefix: 'scores/' }] },
+    });
+    template.hasResourceProperties('Custom::S3BucketNotifications', { NotificationConfiguration: { EventBridgeConfiguration: {} } });
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    expect(payouts.outputBucket.node.scope).toBe(payouts);
   });
 
   test("the TrainingBonusEscrow matches the sample model's training jobs by default, and a prefix from context", () => {
@@ -55,9 +85,9 @@ describe('the sample app', () => {
     });
   });
 
-  test('dryRun=false from context reaches both functions', () => {
-    const handlers = Object.values(sampleTemplate({ dryRun: 'false' }).findResources('AWS::Lambda::Function'));
-    expect(handlers.map((f: any) => f.Properties.Environment.Variables.DRY_RUN)).toEqual(['false', 'false']);
+  test('dryRun=false from context reaches every function that has a dry run', () => {
+    const handlers = libraryHandlers(sampleTemplate({ dryRun: 'false' }));
+    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual(['false', 'false', 'false', 'false']);
   });
 
   test('runs cdk-nag at synth: an unprotected queue added to it fails synthesis', () => {

@@ -1,5 +1,6 @@
 import { idempotencyKey } from '../../lambda/shared/purpleflea-client';
 import { PREDICT_TO_TRADE_METRICS as METRIC, predictToTradeEnvironment, PredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
+import { defaultTradeSettings, TEST_ENDPOINT_NAME } from '../support/handler-settings';
 import { SANDBOX_API_KEY, TRADING_ORDER_PATH } from '../support/purpleflea-sandbox';
 import {
   AGENT_ID, captureOutput, Harness, handlerEnvironment, invokeInProcesses, lambdaContext, loadBundledHandler, readLedger,
@@ -8,25 +9,10 @@ import {
 
 type Handler = (event: unknown, context: unknown) => Promise<{ status: string; [key: string]: any }>;
 
-const ENDPOINT = 'demo-direction-model';
+const ENDPOINT = TEST_ENDPOINT_NAME;
 const RULE_ARN = 'arn:aws:events:us-east-1:123456789012:rule/trader';
 
-const defaults: PredictToTradeSettings = {
-  endpointName: ENDPOINT,
-  outputFormat: 'JSON',
-  directionField: 'direction',
-  confidenceField: 'confidence',
-  directionColumn: 0,
-  confidenceColumn: 1,
-  confidenceThreshold: 0.6,
-  orderAmountUsdc: 50,
-  maxOrderAmountUsdc: 1000,
-  dailyCapScope: 'TestScope',
-  asset: 'BTC-USDC',
-  dryRun: false,
-  enabled: true,
-  maxSignalAgeSeconds: 300,
-};
+const defaults = defaultTradeSettings();
 
 let harness: Harness;
 let output: ReturnType<typeof captureOutput>;

@@ -17,18 +17,8 @@ import {
   DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
   S3_KMS_OBJECT_ACTIONS,
 } from './private/batch-workflow';
-import { RUN_FILES } from './private/contracts/batch-engine';
-import {
-  BATCH_PAYOUT_METRICS,
-  BATCH_PAYOUT_PAY_ENV,
-  BATCH_PAYOUT_PREPARE_ENV,
-  BATCH_PAYOUT_SUMMARIZE_ENV,
-  PAYOUT_LOG_FILE,
-  PROCESSING_JOB_STATE_CHANGE,
-  batchPayoutPayEnvironment,
-  batchPayoutPrepareEnvironment,
-  batchPayoutSummarizeEnvironment,
-} from './private/contracts/batch-payout-env';
+import { BATCH_SUMMARIZE_ENV, batchSummarizeEnvironment, RUN_FILES } from './private/contracts/batch-engine';
+import { BATCH_PAYOUT_METRICS, BATCH_PAYOUT_PAY_ENV, BATCH_PAYOUT_PREPARE_ENV, PAYOUT_LOG_FILE, PROCESSING_JOB_STATE_CHANGE, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment } from './private/contracts/batch-payout-env';
 import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { commonHandlerEnvironment, constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
@@ -337,7 +327,7 @@ export class BatchPayout extends Construct {
         BATCH_PAYOUT_METRICS,
         props.connection,
         // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
-        batchPayoutSummarizeEnvironment({ eventBusName: this.eventBus.eventBusArn, dryRun }),
+        batchSummarizeEnvironment({ eventBusName: this.eventBus.eventBusArn, dryRun }),
       ),
     });
     this.prepareFunction = prepare;
@@ -585,7 +575,7 @@ const RULE_TARGET_RETRY_ATTEMPTS = 185;
 const RULE_TARGET_MAX_EVENT_AGE = Duration.hours(24);
 
 /** The environment variables the construct sets on any of its functions; `functionOptions.environment` may not. */
-const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames({ ...BATCH_PAYOUT_PREPARE_ENV, ...BATCH_PAYOUT_PAY_ENV, ...BATCH_PAYOUT_SUMMARIZE_ENV });
+const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames({ ...BATCH_PAYOUT_PREPARE_ENV, ...BATCH_PAYOUT_PAY_ENV, ...BATCH_SUMMARIZE_ENV });
 
 interface ProcessingTrigger {
   readonly on: boolean;

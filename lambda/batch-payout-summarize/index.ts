@@ -2,13 +2,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
-import { ActRowOutcome, PayBatchResult, PayoutItem, RowOutcome, RUN_FILES, SummarizeEvent } from '../../lib/private/contracts/batch-engine';
-import {
-  BATCH_PAYOUT_METRICS as METRIC,
-  PAYOUT_COMPLETED_EVENT,
-  PAYOUT_LOG_FILE,
-  readBatchPayoutSummarizeSettings,
-} from '../../lib/private/contracts/batch-payout-env';
+import { ActRowOutcome, PayBatchResult, PayoutItem, readBatchSummarizeSettings, RowOutcome, RUN_FILES, SummarizeEvent } from '../../lib/private/contracts/batch-engine';
+import { BATCH_PAYOUT_METRICS as METRIC, PAYOUT_COMPLETED_EVENT, PAYOUT_LOG_FILE } from '../../lib/private/contracts/batch-payout-env';
 import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { ActionLedger } from '../shared/action-ledger';
 import { readJson, readObject, writeObject } from '../shared/batch/run-folder';
@@ -17,7 +12,7 @@ import { createObservability } from '../shared/observability';
 import { payoutActionKey } from '../shared/action-keys';
 import { isSettled, outcomeFromLedger, Totals, totalsOf } from './payout-log';
 
-const settings = readBatchPayoutSummarizeSettings(process.env);
+const settings = readBatchSummarizeSettings(process.env);
 const connection = readConnectionSettings(process.env, 'BatchPayout Summarize');
 const { logger, metrics } = createObservability(METRIC.functionNameDimension);
 const s3 = new S3Client({});

@@ -7,22 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import validateAsl from 'asl-validator';
 import { BatchPayout, BatchPayoutProps } from '../../lib';
-import { BatchInput, PreparedRun, RUN_FILES, SummarizeEvent } from '../../lib/private/contracts/batch-engine';
-import {
-  BATCH_PAYOUT_METRICS,
-  BATCH_PAYOUT_PREPARE_ENV,
-  BATCH_PAYOUT_SUMMARIZE_ENV,
-  BatchPayoutPaySettings,
-  BatchPayoutPrepareSettings,
-  BatchPayoutSummarizeSettings,
-  PROCESSING_JOB_STATE_CHANGE,
-  batchPayoutPayEnvironment,
-  batchPayoutPrepareEnvironment,
-  batchPayoutSummarizeEnvironment,
-  readBatchPayoutPaySettings,
-  readBatchPayoutPrepareSettings,
-  readBatchPayoutSummarizeSettings,
-} from '../../lib/private/contracts/batch-payout-env';
+import { BATCH_SUMMARIZE_ENV, BatchInput, batchSummarizeEnvironment, BatchSummarizeSettings, PreparedRun, readBatchSummarizeSettings, RUN_FILES, SummarizeEvent } from '../../lib/private/contracts/batch-engine';
+import { BATCH_PAYOUT_METRICS, BATCH_PAYOUT_PREPARE_ENV, BatchPayoutPaySettings, BatchPayoutPrepareSettings, PROCESSING_JOB_STATE_CHANGE, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment, readBatchPayoutPaySettings, readBatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
 import { connectionEnvironment, readConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { ACCOUNT, REGION, arnWithPartition, logicalIdOf, newBatchPayout, newConnection, newStack, onlyResource, renderDefinition, sortStatements } from './fixtures';
 
@@ -530,7 +516,7 @@ describe('BatchPayout: the handler environments', () => {
     const stack = newStack();
     const eventBus = events.EventBus.fromEventBusArn(stack, 'Bus', `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/payouts`);
     const { template, payout, connection } = newBatchPayout({ eventBus, dryRun: true }, stack);
-    const settings: BatchPayoutSummarizeSettings = { eventBusName: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/payouts`, dryRun: true };
+    const settings: BatchSummarizeSettings = { eventBusName: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/payouts`, dryRun: true };
     const variables = variablesOf(template, payout.summarizeFunction);
     expect(variables).toEqual(
       stack.resolve({
@@ -543,10 +529,10 @@ describe('BatchPayout: the handler environments', () => {
           ledgerTableName: connection.ledgerTable.tableName,
           requestTimeoutMs: 10_000,
         }),
-        ...batchPayoutSummarizeEnvironment(settings),
+        ...batchSummarizeEnvironment(settings),
       }),
     );
-    expect(readBatchPayoutSummarizeSettings(variables)).toEqual(settings);
+    expect(readBatchSummarizeSettings(variables)).toEqual(settings);
     expect(readConnectionSettings(variables, 'test').ledgerTableName).toEqual({ Ref: logicalIdOf(connection.ledgerTable) });
     expect(payout.eventBus).toBe(eventBus);
   });
@@ -554,8 +540,8 @@ describe('BatchPayout: the handler environments', () => {
   test('Summarize defaults: the default bus, by ARN; live', () => {
     const { template, payout } = newBatchPayout();
     const variables = variablesOf(template, payout.summarizeFunction);
-    expect(variables[BATCH_PAYOUT_SUMMARIZE_ENV.eventBusName]).toEqual(DEFAULT_BUS_ARN);
-    expect(variables[BATCH_PAYOUT_SUMMARIZE_ENV.dryRun]).toBe('false');
+    expect(variables[BATCH_SUMMARIZE_ENV.eventBusName]).toEqual(DEFAULT_BUS_ARN);
+    expect(variables[BATCH_SUMMARIZE_ENV.dryRun]).toBe('false');
   });
 });
 

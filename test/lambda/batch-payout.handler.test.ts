@@ -1,11 +1,5 @@
-import {
-  BATCH_PAYOUT_METRICS as METRIC,
-  batchPayoutPayEnvironment,
-  batchPayoutPrepareEnvironment,
-  BatchPayoutPrepareSettings,
-  batchPayoutSummarizeEnvironment,
-  PAYOUT_COMPLETED_EVENT,
-} from '../../lib/private/contracts/batch-payout-env';
+import { BATCH_PAYOUT_METRICS as METRIC, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment, BatchPayoutPrepareSettings, PAYOUT_COMPLETED_EVENT } from '../../lib/private/contracts/batch-payout-env';
+import { batchSummarizeEnvironment } from '../../lib/private/contracts/batch-engine';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { Fault, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
 import { BatchHandlers, driveRun } from './batch-driver';
@@ -47,7 +41,7 @@ function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryR
     }).handler,
     summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('batch-payout-summarize', {
       ...service,
-      ...handlerEnvironment(harness, batchPayoutSummarizeEnvironment({ eventBusName: BUS_ARN, dryRun })),
+      ...handlerEnvironment(harness, batchSummarizeEnvironment({ eventBusName: BUS_ARN, dryRun })),
     }).handler,
   };
 }

@@ -1,3 +1,5 @@
+import { Environment, EnvironmentReader } from './env-reader';
+
 /**
  * The batch engine's shapes (DESIGN.md "The batch engine"): what Prepare returns, what the Distributed
  * Map hands each Act batch, what Act returns, and what Summarize reads. The state machine's JSON paths
@@ -94,4 +96,31 @@ export interface PayBatchResult {
 /** Summarize's event: the execution's state after the Map (`resultPath: $.mapResult`). */
 export interface SummarizeEvent extends PreparedRun {
   readonly mapResult: { readonly ResultWriterDetails?: { readonly Bucket: string; readonly Key: string } };
+}
+
+/** What a batch construct's Summarize handler is told. */
+export interface BatchSummarizeSettings {
+  /** Name or ARN of the bus that gets `Purple Flea Payout Completed`. */
+  readonly eventBusName: string;
+  readonly dryRun: boolean;
+}
+
+export const BATCH_SUMMARIZE_ENV = {
+  eventBusName: 'EVENT_BUS_NAME',
+  dryRun: 'DRY_RUN',
+} as const;
+
+export function batchSummarizeEnvironment(settings: BatchSummarizeSettings): { [name: string]: string } {
+  return {
+    [BATCH_SUMMARIZE_ENV.eventBusName]: settings.eventBusName,
+    [BATCH_SUMMARIZE_ENV.dryRun]: String(settings.dryRun),
+  };
+}
+
+export function readBatchSummarizeSettings(env: Environment): BatchSummarizeSettings {
+  const read = new EnvironmentReader(env, 'Summarize');
+  return {
+    eventBusName: read.string(BATCH_SUMMARIZE_ENV.eventBusName),
+    dryRun: read.boolean(BATCH_SUMMARIZE_ENV.dryRun),
+  };
 }

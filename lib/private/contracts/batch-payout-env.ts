@@ -105,33 +105,6 @@ export function readBatchPayoutPaySettings(env: Environment): BatchPayoutPaySett
   };
 }
 
-/** What BatchPayout's Summarize handler is told. */
-export interface BatchPayoutSummarizeSettings {
-  /** Name or ARN of the bus that gets `Purple Flea Payout Completed`. */
-  readonly eventBusName: string;
-  readonly dryRun: boolean;
-}
-
-export const BATCH_PAYOUT_SUMMARIZE_ENV = {
-  eventBusName: 'EVENT_BUS_NAME',
-  dryRun: 'DRY_RUN',
-} as const;
-
-export function batchPayoutSummarizeEnvironment(settings: BatchPayoutSummarizeSettings): { [name: string]: string } {
-  return {
-    [BATCH_PAYOUT_SUMMARIZE_ENV.eventBusName]: settings.eventBusName,
-    [BATCH_PAYOUT_SUMMARIZE_ENV.dryRun]: String(settings.dryRun),
-  };
-}
-
-export function readBatchPayoutSummarizeSettings(env: Environment): BatchPayoutSummarizeSettings {
-  const read = new EnvironmentReader(env, 'BatchPayout Summarize');
-  return {
-    eventBusName: read.string(BATCH_PAYOUT_SUMMARIZE_ENV.eventBusName),
-    dryRun: read.boolean(BATCH_PAYOUT_SUMMARIZE_ENV.dryRun),
-  };
-}
-
 /** The payout log Summarize writes into the run folder. */
 export const PAYOUT_LOG_FILE = 'payout_log.json';
 

@@ -1,0 +1,160 @@
+import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+
+export const HOLD_INPUT_FORMATS = ['JSON_LINES', 'CSV'] as const;
+export type HoldInputFormatName = (typeof HOLD_INPUT_FORMATS)[number];
+
+/** The record fields FraudHoldEscrow reads; dotted paths reach into JSON (e.g. `SageMakerOutput.fraud_score`). */
+export interface HoldFieldNames {
+  readonly transactionIdField: string;
+  readonly buyerField: string;
+  readonly sellerField: string;
+  readonly amountField: string;
+  readonly fraudScoreField: string;
+}
+
+/** What FraudHoldEscrow's Prepare handler is told. */
+export interface FraudHoldPrepareSettings extends HoldFieldNames {
+  readonly inputFormat: HoldInputFormatName;
+  /** A record whose fraud score is strictly above this gets a hold; at or below it is SKIPPED. */
+  readonly fraudScoreThreshold: number;
+  /** A hold above this is INVALID (never reduced). */
+  readonly maxHoldUsdc: number;
+  /** A run whose holds add up to more than this holds nothing: the execution fails. */
+  readonly maxBatchTotalUsdc: number;
+  /** Which objects under a prefix are records (a Batch Transform writes `<input>.out`). */
+  readonly objectSuffix: string;
+  readonly outputBucket: string;
+  /** No leading or trailing slash; may be empty. */
+  readonly outputPrefix: string;
+  readonly enabled: boolean;
+}
+
+export const FRAUD_HOLD_PREPARE_ENV = {
+  inputFormat: 'INPUT_FORMAT',
+  transactionIdField: 'TRANSACTION_ID_FIELD',
+  buyerField: 'BUYER_FIELD',
+  sellerField: 'SELLER_FIELD',
+  amountField: 'AMOUNT_FIELD',
+  fraudScoreField: 'FRAUD_SCORE_FIELD',
+  fraudScoreThreshold: 'FRAUD_SCORE_THRESHOLD',
+  maxHoldUsdc: 'MAX_HOLD_USDC',
+  maxBatchTotalUsdc: 'MAX_BATCH_TOTAL_USDC',
+  objectSuffix: 'OBJECT_SUFFIX',
+  outputBucket: 'OUTPUT_BUCKET',
+  outputPrefix: 'OUTPUT_PREFIX',
+  enabled: 'ENABLED',
+} as const;
+
+export function fraudHoldPrepareEnvironment(settings: FraudHoldPrepareSettings): { [name: string]: string } {
+  const env = FRAUD_HOLD_PREPARE_ENV;
+  return {
+    [env.inputFormat]: settings.inputFormat,
+    [env.transactionIdField]: settings.transactionIdField,
+    [env.buyerField]: settings.buyerField,
+    [env.sellerField]: settings.sellerField,
+    [env.amountField]: settings.amountField,
+    [env.fraudScoreField]: settings.fraudScoreField,
+    [env.fraudScoreThreshold]: settings.fraudScoreThreshold.toString(),
+    [env.maxHoldUsdc]: settings.maxHoldUsdc.toString(),
+    [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
+    // Empty values must still be present: the reader requires every variable.
+    [env.objectSuffix]: settings.objectSuffix === '' ? '/' : settings.objectSuffix,
+    [env.outputBucket]: settings.outputBucket,
+    [env.outputPrefix]: settings.outputPrefix === '' ? '/' : settings.outputPrefix,
+    [env.enabled]: String(settings.enabled),
+  };
+}
+
+export function readFraudHoldPrepareSettings(env: Environment): FraudHoldPrepareSettings {
+  const read = new EnvironmentReader(env, 'FraudHoldEscrow Prepare');
+  const names = FRAUD_HOLD_PREPARE_ENV;
+  const orEmpty = (value: string) => (value === '/' ? '' : value);
+  return {
+    inputFormat: read.oneOf(names.inputFormat, HOLD_INPUT_FORMATS),
+    transactionIdField: read.string(names.transactionIdField),
+    buyerField: read.string(names.buyerField),
+    sellerField: read.string(names.sellerField),
+    amountField: read.string(names.amountField),
+    fraudScoreField: read.string(names.fraudScoreField),
+    fraudScoreThreshold: read.number(names.fraudScoreThreshold),
+    maxHoldUsdc: read.number(names.maxHoldUsdc),
+    maxBatchTotalUsdc: read.number(names.maxBatchTotalUsdc),
+    objectSuffix: orEmpty(read.string(names.objectSuffix)),
+    outputBucket: read.string(names.outputBucket),
+    outputPrefix: orEmpty(read.string(names.outputPrefix)),
+    enabled: read.boolean(names.enabled),
+  };
+}
+
+/** The placeholders the condition template may use, filled by the Act handler. */
+export const HOLD_CONDITION_PLACEHOLDERS = ['transactionId', 'fraudScore', 'jobName'] as const;
+
+/** What FraudHoldEscrow's Act handler is told, besides the connection. */
+export interface FraudHoldActSettings {
+  readonly conditionTemplate: string;
+  readonly requestsPerSecond: number;
+  readonly concurrency: number;
+  readonly dryRun: boolean;
+}
+
+export const FRAUD_HOLD_ACT_ENV = {
+  conditionTemplate: 'CONDITION_TEMPLATE',
+  requestsPerSecond: 'REQUESTS_PER_SECOND',
+  concurrency: 'ACT_CONCURRENCY',
+  dryRun: 'DRY_RUN',
+} as const;
+
+export function fraudHoldActEnvironment(settings: FraudHoldActSettings): { [name: string]: string } {
+  const env = FRAUD_HOLD_ACT_ENV;
+  return compactEnvironment({
+    [env.conditionTemplate]: settings.conditionTemplate,
+    [env.requestsPerSecond]: settings.requestsPerSecond.toString(),
+    [env.concurrency]: settings.concurrency.toString(),
+    [env.dryRun]: String(settings.dryRun),
+  });
+}
+
+export function readFraudHoldActSettings(env: Environment): FraudHoldActSettings {
+  const read = new EnvironmentReader(env, 'FraudHoldEscrow Act');
+  const names = FRAUD_HOLD_ACT_ENV;
+  return {
+    conditionTemplate: read.string(names.conditionTemplate),
+    requestsPerSecond: read.number(names.requestsPerSecond),
+    concurrency: read.number(names.concurrency),
+    dryRun: read.boolean(names.dryRun),
+  };
+}
+
+/** The normalized columns of a hold run's `input.csv`: each row names its own object, for its action key. */
+export const HOLD_COLUMNS = ['line', 'object_key', 'object_etag', 'transaction_id', 'buyer', 'seller', 'amount_usdc', 'fraud_score', 'transform_job'] as const;
+export type HoldItem = { readonly [column in (typeof HOLD_COLUMNS)[number]]: string };
+
+/** The holds log Summarize writes into the run folder. */
+export const HOLDS_LOG_FILE = 'holds_log.json';
+
+export const HOLDS_COMPLETED_EVENT = {
+  source: 'purpleflea.sagemaker',
+  detailType: 'Purple Flea Holds Completed',
+} as const;
+
+/** SageMaker's transform-job state-change event, as the rule matches it. */
+export const TRANSFORM_JOB_STATE_CHANGE = {
+  source: 'aws.sagemaker',
+  detailType: 'SageMaker Transform Job State Change',
+  completedStatus: 'Completed',
+} as const;
+
+export const FRAUD_HOLD_METRICS = {
+  namespace: 'PurpleFlea/SageMaker',
+  serviceName: 'fraud-hold-escrow',
+  functionNameDimension: 'FunctionName',
+  holdsCreated: 'HoldsCreated',
+  holdsSkipped: 'HoldsSkipped',
+  holdsInvalid: 'HoldsInvalid',
+  holdsRejected: 'HoldsRejected',
+  holdsUnknown: 'HoldsUnknown',
+  heldUsdc: 'HeldUsdc',
+  apiLatency: 'ApiLatency',
+  runsSummarized: 'HoldRunsSummarized',
+  runUnknownRows: 'HoldRunUnknownRows',
+} as const;

@@ -14,7 +14,7 @@ type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
 export interface BatchHandlers {
   readonly prepare: Handler<unknown, PreparedRun>;
   readonly act: Handler<PayBatchEvent, unknown>;
-  readonly summarize: Handler<unknown, { payoutLog: string }>;
+  readonly summarize: Handler<unknown, { log: string }>;
 }
 
 export interface DriveOptions {

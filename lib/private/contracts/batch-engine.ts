@@ -65,26 +65,35 @@ export interface PayBatchEvent {
 
 export type RowStatus = 'SUCCEEDED' | 'SKIPPED' | 'INVALID' | 'REJECTED' | 'UNKNOWN';
 
-/** One source row's outcome, as it appears in the payout log. */
-export interface RowOutcome {
-  /** The row's line in the source file (the header is line 1). */
+/** What every row outcome has; each construct adds its own columns (agent_id, transaction_id...). */
+interface RowOutcomeFields {
+  /** The row's line in the source file (the header, if any, is line 1). */
   readonly line: number;
-  readonly agent_id: string;
-  readonly score: string;
   readonly amount_usdc?: number;
-  readonly status: RowStatus;
-  /** The API's answer for SUCCEEDED rows (a transfer id if present). */
+  /** The API's answer for SUCCEEDED rows (a transfer or escrow id if present). */
   readonly result?: { readonly [key: string]: unknown };
   readonly error?: string;
   /** True when an earlier run or invocation did the work and this one read the ledger. */
   readonly repeated?: boolean;
+  readonly [column: string]: unknown;
+}
+
+/** One source row's outcome, as it appears in a run's log. */
+export interface RowOutcome extends RowOutcomeFields {
+  readonly status: RowStatus;
+}
+
+/** A payout log row: the source's agent id and score. */
+export interface PayoutRowOutcome extends RowOutcome {
+  readonly agent_id: string;
+  readonly score: string;
 }
 
 /**
  * A row as the Act handler reports it: a final status, or IN_PROGRESS when another invocation holds
  * the action (a concurrent run of the same file); Summarize then reads the ledger for its outcome.
  */
-export interface ActRowOutcome extends Omit<RowOutcome, 'status'> {
+export interface ActRowOutcome extends RowOutcomeFields {
   readonly status: RowStatus | 'IN_PROGRESS';
 }
 

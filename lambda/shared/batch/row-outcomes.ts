@@ -1,7 +1,10 @@
-import { ActRowOutcome, PayoutItem, RowOutcome, RowStatus } from '../../lib/private/contracts/batch-engine';
-import type { LedgerRecord } from '../shared/action-ledger';
+import { ActRowOutcome, RowOutcome, RowStatus } from '../../../lib/private/contracts/batch-engine';
+import type { LedgerRecord } from '../action-ledger';
 
 export const ROW_STATUSES: readonly RowStatus[] = ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN'];
+
+/** A row's columns as the run's log shows them: its line, its amount, and the construct's own. */
+export type RowColumns = { readonly line: number; readonly amount_usdc?: number; readonly [column: string]: unknown };
 
 export type Totals = { rows: number; amountUsdc: number } & { [status in RowStatus]: { rows: number; amountUsdc: number } };
 
@@ -9,15 +12,14 @@ export type Totals = { rows: number; amountUsdc: number } & { [status in RowStat
  * The outcome of a payable row the Map did not settle (its batch failed, or another run held it):
  * what the ledger says, or REJECTED when nothing was ever sent.
  */
-export function outcomeFromLedger(item: PayoutItem, record: LedgerRecord | undefined): RowOutcome {
-  const base = { line: Number(item.line), agent_id: item.agent_id, score: item.score, amount_usdc: Number(item.amount_usdc) };
+export function outcomeFromLedger(base: RowColumns, record: LedgerRecord | undefined): RowOutcome {
   switch (record?.state) {
     case 'SUCCEEDED':
       return { ...base, status: 'SUCCEEDED', result: record.response, repeated: true };
     case 'UNKNOWN':
       return { ...base, status: 'UNKNOWN', error: record.error };
     case 'SENDING':
-      return { ...base, status: 'UNKNOWN', error: 'still SENDING when the run was summarized: the transfer may have taken effect' };
+      return { ...base, status: 'UNKNOWN', error: 'still SENDING when the run was summarized: the request may have taken effect' };
     case 'REJECTED':
       return { ...base, status: 'REJECTED', error: record.error };
     case 'CLAIMED':

@@ -1,0 +1,105 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import type { ActRowOutcome, PayBatchResult } from '../../../lib/private/contracts/batch-engine';
+import type { MoneyAction, MoneyPath } from '../money-path';
+import { countOutcome, OutcomeMetricNames } from '../outcome-metrics';
+import { mapWithConcurrency, RateLimiter } from './rate-limiter';
+import type { RowColumns } from './row-outcomes';
+
+/** What to do with one row: its log columns, and either a reason not to act or the action. */
+export interface RowPlan {
+  /** The row's columns as the run's log shows them (`line`, `amount_usdc`, and the construct's own). */
+  readonly columns: RowColumns;
+  readonly invalid?: string;
+  readonly skipped?: string;
+  readonly action?: MoneyAction;
+}
+
+export interface BatchActOptions<Item, Input> {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Names the log lines: `<label> UNKNOWN`, `<label> INVALID`. */
+  readonly label: string;
+  readonly metricNames: OutcomeMetricNames;
+  readonly apiLatencyMetric: string;
+  readonly moneyPath: MoneyPath;
+  /** This batch's share of the run's rate (the run's maxRequestsPerSecond / the Map's maxConcurrency). */
+  readonly requestsPerSecond: number;
+  /** Rows in flight at once within the batch. */
+  readonly concurrency: number;
+  /** How long one request may take: the last slot must leave room for it before the deadline. */
+  readonly requestTimeoutMs: number;
+  readonly plan: (item: Item, batchInput: Input) => RowPlan | Promise<RowPlan>;
+}
+
+/** Time kept back from the function's timeout to record the last outcomes. */
+const RECORDING_MARGIN_MS = 10_000;
+
+/**
+ * Paced a little under the configured rate: Purple Flea counts requests in fixed windows, and network
+ * jitter can move a request into the next window; the headroom keeps a window from ever going over.
+ */
+const RATE_HEADROOM = 0.97;
+
+/**
+ * The Act step of the batch engine (one Distributed Map batch): every row through the ledger path,
+ * a few at a time and at the run's pace. Returns one outcome per row; a row's failure is its status.
+ */
+export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Input>) {
+  const { logger, metrics } = options;
+  // Per container: kept across the batches one container runs in turn.
+  const limiter = new RateLimiter(options.requestsPerSecond * RATE_HEADROOM);
+
+  const actOn = async (item: Item, batchInput: Input, deadline: number): Promise<ActRowOutcome> => {
+    const plan = await options.plan(item, batchInput);
+    if (plan.invalid !== undefined) return { ...plan.columns, status: 'INVALID', error: plan.invalid };
+    if (plan.skipped !== undefined || !plan.action) return { ...plan.columns, status: 'SKIPPED', error: plan.skipped };
+    let outOfTime = false;
+    const report = await options.moneyPath
+      .executeOnce(plan.action, {
+        deadline,
+        // Claimed first, so that a rerun's already-done rows cost no rate-limit slot.
+        beforeSend: async () => {
+          if (!(await limiter.take(deadline - options.requestTimeoutMs))) {
+            outOfTime = true;
+            throw new Error('no rate-limit slot before the deadline');
+          }
+        },
+      })
+      .catch((error: unknown) => {
+        if (outOfTime) return undefined;
+        throw error;
+      });
+    if (report === undefined) return { ...plan.columns, status: 'REJECTED', error: 'not sent: no time left in this batch (a rerun or redrive sends it)' };
+    if (report.apiLatencyMs !== undefined) metrics.addMetric(options.apiLatencyMetric, MetricUnit.Milliseconds, report.apiLatencyMs);
+    return {
+      ...plan.columns,
+      status: report.status,
+      result: report.status === 'SUCCEEDED' ? report.response : undefined,
+      error: report.error,
+      repeated: report.repeated,
+    };
+  };
+
+  return async (event: { Items?: readonly Item[]; BatchInput: Input }, context: Context): Promise<PayBatchResult> => {
+    logger.addContext(context);
+    logger.appendKeys({ runId: (event.BatchInput as { runId?: string } | undefined)?.runId });
+    const deadline = Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS;
+    try {
+      const rows = await mapWithConcurrency(event.Items ?? [], options.concurrency, (item) => actOn(item, event.BatchInput, deadline));
+      const byStatus: { [status: string]: number } = {};
+      for (const row of rows) {
+        byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
+        countOutcome(metrics, options.metricNames, { status: row.status, repeated: row.repeated, amountUsdc: row.amount_usdc });
+        if (row.status === 'UNKNOWN' || row.status === 'INVALID') logger.error(`${options.label} ${row.status}`, { ...row } as LogAttributes);
+      }
+      logger.info('batch done', { rows: rows.length, byStatus });
+      return { rows };
+    } finally {
+      logger.resetKeys();
+      metrics.publishStoredMetrics();
+    }
+  };
+}

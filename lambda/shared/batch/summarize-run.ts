@@ -1,0 +1,113 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { parse } from 'csv-parse/sync';
+import { ActRowOutcome, BatchSummarizeSettings, PayBatchResult, RowOutcome, RUN_FILES, SummarizeEvent } from '../../../lib/private/contracts/batch-engine';
+import type { ActionLedger } from '../action-ledger';
+import { mapWithConcurrency } from './rate-limiter';
+import { readJson, readObject, writeObject } from './run-folder';
+import { isSettled, outcomeFromLedger, RowColumns, Totals, totalsOf } from './row-outcomes';
+
+export interface RunSummaryOptions<Item> {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly settings: BatchSummarizeSettings;
+  readonly ledger: ActionLedger;
+  /** The run's log, written into the run folder (`payout_log.json`, `holds_log.json`). */
+  readonly logFile: string;
+  readonly completedEvent: { readonly source: string; readonly detailType: string };
+  readonly metricNames: { readonly runsSummarized: string; readonly runUnknownRows: string };
+  /** An `input.csv` row's columns as the log shows them. */
+  readonly columnsOf: (item: Item) => RowColumns;
+  /** The action key of an `input.csv` row, to ask the ledger about a row the Map did not settle. */
+  readonly actionKeyOf: (item: Item, event: SummarizeEvent) => string;
+}
+
+export interface SummarizeResult {
+  readonly log: string;
+  readonly totals: Totals;
+}
+
+interface ResultManifest {
+  readonly ResultFiles?: { readonly [status: string]: readonly { readonly Key: string }[] };
+}
+interface ChildExecution {
+  readonly Output?: string;
+}
+
+const s3 = new S3Client({});
+const eventBridge = new EventBridgeClient({});
+
+/**
+ * The Summarize step of the batch engine: one entry per source row — the rows Prepare did not pass
+ * on, and every `input.csv` row with the status the Map gave it (or, where the Map could not say, the
+ * ledger's) — with totals per status that reconcile to the cent; then the construct's completed event.
+ */
+export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
+  const { logger, metrics, settings } = options;
+  return async (event: SummarizeEvent): Promise<SummarizeResult> => {
+    logger.appendKeys({ runId: event.runId });
+    try {
+      const folder = event.runFolder;
+      const report = await readJson<{ notPaid: RowOutcome[] }>(s3, folder.bucket, `${folder.prefix}/${RUN_FILES.prepareReport}`);
+      const items = parse((await readObject(s3, folder.bucket, event.inputKey)).body, { columns: true, skip_empty_lines: true }) as Item[];
+      const settled = await mapResults(event);
+
+      const itemOutcomes = await mapWithConcurrency(items, 16, async (item) => {
+        const columns = options.columnsOf(item);
+        const row = settled.get(columns.line);
+        if (isSettled(row)) return row;
+        return outcomeFromLedger(columns, await options.ledger.get(options.actionKeyOf(item, event)));
+      });
+      const rows = [...report.notPaid, ...itemOutcomes].sort((a, b) => a.line - b.line);
+      const totals = totalsOf(rows);
+
+      const logKey = `${folder.prefix}/${options.logFile}`;
+      await writeObject(s3, folder.bucket, logKey, JSON.stringify({ runId: event.runId, source: event.source, dryRun: settings.dryRun, totals, rows }), 'application/json');
+      const log = `s3://${folder.bucket}/${logKey}`;
+      await announce(event, log, totals);
+
+      metrics.addMetric(options.metricNames.runsSummarized, MetricUnit.Count, 1);
+      metrics.addMetric(options.metricNames.runUnknownRows, MetricUnit.Count, totals.UNKNOWN.rows);
+      logger[totals.UNKNOWN.rows > 0 ? 'error' : 'info']('run summarized', { log, totals });
+      return { log, totals };
+    } finally {
+      logger.resetKeys();
+      metrics.publishStoredMetrics();
+    }
+  };
+
+  async function announce(event: SummarizeEvent, log: string, totals: Totals): Promise<void> {
+    const result = await eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: settings.eventBusName,
+            Source: options.completedEvent.source,
+            DetailType: options.completedEvent.detailType,
+            Detail: JSON.stringify({ run_id: event.runId, source: event.source, log, dry_run: settings.dryRun, totals }),
+          },
+        ],
+      }),
+    );
+    if (result.FailedEntryCount) throw new Error(`PutEvents failed for run ${event.runId}: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
+  }
+}
+
+/** The rows the Map's batches reported, by line; the first settled report of a line wins. */
+async function mapResults(event: SummarizeEvent): Promise<Map<number, ActRowOutcome>> {
+  const byLine = new Map<number, ActRowOutcome>();
+  const details = event.mapResult?.ResultWriterDetails;
+  if (!details) return byLine;
+  const manifest = await readJson<ResultManifest>(s3, details.Bucket, details.Key);
+  for (const file of manifest.ResultFiles?.SUCCEEDED ?? []) {
+    for (const child of await readJson<ChildExecution[]>(s3, details.Bucket, file.Key)) {
+      if (!child.Output) continue;
+      for (const row of (JSON.parse(child.Output) as PayBatchResult).rows) {
+        if (!isSettled(byLine.get(row.line))) byLine.set(row.line, row);
+      }
+    }
+  }
+  return byLine;
+}

@@ -1,10 +1,11 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeProcessingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { PAYOUT_COLUMNS, PrepareEvent, PreparedRun, RUN_FILES } from '../../lib/private/contracts/batch-engine';
+import { PAYOUT_COLUMNS, PrepareEvent, PreparedRun } from '../../lib/private/contracts/batch-engine';
 import { readBatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
-import { readObject, runFolderPrefix, writeObject } from '../shared/batch/run-folder';
+import { writePreparedRun } from '../shared/batch/prepare-run';
+import { readObject } from '../shared/batch/run-folder';
 import { createObservability } from '../shared/observability';
-import { normalizedCsv, scoreRows } from './score-rows';
+import { scoreRows } from './score-rows';
 import { resolveSource, scoresInOutputs, SourceLocation } from './source-object';
 
 const settings = readBatchPayoutPrepareSettings(process.env);
@@ -26,36 +27,14 @@ export const handler = async (event: PrepareEvent): Promise<PreparedRun> => {
     const source = { bucket: location.bucket, key: location.key, etag };
     const scored = scoreRows(body, settings);
 
-    const prefix = runFolderPrefix(settings.outputPrefix, event.runId);
-    const payableTotalUsdc = scored.payableTotalCents / 100;
-    const counts = {
-      rows: scored.rowCount,
-      payable: scored.payable.length,
-      skipped: scored.notPaid.filter((row) => row.status === 'SKIPPED').length,
-      invalid: scored.notPaid.filter((row) => row.status === 'INVALID').length,
-    };
-    const overCap = scored.payableTotalCents > Math.round(settings.maxBatchTotalUsdc * 100);
-    await writeObject(
+    const prepared = await writePreparedRun(
       s3,
-      settings.outputBucket,
-      `${prefix}/${RUN_FILES.prepareReport}`,
-      JSON.stringify({ runId: event.runId, source, counts, payableTotalUsdc, overCap, notPaid: scored.notPaid }),
-      'application/json',
+      { bucket: settings.outputBucket, prefix: settings.outputPrefix, maxBatchTotalUsdc: settings.maxBatchTotalUsdc },
+      { runId: event.runId, source, ...scored },
+      PAYOUT_COLUMNS,
     );
-    if (overCap) {
-      throw new Error(`the payable total ${payableTotalUsdc.toFixed(2)} USDC of s3://${source.bucket}/${source.key} is over maxBatchTotalUsdc ${settings.maxBatchTotalUsdc}: nothing is paid`);
-    }
-    await writeObject(s3, settings.outputBucket, `${prefix}/${RUN_FILES.input}`, normalizedCsv(scored.payable, PAYOUT_COLUMNS), 'text/csv');
-
-    logger.info('prepared', { source, counts, payableTotalUsdc });
-    return {
-      runId: event.runId,
-      source,
-      runFolder: { bucket: settings.outputBucket, prefix },
-      inputKey: `${prefix}/${RUN_FILES.input}`,
-      payableRows: scored.payable.length,
-      payableTotalUsdc,
-    };
+    logger.info('prepared', { source, rows: scored.rowCount, payableRows: prepared.payableRows, payableTotalUsdc: prepared.payableTotalUsdc });
+    return prepared;
   } catch (error) {
     logger.error('prepare FAILED: nothing is paid', { reason: (error as Error).message });
     throw error;

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { PayoutItem, RowOutcome } from '../../lib/private/contracts/batch-engine';
 import { parseDecimal, toCentsRounded } from '../shared/decimal';
+import { linesByKey } from '../shared/batch/prepare-run';
 import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
 
 export interface ScoreRules {
@@ -63,12 +64,7 @@ export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFi
     scoreRow(info.lines, (record[agentIdIndex] ?? '').trim(), (record[scoreIndex] ?? '').trim(), rules),
   );
 
-  // Every row of an agent id that appears more than once is INVALID: which one was meant is not ours to guess.
-  const linesByAgent = new Map<string, number[]>();
-  for (const candidate of candidates) {
-    if (candidate.agentId === '') continue;
-    linesByAgent.set(candidate.agentId, [...(linesByAgent.get(candidate.agentId) ?? []), candidate.line]);
-  }
+  const linesByAgent = linesByKey(candidates, (candidate) => candidate.agentId, (candidate) => candidate.line);
 
   const payable: PayoutItem[] = [];
   const notPaid: RowOutcome[] = [];
@@ -108,13 +104,4 @@ function scoreRow(line: number, agentId: string, score: string, rules: ScoreRule
     return invalid(`amount ${amount.toFixed(2)} is over maxPayoutPerAgentUsdc ${rules.maxPayoutPerAgentUsdc}`, amountCents);
   }
   return { line, agentId, score, amountCents };
-}
-
-/** The normalized `input.csv`: a header, then one row per payable row. Values are validated, so plain joins suffice. */
-export function normalizedCsv(rows: readonly PayoutItem[], columns: readonly (keyof PayoutItem)[]): string {
-  return [columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column])).join(','))].join('\n') + '\n';
-}
-
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

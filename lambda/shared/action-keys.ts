@@ -22,3 +22,13 @@ export function payoutActionKey(bucket: string, key: string, etag: string, agent
 export function dailyNotionalKey(scope: string, now: Date): string {
   return `v1:daily-notional:${scope}:${now.toISOString().slice(0, 10)}`;
 }
+
+/** One hold per transaction, ever. */
+export function holdActionKey(transactionId: string): string {
+  return `v1:hold:${transactionId}`;
+}
+
+/** A record without a transaction id is identified by where it is: its object's content and its line. */
+export function holdActionKeyByPosition(bucket: string, key: string, etag: string, line: number): string {
+  return `v1:hold:${bucket}/${key}:${etag}:${line}`;
+}

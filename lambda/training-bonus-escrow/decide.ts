@@ -1,3 +1,4 @@
+import { fillTemplate } from '../shared/template';
 import type { BonusTierSetting, MetricGoalName } from '../../lib/private/contracts/training-bonus-escrow-env';
 
 /**
@@ -18,5 +19,5 @@ export interface TemplateValues {
 
 /** Fills `{jobName}`, `{metricName}` and `{metricValue}`; the construct rejects any other placeholder at synth. */
 export function renderTemplate(template: string, values: TemplateValues): string {
-  return template.replace(/\{(jobName|metricName|metricValue)\}/g, (_match, name: keyof TemplateValues) => String(values[name]));
+  return fillTemplate(template, { ...values });
 }

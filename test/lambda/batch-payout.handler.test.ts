@@ -172,7 +172,7 @@ describe('BatchPayout: files that pay no one', () => {
   test('a file over maxBatchTotalUsdc fails Prepare with the total and the cap; nothing is paid', async () => {
     const source = upload('agent_id,score\nagt_t1,60\nagt_t2,50\n');
     await expect(driveRun(harness.s3, handlers({ prepare: { maxBatchTotalUsdc: 1000 } }), runId(), source)).rejects.toThrow(
-      `the payable total 1100.00 USDC of s3://${source.bucket}/${source.key} is over maxBatchTotalUsdc 1000: nothing is paid`,
+      `the total 1100.00 USDC of s3://${source.bucket}/${source.key} is over maxBatchTotalUsdc 1000: nothing moves`,
     );
     expect(harness.sandbox.calls).toHaveLength(0);
   });

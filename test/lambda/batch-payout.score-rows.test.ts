@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { normalizedCsv, scoreRows, ScoreRules, UnreadableScoresError } from '../../lambda/batch-payout-prepare/score-rows';
+import { scoreRows, ScoreRules, UnreadableScoresError } from '../../lambda/batch-payout-prepare/score-rows';
+import { normalizedCsv } from '../../lambda/shared/batch/prepare-run';
 import { resolveSource } from '../../lambda/batch-payout-prepare/source-object';
 import { PAYOUT_COLUMNS } from '../../lib/private/contracts/batch-engine';
 

@@ -125,8 +125,12 @@ export function readFraudHoldActSettings(env: Environment): FraudHoldActSettings
   };
 }
 
-/** The normalized columns of a hold run's `input.csv`: each row names its own object, for its action key. */
-export const HOLD_COLUMNS = ['line', 'object_key', 'object_etag', 'transaction_id', 'buyer', 'seller', 'amount_usdc', 'fraud_score', 'transform_job'] as const;
+/**
+ * The normalized columns of a hold run's `input.csv`. `line` numbers the run's records across all its
+ * objects; each row also names its object and its line there, which identify a record without a
+ * transaction id (and make its action key).
+ */
+export const HOLD_COLUMNS = ['line', 'object_key', 'object_etag', 'object_line', 'transaction_id', 'buyer', 'seller', 'amount_usdc', 'fraud_score', 'transform_job'] as const;
 export type HoldItem = { readonly [column in (typeof HOLD_COLUMNS)[number]]: string };
 
 /** The holds log Summarize writes into the run folder. */

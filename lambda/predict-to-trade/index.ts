@@ -106,7 +106,8 @@ async function trade(event: unknown, deadline: number): Promise<TradeResult> {
         ? undefined
         : { counterKey: dailyNotionalKey(settings.dailyCapScope, new Date()), capUsdc: settings.maxDailyNotionalUsdc },
     },
-    { deadline },
+    // A 429 backoff may not carry the order past the signal's age.
+    { deadline: Math.min(deadline, envelope.eventTimeMs + settings.maxSignalAgeSeconds * 1000) },
   );
   if (report.apiLatencyMs !== undefined) metrics.addMetric(METRIC.apiLatency, MetricUnit.Milliseconds, report.apiLatencyMs);
   return fromReport(report, prediction, decision);

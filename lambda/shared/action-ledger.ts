@@ -103,6 +103,8 @@ export class ActionLedger {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     const existing = await this.get(actionKey);
+    // The SDK retried a write whose answer was lost: the record already holds our own claim.
+    if (existing?.claimToken === claimToken) return { claimed: true, claimToken };
     if (!existing) {
       // Gone between the two calls (only possible if someone deleted it): let the caller retry later.
       throw new Error(`ledger record ${actionKey} changed while it was being claimed`);
@@ -136,10 +138,46 @@ export class ActionLedger {
    */
   async markExpiredSendingUnknown(record: LedgerRecord): Promise<{ readonly record: LedgerRecord; readonly changed: boolean }> {
     const error = 'lease expired while SENDING: the request may have taken effect';
-    if (await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', { error })) {
+    // Not a write of ours that the SDK may have retried: a record found UNKNOWN was changed by someone else.
+    if (await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', { error }, { ownClaim: false })) {
       return { record: { ...record, state: 'UNKNOWN', error }, changed: true };
     }
     return { record: (await this.get(record.actionKey)) ?? record, changed: false };
+  }
+
+  /**
+   * Takes the follow-up (the notification) of a SUCCEEDED action for `leaseMs`, so that concurrent
+   * repeats do not all send it. False if it is done, or another invocation holds it.
+   */
+  async claimNotification(actionKey: string, leaseMs: number): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: actionKey },
+          UpdateExpression: 'SET notifyLeaseUntil = :until',
+          ConditionExpression: '#state = :succeeded AND attribute_not_exists(notifiedAt) AND (attribute_not_exists(notifyLeaseUntil) OR notifyLeaseUntil < :now)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':until': now + leaseMs, ':now': now, ':succeeded': 'SUCCEEDED' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Gives the notification back after it failed, so that the next delivery sends it at once. */
+  async releaseNotification(actionKey: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: { [LEDGER_PARTITION_KEY]: actionKey },
+        UpdateExpression: 'REMOVE notifyLeaseUntil',
+      }),
+    );
   }
 
   /** Records that a SUCCEEDED action's follow-up (its notification) is done, so a repeat skips it. */
@@ -213,6 +251,7 @@ export class ActionLedger {
     from: LedgerState,
     to: LedgerState,
     fields: { readonly [name: string]: unknown },
+    { ownClaim }: { readonly ownClaim: boolean } = { ownClaim: true },
   ): Promise<boolean> {
     const names: { [placeholder: string]: string } = { '#state': 'state' };
     const values: { [placeholder: string]: unknown } = {
@@ -241,8 +280,11 @@ export class ActionLedger {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!ownClaim) return false;
+      // The SDK retried a write whose answer was lost: the record may already be where we put it.
+      const current = await this.get(actionKey);
+      return current?.state === to && current.claimToken === claimToken;
     }
   }
 
@@ -256,6 +298,4 @@ export class ActionLedger {
   }
 }
 
-export function toCents(amountUsdc: number): number {
-  return Math.round(amountUsdc * 100);
-}
+export { toCentsRounded as toCents } from './decimal';

@@ -1,6 +1,7 @@
 import { ActionLedger, LedgerRecord, toCents } from './action-ledger';
 import { ApiRequest } from './purpleflea-api';
-import { PurpleFleaClient } from './purpleflea-client';
+import { backoffDelayMs, sleep } from './backoff';
+import { ApiOutcome, PurpleFleaClient } from './purpleflea-client';
 
 /** One money-moving call and what it counts against. */
 export interface MoneyAction {
@@ -40,6 +41,27 @@ export interface ExecuteOptions {
 
 /** Longer than any request can still be in flight after the deadline, so a live sender keeps its claim. */
 const LEASE_MARGIN_MS = 30_000;
+
+/** Writes of an outcome, after the SDK's own retries, before giving up on recording it. */
+const RECORD_ATTEMPTS = 4;
+
+/**
+ * The API answered but the ledger could not record it. The message names the action and the outcome
+ * (with the API's ids), so that the log has what the ledger lacks.
+ */
+export class OutcomeNotRecordedError extends Error {
+  override readonly name = 'OutcomeNotRecordedError';
+  constructor(
+    readonly actionKey: string,
+    readonly outcome: ApiOutcome,
+    cause: Error,
+  ) {
+    super(
+      `${outcome.outcome} for ${actionKey} could not be recorded in the ledger (${cause.name}: ${cause.message}); ` +
+        `API answer: ${JSON.stringify(outcome.outcome === 'SUCCEEDED' ? outcome.response : { status: outcome.status, error: outcome.error }).slice(0, 500)}`,
+    );
+  }
+}
 
 /**
  * The one path every money-moving call takes (DESIGN.md): claim in the ledger, send once, record
@@ -109,13 +131,18 @@ export class MoneyPath {
     }
 
     const started = this.now();
-    const result = await this.client.post(action.request, { actionKey: action.actionKey, deadline: options.deadline });
+    let result: ApiOutcome;
+    try {
+      result = await this.client.post(action.request, { actionKey: action.actionKey, deadline: options.deadline });
+    } catch (error) {
+      // The client throws only before a request goes out (reading the secret failed): nothing was sent.
+      await abandon(claim.claimToken, `not sent: ${(error as Error).message}`);
+      await releaseReservation();
+      throw error;
+    }
     const apiLatencyMs = this.now() - started;
     const error = result.outcome === 'SUCCEEDED' ? undefined : describeError(result.error, 'message' in result ? result.message : undefined);
-    const recorded = await this.ledger.recordOutcome(action.actionKey, claim.claimToken, result.outcome, {
-      response: result.outcome === 'SUCCEEDED' ? result.response : undefined,
-      error,
-    });
+    const recorded = await this.recordOutcome(action.actionKey, claim.claimToken, result, error);
     if (result.outcome === 'REJECTED') await releaseReservation();
     return {
       status: result.outcome,
@@ -128,6 +155,23 @@ export class MoneyPath {
       attempts: result.attempts,
       apiLatencyMs,
     };
+  }
+
+  /**
+   * Records what the API did. The money has moved (or may have): a failed write is retried, and if
+   * it still fails, the error carries the outcome so that it reaches the logs; the record stays
+   * SENDING, which a later delivery turns into UNKNOWN.
+   */
+  private async recordOutcome(actionKey: string, claimToken: string, result: ApiOutcome, error: string | undefined): Promise<boolean> {
+    const details = { response: result.outcome === 'SUCCEEDED' ? result.response : undefined, error };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ledger.recordOutcome(actionKey, claimToken, result.outcome, details);
+      } catch (writeError) {
+        if (attempt >= RECORD_ATTEMPTS) throw new OutcomeNotRecordedError(actionKey, result, writeError as Error);
+        await sleep(backoffDelayMs(attempt, 200, 2_000) + 50);
+      }
+    }
   }
 
   private async reportExisting(record: LedgerRecord): Promise<ActionReport> {

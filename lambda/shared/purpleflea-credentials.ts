@@ -22,6 +22,8 @@ export function parseSecretString(secretString: string, format: SecretFormat): P
   try {
     parsed = JSON.parse(secretString);
   } catch {
+    // A broken JSON object must not be sent whole as the key (with whatever else it holds).
+    if (secretString.trim().startsWith('{')) throw new Error('the Purple Flea API-key secret looks like a JSON object but does not parse');
     parsed = undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {

@@ -31,8 +31,8 @@ export function singleActionHandler<R extends CountedOutcome>(options: SingleAct
     try {
       const result = await options.act(event, Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS);
       countOutcome(metrics, options.metricNames, { ...result, amountUsdc: options.amountOf(result) });
-      // INVALID and UNKNOWN need a person: they are logged as errors.
-      const level = result.status === 'UNKNOWN' || result.status === 'INVALID' ? 'error' : 'info';
+      // INVALID, REJECTED and UNKNOWN need a person (nothing retries them on its own): logged as errors.
+      const level = result.status === 'UNKNOWN' || result.status === 'INVALID' || result.status === 'REJECTED' ? 'error' : 'info';
       logger[level](`${options.label} ${result.status}`, { ...result } as unknown as LogAttributes);
       return result;
     } finally {

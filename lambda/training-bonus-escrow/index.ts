@@ -131,12 +131,21 @@ async function escrowBonus(event: unknown, deadline: number): Promise<EscrowResu
   );
   if (report.apiLatencyMs !== undefined) metrics.addMetric(METRIC.apiLatency, MetricUnit.Milliseconds, report.apiLatencyMs);
   const escrowId = typeof report.response?.escrow_id === 'string' ? report.response.escrow_id : undefined;
-  if (report.status === 'SUCCEEDED' && !report.notified) {
-    await announceEscrow({ escrowId, jobName: job.jobName, jobArn, actionKey, bonusUsdc, seller: seller.agentId, condition, metricValue });
+  // Announced once: the invocation that takes the notification in the ledger puts the event.
+  if (report.status === 'SUCCEEDED' && !report.notified && (await ledger.claimNotification(actionKey, NOTIFICATION_LEASE_MS))) {
+    try {
+      await announceEscrow({ escrowId, jobName: job.jobName, jobArn, actionKey, bonusUsdc, seller: seller.agentId, condition, metricValue });
+    } catch (error) {
+      await ledger.releaseNotification(actionKey);
+      throw error;
+    }
     await ledger.markNotified(actionKey);
   }
   return { ...common, seller: seller.agentId, status: report.status, escrowId, repeated: report.repeated, reason: report.error };
 }
+
+/** A failed announcement may be taken over after this (Lambda's retry comes a minute later or more). */
+const NOTIFICATION_LEASE_MS = 50_000;
 
 type Described = { readonly job: DescribeTrainingJobCommandOutput } | { readonly reason: string };
 

@@ -55,3 +55,15 @@ describe('backoffDelayMs', () => {
     expect(backoffDelayMs(10, 1000, 60_000, () => 0)).toBe(0);
   });
 });
+
+describe('parseSecretString: a broken JSON object', () => {
+  test('is an error naming no value, never sent whole as the key', () => {
+    const broken = '{"key":"pf_live_secret_value",}';
+    expect(() => parseSecretString(broken, format)).toThrow('looks like a JSON object but does not parse');
+    try {
+      parseSecretString(broken, format);
+    } catch (error) {
+      expect((error as Error).message).not.toContain('pf_live_secret_value');
+    }
+  });
+});

@@ -142,7 +142,8 @@ export function captureOutput() {
     metric(name: string): number {
       return this.records()
         .filter((record) => record._aws?.CloudWatchMetrics)
-        .reduce((sum, record) => sum + (typeof record[name] === 'number' ? record[name] : 0), 0);
+        // Powertools puts several values of one metric in one record as a list.
+        .reduce((sum, record) => sum + [record[name]].flat().reduce((a: number, v: unknown) => a + (typeof v === 'number' ? v : 0), 0), 0);
     },
     clear: () => chunks.splice(0),
     restore: () => spies.forEach((spy) => spy.mockRestore()),

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger } from '../../lambda/shared/action-ledger';
-import { MoneyPath } from '../../lambda/shared/money-path';
+import { MoneyPath, OutcomeNotRecordedError } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
 import { CredentialSource } from '../../lambda/shared/purpleflea-credentials';
@@ -107,5 +107,69 @@ describe('MoneyPath with work between claim and send (CLAIMED first)', () => {
     });
     expect(report.status).toBe('IN_PROGRESS');
     expect(sandbox.calls).toHaveLength(0);
+  });
+});
+
+describe('MoneyPath when something fails around the call', () => {
+  test('the secret cannot be read: nothing is sent, the action is REJECTED at once (not stuck SENDING)', async () => {
+    const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+    let failures = 1;
+    const flakyCredentials = {
+      get: async () => {
+        if (failures-- > 0) throw new Error('Secrets Manager unavailable');
+        return { apiKey: SANDBOX_API_KEY };
+      },
+      refresh: async () => ({ apiKey: SANDBOX_API_KEY }),
+    } as unknown as CredentialSource;
+    const path = new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: flakyCredentials, requestTimeoutMs: 1_000 }));
+    const action = order(500);
+    await expect(path.executeOnce(action, { deadline: deadline() })).rejects.toThrow('Secrets Manager unavailable');
+    expect(sandbox.calls).toHaveLength(0);
+    expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'REJECTED' });
+    // The reservation was given back, and the next delivery places the order.
+    expect((await path.executeOnce(action, { deadline: deadline() })).status).toBe('SUCCEEDED');
+    expect(sandbox.committed(TRADING_ORDER_PATH)).toHaveLength(1);
+  });
+
+  test('the outcome cannot be recorded: the error carries the outcome and the API ids; nothing is sent again', async () => {
+    class CannotRecord extends ActionLedger {
+      override async recordOutcome(): Promise<boolean> {
+        throw new Error('ProvisionedThroughputExceededException');
+      }
+    }
+    const ledger = new CannotRecord({ tableName: TABLE, client: dynamoClient });
+    const action = order();
+    const failure = new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline() });
+    await expect(failure).rejects.toBeInstanceOf(OutcomeNotRecordedError);
+    const committed = sandbox.committed(TRADING_ORDER_PATH);
+    expect(committed).toHaveLength(1);
+    await expect(failure).rejects.toThrow(`SUCCEEDED for ${action.actionKey} could not be recorded`);
+    await expect(failure).rejects.toThrow(committed[0].id);
+    // A repeat finds SENDING and sends nothing.
+    expect((await new MoneyPath(new ActionLedger({ tableName: TABLE, client: dynamoClient }), client).executeOnce(action, { deadline: deadline() })).status).toBe('IN_PROGRESS');
+    expect(sandbox.calls).toHaveLength(1);
+  });
+
+  test('a ledger write whose answer was lost and which the SDK retried is still our own claim', async () => {
+    // Every write is applied twice, the first answer lost: what an SDK retry after a dropped connection does.
+    class LosesFirstAnswer extends DynamoDBClient {
+      override async send(command: any, ...rest: any[]): Promise<any> {
+        if (command.constructor.name === 'UpdateItemCommand') {
+          await super.send(command, ...rest).catch(() => undefined);
+        }
+        return super.send(command, ...rest);
+      }
+    }
+    const lossy = new LosesFirstAnswer({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY } });
+    try {
+      const ledger = new ActionLedger({ tableName: TABLE, client: lossy });
+      const action = order();
+      const report = await new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline(), beforeSend: async () => undefined });
+      expect(report.status).toBe('SUCCEEDED');
+      expect(sandbox.committed(TRADING_ORDER_PATH)).toHaveLength(1);
+      expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'SUCCEEDED' });
+    } finally {
+      lossy.destroy();
+    }
   });
 });

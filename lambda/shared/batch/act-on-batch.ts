@@ -3,7 +3,8 @@ import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ActRowOutcome, PayBatchResult } from '../../../lib/private/contracts/batch-engine';
-import type { MoneyAction, MoneyPath } from '../money-path';
+import { MoneyAction, MoneyPath, OutcomeNotRecordedError } from '../money-path';
+import type { ApiOutcome } from '../purpleflea-client';
 import { countOutcome, OutcomeMetricNames } from '../outcome-metrics';
 import { mapWithConcurrency, RateLimiter } from './rate-limiter';
 import type { RowColumns } from './row-outcomes';
@@ -52,13 +53,13 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
   // Per container: kept across the batches one container runs in turn.
   const limiter = new RateLimiter(options.requestsPerSecond * RATE_HEADROOM);
 
-  const actOn = async (item: Item, batchInput: Input, deadline: number): Promise<ActRowOutcome> => {
-    const plan = await options.plan(item, batchInput);
+  const actOn = async (plan: RowPlan, deadline: number): Promise<ActRowOutcome> => {
     if (plan.invalid !== undefined) return { ...plan.columns, status: 'INVALID', error: plan.invalid };
     if (plan.skipped !== undefined || !plan.action) return { ...plan.columns, status: 'SKIPPED', error: plan.skipped };
     let outOfTime = false;
-    const report = await options.moneyPath
-      .executeOnce(plan.action, {
+    let report;
+    try {
+      report = await options.moneyPath.executeOnce(plan.action, {
         deadline,
         // Claimed first, so that a rerun's already-done rows cost no rate-limit slot.
         beforeSend: async () => {
@@ -67,17 +68,20 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
             throw new Error('no rate-limit slot before the deadline');
           }
         },
-      })
-      .catch((error: unknown) => {
-        if (outOfTime) return undefined;
-        throw error;
       });
-    if (report === undefined) return { ...plan.columns, status: 'REJECTED', error: 'not sent: no time left in this batch (a rerun or redrive sends it)' };
+    } catch (error) {
+      // One row's failure is that row's status: the batch's other rows are still counted and logged.
+      if (error instanceof OutcomeNotRecordedError) {
+        return { ...plan.columns, status: error.outcome.outcome, result: compact(error.outcome), error: error.message };
+      }
+      const reason = outOfTime ? 'no time left in this batch' : `${(error as Error).name}: ${(error as Error).message}`;
+      return { ...plan.columns, status: 'REJECTED', error: `not sent: ${reason} (a rerun sends it)` };
+    }
     if (report.apiLatencyMs !== undefined) metrics.addMetric(options.apiLatencyMetric, MetricUnit.Milliseconds, report.apiLatencyMs);
     return {
       ...plan.columns,
       status: report.status,
-      result: report.status === 'SUCCEEDED' ? report.response : undefined,
+      result: report.status === 'SUCCEEDED' ? compactResponse(report.response) : undefined,
       error: report.error,
       repeated: report.repeated,
     };
@@ -88,7 +92,9 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
     logger.appendKeys({ runId: (event.BatchInput as { runId?: string } | undefined)?.runId });
     const deadline = Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS;
     try {
-      const rows = await mapWithConcurrency(event.Items ?? [], options.concurrency, (item) => actOn(item, event.BatchInput, deadline));
+      const rows = await mapWithConcurrency(event.Items ?? [], options.concurrency, async (item) =>
+        actOn(await options.plan(item, event.BatchInput), deadline),
+      );
       const byStatus: { [status: string]: number } = {};
       for (const row of rows) {
         byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
@@ -102,4 +108,23 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
       metrics.publishStoredMetrics();
     }
   };
+}
+
+/**
+ * The API's answer, cut to its ids and status: a batch's output must fit Step Functions' 256 KiB
+ * payload limit at 1,000 rows. The ledger keeps the whole answer.
+ */
+export function compactResponse(response: { readonly [key: string]: unknown } | undefined): { [key: string]: unknown } | undefined {
+  if (!response) return undefined;
+  const kept: { [key: string]: unknown } = {};
+  for (const [key, value] of Object.entries(response)) {
+    if ((key === 'id' || key.endsWith('_id') || key === 'status') && (typeof value === 'string' || typeof value === 'number')) {
+      kept[key] = typeof value === 'string' ? value.slice(0, 128) : value;
+    }
+  }
+  return kept;
+}
+
+function compact(outcome: ApiOutcome): { [key: string]: unknown } | undefined {
+  return outcome.outcome === 'SUCCEEDED' ? compactResponse(outcome.response) : undefined;
 }

@@ -23,16 +23,26 @@ export class RateLimiter {
   }
 }
 
-/** Runs `work` over `items` with at most `concurrency` in flight; results keep the items' order. */
+/**
+ * Runs `work` over `items` with at most `concurrency` in flight; results keep the items' order. After
+ * a failure no new item starts, and the failure is thrown once the items in flight have finished (no
+ * work goes on in the background after the caller has been told).
+ */
 export async function mapWithConcurrency<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const index = next++;
-      results[index] = await work(items[index]);
+      try {
+        results[index] = await work(items[index]);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  if (failure) throw failure.error;
   return results;
 }

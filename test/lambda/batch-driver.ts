@@ -5,7 +5,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import { mapWithConcurrency } from '../../lambda/shared/batch/rate-limiter';
-import { BatchInput, PayBatchEvent, PayoutItem, PreparedRun, RUN_FILES } from '../../lib/private/contracts/batch-engine';
+import { BatchInput, PayBatchEvent, PreparedRun, RUN_FILES } from '../../lib/private/contracts/batch-engine';
 import { FakeS3 } from '../support/fake-s3';
 import { lambdaContext } from './handler-harness';
 
@@ -13,13 +13,15 @@ type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
 
 export interface BatchHandlers {
   readonly prepare: Handler<unknown, PreparedRun>;
-  readonly act: Handler<PayBatchEvent, unknown>;
+  readonly act: Handler<any, unknown>;
   readonly summarize: Handler<unknown, { log: string }>;
 }
 
 export interface DriveOptions {
   readonly itemsPerBatch?: number;
   readonly maxConcurrency?: number;
+  /** The log Summarize writes into the run folder. */
+  readonly logFile?: string;
 }
 
 export interface ChildExecutionResult {
@@ -32,7 +34,7 @@ export interface ChildExecutionResult {
 export async function driveRun(s3: FakeS3, handlers: BatchHandlers, runId: string, input: unknown, options: DriveOptions = {}) {
   const prepared = await handlers.prepare({ runId, input }, lambdaContext(300_000));
   const { bucket } = prepared.runFolder;
-  const items = parse(s3.getObject(bucket, prepared.inputKey)!, { columns: true, skip_empty_lines: true }) as PayoutItem[];
+  const items = parse(s3.getObject(bucket, prepared.inputKey)!, { columns: true, skip_empty_lines: true }) as PayBatchEvent['Items'];
 
   const batchInput: BatchInput = { runId, sourceBucket: prepared.source.bucket, sourceKey: prepared.source.key, sourceEtag: prepared.source.etag };
   const size = options.itemsPerBatch ?? 100;
@@ -63,6 +65,6 @@ export async function driveRun(s3: FakeS3, handlers: BatchHandlers, runId: strin
   s3.putObject(bucket, manifestKey, JSON.stringify({ DestinationBucket: bucket, MapRunArn: `arn:aws:states:us-east-1:123456789012:mapRun:x/${runId}`, ResultFiles: resultFiles }));
 
   const summary = await handlers.summarize({ ...prepared, mapResult: { ResultWriterDetails: { Bucket: bucket, Key: manifestKey } } }, lambdaContext(300_000));
-  const log = JSON.parse(s3.getObject(bucket, `${prepared.runFolder.prefix}/payout_log.json`)!.toString('utf8'));
+  const log = JSON.parse(s3.getObject(bucket, `${prepared.runFolder.prefix}/${options.logFile ?? 'payout_log.json'}`)!.toString('utf8'));
   return { prepared, children, summary, log };
 }

@@ -15,7 +15,7 @@ import { LoopbackServer, Sleeper, readBody, sendJson } from './http-util';
 export const FAKE_ACCOUNT_ID = '123456789012';
 export const FAKE_REGION = 'us-east-1';
 
-export type FakeAwsOperation = 'InvokeEndpoint' | 'GetSecretValue' | 'DescribeTrainingJob' | 'DescribeProcessingJob' | 'PutEvents';
+export type FakeAwsOperation = 'InvokeEndpoint' | 'GetSecretValue' | 'DescribeTrainingJob' | 'DescribeProcessingJob' | 'DescribeTransformJob' | 'PutEvents';
 
 /** One entry of an EventBridge PutEvents call, as received. */
 export interface PutEventsEntry {
@@ -99,6 +99,7 @@ export class FakeAws {
   private secrets: StoredSecret[] = [];
   private trainingJobs = new Map<string, Record<string, unknown>>();
   private processingJobs = new Map<string, Record<string, unknown>>();
+  private transformJobs = new Map<string, Record<string, unknown>>();
   private faults = new Map<FakeAwsOperation, AwsFault[]>();
   private readonly invocationLog: EndpointRequest[] = [];
   private readonly putEventsLog: PutEventsEntry[] = [];
@@ -181,6 +182,15 @@ export class FakeAws {
     });
   }
 
+  /** The DescribeTransformJob answer for `name`; TransformJobName and TransformJobArn are filled in unless given. */
+  setTransformJob(name: string, description: Record<string, unknown>): void {
+    this.transformJobs.set(name, {
+      TransformJobName: name,
+      TransformJobArn: `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:transform-job/${name.toLowerCase()}`,
+      ...description,
+    });
+  }
+
   /** Answers the next request of `operation` with this error instead (queued; each consumed once). */
   injectFault(operation: FakeAwsOperation, fault: AwsFault): void {
     this.faults.set(operation, [...(this.faults.get(operation) ?? []), fault]);
@@ -192,6 +202,7 @@ export class FakeAws {
     this.secrets = [];
     this.trainingJobs.clear();
     this.processingJobs.clear();
+    this.transformJobs.clear();
     this.faults.clear();
     this.invocationLog.length = 0;
     this.putEventsLog.length = 0;
@@ -253,6 +264,12 @@ export class FakeAws {
       case 'SageMaker.DescribeProcessingJob': {
         this.throwInjectedFault('DescribeProcessingJob');
         const job = typeof input.ProcessingJobName === 'string' ? this.processingJobs.get(input.ProcessingJobName) : undefined;
+        if (!job) throw new AwsError(400, 'ValidationException', 'Requested resource not found.');
+        return job;
+      }
+      case 'SageMaker.DescribeTransformJob': {
+        this.throwInjectedFault('DescribeTransformJob');
+        const job = typeof input.TransformJobName === 'string' ? this.transformJobs.get(input.TransformJobName) : undefined;
         if (!job) throw new AwsError(400, 'ValidationException', 'Requested resource not found.');
         return job;
       }

@@ -1,0 +1,237 @@
+import { batchSummarizeEnvironment } from '../../lib/private/contracts/batch-engine';
+import {
+  FRAUD_HOLD_METRICS as METRIC,
+  fraudHoldActEnvironment,
+  fraudHoldPrepareEnvironment,
+  FraudHoldPrepareSettings,
+  HOLDS_COMPLETED_EVENT,
+  HOLDS_LOG_FILE,
+} from '../../lib/private/contracts/fraud-hold-env';
+import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
+import { ESCROW_CREATE_PATH, Fault } from '../support/purpleflea-sandbox';
+import { BatchHandlers, driveRun } from './batch-driver';
+import { captureOutput, Harness, handlerEnvironment, loadBundledHandler, readLedger, startHarness } from './handler-harness';
+
+const RECORDS_BUCKET = 'transform-output';
+const OUTPUT_BUCKET = 'hold-runs';
+const BUS_ARN = `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:event-bus/default`;
+
+const prepareDefaults: FraudHoldPrepareSettings = {
+  inputFormat: 'JSON_LINES',
+  transactionIdField: 'transaction_id',
+  buyerField: 'buyer',
+  sellerField: 'seller',
+  amountField: 'amount',
+  fraudScoreField: 'fraud_score',
+  fraudScoreThreshold: 0.8,
+  maxHoldUsdc: 1000,
+  maxBatchTotalUsdc: 10_000_000,
+  objectSuffix: '.out',
+  outputBucket: OUTPUT_BUCKET,
+  outputPrefix: 'purpleflea-holds',
+  enabled: true,
+};
+
+let harness: Harness;
+let output: ReturnType<typeof captureOutput>;
+let counter = 0;
+const unique = () => `${++counter}-${Date.now()}`;
+
+function handlers(options: { prepare?: Partial<FraudHoldPrepareSettings>; dryRun?: boolean } = {}): BatchHandlers {
+  const service = { POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
+  const dryRun = options.dryRun ?? false;
+  return {
+    prepare: loadBundledHandler<{ handler: BatchHandlers['prepare'] }>('fraud-hold-prepare', { ...service, ...fraudHoldPrepareEnvironment({ ...prepareDefaults, ...options.prepare }) }).handler,
+    act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('fraud-hold-act', {
+      ...service,
+      ...handlerEnvironment(harness, fraudHoldActEnvironment({ conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}', requestsPerSecond: 2000, concurrency: 5, dryRun })),
+    }).handler,
+    summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('fraud-hold-summarize', {
+      ...service,
+      ...handlerEnvironment(harness, batchSummarizeEnvironment({ eventBusName: BUS_ARN, dryRun })),
+    }).handler,
+  };
+}
+
+const jsonl = (records: object[]) => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const escrows = () => harness.sandbox.committed(ESCROW_CREATE_PATH);
+const drive = (h: BatchHandlers, input: unknown) => driveRun(harness.s3, h, `run-${unique()}`, input, { logFile: HOLDS_LOG_FILE });
+
+beforeAll(async () => {
+  harness = await startHarness();
+  harness.s3.createBucket(RECORDS_BUCKET);
+  harness.s3.createBucket(OUTPUT_BUCKET);
+});
+afterAll(async () => {
+  await harness.close();
+});
+beforeEach(() => {
+  harness.sandbox.reset();
+  output = captureOutput();
+});
+afterEach(() => output.restore());
+
+describe('FraudHoldEscrow: flagged transactions become escrow holds', () => {
+  test("the seed's example: a transform job's .out objects, holds above 0.80 with the seed condition and metadata", async () => {
+    const prefix = `fraud/${unique()}/`;
+    harness.s3.putObject(RECORDS_BUCKET, `${prefix}part-1.jsonl.out`, jsonl([
+      { transaction_id: 'tx-001', buyer: 'agt_buyer_001', seller: 'agt_merchant_042', amount: 250.0, fraud_score: 0.91 },
+      { transaction_id: 'tx-002', buyer: 'agt_buyer_002', seller: 'agt_merchant_003', amount: 12, fraud_score: 0.2 },
+    ]));
+    harness.s3.putObject(RECORDS_BUCKET, `${prefix}part-2.jsonl.out`, jsonl([{ transaction_id: 'tx-009', buyer: 'agt_buyer_009', seller: 'agt_merchant_017', amount: 89.5, SageMakerOutput: { fraud_score: 0.85 } }]));
+    harness.s3.putObject(RECORDS_BUCKET, `${prefix}_SUCCESS`, '');
+    const event = { source: 'aws.sagemaker', 'detail-type': 'SageMaker Transform Job State Change', detail: { TransformJobName: 'fraud-batch-7', TransformJobStatus: 'Completed', TransformOutput: { S3OutputPath: `s3://${RECORDS_BUCKET}/${prefix}` } } };
+    const putEventsBefore = harness.aws.putEvents.length;
+    const { log, summary } = await drive(handlers(), event);
+
+    expect(escrows().map((e) => e.body)).toEqual(
+      expect.arrayContaining([
+        {
+          buyer: 'agt_buyer_001',
+          seller: 'agt_merchant_042',
+          amount: 250,
+          condition: 'manual_review_cleared:fraud_score=0.91',
+          metadata: { source: 'sagemaker-batch', transaction_id: 'tx-001', fraud_score: 0.91, transform_job: 'fraud-batch-7' },
+        },
+        expect.objectContaining({ buyer: 'agt_buyer_009', amount: 89.5, condition: 'manual_review_cleared:fraud_score=0.85' }),
+      ]),
+    );
+    expect(escrows()).toHaveLength(2);
+    expect(log.rows.map((row: any) => [row.transaction_id, row.status])).toEqual([
+      ['tx-001', 'SUCCEEDED'],
+      ['tx-002', 'SKIPPED'],
+      ['tx-009', 'SUCCEEDED'],
+    ]);
+    expect(log.totals).toMatchObject({ rows: 3, SUCCEEDED: { rows: 2, amountUsdc: 339.5 }, SKIPPED: { rows: 1, amountUsdc: 12 } });
+    expect(await readLedger(harness, 'v1:hold:tx-001')).toMatchObject({ state: 'SUCCEEDED' });
+    const announced = harness.aws.putEvents.slice(putEventsBefore);
+    expect(announced).toEqual([expect.objectContaining({ Source: HOLDS_COMPLETED_EVENT.source, DetailType: HOLDS_COMPLETED_EVENT.detailType })]);
+    expect(JSON.parse(announced[0].Detail!)).toMatchObject({ log: summary.log });
+  });
+
+  test('exactly one hold per transaction, ever: a rerun of the file, and another file with the same transaction', async () => {
+    const transaction = `tx-once-${unique()}`;
+    const key = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, key, jsonl([{ transaction_id: transaction, buyer: 'agt_b', seller: 'agt_s', amount: 5, fraud_score: 0.99 }]));
+    await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    const other = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, other, jsonl([{ transaction_id: transaction, buyer: 'agt_b', seller: 'agt_s', amount: 5, fraud_score: 0.99 }]));
+    const third = await drive(handlers(), { bucket: RECORDS_BUCKET, key: other });
+    expect(escrows()).toHaveLength(1);
+    expect(third.log.rows[0]).toMatchObject({ status: 'SUCCEEDED', repeated: true });
+  });
+
+  test('a record without a transaction id is held once, identified by its object and line', async () => {
+    const key = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, key, jsonl([{ buyer: 'agt_b', seller: 'agt_s', amount: 7, fraud_score: 0.9 }]));
+    const etag = harness.s3.describeObject(RECORDS_BUCKET, key)!.etag.replace(/"/g, '');
+    await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    expect(escrows()).toHaveLength(1);
+    expect(await readLedger(harness, `v1:hold:${RECORDS_BUCKET}/${key}:${etag}:1`)).toMatchObject({ state: 'SUCCEEDED' });
+  });
+
+  test('bad records are INVALID with the reason, and the good ones are held', async () => {
+    const key = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, key, [
+      '{"transaction_id":"b1","buyer":"agt_b","seller":"agt_s","fraud_score":0.9}',
+      '{"transaction_id":"b2","buyer":"agt_b","seller":"agt_s","amount":5,"fraud_score":7}',
+      '{"transaction_id":"b3","buyer":"agt_b","seller":"agt_s","amount":5,"fraud_score":"abc"}',
+      '{"transaction_id":"b4","buyer":"bad buyer","seller":"agt_s","amount":5,"fraud_score":0.95}',
+      'this is not json',
+      `{"transaction_id":"good-${counter}","buyer":"agt_b","seller":"agt_s","amount":5,"fraud_score":0.95}`,
+    ].join('\n'));
+    const { log } = await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    expect(log.rows.map((row: any) => [row.status, row.error])).toEqual([
+      ['INVALID', 'amount must be a number, got nothing'],
+      ['INVALID', 'fraud_score must be a number between 0 and 1, got 7'],
+      ['INVALID', 'fraud_score must be a number between 0 and 1, got "abc"'],
+      ['INVALID', 'buyer "bad buyer" is not a valid agent id'],
+      ['INVALID', `line 5 of ${key} is not JSON`],
+      ['SUCCEEDED', undefined],
+    ]);
+    expect(escrows()).toHaveLength(1);
+  });
+
+  test('a run over maxBatchTotalUsdc holds nothing; dryRun holds nothing and logs everything', async () => {
+    const key = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, key, jsonl([{ transaction_id: `cap-${counter}`, buyer: 'agt_b', seller: 'agt_s', amount: 600, fraud_score: 0.9 }]));
+    await expect(drive(handlers({ prepare: { maxBatchTotalUsdc: 500 } }), { bucket: RECORDS_BUCKET, key })).rejects.toThrow('is over maxBatchTotalUsdc 500: nothing moves');
+    const dry = await drive(handlers({ dryRun: true }), { bucket: RECORDS_BUCKET, key });
+    expect(dry.log.rows[0]).toMatchObject({ status: 'SKIPPED', error: 'dry run: would hold 600.00 USDC from agt_b for agt_s' });
+    expect(harness.sandbox.calls).toHaveLength(0);
+  });
+
+  test('a transform job whose event has no output path is looked up; a prefix with no records fails', async () => {
+    const prefix = `fraud/${unique()}/`;
+    harness.s3.putObject(RECORDS_BUCKET, `${prefix}in.csv.out`, jsonl([{ transaction_id: `tj-${counter}`, buyer: 'agt_b', seller: 'agt_s', amount: 3, fraud_score: 0.81 }]));
+    harness.aws.setTransformJob('fraud-lookup', { TransformJobStatus: 'Completed', TransformOutput: { S3OutputPath: `s3://${RECORDS_BUCKET}/${prefix}` } });
+    const bare = { source: 'aws.sagemaker', 'detail-type': 'SageMaker Transform Job State Change', detail: { TransformJobName: 'fraud-lookup', TransformJobStatus: 'Completed' } };
+    const { log } = await drive(handlers(), bare);
+    expect(log.rows.map((row: any) => [row.status, row.object_key])).toEqual([['SUCCEEDED', `${prefix}in.csv.out`]]);
+    expect(harness.aws.operations).toContain('DescribeTransformJob');
+    await expect(drive(handlers(), { bucket: RECORDS_BUCKET, prefix: `empty/${unique()}/` })).rejects.toThrow('no record objects');
+  });
+});
+
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('FraudHoldEscrow: 5,000 records end to end, with faults', () => {
+  test('every record has one status; holds at the sandbox match the log; no transaction held twice; totals reconcile; a rerun adds only REJECTED retries', async () => {
+    const random = seededRandom(5000);
+    const prefix = `fraud/e2e-${unique()}/`;
+    for (let part = 0; part < 5; part++) {
+      const records = Array.from({ length: 1000 }, (_, i) => ({
+        transaction_id: `e2e-${counter}-${part}-${i}`,
+        buyer: `agt_buyer_${i % 97}`,
+        seller: `agt_merchant_${i % 31}`,
+        amount: Math.round(random() * 50_000) / 100 + 0.01,
+        fraud_score: Math.round(random() * 1000) / 1000,
+      }));
+      harness.s3.putObject(RECORDS_BUCKET, `${prefix}part-${part}.out`, jsonl(records));
+    }
+    const faults: Fault[] = Array.from({ length: 2_500 }, () => {
+      const draw = random();
+      if (draw < 0.05) return { kind: 'status', status: 429 };
+      if (draw < 0.06) return { kind: 'reset-after-commit' };
+      if (draw < 0.07) return { kind: 'reset-before-commit' };
+      return { kind: 'delay', ms: 0 };
+    });
+    harness.sandbox.injectFaults(ESCROW_CREATE_PATH, ...faults);
+
+    const first = await drive(handlers(), { bucket: RECORDS_BUCKET, prefix });
+    const rows: any[] = first.log.rows;
+    expect(rows).toHaveLength(5000);
+    const of = (status: string) => rows.filter((row) => row.status === status);
+    expect(of('SUCCEEDED').length + of('SKIPPED').length + of('INVALID').length + of('REJECTED').length + of('UNKNOWN').length).toBe(5000);
+    expect(of('SKIPPED').length).toBeGreaterThan(3000);
+
+    const held = escrows().map((e) => (e.body.metadata as any).transaction_id as string);
+    expect(new Set(held).size).toBe(held.length);
+    const succeeded = new Set(of('SUCCEEDED').map((row) => row.transaction_id));
+    const unknown = new Set(of('UNKNOWN').map((row) => row.transaction_id));
+    for (const tx of succeeded) expect(held).toContain(tx);
+    for (const tx of held) expect(succeeded.has(tx) || unknown.has(tx)).toBe(true);
+    const cents = (list: any[]) => list.reduce((sum, row) => sum + Math.round((row.amount_usdc ?? 0) * 100), 0);
+    expect(Math.round(first.log.totals.SUCCEEDED.amountUsdc * 100)).toBe(cents(of('SUCCEEDED')));
+    const heldForSucceeded = escrows().filter((e) => succeeded.has((e.body.metadata as any).transaction_id));
+    expect(heldForSucceeded.reduce((sum, e) => sum + Math.round((e.body.amount as number) * 100), 0)).toBe(cents(of('SUCCEEDED')));
+
+    const rejected = new Set(of('REJECTED').map((row) => row.transaction_id));
+    const before = escrows().length;
+    await drive(handlers(), { bucket: RECORDS_BUCKET, prefix });
+    for (const e of escrows().slice(before)) expect(rejected.has((e.body.metadata as any).transaction_id)).toBe(true);
+    const all = escrows().map((e) => (e.body.metadata as any).transaction_id);
+    expect(new Set(all).size).toBe(all.length);
+  }, 300_000);
+});

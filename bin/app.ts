@@ -1,11 +1,12 @@
 // The sample app: `npx cdk synth` works on a fresh clone with no AWS account. Names come from context:
 //   npx cdk synth -c endpointName=my-model -c secretName=MyPurpleFleaKey -c dryRun=false
 //   npx cdk synth -c trainingJobNamePrefix=my-model-   (an empty prefix, -c trainingJobNamePrefix=, matches every training job)
+//   npx cdk synth -c transformJobNamePrefix=my-fraud-  (an empty prefix, -c transformJobNamePrefix=, matches every transform job)
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { BatchPayout, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../lib';
+import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
 
@@ -18,9 +19,11 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const dryRun = String(app.node.tryGetContext('dryRun') ?? 'true') !== 'false';
   // Bonuses only for the sample model's training jobs, unless asked otherwise.
   const trainingJobNamePrefix = String(app.node.tryGetContext('trainingJobNamePrefix') ?? 'demo-direction-model');
+  // Fraud holds only for the sample fraud model's Batch Transform jobs, unless asked otherwise.
+  const transformJobNamePrefix = String(app.node.tryGetContext('transformJobNamePrefix') ?? 'demo-fraud-model');
 
   const stack = new Stack(app, SAMPLE_STACK_NAME, {
-    description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade, TrainingBonusEscrow, BatchPayout)',
+    description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade, TrainingBonusEscrow, BatchPayout, FraudHoldEscrow)',
   });
 
   const connection = new PurpleFleaConnection(stack, 'PurpleFlea', {
@@ -56,6 +59,26 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     connection,
     sourceBucket: scores,
     sourcePrefix: 'scores/',
+    dryRun,
+  });
+
+  // Point the fraud model's Batch Transform jobs (JSON Lines, joined with their input) at this bucket: each
+  // completed job's flagged transactions get their funds held in escrow until review clears them.
+  const transformOutput = new s3.Bucket(stack, 'TransformOutput', {
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    versioned: true,
+  });
+  Validations.of(transformOutput).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason: 'Sample bucket for Batch Transform output: written by the transform jobs, each of which starts a recorded hold run.',
+  });
+  new FraudHoldEscrow(stack, 'FraudHolds', {
+    connection,
+    transformJobTrigger: true,
+    transformJobNamePrefix: transformJobNamePrefix === '' ? undefined : transformJobNamePrefix,
+    transformOutputBucket: transformOutput,
     dryRun,
   });
 

@@ -1,31 +1,32 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ALARM_PERIOD, newAlarmOnAny, newDeadLetterQueueAlarm, newUnknownOutcomesAlarm } from './private/alarms';
 import {
-  BatchWorkflow,
-  DEFAULT_MAX_CONCURRENCY,
-  DEFAULT_MAX_ITEMS_PER_BATCH as DEFAULT_ITEMS_PER_BATCH,
-  DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
-  S3_KMS_OBJECT_ACTIONS,
-} from './private/batch-workflow';
-import { BATCH_SUMMARIZE_ENV, batchSummarizeEnvironment, RUN_FILES } from './private/contracts/batch-engine';
-import { BATCH_PAYOUT_METRICS, BATCH_PAYOUT_PAY_ENV, BATCH_PAYOUT_PREPARE_ENV, PAYOUT_LOG_FILE, PROCESSING_JOB_STATE_CHANGE, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment } from './private/contracts/batch-payout-env';
-import { newDeadLetterQueue } from './private/dead-letter-queue';
-import { commonHandlerEnvironment, constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
-import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
+  BatchEngine,
+  DEFAULT_ACT_CONCURRENCY,
+  checkBatchFunctionOptions,
+  checkRunFolders,
+  checkRunShape,
+  checkSourceTrigger,
+} from './private/batch-engine';
+import {
+  BATCH_PAYOUT_METRICS,
+  BATCH_PAYOUT_PAY_ENV,
+  BATCH_PAYOUT_PREPARE_ENV,
+  PAYOUT_LOG_FILE,
+  PROCESSING_JOB_STATE_CHANGE,
+  batchPayoutPayEnvironment,
+  batchPayoutPrepareEnvironment,
+} from './private/contracts/batch-payout-env';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
-import { NumberRange, PropsValidator, isInRange, isToken } from './private/validation';
-import { WildcardStatement, newWildcardPolicy } from './private/wildcard-policy';
+import { PropsValidator, isToken } from './private/validation';
+import { WildcardStatement } from './private/wildcard-policy';
 import { PurpleFleaConnection } from './purpleflea-connection';
 
 /** Props of a {@link BatchPayout}. */
@@ -270,288 +271,116 @@ export class BatchPayout extends Construct {
     validate(id, props);
 
     const enabled = props.enabled ?? true;
-    const dryRun = props.dryRun ?? false;
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const processingTrigger = processingTriggerOf(props);
-    this.outputPrefix = props.outputPrefix ?? DEFAULT_OUTPUT_PREFIX;
-    this.outputBucket = props.outputBucket ?? this.newOutputBucket();
-    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
-    const maxRequestsPerSecond = props.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND;
-    const maxConcurrency = props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
-
-    const prepare = new HandlerFunction(this, 'Prepare', {
-      assetName: 'batch-payout-prepare',
-      description: 'BatchPayout Prepare: reads and checks a scores file, writes the payable rows as the run\'s input.csv',
-      logRetention,
-      functionOptions: { memorySize: 1024, timeout: FUNCTION_TIMEOUT, ...props.functionOptions },
-      environment: {
-        ...commonHandlerEnvironment(BATCH_PAYOUT_METRICS),
-        ...batchPayoutPrepareEnvironment({
-          agentIdColumn: props.agentIdColumn ?? DEFAULT_AGENT_ID_COLUMN,
-          scoreColumn: props.scoreColumn ?? DEFAULT_SCORE_COLUMN,
-          usdPerScorePoint: props.usdPerScorePoint ?? DEFAULT_USD_PER_SCORE_POINT,
-          minPayoutUsdc: props.minPayoutUsdc ?? DEFAULT_MIN_PAYOUT_USDC,
-          maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? DEFAULT_MAX_PAYOUT_PER_AGENT_USDC,
-          maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
-          outputBucket: this.outputBucket.bucketName,
-          outputPrefix: this.outputPrefix,
-          processingOutputName: props.processingOutputName ?? DEFAULT_PROCESSING_OUTPUT_NAME,
-          processingFileName: props.processingFileName ?? DEFAULT_PROCESSING_FILE_NAME,
-          enabled,
-        }),
-      },
-    });
-    const pay = new HandlerFunction(this, 'Pay', {
-      assetName: 'batch-payout-pay',
-      description: 'BatchPayout Pay: pays one batch of scored rows on Purple Flea, each agent once',
-      logRetention,
-      functionOptions: { timeout: FUNCTION_TIMEOUT, ...props.functionOptions },
-      environment: handlerEnvironment(
-        BATCH_PAYOUT_METRICS,
-        props.connection,
-        batchPayoutPayEnvironment({
-          // The run's rate, shared by the batches in flight.
-          requestsPerSecond: maxRequestsPerSecond / maxConcurrency,
-          concurrency: props.payConcurrency ?? DEFAULT_PAY_CONCURRENCY,
-          dryRun,
-        }),
-      ),
-    });
-    const summarize = new HandlerFunction(this, 'Summarize', {
-      assetName: 'batch-payout-summarize',
-      description: 'BatchPayout Summarize: writes the run\'s payout log and puts a Purple Flea Payout Completed event',
-      logRetention,
-      functionOptions: { memorySize: 1024, timeout: FUNCTION_TIMEOUT, ...props.functionOptions },
-      // The connection too: Summarize reads the ledger for the rows the Map could not settle.
-      environment: handlerEnvironment(
-        BATCH_PAYOUT_METRICS,
-        props.connection,
-        // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
-        batchSummarizeEnvironment({ eventBusName: this.eventBus.eventBusArn, dryRun }),
-      ),
-    });
-    this.prepareFunction = prepare;
-    this.payFunction = pay;
-    this.summarizeFunction = summarize;
-
-    this.allowPrepare(prepare, props, processingTrigger);
-    props.connection.grantActionAccess(pay);
-    this.allowSummarize(summarize, props.connection);
-
-    const workflow = new BatchWorkflow(this, 'Workflow', {
-      prepareFunction: prepare,
-      actFunction: pay,
-      summarizeFunction: summarize,
-      actName: 'Pay',
-      outputBucket: this.outputBucket,
-      outputPrefix: this.outputPrefix,
-      maxItemsPerBatch: props.itemsPerBatch ?? DEFAULT_ITEMS_PER_BATCH,
-      maxConcurrency,
-      toleratedFailurePercentage: props.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
-      logRetention,
+    const processing = processingTriggerOf(props);
+    const engine = new BatchEngine(this, {
+      options: props,
+      defaultOutputPrefix: DEFAULT_OUTPUT_PREFIX,
+      metrics: { ...BATCH_PAYOUT_METRICS, unknownOutcomes: BATCH_PAYOUT_METRICS.payoutsUnknown },
       comment: 'BatchPayout: a scored CSV becomes Purple Flea payouts, each agent paid once per file content',
-    });
-    this.stateMachine = workflow.stateMachine;
-    this.logGroup = workflow.logGroup;
-
-    if (props.sourceBucket !== undefined || processingTrigger.on) {
-      this.deadLetterQueue = newDeadLetterQueue(this);
-    }
-    if (props.sourceBucket !== undefined) {
-      this.objectCreatedRule = this.newObjectCreatedRule(props.sourceBucket, props, enabled);
-    }
-    if (processingTrigger.on) {
-      this.processingJobRule = this.newProcessingJobRule(processingTrigger.namePrefix, enabled);
-    }
-
-    this.executionsFailedAlarm = newAlarmOnAny(
-      this,
-      'ExecutionsFailedAlarm',
-      this.stateMachine.metricFailed({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }),
-      'BatchPayout: a run failed (a bad file, a cap exceeded, or a failed batch): see the execution and its run folder. ' +
-        'Redriving it, or running the file again, pays no one twice.',
-    );
-    this.unknownOutcomesAlarm = newUnknownOutcomesAlarm(
-      this,
-      pay,
-      {
-        namespace: BATCH_PAYOUT_METRICS.namespace,
-        metricName: BATCH_PAYOUT_METRICS.payoutsUnknown,
-        serviceName: BATCH_PAYOUT_METRICS.serviceName,
-        functionNameDimension: BATCH_PAYOUT_METRICS.functionNameDimension,
+      prepare: {
+        assetName: 'batch-payout-prepare',
+        description: 'BatchPayout Prepare: reads and checks a scores file, writes the payable rows as the run\'s input.csv',
+        environment: (runFolders) =>
+          batchPayoutPrepareEnvironment({
+            agentIdColumn: props.agentIdColumn ?? DEFAULT_AGENT_ID_COLUMN,
+            scoreColumn: props.scoreColumn ?? DEFAULT_SCORE_COLUMN,
+            usdPerScorePoint: props.usdPerScorePoint ?? DEFAULT_USD_PER_SCORE_POINT,
+            minPayoutUsdc: props.minPayoutUsdc ?? DEFAULT_MIN_PAYOUT_USDC,
+            maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? DEFAULT_MAX_PAYOUT_PER_AGENT_USDC,
+            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
+            outputBucket: runFolders.bucket.bucketName,
+            outputPrefix: runFolders.prefix,
+            processingOutputName: props.processingOutputName ?? DEFAULT_PROCESSING_OUTPUT_NAME,
+            processingFileName: props.processingFileName ?? DEFAULT_PROCESSING_FILE_NAME,
+            enabled,
+          }),
+        statements: processing.on ? this.processingJobStatements(props.processingOutputBucket!, processing.namePrefix) : [],
+        readBuckets: processing.on ? [props.processingOutputBucket!] : [],
       },
-      'BatchPayout: a payout may or may not have been made (timeout, 5xx, lost connection). It is never re-sent ' +
-        'automatically: check the UNKNOWN rows of the payout log, or the ledger records in state UNKNOWN, with Purple Flea.',
-    );
-    if (this.deadLetterQueue !== undefined) {
-      this.deadLetterQueueAlarm = newDeadLetterQueueAlarm(
-        this,
-        this.deadLetterQueue,
-        'BatchPayout: a trigger event could not start a run; it is in the dead-letter queue.',
-      );
-    }
-  }
+      act: {
+        id: 'Pay',
+        stepName: 'Pay',
+        assetName: 'batch-payout-pay',
+        description: 'BatchPayout Pay: pays one batch of scored rows on Purple Flea, each agent once',
+        environment: ({ requestsPerSecond }) =>
+          batchPayoutPayEnvironment({
+            requestsPerSecond,
+            concurrency: props.payConcurrency ?? DEFAULT_ACT_CONCURRENCY,
+            dryRun: props.dryRun ?? false,
+          }),
+      },
+      summarize: {
+        assetName: 'batch-payout-summarize',
+        description: 'BatchPayout Summarize: writes the run\'s payout log and puts a Purple Flea Payout Completed event',
+        logFile: PAYOUT_LOG_FILE,
+      },
+      objectCreatedRuleDescription: 'Runs BatchPayout: a scores file created in the source bucket becomes Purple Flea payouts',
+      jobTrigger: processing.on
+        ? {
+          id: 'ProcessingJobRule',
+          description: 'Runs BatchPayout: the scores of a completed SageMaker processing job become Purple Flea payouts',
+          eventPattern: {
+            source: [PROCESSING_JOB_STATE_CHANGE.source],
+            detailType: [PROCESSING_JOB_STATE_CHANGE.detailType],
+            // Filtered here: other states and other jobs never start a run.
+            detail: {
+              ProcessingJobStatus: [PROCESSING_JOB_STATE_CHANGE.completedStatus],
+              ...(processing.namePrefix !== undefined ? { ProcessingJobName: events.Match.prefix(processing.namePrefix) } : {}),
+            },
+          },
+        }
+        : undefined,
+      alarmDescriptions: {
+        executionsFailed:
+          'BatchPayout: a run failed (a bad file, a cap exceeded, or a failed batch): see the execution and its run folder. ' +
+          'Redriving it, or running the file again, pays no one twice.',
+        unknownOutcomes:
+          'BatchPayout: a payout may or may not have been made (timeout, 5xx, lost connection). It is never re-sent ' +
+          'automatically: check the UNKNOWN rows of the payout log, or the ledger records in state UNKNOWN, with Purple Flea.',
+        deadLetterQueue: 'BatchPayout: a trigger event could not start a run; it is in the dead-letter queue.',
+      },
+    });
 
-  /** The default output bucket: private, encrypted, TLS only, versioned, kept when the stack goes. */
-  private newOutputBucket(): s3.Bucket {
-    const bucket = new s3.Bucket(this, 'OutputBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      // The payout logs are the record of money moved.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'The bucket holds the run folders, which only the construct\'s own roles write: each write is a step of an execution ' +
-        'recorded in the state machine\'s history and logs. Give your own outputBucket to have server access logs.',
-    });
-    return bucket;
+    this.stateMachine = engine.stateMachine;
+    this.prepareFunction = engine.prepareFunction;
+    this.payFunction = engine.actFunction;
+    this.summarizeFunction = engine.summarizeFunction;
+    this.outputBucket = engine.outputBucket;
+    this.outputPrefix = engine.outputPrefix;
+    this.objectCreatedRule = engine.objectCreatedRule;
+    this.processingJobRule = engine.jobRule;
+    this.deadLetterQueue = engine.deadLetterQueue;
+    this.logGroup = engine.logGroup;
+    this.executionsFailedAlarm = engine.executionsFailedAlarm;
+    this.unknownOutcomesAlarm = engine.unknownOutcomesAlarm;
+    this.deadLetterQueueAlarm = engine.deadLetterQueueAlarm;
+    this.eventBus = engine.eventBus;
   }
 
   /**
-   * Prepare reads the scores (the source bucket under its prefix; the processing jobs' bucket), writes the
-   * run's `input.csv` and `prepare_report.json`, and may describe the processing jobs the rule matches.
+   * What Prepare needs for the processing-job trigger: reading the scores file in the job's output location
+   * (any object of the bucket: the location is known only when the job completes), and describing the jobs
+   * the rule matches.
    */
-  private allowPrepare(prepare: HandlerFunction, props: BatchPayoutProps, processing: ProcessingTrigger): void {
-    const statements: WildcardStatement[] = [
+  private processingJobStatements(outputBucket: s3.IBucket, namePrefix: string | undefined): WildcardStatement[] {
+    return [
       {
-        actions: ['s3:PutObject'],
-        resources: [RUN_FILES.input, RUN_FILES.prepareReport].map((file) => this.runFiles(file)),
-        reason: `Prepare writes the ${RUN_FILES.input} and ${RUN_FILES.prepareReport} of each run folder, named by the execution, known only when it starts.`,
-      },
-    ];
-    const source = props.sourceBucket;
-    if (source !== undefined) {
-      statements.push({
         actions: ['s3:GetObject'],
-        resources: [source.arnForObjects(`${props.sourcePrefix ?? ''}*`)],
-        reason:
-          'Prepare reads the scores file whose creation started the run: ' +
-          (props.sourcePrefix !== undefined ? 'any object under sourcePrefix.' : 'any object of sourceBucket, as no sourcePrefix is given.'),
-      });
-      source.encryptionKey?.grantDecrypt(prepare);
-    }
-    if (processing.on && props.processingOutputBucket !== undefined) {
-      statements.push({
-        actions: ['s3:GetObject'],
-        resources: [props.processingOutputBucket.arnForObjects('*')],
+        resources: [outputBucket.arnForObjects('*')],
         reason: "Prepare reads the scores file of a completed processing job, in the job's output location, known only when it completes.",
-      });
-      props.processingOutputBucket.encryptionKey?.grantDecrypt(prepare);
-      statements.push({
+      },
+      {
         actions: ['sagemaker:DescribeProcessingJob'],
-        resources: [sageMakerArn(this, 'processing-job', `${sageMakerNameInArn(processing.namePrefix ?? '')}*`)],
+        resources: [sageMakerArn(this, 'processing-job', `${sageMakerNameInArn(namePrefix ?? '')}*`)],
         reason:
           "Prepare describes a completed processing job when its event lacks the job's outputs; names are known only when jobs complete: " +
-          (processing.namePrefix !== undefined
+          (namePrefix !== undefined
             ? 'those whose name starts with processingJobNamePrefix (in lower case, as SageMaker writes ARNs).'
             : 'every processing job, as no processingJobNamePrefix is given.'),
-      });
-    }
-    newWildcardPolicy(this, 'PrepareAccess', { role: prepare.handlerRole, dependent: prepare, statements });
-    this.outputBucket.encryptionKey?.grant(prepare, ...S3_KMS_OBJECT_ACTIONS);
-  }
-
-  /**
-   * Summarize reads the run's files (Prepare's report, input.csv, the Map's results) and the ledger records
-   * of the rows the Map could not settle, writes `payout_log.json`, and puts one event.
-   */
-  private allowSummarize(summarize: HandlerFunction, connection: PurpleFleaConnection): void {
-    newWildcardPolicy(this, 'SummarizeAccess', {
-      role: summarize.handlerRole,
-      dependent: summarize,
-      statements: [
-        {
-          actions: ['s3:GetObject'],
-          resources: [RUN_FILES.prepareReport, RUN_FILES.input, `${RUN_FILES.mapResults}/*`].map((file) => this.runFiles(file)),
-          reason:
-            `Summarize reads the ${RUN_FILES.prepareReport}, ${RUN_FILES.input} and Map results of each run folder, named by the execution, ` +
-            'known only when it starts.',
-        },
-        {
-          actions: ['s3:PutObject'],
-          resources: [this.runFiles(PAYOUT_LOG_FILE)],
-          reason: `Summarize writes the ${PAYOUT_LOG_FILE} of each run folder, named by the execution, known only when it starts.`,
-        },
-      ],
-    });
-    this.outputBucket.encryptionKey?.grant(summarize, ...S3_KMS_OBJECT_ACTIONS);
-    // Reads single ledger records, never writes them: no secret, no PutItem or UpdateItem.
-    iam.Grant.addToPrincipal({ grantee: summarize, actions: ['dynamodb:GetItem'], resourceArns: [connection.ledgerTable.tableArn] });
-    connection.ledgerTable.encryptionKey?.grantDecrypt(summarize);
-    this.eventBus.grantPutEventsTo(summarize);
-  }
-
-  /** `<output bucket ARN>/<output prefix>/*\/<file>`: one file of every run folder. */
-  private runFiles(file: string): string {
-    return this.outputBucket.arnForObjects(this.outputPrefix === '' ? `*/${file}` : `${this.outputPrefix}/*/${file}`);
-  }
-
-  /**
-   * Starts a run on every object created in `bucket` under the prefix and suffix. A bucket of this stack
-   * gets EventBridge notifications turned on (through aws-cdk-lib's bucket-notifications custom resource).
-   */
-  private newObjectCreatedRule(bucket: s3.IBucket, props: BatchPayoutProps, enabled: boolean): events.Rule {
-    if (bucket instanceof s3.Bucket && Stack.of(bucket) === Stack.of(this)) {
-      bucket.enableEventBridgeNotification();
-      acknowledgeBucketNotificationsHandler(bucket);
-    }
-    const key = keyMatcher(props.sourcePrefix, props.sourceSuffix);
-    const rule = new events.Rule(this, 'ObjectCreatedRule', {
-      description: 'Runs BatchPayout: a scores file created in the source bucket becomes Purple Flea payouts',
-      enabled,
-      eventPattern: {
-        source: [OBJECT_CREATED.source],
-        detailType: [OBJECT_CREATED.detailType],
-        detail: {
-          bucket: { name: [bucket.bucketName] },
-          ...(key !== undefined ? { object: { key } } : {}),
-        },
       },
-    });
-    rule.addTarget(this.startRun());
-    return rule;
-  }
-
-  /** Starts a run on every completed processing job (whose name starts with the prefix). */
-  private newProcessingJobRule(namePrefix: string | undefined, enabled: boolean): events.Rule {
-    const rule = new events.Rule(this, 'ProcessingJobRule', {
-      description: 'Runs BatchPayout: the scores of a completed SageMaker processing job become Purple Flea payouts',
-      enabled,
-      eventPattern: {
-        source: [PROCESSING_JOB_STATE_CHANGE.source],
-        detailType: [PROCESSING_JOB_STATE_CHANGE.detailType],
-        // Filtered here: other states and other jobs never start a run.
-        detail: {
-          ProcessingJobStatus: [PROCESSING_JOB_STATE_CHANGE.completedStatus],
-          ...(namePrefix !== undefined ? { ProcessingJobName: events.Match.prefix(namePrefix) } : {}),
-        },
-      },
-    });
-    rule.addTarget(this.startRun());
-    return rule;
-  }
-
-  /**
-   * A rule target starting an execution with the whole event as its input. A failed start is retried
-   * for EventBridge's full day, then lands in the dead-letter queue. A repeated event starts a second run
-   * of the same file, which pays no one again (the ledger is keyed by the file's ETag).
-   */
-  private startRun(): targets.SfnStateMachine {
-    return new targets.SfnStateMachine(this.stateMachine, {
-      deadLetterQueue: this.deadLetterQueue,
-      retryAttempts: RULE_TARGET_RETRY_ATTEMPTS,
-      maxEventAge: RULE_TARGET_MAX_EVENT_AGE,
-    });
+    ];
   }
 }
-
-/** S3's EventBridge event for a new object. */
-const OBJECT_CREATED = { source: 'aws.s3', detailType: 'Object Created' } as const;
 
 const DEFAULT_OUTPUT_PREFIX = 'purpleflea-payouts';
 const DEFAULT_PROCESSING_OUTPUT_NAME = 'payout';
@@ -562,20 +391,6 @@ const DEFAULT_USD_PER_SCORE_POINT = 10;
 const DEFAULT_MIN_PAYOUT_USDC = 0.01;
 const DEFAULT_MAX_PAYOUT_PER_AGENT_USDC = 1000;
 const DEFAULT_MAX_BATCH_TOTAL_USDC = 100_000;
-const DEFAULT_MAX_REQUESTS_PER_SECOND = 10;
-const DEFAULT_PAY_CONCURRENCY = 5;
-
-/** Each function's default timeout: a batch paid at its share of the rate, with room to back off from 429s. */
-const FUNCTION_TIMEOUT = Duration.minutes(5);
-/** Room a batch leaves in Pay's timeout for backing off from 429s (fixed one-minute windows). */
-const BACKOFF_ALLOWANCE = Duration.minutes(1);
-
-/** EventBridge's maxima: a failed start (throttled) is retried up to 185 times over 24 hours. */
-const RULE_TARGET_RETRY_ATTEMPTS = 185;
-const RULE_TARGET_MAX_EVENT_AGE = Duration.hours(24);
-
-/** The environment variables the construct sets on any of its functions; `functionOptions.environment` may not. */
-const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames({ ...BATCH_PAYOUT_PREPARE_ENV, ...BATCH_PAYOUT_PAY_ENV, ...BATCH_SUMMARIZE_ENV });
 
 interface ProcessingTrigger {
   readonly on: boolean;
@@ -589,77 +404,12 @@ function processingTriggerOf(props: BatchPayoutProps): ProcessingTrigger {
   };
 }
 
-/**
- * The key matcher of the `Object Created` rule: a prefix, a suffix, or both as a wildcard (EventBridge
- * cannot combine a prefix and a suffix matcher on one field). Validation has rejected `*` in both.
- */
-function keyMatcher(prefix: string | undefined, suffix: string | undefined): string[] | undefined {
-  if (prefix !== undefined && suffix !== undefined) {
-    return events.Match.wildcard(`${escapeWildcard(prefix)}*${escapeWildcard(suffix)}`);
-  }
-  if (prefix !== undefined) return events.Match.prefix(prefix);
-  if (suffix !== undefined) return events.Match.suffix(suffix);
-  return undefined;
-}
-
-function escapeWildcard(literal: string): string {
-  return literal.replace(/[\\*]/g, (char) => `\\${char}`);
-}
-
-/**
- * aws-cdk-lib's bucket-notifications handler (one per stack), which turns on the source bucket's
- * EventBridge notifications, runs with the AWS-managed AWSLambdaBasicExecutionRole, which no prop
- * replaces: acknowledged on that role, for that managed policy only.
- */
-function acknowledgeBucketNotificationsHandler(bucket: s3.Bucket): void {
-  const handler = Stack.of(bucket).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID);
-  const role = handler?.node.tryFindChild('Role');
-  if (role === undefined) return;
-  Validations.of(role).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason:
-      "aws-cdk-lib's bucket-notifications custom resource handler, which turns on EventBridge notifications for the source bucket, " +
-      'is created by aws-cdk-lib with the AWS-managed AWSLambdaBasicExecutionRole (writing its own logs); no prop replaces it.',
-  });
-}
-
-/** The construct id aws-cdk-lib gives its bucket-notifications handler singleton in a stack. */
-const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
-
-/** The upper bounds of the props that shape a run. */
-const LIMITS = {
-  maxRequestsPerSecond: 1000,
-  maxConcurrency: 1000,
-  itemsPerBatch: 1000,
-  payConcurrency: 100,
-  /** Leaves room in S3's 1024-byte keys for the run id (an execution name, up to 80) and the run's files. */
-  outputPrefixLength: 512,
-} as const;
-
-/** The ranges of the props that set the per-batch rate. */
-const RANGES: { readonly [prop: string]: NumberRange } = {
-  maxRequestsPerSecond: { min: 0, minExclusive: true, max: LIMITS.maxRequestsPerSecond },
-  maxConcurrency: { min: 1, max: LIMITS.maxConcurrency, integer: true },
-  itemsPerBatch: { min: 1, max: LIMITS.itemsPerBatch, integer: true },
-};
-
-/** A key prefix in S3's safe characters, without a leading, trailing or doubled slash. */
-const OUTPUT_PREFIX = /^(?:[A-Za-z0-9!_.'()=-]+(?:\/[A-Za-z0-9!_.'()=-]+)*)?$/;
-
 function validate(id: string, props: BatchPayoutProps): void {
   const v = new PropsValidator('BatchPayout', id);
   const processing = processingTriggerOf(props);
 
   // Triggers.
-  const noWildcard = (s: string) => !/[*?]/.test(s);
-  v.check('sourcePrefix', props.sourcePrefix, (p: string) => p.length > 0 && !p.startsWith('/') && noWildcard(p),
-    'must be a non-empty key prefix without a leading "/", "*" or "?" (leave it out to match every key)');
-  v.check('sourceSuffix', props.sourceSuffix, (s: string) => s.length > 0 && noWildcard(s),
-    'must be a non-empty key suffix without "*" or "?" (leave it out to match every key)');
-  if (props.sourceBucket === undefined) {
-    v.check('sourcePrefix', props.sourcePrefix, () => false, 'requires sourceBucket');
-    v.check('sourceSuffix', props.sourceSuffix, () => false, 'requires sourceBucket');
-  }
+  checkSourceTrigger(v, props);
   v.check(
     'processingJobNamePrefix',
     props.processingJobNamePrefix,
@@ -698,82 +448,10 @@ function validate(id: string, props: BatchPayoutProps): void {
   }
   v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
 
-  // How fast: these shape the state machine and the per-batch rate, so they must be known at synth.
-  const knownAtSynth = [
-    ['maxRequestsPerSecond', props.maxRequestsPerSecond],
-    ['maxConcurrency', props.maxConcurrency],
-    ['itemsPerBatch', props.itemsPerBatch],
-    ['toleratedFailurePercentage', props.toleratedFailurePercentage],
-  ] as const;
-  for (const [prop, value] of knownAtSynth) {
-    if (isToken(value)) v.fail(`${prop} must be a number known at synth, got a token: it shapes the state machine and the per-batch rate`);
-  }
-  v.number('maxRequestsPerSecond', props.maxRequestsPerSecond, RANGES.maxRequestsPerSecond);
-  v.number('maxConcurrency', props.maxConcurrency, RANGES.maxConcurrency);
-  v.number('payConcurrency', props.payConcurrency, { min: 1, max: LIMITS.payConcurrency, integer: true });
-  v.number('itemsPerBatch', props.itemsPerBatch, RANGES.itemsPerBatch);
-  v.number('toleratedFailurePercentage', props.toleratedFailurePercentage, { min: 0, max: 100 });
-  checkBatchFitsTimeout(v, props);
+  // How fast, and where the run folders go.
+  checkRunShape(v, props, { concurrencyProp: 'payConcurrency', concurrency: props.payConcurrency, id: 'Pay' });
+  checkRunFolders(v, props, DEFAULT_OUTPUT_PREFIX);
 
-  // Where the run folders go.
-  v.check('outputPrefix', props.outputPrefix, (p: string) => OUTPUT_PREFIX.test(p) && p.length <= LIMITS.outputPrefixLength,
-    `must be a key prefix of at most ${LIMITS.outputPrefixLength} characters (letters, digits, and !_.'()=- between single "/"), ` +
-      'without a leading or trailing "/" (empty for the bucket\'s root)');
-  checkNoRunLoop(v, props);
-
-  checkFunctionOptions(v, props.functionOptions, {
-    environment: CONSTRUCT_ENVIRONMENT,
-    retryAttemptsWhy: 'the functions are invoked synchronously by Step Functions, which retries them',
-    maxEventAgeWhy: 'the functions are invoked synchronously by Step Functions (no event queue)',
-    onFailureWhy: 'the functions are invoked synchronously by Step Functions: a failure fails the step, and the run',
-  });
+  checkBatchFunctionOptions(v, props, { prepare: BATCH_PAYOUT_PREPARE_ENV, act: BATCH_PAYOUT_PAY_ENV });
   v.throwIfInvalid();
-}
-
-/**
- * One batch, paid at its share of the rate (maxRequestsPerSecond / maxConcurrency), must end within
- * the Pay function's timeout, with a minute to spare for backing off from 429s: otherwise Pay would
- * time out mid-batch and leave the rows it was sending UNKNOWN.
- */
-function checkBatchFitsTimeout(v: PropsValidator, props: BatchPayoutProps): void {
-  const rate = props.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND;
-  const concurrency = props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
-  const items = props.itemsPerBatch ?? DEFAULT_ITEMS_PER_BATCH;
-  const timeout = props.functionOptions?.timeout ?? FUNCTION_TIMEOUT;
-  // Only once each is valid on its own: their own checks report them otherwise.
-  const valid =
-    isInRange(rate, RANGES.maxRequestsPerSecond) && isInRange(concurrency, RANGES.maxConcurrency) && isInRange(items, RANGES.itemsPerBatch);
-  if (!valid || timeout.isUnresolved()) return;
-  const seconds = (items * concurrency) / rate;
-  const available = timeout.toSeconds() - BACKOFF_ALLOWANCE.toSeconds();
-  if (seconds > available) {
-    v.fail(
-      `itemsPerBatch (${items}) at maxRequestsPerSecond / maxConcurrency (${rate} / ${concurrency}) takes ${+seconds.toFixed(1)} s a batch, ` +
-        `more than the Pay function's timeout (${timeout.toHumanString()}) less a minute for backing off allows: ` +
-        'lower itemsPerBatch or maxConcurrency, or raise maxRequestsPerSecond or functionOptions.timeout',
-    );
-  }
-}
-
-/**
- * With the source and the output in one bucket, the run's own files (input.csv, map results, the log)
- * must not be under the source prefix: each would start another run.
- */
-function checkNoRunLoop(v: PropsValidator, props: BatchPayoutProps): void {
-  const { sourceBucket, outputBucket } = props;
-  if (sourceBucket === undefined || outputBucket === undefined) return;
-  const sameBucket =
-    sourceBucket === outputBucket || (!isToken(sourceBucket.bucketName) && sourceBucket.bucketName === outputBucket.bucketName);
-  if (!sameBucket) return;
-  const outputPrefix = props.outputPrefix ?? DEFAULT_OUTPUT_PREFIX;
-  const sourcePrefix = props.sourcePrefix;
-  if (isToken(outputPrefix) || isToken(sourcePrefix)) return;
-  const runFolders = outputPrefix === '' ? '' : `${outputPrefix}/`;
-  const overlaps = sourcePrefix === undefined || runFolders.startsWith(sourcePrefix) || sourcePrefix.startsWith(runFolders);
-  if (overlaps) {
-    v.fail(
-      `sourcePrefix (${sourcePrefix === undefined ? 'not given' : JSON.stringify(sourcePrefix)}) must not overlap outputPrefix ` +
-        `(${JSON.stringify(outputPrefix)}) when sourceBucket is outputBucket: the run's own files would start new runs`,
-    );
-  }
 }

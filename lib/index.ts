@@ -4,3 +4,4 @@ export * from './model-output-format';
 export * from './training-bonus-escrow';
 export * from './bonus-tier';
 export * from './batch-payout';
+export * from './fraud-hold-escrow';

@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -22,6 +22,7 @@ import { constructEnvironmentNames, handlerEnvironment } from './private/handler
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
 import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
+import { checkTemplate, placeholderPattern } from './private/templates';
 import { PropsValidator, isToken } from './private/validation';
 import { newWildcardPolicy } from './private/wildcard-policy';
 import { PurpleFleaConnection } from './purpleflea-connection';
@@ -321,7 +322,7 @@ function validate(id: string, props: TrainingBonusEscrowProps): void {
     (k: string) => k.length > 0 && k.length <= MAX_TAG_KEY_LENGTH,
     `must be a tag key of 1 to ${MAX_TAG_KEY_LENGTH} characters`,
   );
-  if (checkTemplate(v, 'sellerTemplate', props.sellerTemplate)) {
+  if (checkTemplate(v, 'sellerTemplate', props.sellerTemplate, ESCROW_TEMPLATE_PLACEHOLDERS)) {
     // Placeholders as a one-character value: the smallest agent id this template can render.
     v.check(
       'sellerTemplate',
@@ -330,7 +331,7 @@ function validate(id: string, props: TrainingBonusEscrowProps): void {
       `must render a Purple Flea agent id (^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$) once its placeholders are filled`,
     );
   }
-  checkTemplate(v, 'conditionTemplate', props.conditionTemplate);
+  checkTemplate(v, 'conditionTemplate', props.conditionTemplate, ESCROW_TEMPLATE_PLACEHOLDERS);
 
   // Function settings the construct must own.
   checkFunctionOptions(v, props.functionOptions, {
@@ -381,46 +382,4 @@ function checkBonusTiers(v: PropsValidator, props: TrainingBonusEscrowProps): vo
 }
 
 /** A `{placeholder}` the handler fills. */
-const PLACEHOLDER = new RegExp(`\\{(?:${ESCROW_TEMPLATE_PLACEHOLDERS.join('|')})\\}`, 'g');
-const ALLOWED_PLACEHOLDERS = ESCROW_TEMPLATE_PLACEHOLDERS.map((name) => `{${name}}`).join(', ');
-
-/**
- * A non-empty template whose braces pair up around known placeholders only. Records a problem for each
- * unknown placeholder and unbalanced brace; true when the template is known and valid.
- */
-function checkTemplate(v: PropsValidator, prop: string, template: string | undefined): boolean {
-  if (template === undefined || Token.isUnresolved(template)) return false;
-  const got = `got ${JSON.stringify(template)}`;
-  if (template.length === 0) {
-    v.fail(`${prop} must not be empty, ${got}`);
-    return false;
-  }
-  let valid = true;
-  let position = 0;
-  while (position < template.length) {
-    const char = template[position];
-    if (char === '}') {
-      v.fail(`${prop} has an unbalanced "}" at position ${position}, ${got}`);
-      valid = false;
-      position += 1;
-    } else if (char === '{') {
-      const close = template.indexOf('}', position + 1);
-      const nextOpen = template.indexOf('{', position + 1);
-      if (close === -1 || (nextOpen !== -1 && nextOpen < close)) {
-        v.fail(`${prop} has an unbalanced "{" at position ${position}, ${got}`);
-        valid = false;
-        position += 1;
-      } else {
-        const name = template.slice(position + 1, close);
-        if (!(ESCROW_TEMPLATE_PLACEHOLDERS as readonly string[]).includes(name)) {
-          v.fail(`${prop} uses the unknown placeholder {${name}} (allowed: ${ALLOWED_PLACEHOLDERS}), ${got}`);
-          valid = false;
-        }
-        position = close + 1;
-      }
-    } else {
-      position += 1;
-    }
-  }
-  return valid;
-}
+const PLACEHOLDER = placeholderPattern(ESCROW_TEMPLATE_PLACEHOLDERS);

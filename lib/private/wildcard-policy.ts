@@ -7,6 +7,8 @@ import { wildcardResourceFindingId } from './nag-findings';
 export interface WildcardStatement {
   readonly actions: string[];
   readonly resources: string[];
+  /** IAM conditions, e.g. `{StringLike: {'s3:prefix': ['scores/*']}}` to scope a ListBucket. */
+  readonly conditions?: { [operator: string]: any };
   /** Why these resources cannot be named exactly: the reason of each resource's acknowledgment. */
   readonly reason: string;
 }
@@ -27,7 +29,7 @@ export interface WildcardPolicyProps {
 export function newWildcardPolicy(scope: Construct, id: string, props: WildcardPolicyProps): iam.Policy {
   const policy = new iam.Policy(scope, id, {
     roles: [props.role],
-    statements: props.statements.map(({ actions, resources }) => new iam.PolicyStatement({ actions, resources })),
+    statements: props.statements.map(({ actions, resources, conditions }) => new iam.PolicyStatement({ actions, resources, conditions })),
   });
   props.dependent.node.addDependency(policy);
 

@@ -10,7 +10,25 @@ import { BatchPayout, BatchPayoutProps } from '../../lib';
 import { BATCH_SUMMARIZE_ENV, BatchInput, batchSummarizeEnvironment, BatchSummarizeSettings, PreparedRun, readBatchSummarizeSettings, RUN_FILES, SummarizeEvent } from '../../lib/private/contracts/batch-engine';
 import { BATCH_PAYOUT_METRICS, BATCH_PAYOUT_PREPARE_ENV, BatchPayoutPaySettings, BatchPayoutPrepareSettings, PROCESSING_JOB_STATE_CHANGE, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment, readBatchPayoutPaySettings, readBatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
 import { connectionEnvironment, readConnectionSettings } from '../../lib/private/contracts/connection-env';
-import { ACCOUNT, REGION, arnWithPartition, logicalIdOf, newBatchPayout, newConnection, newStack, onlyResource, renderDefinition, sortStatements } from './fixtures';
+import {
+  ACCOUNT,
+  REGION,
+  arnWithPartition,
+  at,
+  format,
+  logicalIdOf,
+  newBatchPayout,
+  newConnection,
+  newStack,
+  objectsOf,
+  onlyResource,
+  policiesOf,
+  policy,
+  renderDefinition,
+  rules,
+  sortStatements,
+  variablesOf,
+} from './fixtures';
 
 const DEFAULT_BUS_ARN = arnWithPartition(`:events:${REGION}:${ACCOUNT}:event-bus/default`);
 
@@ -22,53 +40,6 @@ function stateMachineOf(payout: BatchPayout): string {
 function definitionOf(template: Template, payout: BatchPayout): { definition: any; map: any } {
   const definition = renderDefinition(template, stateMachineOf(payout));
   return { definition, map: definition.States.PayBatches };
-}
-
-/** A function's environment variables. */
-function variablesOf(template: Template, fn: { node: any }): { [name: string]: any } {
-  return template.toJSON().Resources[logicalIdOf(fn as any)].Properties.Environment.Variables;
-}
-
-/** The IAM policies attached to a role, by logical id. */
-function policiesOf(template: Template, role: iam.IRole): { [id: string]: any[] } {
-  const roleId = logicalIdOf(role as iam.Role);
-  return Object.fromEntries(
-    Object.entries(template.findResources('AWS::IAM::Policy'))
-      .filter(([, p]: [string, any]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
-      .map(([id, p]: [string, any]) => [id, p.Properties.PolicyDocument.Statement]),
-  );
-}
-
-/** The statements of a role's policy whose logical id starts with `prefix`. */
-function policy(template: Template, role: iam.IRole, prefix: string): any[] {
-  const found = Object.entries(policiesOf(template, role)).filter(([id]) => id.startsWith(prefix));
-  expect(found).toHaveLength(1);
-  return found[0][1];
-}
-
-/** `<bucket ARN>/<pattern>`, as aws-cdk-lib writes an object ARN of a bucket of the stack. */
-function objectsOf(bucket: s3.IBucket, pattern: string): any {
-  return { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalIdOf(bucket), 'Arn'] }, `/${pattern}`]] };
-}
-
-function rules(template: Template): any[] {
-  return Object.values(template.findResources('AWS::Events::Rule')).map((r: any) => r.Properties);
-}
-
-/** Evaluates a JSON path `$.a.b` against a state; enough for the paths the workflow uses. */
-function at(state: unknown, path: string): unknown {
-  if (!path.startsWith('$.')) throw new Error(`not a simple path: ${path}`);
-  return path
-    .slice(2)
-    .split('.')
-    .reduce((value: any, field) => value?.[field], state);
-}
-
-/** Evaluates `States.Format('<template>', $.path)` with one argument. */
-function format(state: unknown, expression: string): string {
-  const match = /^States\.Format\('([^']*)', (\$[.\w]+)\)$/.exec(expression);
-  if (!match) throw new Error(`not a one-argument States.Format: ${expression}`);
-  return match[1].replace('{}', String(at(state, match[2])));
 }
 
 const PREPARED_RUN: PreparedRun = {

@@ -9,7 +9,17 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { BatchPayout, BatchPayoutProps, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow, TrainingBonusEscrowProps } from '../../lib';
+import {
+  BatchPayout,
+  BatchPayoutProps,
+  FraudHoldEscrow,
+  FraudHoldEscrowProps,
+  HoldInputFormat,
+  PredictToTrade,
+  PurpleFleaConnection,
+  TrainingBonusEscrow,
+  TrainingBonusEscrowProps,
+} from '../../lib';
 import { ACCOUNT, REGION, newConnection, newStack } from './fixtures';
 
 /** cdk-nag's findings as `<rule> <construct path>` lines, easy to read in a failure. */
@@ -124,6 +134,67 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 
+  test.each<[string, (stack: Stack) => Partial<FraudHoldEscrowProps>]>([
+    ['started by hand only', () => ({})],
+    [
+      'on completed transform jobs with a prefix, reading their output under a prefix of a bucket of the stack',
+      (stack) => ({ transformJobNamePrefix: 'Fraud-', transformOutputBucket: scoresBucket(stack, 'TransformOutput'), transformOutputPrefix: 'transform/' }),
+    ],
+    [
+      'on any completed transform job (an imported bucket, no prefixes), on uploads too, and a custom bus',
+      (stack) => ({
+        transformJobTrigger: true,
+        transformOutputBucket: s3.Bucket.fromBucketName(stack, 'TransformOutput', 'transform-output'),
+        sourceBucket: scoresBucket(stack, 'Scored'),
+        sourceSuffix: '.out',
+        eventBus: new events.EventBus(stack, 'HoldsBus'),
+      }),
+    ],
+    [
+      'on both triggers, CSV, with an output bucket of its own encrypted with a KMS key, and no output prefix',
+      (stack) => ({
+        transformJobTrigger: true,
+        transformOutputBucket: new s3.Bucket(stack, 'TransformOutput', {
+          encryptionKey: new kms.Key(stack, 'TransformKey', { enableKeyRotation: true }),
+          enforceSSL: true,
+          serverAccessLogsPrefix: 'access-logs/',
+        }),
+        sourceBucket: scoresBucket(stack, 'Scored'),
+        inputFormat: HoldInputFormat.CSV,
+        outputBucket: new s3.Bucket(stack, 'HoldsOut', {
+          encryptionKey: new kms.Key(stack, 'HoldsKey', { enableKeyRotation: true }),
+          enforceSSL: true,
+          serverAccessLogsPrefix: 'access-logs/',
+        }),
+        outputPrefix: '',
+      }),
+    ],
+    [
+      'with prefixes that are tokens',
+      (stack) => ({
+        transformJobNamePrefix: new CfnParameter(stack, 'TransformJobPrefix').valueAsString,
+        transformOutputBucket: s3.Bucket.fromBucketName(stack, 'TransformOutput', 'transform-output'),
+        transformOutputPrefix: new CfnParameter(stack, 'TransformOutputPrefix').valueAsString,
+        sourceBucket: scoresBucket(stack, 'Scored'),
+        sourcePrefix: new CfnParameter(stack, 'HoldsSourcePrefix').valueAsString,
+        outputPrefix: new CfnParameter(stack, 'HoldsOutputPrefix').valueAsString,
+      }),
+    ],
+  ])('no unacknowledged finding for all five constructs, with FraudHoldEscrow %s', (_name, props) => {
+    const stack = stackWithBothTriggers();
+    const connection = stack.node.findChild('PurpleFlea') as PurpleFleaConnection;
+    new TrainingBonusEscrow(stack, 'Bonus', { connection, trainingJobNamePrefix: 'churn-' });
+    new BatchPayout(stack, 'Payout', {
+      connection,
+      sourceBucket: scoresBucket(stack),
+      sourcePrefix: 'scores/',
+      processingJobNamePrefix: 'churn-',
+      processingOutputBucket: s3.Bucket.fromBucketName(stack, 'JobOutput', 'job-output'),
+    });
+    new FraudHoldEscrow(stack, 'Holds', { connection, ...props(stack) });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
   test('no unacknowledged finding for two BatchPayouts on one source bucket', () => {
     const stack = newStack('NagTwoPayouts');
     const connection = newConnection(stack);
@@ -146,6 +217,12 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       processingJobNamePrefix: 'churn-',
       processingOutputBucket: s3.Bucket.fromBucketName(stack, 'JobOutput', 'job-output'),
     });
+    new FraudHoldEscrow(stack, 'Holds', {
+      connection,
+      transformJobNamePrefix: 'fraud-',
+      transformOutputBucket: s3.Bucket.fromBucketName(stack, 'TransformOutput', 'transform-output'),
+      transformOutputPrefix: 'transform/',
+    });
     expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 
@@ -157,6 +234,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const connection = newConnection(stack);
     new PredictToTrade(stack, 'InVpc', { connection, endpointName: 'demo-direction-model', functionOptions: { vpc } });
     new BatchPayout(stack, 'PayoutInVpc', { connection, functionOptions: { vpc } });
+    new FraudHoldEscrow(stack, 'HoldsInVpc', { connection, functionOptions: { vpc } });
 
     expect(unacknowledgedFindings(stack)).toEqual([]);
   });
@@ -178,6 +256,20 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       functionOptions: { vpc },
     });
     const manual = new BatchPayout(stack, 'Manual', { connection, outputPrefix: '' });
+    const holds = new FraudHoldEscrow(stack, 'Holds', {
+      connection,
+      transformJobNamePrefix: 'Fraud-',
+      transformOutputBucket: scoresBucket(stack, 'TransformOutput'),
+      transformOutputPrefix: 'transform/',
+      sourceBucket: s3.Bucket.fromBucketName(stack, 'Scored', 'their-scored'),
+      functionOptions: { vpc },
+    });
+    const anyTransform = new FraudHoldEscrow(stack, 'AnyTransform', {
+      connection,
+      transformJobTrigger: true,
+      transformOutputBucket: s3.Bucket.fromBucketName(stack, 'AnyTransformOutput', 'transform-output'),
+      outputPrefix: '',
+    });
     const notificationsHandler = stack.node.findChild(BUCKET_NOTIFICATIONS_HANDLER);
 
     // (aws-cdk-lib's Vpc acknowledges a CloudFormation validation rule of its own on the stack.)
@@ -188,18 +280,25 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       ...acknowledgments(anyJob),
       ...acknowledgments(payout),
       ...acknowledgments(manual),
+      ...acknowledgments(holds),
+      ...acknowledgments(anyTransform),
       ...acknowledgments(notificationsHandler),
     ];
     const invokeVersions = (fn: lambda.IFunction) =>
       `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`;
-    const executions = (sm: BatchPayout) => {
+    /** A batch construct, by what differs: its act function and step, and its run log. */
+    type Batch = { construct: BatchPayout | FraudHoldEscrow; act: lambda.IFunction; actId: string; mapLabel: string; logFile: string };
+    const payoutBatch = (construct: BatchPayout): Batch => ({ construct, act: construct.payFunction, actId: 'Pay', mapLabel: 'PayBatches', logFile: 'payout_log.json' });
+    const holdsBatch = (construct: FraudHoldEscrow): Batch => ({ construct, act: construct.actFunction, actId: 'Act', mapLabel: 'HoldBatches', logFile: 'holds_log.json' });
+    const executions = (sm: Batch['construct']) => {
       const id = stack.getLogicalId(sm.stateMachine.node.defaultChild as sfn.CfnStateMachine);
       return `arn:<AWS::Partition>:states:${REGION}:${ACCOUNT}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${id}"}]}]}`;
     };
-    const objects = (sm: BatchPayout, pattern: string) => `<${stack.getLogicalId(sm.outputBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${pattern}`;
-    const batchPayoutAcknowledgments = (sm: BatchPayout, name: string, prefix: string, vpcToo: boolean) => [
+    const objects = (sm: Batch['construct'], pattern: string) => `<${stack.getLogicalId(sm.outputBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${pattern}`;
+    const bucketArn = (id: string) => `<${stack.getLogicalId(stack.node.findChild(id).node.defaultChild as s3.CfnBucket)}.Arn>`;
+    const batchAcknowledgments = ({ construct: sm, act, actId, mapLabel, logFile }: Batch, name: string, prefix: string, vpcToo: boolean) => [
       // The three functions: X-Ray and (in a VPC) network interfaces, in policies of their own, as the other constructs.
-      ...['Prepare', 'Pay', 'Summarize'].flatMap((fn) => [
+      ...['Prepare', actId, 'Summarize'].flatMap((fn) => [
         `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/${fn}Tracing`,
         ...(vpcToo ? [`AwsSolutions-IAM5[Resource::*] NagVpc/${name}/${fn}NetworkInterfaces`] : []),
       ]),
@@ -211,19 +310,17 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/prepare_report.json`)}] NagVpc/${name}/SummarizeAccess`,
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/input.csv`)}] NagVpc/${name}/SummarizeAccess`,
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/map-results/*`)}] NagVpc/${name}/SummarizeAccess`,
-      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/payout_log.json`)}] NagVpc/${name}/SummarizeAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/${logFile}`)}] NagVpc/${name}/SummarizeAccess`,
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/input.csv`)}] NagVpc/${name}/Workflow/RunFolderAccess`,
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/map-results/*`)}] NagVpc/${name}/Workflow/RunFolderAccess`,
       // The state machine: log delivery and X-Ray, in policies of their own...
       `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/Workflow/LogDelivery`,
       `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/Workflow/Tracing`,
       // ...what aws-cdk-lib's LambdaInvoke adds: the functions' versions, named exactly...
-      ...[sm.prepareFunction, sm.payFunction, sm.summarizeFunction].map(
-        (fn) => `${invokeVersions(fn)} NagVpc/${name}/Workflow/StateMachine/Role/DefaultPolicy`,
-      ),
+      ...[sm.prepareFunction, act, sm.summarizeFunction].map((fn) => `${invokeVersions(fn)} NagVpc/${name}/Workflow/StateMachine/Role/DefaultPolicy`),
       // ...and what its Distributed Map adds: this state machine's child executions and its Map Runs.
       `AwsSolutions-IAM5[Resource::${executions(sm)}:*] NagVpc/${name}/Workflow/StateMachine/DistributedMapPolicy`,
-      `AwsSolutions-IAM5[Resource::${executions(sm)}/PayBatches:*] NagVpc/${name}/Workflow/StateMachine/DistributedMapPolicy`,
+      `AwsSolutions-IAM5[Resource::${executions(sm)}/${mapLabel}:*] NagVpc/${name}/Workflow/StateMachine/DistributedMapPolicy`,
     ];
     expect(found.map(({ path, id }) => `${id} ${path}`).sort()).toEqual(
       [
@@ -243,16 +340,29 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:training-job/churn-*] NagVpc/Bonus/HandlerDescribeTrainingJob`,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:training-job/*] NagVpc/AnyJob/HandlerDescribeTrainingJob`,
         // BatchPayout, in a VPC, on both triggers...
-        ...batchPayoutAcknowledgments(payout, 'Payout', 'purpleflea-payouts/', true),
+        ...batchAcknowledgments(payoutBatch(payout), 'Payout', 'purpleflea-payouts/', true),
         'AwsSolutions-SQS3 NagVpc/Payout/DeadLetterQueue',
         // ...reading the source under its prefix, the processing jobs' bucket, and describing the jobs the rule matches.
-        `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(stack.node.findChild('Scores').node.defaultChild as s3.CfnBucket)}.Arn>/scores/*] NagVpc/Payout/PrepareAccess`,
+        `AwsSolutions-IAM5[Resource::${bucketArn('Scores')}/scores/*] NagVpc/Payout/PrepareAccess`,
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::job-output/*] NagVpc/Payout/PrepareAccess',
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:processing-job/churn-*] NagVpc/Payout/PrepareAccess`,
         // aws-cdk-lib's bucket-notifications handler, which turns on the source bucket's EventBridge notifications.
         `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole] NagVpc/${BUCKET_NOTIFICATIONS_HANDLER}/Role`,
         // BatchPayout started by hand, run folders at the bucket's root: no trigger, so no dead-letter queue.
-        ...batchPayoutAcknowledgments(manual, 'Manual', '', false),
+        ...batchAcknowledgments(payoutBatch(manual), 'Manual', '', false),
+        // FraudHoldEscrow, in a VPC, on both triggers...
+        ...batchAcknowledgments(holdsBatch(holds), 'Holds', 'purpleflea-holds/', true),
+        'AwsSolutions-SQS3 NagVpc/Holds/DeadLetterQueue',
+        // ...reading any object of the (imported) source bucket, and the transform output under its prefix (listing it is not a
+        // wildcard: the bucket, with an s3:prefix condition), and describing the transform jobs the rule matches.
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::their-scored/*] NagVpc/Holds/PrepareAccess',
+        `AwsSolutions-IAM5[Resource::${bucketArn('TransformOutput')}/transform/*] NagVpc/Holds/PrepareAccess`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:transform-job/fraud-*] NagVpc/Holds/PrepareAccess`,
+        // FraudHoldEscrow on any transform job, reading its whole (imported) bucket, run folders at the bucket's root.
+        ...batchAcknowledgments(holdsBatch(anyTransform), 'AnyTransform', '', false),
+        'AwsSolutions-SQS3 NagVpc/AnyTransform/DeadLetterQueue',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::transform-output/*] NagVpc/AnyTransform/PrepareAccess',
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:${REGION}:${ACCOUNT}:transform-job/*] NagVpc/AnyTransform/PrepareAccess`,
       ].sort(),
     );
     for (const { reason } of found) expect(reason.length).toBeGreaterThan(40);
@@ -276,6 +386,27 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       [
         `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/purpleflea-payouts/*/input.csv] UserWildcardPayout/Payout/Workflow/StateMachine/Role/DefaultPolicy/Resource`,
         'AwsSolutions-IAM5[Resource::*] UserWildcardPayout/Payout/Workflow/StateMachine/Role/DefaultPolicy/Resource',
+      ].sort(),
+    );
+  });
+
+  test("a wildcard a user adds to FraudHoldEscrow's Prepare role is still reported, even on the transform output and jobs it may read", () => {
+    const stack = newStack('UserWildcardHolds');
+    const holds = new FraudHoldEscrow(stack, 'Holds', {
+      connection: newConnection(stack),
+      transformJobNamePrefix: 'fraud-',
+      transformOutputBucket: s3.Bucket.fromBucketName(stack, 'TransformOutput', 'transform-output'),
+      transformOutputPrefix: 'transform/',
+    });
+    // The very resources the construct acknowledges on its own policy: the acknowledgments do not reach the role's.
+    const transformObjects = 'arn:aws:s3:::transform-output/transform/*';
+    const transformJobs = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:transform-job/fraud-*`;
+    holds.prepareFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [transformObjects] }));
+    holds.prepareFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:StopTransformJob'], resources: [transformJobs] }));
+    expect(unacknowledgedFindings(stack).sort()).toEqual(
+      [
+        `AwsSolutions-IAM5[Resource::${transformObjects}] UserWildcardHolds/Holds/PrepareRole/DefaultPolicy/Resource`,
+        `AwsSolutions-IAM5[Resource::${transformJobs}] UserWildcardHolds/Holds/PrepareRole/DefaultPolicy/Resource`,
       ].sort(),
     );
   });

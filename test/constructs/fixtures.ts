@@ -1,10 +1,14 @@
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
 import {
   BatchPayout,
   BatchPayoutProps,
+  FraudHoldEscrow,
+  FraudHoldEscrowProps,
   PredictToTrade,
   PredictToTradeProps,
   PurpleFleaConnection,
@@ -71,6 +75,20 @@ export function newBatchPayout(props: Partial<BatchPayoutProps> = {}, stack = ne
   return { stack, connection, payout, template: Template.fromStack(stack) };
 }
 
+export interface Holds {
+  readonly stack: Stack;
+  readonly connection: PurpleFleaConnection;
+  readonly holds: FraudHoldEscrow;
+  readonly template: Template;
+}
+
+/** A stack with one connection and one FraudHoldEscrow 'Holds' (manual starts only, unless props add a trigger). */
+export function newFraudHoldEscrow(props: Partial<FraudHoldEscrowProps> = {}, stack = newStack()): Holds {
+  const connection = newConnection(stack);
+  const holds = new FraudHoldEscrow(stack, 'Holds', { connection, ...props });
+  return { stack, connection, holds, template: Template.fromStack(stack) };
+}
+
 /**
  * A state machine's definition as Step Functions gets it: its DefinitionString with the Fn::Join flattened,
  * the partition as `aws`, a bucket reference as `bucket-<logical id>`, a function's ARN as a Lambda ARN.
@@ -125,4 +143,51 @@ export function substituteInputTemplate(template: string, values: { [key: string
 /** An ARN as aws-cdk-lib writes it in an environment-specific stack: the partition stays a reference. */
 export function arnWithPartition(afterPartition: string): any {
   return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, afterPartition]] };
+}
+
+/** A function's environment variables. */
+export function variablesOf(template: Template, fn: { node: any }): { [name: string]: any } {
+  return template.toJSON().Resources[logicalIdOf(fn as any)].Properties.Environment.Variables;
+}
+
+/** The IAM policies attached to a role, by logical id. */
+export function policiesOf(template: Template, role: iam.IRole): { [id: string]: any[] } {
+  const roleId = logicalIdOf(role as iam.Role);
+  return Object.fromEntries(
+    Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([, p]: [string, any]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+      .map(([id, p]: [string, any]) => [id, p.Properties.PolicyDocument.Statement]),
+  );
+}
+
+/** The statements of a role's policy whose logical id starts with `prefix`. */
+export function policy(template: Template, role: iam.IRole, prefix: string): any[] {
+  const found = Object.entries(policiesOf(template, role)).filter(([id]) => id.startsWith(prefix));
+  expect(found).toHaveLength(1);
+  return found[0][1];
+}
+
+/** `<bucket ARN>/<pattern>`, as aws-cdk-lib writes an object ARN of a bucket of the stack. */
+export function objectsOf(bucket: s3.IBucket, pattern: string): any {
+  return { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalIdOf(bucket), 'Arn'] }, `/${pattern}`]] };
+}
+
+export function rules(template: Template): any[] {
+  return Object.values(template.findResources('AWS::Events::Rule')).map((r: any) => r.Properties);
+}
+
+/** Evaluates a JSON path `$.a.b` against a state; enough for the paths the workflow uses. */
+export function at(state: unknown, path: string): unknown {
+  if (!path.startsWith('$.')) throw new Error(`not a simple path: ${path}`);
+  return path
+    .slice(2)
+    .split('.')
+    .reduce((value: any, field) => value?.[field], state);
+}
+
+/** Evaluates `States.Format('<template>', $.path)` with one argument. */
+export function format(state: unknown, expression: string): string {
+  const match = /^States\.Format\('([^']*)', (\$[.\w]+)\)$/.exec(expression);
+  if (!match) throw new Error(`not a one-argument States.Format: ${expression}`);
+  return match[1].replace('{}', String(at(state, match[2])));
 }

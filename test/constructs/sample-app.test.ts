@@ -1,10 +1,11 @@
 import { SecretValue, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
-import { BatchPayout, PredictToTrade, PurpleFleaConnection } from '../../lib';
+import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection } from '../../lib';
 import { newStack } from './fixtures';
 
 function sampleTemplate(context: { [key: string]: any } = {}): Template {
@@ -22,6 +23,7 @@ describe('the sample app', () => {
         expect.stringMatching(/^TrainingBonusHandler/),
         expect.stringMatching(/^PurpleFleaLedger/),
         expect.stringMatching(/^PayoutsWorkflowStateMachine/),
+        expect.stringMatching(/^FraudHoldsWorkflowStateMachine/),
       ]),
     );
   });
@@ -33,7 +35,7 @@ describe('the sample app', () => {
       .filter((v) => v?.POWERTOOLS_SERVICE_NAME !== undefined);
   }
 
-  test('holds the three constructs: a PredictToTrade, a TrainingBonusEscrow and a BatchPayout, sharing one connection', () => {
+  test('holds the four constructs: a PredictToTrade, a TrainingBonusEscrow, a BatchPayout and a FraudHoldEscrow, sharing one connection', () => {
     const template = sampleTemplate();
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     const handlers = libraryHandlers(template);
@@ -41,11 +43,14 @@ describe('the sample app', () => {
       'batch-payout',
       'batch-payout',
       'batch-payout',
+      'fraud-hold-escrow',
+      'fraud-hold-escrow',
+      'fraud-hold-escrow',
       'predict-to-trade',
       'training-bonus-escrow',
     ]);
-    // All in dry run by default (BatchPayout's Prepare moves no money and has no dry run).
-    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual(['true', 'true', 'true', 'true']);
+    // All in dry run by default (the batch constructs' Prepare functions move no money and have no dry run).
+    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual(['true', 'true', 'true', 'true', 'true', 'true']);
   });
 
   test('the BatchPayout runs on uploads under scores/ to the sample scores bucket, into its own output bucket', () => {
@@ -59,8 +64,37 @@ describe('the sample app', () => {
       object: { key: [{ prefix: 'scores/' }] },
     });
     template.hasResourceProperties('Custom::S3BucketNotifications', { NotificationConfiguration: { EventBridgeConfiguration: {} } });
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+    // Scores and TransformOutput, and the two constructs' own output buckets.
+    template.resourceCountIs('AWS::S3::Bucket', 4);
     expect(payouts.outputBucket.node.scope).toBe(payouts);
+  });
+
+  test("the FraudHoldEscrow runs on the sample fraud model's completed transform jobs, reading the sample transform output bucket", () => {
+    const ruleAndScope = (context: { [key: string]: any }) => {
+      const stack = buildSampleApp(context).node.findChild(SAMPLE_STACK_NAME) as Stack;
+      const template = Template.fromStack(stack).toJSON();
+      const holds = stack.node.findChild('FraudHolds') as FraudHoldEscrow;
+      const rule = template.Resources[stack.getLogicalId(holds.transformJobRule!.node.defaultChild as events.CfnRule)];
+      const transformOutput = stack.getLogicalId(stack.node.findChild('TransformOutput').node.defaultChild as s3.CfnBucket);
+      const prepareAccess = Object.entries(template.Resources).find(([id]) => id.startsWith('FraudHoldsPrepareAccess'))![1] as any;
+      return {
+        detail: rule.Properties.EventPattern.detail,
+        transformJobs: JSON.stringify(template).match(/:transform-job\/[^"]*/g),
+        reads: prepareAccess.Properties.PolicyDocument.Statement.filter((st: any) => st.Action === 's3:GetObject').map((st: any) => st.Resource),
+        transformOutput,
+        holds,
+      };
+    };
+    const defaults = ruleAndScope({});
+    expect(defaults.detail).toEqual({ TransformJobStatus: ['Completed'], TransformJobName: [{ prefix: 'demo-fraud-model' }] });
+    expect(defaults.transformJobs).toEqual([':transform-job/demo-fraud-model*']);
+    expect(defaults.reads).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [defaults.transformOutput, 'Arn'] }, '/*']] }]);
+    // The run folders go to the construct's own bucket.
+    expect(defaults.holds.outputBucket.node.scope).toBe(defaults.holds);
+    // An empty prefix: every transform job.
+    const any = ruleAndScope({ transformJobNamePrefix: '' });
+    expect(any.detail).toEqual({ TransformJobStatus: ['Completed'] });
+    expect(any.transformJobs).toEqual([':transform-job/*']);
   });
 
   test("the TrainingBonusEscrow matches the sample model's training jobs by default, and a prefix from context", () => {
@@ -87,7 +121,7 @@ describe('the sample app', () => {
 
   test('dryRun=false from context reaches every function that has a dry run', () => {
     const handlers = libraryHandlers(sampleTemplate({ dryRun: 'false' }));
-    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual(['false', 'false', 'false', 'false']);
+    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual(['false', 'false', 'false', 'false', 'false', 'false']);
   });
 
   test('runs cdk-nag at synth: an unprotected queue added to it fails synthesis', () => {

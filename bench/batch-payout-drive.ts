@@ -1,0 +1,200 @@
+/**
+ * The BatchPayout benchmark's moving parts (bench/batch-payout.bench.ts): the rows and batches,
+ * the Pay "containers" (copies of the bundle), the same structure without the ledger, the seed's
+ * sequential loop, and a timestamped record of every answer the sandbox sends.
+ */
+import * as http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { mapWithConcurrency } from '../lambda/shared/batch/rate-limiter';
+import { payoutActionKey } from '../lambda/shared/action-keys';
+import { GATEWAY_PROFILE } from '../lambda/shared/purpleflea-api';
+import { PurpleFleaClient } from '../lambda/shared/purpleflea-client';
+import { CredentialSource } from '../lambda/shared/purpleflea-credentials';
+import type { BatchInput, PayBatchEvent, PayBatchResult, PayoutItem } from '../lib/private/contracts/batch-engine';
+import { applyEnvironment } from '../test/support/aws-env';
+import { PurpleFleaSandbox, SANDBOX_API_KEY, WALLET_TRANSFER_PATH } from '../test/support/purpleflea-sandbox';
+import { AGENT_ID, BenchFailure, REPO_ROOT } from './scenario';
+
+export const PAY_BUNDLE = resolve(REPO_ROOT, 'assets', 'batch-payout-pay', 'index.js');
+/** The Pay function's timeout as the construct sets it (lib/batch-payout.ts, FUNCTION_TIMEOUT). */
+const PAY_TIMEOUT_MS = 5 * 60_000;
+
+/** One row's outcome, as far as the bench looks at it. */
+export interface RowResult {
+  readonly status: string;
+  readonly repeated?: boolean;
+}
+
+/** One Lambda container running Pay: takes one batch at a time. */
+export type PayCopy = (batch: PayBatchEvent) => Promise<readonly RowResult[]>;
+
+// ---------------------------------------------------------------------------------------------
+// Rows and batches
+
+/**
+ * `count` rows as Prepare writes them into input.csv (the normalized columns, as strings), each
+ * paying a distinct agent: `label` keeps agent ids apart between the bench's phases.
+ */
+export function payoutItems(label: string, count: number): PayoutItem[] {
+  return Array.from({ length: count }, (_, i) => {
+    const score = ((i % 997) + 1) / 100;
+    return { line: String(i + 2), agent_id: `agt_${label}_${i}`, score: score.toFixed(3), amount_usdc: (Math.round(score * 1000) / 100).toFixed(2) };
+  });
+}
+
+/** The ItemBatcher's batches: a source key of their own, so no action key is shared with another phase. */
+export function batchesOf(items: readonly PayoutItem[], itemsPerBatch: number, runLabel: string): PayBatchEvent[] {
+  const batchInput: BatchInput = { runId: `bench-${runLabel}`, sourceBucket: 'bench-scores', sourceKey: `scores/${runLabel}-${randomUUID()}.csv`, sourceEtag: randomUUID().replace(/-/g, '') };
+  const batches: PayBatchEvent[] = [];
+  for (let start = 0; start < items.length; start += itemsPerBatch) batches.push({ Items: items.slice(start, start + itemsPerBatch), BatchInput: batchInput });
+  return batches;
+}
+
+/**
+ * The Distributed Map, as far as throughput goes: every copy runs one batch at a time and takes the
+ * next one when done (so maxConcurrency = copies.length batches in flight). Returns the rows' outcomes.
+ */
+export async function driveBatches(copies: readonly PayCopy[], batches: readonly PayBatchEvent[]): Promise<RowResult[]> {
+  const results = new Array<readonly RowResult[]>(batches.length);
+  let next = 0;
+  await Promise.all(
+    copies.map(async (pay) => {
+      while (next < batches.length) {
+        const index = next++;
+        results[index] = await pay(batches[index]);
+      }
+    }),
+  );
+  return results.flat();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Pay handler: one fresh copy of the bundle per container
+
+export function lambdaContext(remainingMs = PAY_TIMEOUT_MS) {
+  const deadline = Date.now() + remainingMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'bench-batch-payout-pay',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:bench-batch-payout-pay',
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/bench-batch-payout-pay',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * `count` fresh copies of assets/batch-payout-pay/index.js, each with `env` in process.env while its
+ * module scope runs (where it reads its settings and creates its rate limiter, SDK clients and http
+ * agent), as `count` Lambda containers would.
+ */
+export function loadPayCopies(count: number, env: { [name: string]: string }): PayCopy[] {
+  return Array.from({ length: count }, () => {
+    const restore = applyEnvironment(env);
+    try {
+      delete require.cache[PAY_BUNDLE];
+      const { handler } = require(PAY_BUNDLE) as { handler: (event: PayBatchEvent, context: unknown) => Promise<PayBatchResult> };
+      return async (batch: PayBatchEvent) => (await handler(batch, lambdaContext())).rows;
+    } finally {
+      delete require.cache[PAY_BUNDLE];
+      restore();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same structure without the ledger
+
+/**
+ * Per container a PurpleFleaClient of its own (the handler's client: secret cached, 429 back-off),
+ * `concurrency` rows in flight per batch, each row only the POST: no ledger, no rate limiter.
+ */
+export function noLedgerCopies(count: number, baseUrl: string, secretArn: string, concurrency: number): PayCopy[] {
+  return Array.from({ length: count }, () => {
+    const client = new PurpleFleaClient({ baseUrl, credentials: new CredentialSource(secretArn, { apiKeyField: 'key', agentIdField: 'agent_id' }) });
+    return async (batch: PayBatchEvent) => {
+      const deadline = Date.now() + PAY_TIMEOUT_MS;
+      const { sourceBucket, sourceKey, sourceEtag } = batch.BatchInput;
+      return mapWithConcurrency(batch.Items, concurrency, async (item): Promise<RowResult> => {
+        const outcome = await client.post(
+          GATEWAY_PROFILE.walletTransfer({ fromAgent: AGENT_ID, toAgent: item.agent_id, amountUsdc: Number(item.amount_usdc), memo: `pipeline-bonus score=${Number(item.score).toFixed(3)}` }),
+          { actionKey: payoutActionKey(sourceBucket, sourceKey, sourceEtag, item.agent_id), deadline },
+        );
+        return { status: outcome.outcome };
+      });
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The seed's loop
+
+/**
+ * The seed's pattern 2, in Node: for each row, one POST /wallet/transfer (keep-alive agent, 10 s
+ * timeout), fail on a non-2xx, parse the answer; one row at a time. No ledger, no logs.
+ */
+export function createSeedPayer(baseUrl: string): { pay(item: PayoutItem): Promise<RowResult>; close(): void } {
+  const agent = new http.Agent({ keepAlive: true });
+  const url = new URL(WALLET_TRANSFER_PATH, baseUrl);
+  const post = (body: string) =>
+    new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
+      const req = http.request(url, {
+        method: 'POST',
+        agent,
+        timeout: 10_000,
+        headers: { 'authorization': `Bearer ${SANDBOX_API_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body).toString() },
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.end(body);
+    });
+  return {
+    async pay(item) {
+      const score = Number(item.score);
+      const answer = await post(JSON.stringify({ from_agent: AGENT_ID, to_agent: item.agent_id, amount: Math.round(score * 1000) / 100, memo: `pipeline-bonus score=${score.toFixed(3)}` }));
+      if (answer.status < 200 || answer.status >= 300) throw new BenchFailure(`seed loop: transfer to ${item.agent_id} failed: ${answer.status} ${answer.text}`);
+      JSON.parse(answer.text);
+      return { status: 'SUCCEEDED' };
+    },
+    close: () => agent.destroy(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the sandbox answered, and when
+
+export interface Answer {
+  /** Date.now() when the answer was written (the sandbox commits just before it answers). */
+  readonly at: number;
+  readonly path: string;
+  readonly status: number;
+}
+
+/**
+ * Records every answer the sandbox sends, with its time: the sandbox's recorded calls carry no time.
+ * (PurpleFleaSandbox keeps its http.Server private, in a LoopbackServer's `server`; the bench only
+ * listens to its 'request' events, as bench/stand-ins-process.ts listens to its connections.)
+ */
+export function recordAnswers(sandbox: PurpleFleaSandbox): { readonly answers: Answer[]; clear(): void } {
+  const server = (sandbox as unknown as { server?: { server?: unknown } }).server?.server;
+  if (!(server instanceof http.Server)) throw new BenchFailure('cannot find the http.Server of the PurpleFleaSandbox to time its answers');
+  const answers: Answer[] = [];
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+    res.once('finish', () => answers.push({ at: Date.now(), path, status: res.statusCode }));
+  });
+  return { answers, clear: () => void answers.splice(0) };
+}

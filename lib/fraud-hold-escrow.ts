@@ -1,0 +1,540 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  BatchEngine,
+  DEFAULT_ACT_CONCURRENCY,
+  checkBatchFunctionOptions,
+  checkKeyPrefix,
+  checkRunFolders,
+  checkRunShape,
+  checkSourceTrigger,
+} from './private/batch-engine';
+import {
+  FRAUD_HOLD_ACT_ENV,
+  FRAUD_HOLD_METRICS,
+  FRAUD_HOLD_PREPARE_ENV,
+  HOLD_CONDITION_PLACEHOLDERS,
+  HOLDS_LOG_FILE,
+  HoldFieldNames,
+  HoldInputFormatName,
+  TRANSFORM_JOB_STATE_CHANGE,
+  fraudHoldActEnvironment,
+  fraudHoldPrepareEnvironment,
+} from './private/contracts/fraud-hold-env';
+import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
+import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
+import { checkTemplate } from './private/templates';
+import { PropsValidator, isToken } from './private/validation';
+import { WildcardStatement } from './private/wildcard-policy';
+import { PurpleFleaConnection } from './purpleflea-connection';
+
+/** How a {@link FraudHoldEscrow}'s records are written. */
+export enum HoldInputFormat {
+  /**
+   * One JSON object per line, as a Batch Transform writes with `AssembleWith: Line` and, joined with its
+   * input (`JoinSource: Input`), the transaction's fields beside the model's output. Dotted field names
+   * reach into nested objects (`SageMakerOutput.fraud_score`).
+   */
+  JSON_LINES = 'JSON_LINES',
+  /** CSV whose first row is the header naming the fields. */
+  CSV = 'CSV',
+}
+
+/** Props of a {@link FraudHoldEscrow}. */
+export interface FraudHoldEscrowProps {
+  /** How to reach Purple Flea and the action ledger. */
+  readonly connection: PurpleFleaConnection;
+
+  // Triggers: any combination; with none, runs start only by hand (StartExecution with
+  // `{"bucket", "prefix"}` or `{"bucket", "key"}`).
+
+  /**
+   * Start a run when any SageMaker Batch Transform job completes (narrow it with `transformJobNamePrefix`):
+   * the run reads every object ending in `objectSuffix` under the job's `TransformOutput.S3OutputPath`.
+   * @default - true when `transformJobNamePrefix` is given, false otherwise
+   */
+  readonly transformJobTrigger?: boolean;
+
+  /**
+   * Start a run when a SageMaker Batch Transform job whose name starts with this completes. Turns the
+   * transform-job trigger on. The rule matches it case-sensitively; the function may describe only the
+   * jobs it names (in lower case, as SageMaker writes ARNs). A token is used as it is: give it in lower case.
+   * @default - every transform job, if `transformJobTrigger` is true
+   */
+  readonly transformJobNamePrefix?: string;
+
+  /**
+   * The bucket the transform jobs write their output to; required by the transform-job trigger. Prepare
+   * may list it and read its objects (under `transformOutputPrefix`, when given): a job's output path is
+   * known only when it completes, and a job writing elsewhere fails its run.
+   * @default - no transform-job trigger
+   */
+  readonly transformOutputBucket?: s3.IBucket;
+
+  /**
+   * Only under this key prefix of `transformOutputBucket` may Prepare list and read (e.g. `transform-output/`).
+   * Requires the transform-job trigger.
+   * @default - the whole of `transformOutputBucket`
+   */
+  readonly transformOutputPrefix?: string;
+
+  /**
+   * Start a run when a records file is created in this bucket (EventBridge `Object Created` events).
+   * A bucket created in the same stack gets EventBridge notifications turned on; an imported bucket
+   * must have them turned on by its owner (S3 console: Properties, Amazon EventBridge).
+   * @default - no S3 trigger
+   */
+  readonly sourceBucket?: s3.IBucket;
+
+  /**
+   * Only objects whose key starts with this start a run (e.g. `scored/`); the function may read only them.
+   * Requires `sourceBucket`.
+   * @default - every object in `sourceBucket`
+   */
+  readonly sourcePrefix?: string;
+
+  /**
+   * Only objects whose key ends with this start a run (e.g. `.out`). Requires `sourceBucket`.
+   * @default - any key
+   */
+  readonly sourceSuffix?: string;
+
+  /**
+   * When a run reads a prefix (a transform job's output path, or a manual start with `{"bucket", "prefix"}`),
+   * it reads the objects whose key ends with this; empty for every object. Not a pattern: no `*` or `?`.
+   * @default '.out'
+   */
+  readonly objectSuffix?: string;
+
+  // The records.
+
+  /**
+   * How the records are written.
+   * @default HoldInputFormat.JSON_LINES
+   */
+  readonly inputFormat?: HoldInputFormat;
+
+  /**
+   * The field holding the transaction's id: one hold per transaction id, ever. A record without one is
+   * identified by its object (bucket, key, ETag) and line. For JSON Lines, a dotted path reaches into objects.
+   * @default 'transaction_id'
+   */
+  readonly transactionIdField?: string;
+
+  /**
+   * The field holding the buyer's Purple Flea agent id (whose funds are held).
+   * @default 'buyer'
+   */
+  readonly buyerField?: string;
+
+  /**
+   * The field holding the seller's Purple Flea agent id (who gets the funds once review clears them).
+   * @default 'seller'
+   */
+  readonly sellerField?: string;
+
+  /**
+   * The field holding the transaction's amount, in USDC: the amount held.
+   * @default 'amount'
+   */
+  readonly amountField?: string;
+
+  /**
+   * The field holding the model's fraud score, a number in [0, 1], e.g. `SageMakerOutput.fraud_score` for
+   * a transform joined with its input.
+   * @default 'fraud_score'
+   */
+  readonly fraudScoreField?: string;
+
+  // The rule and the amounts.
+
+  /**
+   * A record whose fraud score is strictly above this gets a hold; at or below it, it is SKIPPED. From 0 to 1.
+   * @default 0.8
+   */
+  readonly fraudScoreThreshold?: number;
+
+  /**
+   * The escrow's release condition, from the placeholders `{transactionId}`, `{fraudScore}` (two decimals)
+   * and `{jobName}` (the transform job's name, empty for other runs).
+   * @default 'manual_review_cleared:fraud_score={fraudScore}'
+   */
+  readonly conditionTemplate?: string;
+
+  /**
+   * A record whose amount is above this is INVALID: it is never held, and never reduced. Greater than 0.
+   * @default 1000
+   */
+  readonly maxHoldUsdc?: number;
+
+  /**
+   * A run whose holds add up to more than this holds nothing: it fails before any money moves, naming
+   * the total and the cap. Greater than 0.
+   * @default 100000
+   */
+  readonly maxBatchTotalUsdc?: number;
+
+  // How fast.
+
+  /**
+   * Purple Flea requests per second for the whole run, shared equally by the `maxConcurrency` batches
+   * in flight. Greater than 0, at most 1000; known at synth (not a token).
+   * @default 10
+   */
+  readonly maxRequestsPerSecond?: number;
+
+  /**
+   * Batches acted on at the same time (the Distributed Map's MaxConcurrency). An integer from 1 to 1000;
+   * known at synth (not a token).
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * Requests in flight at the same time within one batch. An integer from 1 to 100.
+   * @default 5
+   */
+  readonly actConcurrency?: number;
+
+  /**
+   * Records per batch (the Distributed Map's ItemBatcher). An integer from 1 to 1000; known at synth.
+   * A batch must fit in the Act function's timeout at its share of the rate (with a minute to spare for
+   * backing off from 429s): itemsPerBatch × maxConcurrency / maxRequestsPerSecond seconds.
+   * @default 100
+   */
+  readonly itemsPerBatch?: number;
+
+  /**
+   * The percentage of batches that may fail without failing the run (the Distributed Map's
+   * ToleratedFailurePercentage). From 0 to 100; known at synth.
+   * @default 0
+   */
+  readonly toleratedFailurePercentage?: number;
+
+  // Where the run folders go.
+
+  /**
+   * The bucket of the run folders (`<outputPrefix>/<run id>/`: the normalized input, the Map's results
+   * and the holds log). Must not be `sourceBucket` under an overlapping prefix (a run's own files would
+   * start new runs).
+   * @default - a new bucket: S3-managed encryption, TLS only, public access blocked, versioned, retained
+   */
+  readonly outputBucket?: s3.IBucket;
+
+  /**
+   * The key prefix of the run folders in `outputBucket`: no leading or trailing slash, no wildcard; empty
+   * for the bucket's root.
+   * @default 'purpleflea-holds'
+   */
+  readonly outputPrefix?: string;
+
+  /**
+   * The bus that gets a `Purple Flea Holds Completed` event (source `purpleflea.sagemaker`) after each run.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+
+  /**
+   * Run and log everything, but hold nothing.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * When false, the rules are created disabled and a run started by hand holds nothing.
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * How long the functions' and the state machine's logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Overrides for the three functions: memory, timeout, VPC placement... The construct sets their code,
+   * handler, runtime, role, log group and its own environment variables; they are invoked synchronously
+   * by Step Functions, so they have no async retries, event age or failure destination. Giving any of
+   * those here is an error.
+   * @default - arm64, active tracing, 5 minutes; 1024 MB for Prepare and Summarize, 256 MB for Act
+   */
+  readonly functionOptions?: lambda.FunctionOptions;
+}
+
+/**
+ * Locks the funds of each transaction a batch model flags as fraud in a Purple Flea escrow until review
+ * clears it, exactly once per transaction, on Step Functions' Distributed Map.
+ *
+ * A run starts when a SageMaker Batch Transform job completes (reading every `objectSuffix` object of its
+ * output path), when a records file is created in `sourceBucket`, or by hand: `StartExecution` on
+ * `stateMachine` with `{"bucket": "...", "prefix": "..."}` or `{"bucket": "...", "key": "..."}` (Prepare may
+ * read the objects of the triggers' buckets; for another bucket, grant it read, e.g.
+ * `bucket.grantRead(holds.prepareFunction, 'scored/*')`). Each run has a folder
+ * `s3://<outputBucket>/<outputPrefix>/<run id>/`:
+ *
+ * 1. Prepare reads the records (JSON Lines or CSV), checks each one and the caps (`maxBatchTotalUsdc`
+ *    fails the run before any money moves), and writes the records to hold as `input.csv`;
+ * 2. a Distributed Map reads `input.csv` in batches of `itemsPerBatch`, `maxConcurrency` at a time, and
+ *    Act creates an escrow from the buyer to the seller for each record whose fraud score is above
+ *    `fraudScoreThreshold`, under `conditionTemplate`, through the action ledger keyed by the transaction
+ *    id, within `maxRequestsPerSecond`;
+ * 3. Summarize writes `holds_log.json` (one entry per record, totals per status) and puts a
+ *    `Purple Flea Holds Completed` event on `eventBus`.
+ *
+ * A repeated event, a rerun or a redrive never holds a transaction twice.
+ */
+export class FraudHoldEscrow extends Construct {
+  /** The workflow: Prepare → HoldBatches (Distributed Map) → Hold (the Act function) → Summarize. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** Reads and checks the records, writes the run's `input.csv`. */
+  public readonly prepareFunction: lambda.Function;
+  /** Creates the holds of one batch of records. */
+  public readonly actFunction: lambda.Function;
+  /** Writes the holds log and puts the completion event. */
+  public readonly summarizeFunction: lambda.Function;
+  /** The bucket of the run folders. */
+  public readonly outputBucket: s3.IBucket;
+  /** The key prefix of the run folders in `outputBucket` (empty for the bucket's root). */
+  public readonly outputPrefix: string;
+  /** The rule on `sourceBucket`'s `Object Created` events, when `sourceBucket` is given. */
+  public readonly objectCreatedRule?: events.Rule;
+  /** The rule on completed transform jobs, when the transform-job trigger is on. */
+  public readonly transformJobRule?: events.Rule;
+  /** The rules' failed deliveries (there is one when there is a rule). */
+  public readonly deadLetterQueue?: sqs.Queue;
+  /** The state machine's log group. */
+  public readonly logGroup: logs.ILogGroup;
+  /** Fires on any failed run in 5 minutes. */
+  public readonly executionsFailedAlarm: cloudwatch.Alarm;
+  /** Fires on any hold whose outcome is unknown (it may have been created): an operator must check it. */
+  public readonly unknownOutcomesAlarm: cloudwatch.Alarm;
+  /** Fires when a rule's delivery lands in the dead-letter queue (there is one when there is a rule). */
+  public readonly deadLetterQueueAlarm?: cloudwatch.Alarm;
+  /** The bus that gets the `Purple Flea Holds Completed` events. */
+  public readonly eventBus: events.IEventBus;
+
+  constructor(scope: Construct, id: string, props: FraudHoldEscrowProps) {
+    super(scope, id);
+    validate(id, props);
+
+    const enabled = props.enabled ?? true;
+    const transform = transformTriggerOf(props);
+    const engine = new BatchEngine(this, {
+      options: props,
+      defaultOutputPrefix: DEFAULT_OUTPUT_PREFIX,
+      metrics: { ...FRAUD_HOLD_METRICS, unknownOutcomes: FRAUD_HOLD_METRICS.holdsUnknown },
+      comment: 'FraudHoldEscrow: transactions a batch model flags as fraud get their funds held in a Purple Flea escrow, once each',
+      prepare: {
+        assetName: 'fraud-hold-prepare',
+        description: "FraudHoldEscrow Prepare: reads and checks scored transactions, writes the ones to hold as the run's input.csv",
+        environment: (runFolders) =>
+          fraudHoldPrepareEnvironment({
+            inputFormat: INPUT_FORMAT_NAMES[props.inputFormat ?? HoldInputFormat.JSON_LINES],
+            ...fieldNamesOf(props),
+            fraudScoreThreshold: props.fraudScoreThreshold ?? DEFAULT_FRAUD_SCORE_THRESHOLD,
+            maxHoldUsdc: props.maxHoldUsdc ?? DEFAULT_MAX_HOLD_USDC,
+            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
+            objectSuffix: props.objectSuffix ?? DEFAULT_OBJECT_SUFFIX,
+            outputBucket: runFolders.bucket.bucketName,
+            outputPrefix: runFolders.prefix,
+            enabled,
+          }),
+        statements: transform.on ? this.transformJobStatements(props.transformOutputBucket!, props.transformOutputPrefix, transform.namePrefix) : [],
+        readBuckets: transform.on ? [props.transformOutputBucket!] : [],
+      },
+      act: {
+        id: 'Act',
+        // The step and the Map in the user's words: HoldBatches → Hold.
+        stepName: 'Hold',
+        assetName: 'fraud-hold-act',
+        description: 'FraudHoldEscrow Act: holds the funds of one batch of flagged transactions in Purple Flea escrows, each transaction once',
+        environment: ({ requestsPerSecond }) =>
+          fraudHoldActEnvironment({
+            conditionTemplate: props.conditionTemplate ?? DEFAULT_CONDITION_TEMPLATE,
+            requestsPerSecond,
+            concurrency: props.actConcurrency ?? DEFAULT_ACT_CONCURRENCY,
+            dryRun: props.dryRun ?? false,
+          }),
+      },
+      summarize: {
+        assetName: 'fraud-hold-summarize',
+        description: "FraudHoldEscrow Summarize: writes the run's holds log and puts a Purple Flea Holds Completed event",
+        logFile: HOLDS_LOG_FILE,
+      },
+      objectCreatedRuleDescription: 'Runs FraudHoldEscrow: a scored transactions file created in the source bucket becomes Purple Flea escrow holds',
+      jobTrigger: transform.on
+        ? {
+          id: 'TransformJobRule',
+          description: 'Runs FraudHoldEscrow: the transactions a completed SageMaker Batch Transform flags as fraud become Purple Flea escrow holds',
+          eventPattern: {
+            source: [TRANSFORM_JOB_STATE_CHANGE.source],
+            detailType: [TRANSFORM_JOB_STATE_CHANGE.detailType],
+            // Filtered here: other states and other jobs never start a run.
+            detail: {
+              TransformJobStatus: [TRANSFORM_JOB_STATE_CHANGE.completedStatus],
+              ...(transform.namePrefix !== undefined ? { TransformJobName: events.Match.prefix(transform.namePrefix) } : {}),
+            },
+          },
+        }
+        : undefined,
+      alarmDescriptions: {
+        executionsFailed:
+          'FraudHoldEscrow: a run failed (unreadable records, a cap exceeded, or a failed batch): see the execution and its run folder. ' +
+          'Redriving it, or running the same records again, holds no transaction twice.',
+        unknownOutcomes:
+          'FraudHoldEscrow: a hold may or may not have been created (timeout, 5xx, lost connection). It is never re-sent ' +
+          'automatically: check the UNKNOWN rows of the holds log, or the ledger records in state UNKNOWN, with Purple Flea.',
+        deadLetterQueue: 'FraudHoldEscrow: a trigger event could not start a run; it is in the dead-letter queue.',
+      },
+    });
+
+    this.stateMachine = engine.stateMachine;
+    this.prepareFunction = engine.prepareFunction;
+    this.actFunction = engine.actFunction;
+    this.summarizeFunction = engine.summarizeFunction;
+    this.outputBucket = engine.outputBucket;
+    this.outputPrefix = engine.outputPrefix;
+    this.objectCreatedRule = engine.objectCreatedRule;
+    this.transformJobRule = engine.jobRule;
+    this.deadLetterQueue = engine.deadLetterQueue;
+    this.logGroup = engine.logGroup;
+    this.executionsFailedAlarm = engine.executionsFailedAlarm;
+    this.unknownOutcomesAlarm = engine.unknownOutcomesAlarm;
+    this.deadLetterQueueAlarm = engine.deadLetterQueueAlarm;
+    this.eventBus = engine.eventBus;
+  }
+
+  /**
+   * What Prepare needs for the transform-job trigger: listing and reading the job's output objects (in
+   * the transform output bucket, under its prefix: the job's output path is known only when it completes),
+   * and describing the jobs the rule matches, when their event lacks the output path.
+   */
+  private transformJobStatements(bucket: s3.IBucket, prefix: string | undefined, namePrefix: string | undefined): WildcardStatement[] {
+    const where = prefix !== undefined ? 'under transformOutputPrefix' : 'anywhere in transformOutputBucket, as no transformOutputPrefix is given';
+    return [
+      {
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        ...(prefix !== undefined ? { conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } } : {}),
+        reason: `Prepare lists the output objects of a completed transform job, ${where}.`,
+      },
+      {
+        actions: ['s3:GetObject'],
+        resources: [bucket.arnForObjects(`${prefix ?? ''}*`)],
+        reason: `Prepare reads the output objects of a completed transform job, whose path is known only when it completes: ${where}.`,
+      },
+      {
+        actions: ['sagemaker:DescribeTransformJob'],
+        resources: [sageMakerArn(this, 'transform-job', `${sageMakerNameInArn(namePrefix ?? '')}*`)],
+        reason:
+          "Prepare describes a completed transform job when its event lacks the job's output path; names are known only when jobs complete: " +
+          (namePrefix !== undefined
+            ? 'those whose name starts with transformJobNamePrefix (in lower case, as SageMaker writes ARNs).'
+            : 'every transform job, as no transformJobNamePrefix is given.'),
+      },
+    ];
+  }
+}
+
+const DEFAULT_OUTPUT_PREFIX = 'purpleflea-holds';
+const DEFAULT_OBJECT_SUFFIX = '.out';
+const DEFAULT_FIELD_NAMES: HoldFieldNames = {
+  transactionIdField: 'transaction_id',
+  buyerField: 'buyer',
+  sellerField: 'seller',
+  amountField: 'amount',
+  fraudScoreField: 'fraud_score',
+};
+const DEFAULT_FRAUD_SCORE_THRESHOLD = 0.8;
+const DEFAULT_CONDITION_TEMPLATE = 'manual_review_cleared:fraud_score={fraudScore}';
+const DEFAULT_MAX_HOLD_USDC = 1000;
+const DEFAULT_MAX_BATCH_TOTAL_USDC = 100_000;
+
+const INPUT_FORMAT_NAMES: { readonly [format in HoldInputFormat]: HoldInputFormatName } = {
+  [HoldInputFormat.JSON_LINES]: 'JSON_LINES',
+  [HoldInputFormat.CSV]: 'CSV',
+};
+
+/** The record fields, the user's or the defaults. */
+function fieldNamesOf(props: FraudHoldEscrowProps): HoldFieldNames {
+  return {
+    transactionIdField: props.transactionIdField ?? DEFAULT_FIELD_NAMES.transactionIdField,
+    buyerField: props.buyerField ?? DEFAULT_FIELD_NAMES.buyerField,
+    sellerField: props.sellerField ?? DEFAULT_FIELD_NAMES.sellerField,
+    amountField: props.amountField ?? DEFAULT_FIELD_NAMES.amountField,
+    fraudScoreField: props.fraudScoreField ?? DEFAULT_FIELD_NAMES.fraudScoreField,
+  };
+}
+
+interface TransformTrigger {
+  readonly on: boolean;
+  readonly namePrefix?: string;
+}
+
+function transformTriggerOf(props: FraudHoldEscrowProps): TransformTrigger {
+  return {
+    on: props.transformJobTrigger ?? props.transformJobNamePrefix !== undefined,
+    namePrefix: props.transformJobNamePrefix,
+  };
+}
+
+function validate(id: string, props: FraudHoldEscrowProps): void {
+  const v = new PropsValidator('FraudHoldEscrow', id);
+  const transform = transformTriggerOf(props);
+
+  // Triggers.
+  v.check(
+    'transformJobNamePrefix',
+    props.transformJobNamePrefix,
+    isSageMakerNamePrefix,
+    `must be a non-empty start of a transform job name, which ${SAGEMAKER_NAME_RULE}`,
+  );
+  if (props.transformJobTrigger === false && props.transformJobNamePrefix !== undefined) {
+    v.fail('transformJobNamePrefix cannot be given with transformJobTrigger: false');
+  }
+  if (transform.on && props.transformOutputBucket === undefined) {
+    v.fail('transformOutputBucket is required by the transform-job trigger: it is the bucket the jobs write their output to');
+  }
+  if (!transform.on) {
+    const onlyForTransform = 'is used by the transform-job trigger only: set transformJobTrigger or transformJobNamePrefix';
+    v.notAllowed('transformOutputBucket', props.transformOutputBucket, onlyForTransform);
+    v.notAllowed('transformOutputPrefix', props.transformOutputPrefix, onlyForTransform);
+  }
+  checkKeyPrefix(v, 'transformOutputPrefix', props.transformOutputPrefix);
+  checkSourceTrigger(v, props);
+  v.check('objectSuffix', props.objectSuffix, (s: string) => !/[*?]/.test(s),
+    'must be a literal key suffix without "*" or "?" (empty for every object)');
+
+  // The records.
+  const fields = fieldNamesOf(props);
+  for (const [prop, value] of Object.entries(fields)) {
+    v.check(prop, value, (f: string) => f.length > 0, 'must not be empty');
+  }
+  const firstWith = new Map<string, string>();
+  for (const [prop, value] of Object.entries(fields)) {
+    if (isToken(value) || value.length === 0) continue;
+    const first = firstWith.get(value);
+    if (first === undefined) firstWith.set(value, prop);
+    else v.fail(`${prop} must differ from ${first} (${JSON.stringify(value)}): each field holds one thing`);
+  }
+
+  // The rule and the amounts.
+  v.number('fraudScoreThreshold', props.fraudScoreThreshold, { min: 0, max: 1 });
+  checkTemplate(v, 'conditionTemplate', props.conditionTemplate, HOLD_CONDITION_PLACEHOLDERS);
+  v.number('maxHoldUsdc', props.maxHoldUsdc, { min: 0, minExclusive: true });
+  v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
+
+  // How fast, and where the run folders go.
+  checkRunShape(v, props, { concurrencyProp: 'actConcurrency', concurrency: props.actConcurrency, id: 'Act' });
+  checkRunFolders(v, props, DEFAULT_OUTPUT_PREFIX);
+
+  checkBatchFunctionOptions(v, props, { prepare: FRAUD_HOLD_PREPARE_ENV, act: FRAUD_HOLD_ACT_ENV });
+  v.throwIfInvalid();
+}

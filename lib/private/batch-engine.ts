@@ -1,0 +1,584 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ALARM_PERIOD, newAlarmOnAny, newDeadLetterQueueAlarm, newUnknownOutcomesAlarm } from './alarms';
+import {
+  BatchWorkflow,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_ITEMS_PER_BATCH,
+  DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
+  S3_KMS_OBJECT_ACTIONS,
+} from './batch-workflow';
+import { BATCH_SUMMARIZE_ENV, batchSummarizeEnvironment, RUN_FILES } from './contracts/batch-engine';
+import { newDeadLetterQueue } from './dead-letter-queue';
+import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
+import { checkFunctionOptions, HandlerFunction } from './handler-function';
+import { NumberRange, PropsValidator, isInRange, isToken } from './validation';
+import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
+import type { PurpleFleaConnection } from '../purpleflea-connection';
+
+/**
+ * The props every batch construct takes, with the same meaning (BatchPayoutProps, FraudHoldEscrowProps):
+ * the connection, the S3 trigger, how fast, where the run folders go, and the functions' settings.
+ */
+export interface BatchEngineOptions {
+  readonly connection: PurpleFleaConnection;
+  readonly sourceBucket?: s3.IBucket;
+  readonly sourcePrefix?: string;
+  readonly sourceSuffix?: string;
+  readonly maxRequestsPerSecond?: number;
+  readonly maxConcurrency?: number;
+  readonly itemsPerBatch?: number;
+  readonly toleratedFailurePercentage?: number;
+  readonly outputBucket?: s3.IBucket;
+  readonly outputPrefix?: string;
+  readonly eventBus?: events.IEventBus;
+  readonly dryRun?: boolean;
+  readonly enabled?: boolean;
+  readonly logRetention?: logs.RetentionDays;
+  readonly functionOptions?: lambda.FunctionOptions;
+}
+
+export const DEFAULT_MAX_REQUESTS_PER_SECOND = 10;
+/** Requests in flight at once within one batch (BatchPayout's payConcurrency, FraudHoldEscrow's actConcurrency). */
+export const DEFAULT_ACT_CONCURRENCY = 5;
+export { DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_ITEMS_PER_BATCH, DEFAULT_TOLERATED_FAILURE_PERCENTAGE };
+
+/** Each function's default timeout: a batch acted on at its share of the rate, with room to back off from 429s. */
+export const BATCH_FUNCTION_TIMEOUT = Duration.minutes(5);
+/** Room a batch leaves in the act function's timeout for backing off from 429s (fixed one-minute windows). */
+const BACKOFF_ALLOWANCE = Duration.minutes(1);
+
+/** EventBridge's maxima: a failed start (throttled) is retried up to 185 times over 24 hours. */
+const RULE_TARGET_RETRY_ATTEMPTS = 185;
+const RULE_TARGET_MAX_EVENT_AGE = Duration.hours(24);
+
+/** S3's EventBridge event for a new object. */
+export const OBJECT_CREATED = { source: 'aws.s3', detailType: 'Object Created' } as const;
+
+/** Where the run folders are: `s3://<bucket>/<prefix>/<run id>/`. */
+export interface RunFolders {
+  readonly bucket: s3.IBucket;
+  /** No leading or trailing slash; may be empty. */
+  readonly prefix: string;
+}
+
+/** One of the three handlers: its bundle under assets/ and the function's description. */
+export interface BatchHandlerProps {
+  readonly assetName: string;
+  readonly description: string;
+}
+
+/** Powertools' names, and the EMF metric the act handler emits for each action whose outcome is unknown. */
+export interface BatchMetrics extends HandlerMetricsNames {
+  readonly functionNameDimension: string;
+  readonly unknownOutcomes: string;
+}
+
+/** A rule on a SageMaker job's state change that starts a run with the whole event. */
+export interface BatchJobTrigger {
+  /** The rule's construct id, e.g. `ProcessingJobRule`. */
+  readonly id: string;
+  readonly description: string;
+  readonly eventPattern: events.EventPattern;
+}
+
+export interface BatchEngineProps {
+  /** The user's props the engine reads (validated by the construct, with the checks below). */
+  readonly options: BatchEngineOptions;
+  readonly defaultOutputPrefix: string;
+  readonly metrics: BatchMetrics;
+  /** The state machine's comment. */
+  readonly comment: string;
+
+  readonly prepare: BatchHandlerProps & {
+    /** The construct's Prepare settings, from its contract, given where the run folders are. */
+    readonly environment: (runFolders: RunFolders) => { [name: string]: string };
+    /** What Prepare may do besides writing its run files and reading `sourceBucket` (a job trigger's needs). */
+    readonly statements?: WildcardStatement[];
+    /** The buckets those statements read: Prepare may decrypt with their keys. */
+    readonly readBuckets?: s3.IBucket[];
+  };
+  readonly act: BatchHandlerProps & {
+    /** The function's construct id (`Pay`). */
+    readonly id: string;
+    /** The step's name in the user's words (`Pay`): the Map state is `<stepName>Batches`. */
+    readonly stepName: string;
+    /** The construct's act settings, from its contract, given the batch's share of the run's rate. */
+    readonly environment: (share: { readonly requestsPerSecond: number }) => { [name: string]: string };
+  };
+  readonly summarize: BatchHandlerProps & {
+    /** The run's log, written into the run folder (`payout_log.json`). */
+    readonly logFile: string;
+  };
+
+  /** The construct's own SageMaker job trigger, if it is on. */
+  readonly jobTrigger?: BatchJobTrigger;
+  readonly objectCreatedRuleDescription: string;
+  readonly alarmDescriptions: {
+    readonly executionsFailed: string;
+    readonly unknownOutcomes: string;
+    readonly deadLetterQueue: string;
+  };
+}
+
+/**
+ * The construct side of the batch engine of DESIGN.md, shared by the batch constructs: everything but
+ * the construct's own parsing (Prepare's settings), action (the act function's settings) and job trigger.
+ *
+ * It creates, in the construct's own scope (so the paths and logical ids are the construct's:
+ * `<construct>/Prepare`, `<construct>/Workflow/StateMachine`...):
+ * - the run folders' bucket (unless given) and the event bus (the default one, unless given);
+ * - the three functions (Prepare, the act function, Summarize), each a {@link HandlerFunction} with
+ *   5 minutes, and 1024 MB for Prepare and Summarize, under the user's `functionOptions`;
+ * - their permissions: Prepare writes the run's `input.csv` and `prepare_report.json` and reads the
+ *   source objects; the act function gets the connection's action access; Summarize reads the run's
+ *   files and single ledger records, writes the run's log and puts events on the bus;
+ * - the {@link BatchWorkflow} (`<construct>/Workflow`);
+ * - the triggers: `sourceBucket`'s `Object Created` rule and the construct's job rule, each starting
+ *   an execution with the whole event, their failed deliveries to one dead-letter queue;
+ * - the alarms: failed runs, unknown outcomes of the act function, and the dead-letter queue.
+ */
+export class BatchEngine {
+  public readonly outputBucket: s3.IBucket;
+  public readonly outputPrefix: string;
+  public readonly eventBus: events.IEventBus;
+  public readonly prepareFunction: HandlerFunction;
+  public readonly actFunction: HandlerFunction;
+  public readonly summarizeFunction: HandlerFunction;
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly logGroup: logs.ILogGroup;
+  public readonly objectCreatedRule?: events.Rule;
+  public readonly jobRule?: events.Rule;
+  public readonly deadLetterQueue?: sqs.Queue;
+  public readonly executionsFailedAlarm: cloudwatch.Alarm;
+  public readonly unknownOutcomesAlarm: cloudwatch.Alarm;
+  public readonly deadLetterQueueAlarm?: cloudwatch.Alarm;
+
+  constructor(
+    private readonly scope: Construct,
+    props: BatchEngineProps,
+  ) {
+    const { options, metrics } = props;
+    const enabled = options.enabled ?? true;
+    const dryRun = options.dryRun ?? false;
+    const logRetention = options.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const maxRequestsPerSecond = options.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND;
+    const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    this.outputPrefix = options.outputPrefix ?? props.defaultOutputPrefix;
+    this.outputBucket = options.outputBucket ?? this.newOutputBucket();
+    this.eventBus = options.eventBus ?? events.EventBus.fromEventBusName(scope, 'DefaultBus', 'default');
+
+    const functionOptions = { timeout: BATCH_FUNCTION_TIMEOUT, ...options.functionOptions };
+    const prepare = new HandlerFunction(scope, 'Prepare', {
+      assetName: props.prepare.assetName,
+      description: props.prepare.description,
+      logRetention,
+      functionOptions: { memorySize: 1024, ...functionOptions },
+      // Prepare calls no one: no connection.
+      environment: {
+        ...commonHandlerEnvironment(metrics),
+        ...props.prepare.environment({ bucket: this.outputBucket, prefix: this.outputPrefix }),
+      },
+    });
+    const act = new HandlerFunction(scope, props.act.id, {
+      assetName: props.act.assetName,
+      description: props.act.description,
+      logRetention,
+      functionOptions,
+      // The run's rate, shared by the batches in flight.
+      environment: handlerEnvironment(metrics, options.connection, props.act.environment({ requestsPerSecond: maxRequestsPerSecond / maxConcurrency })),
+    });
+    const summarize = new HandlerFunction(scope, 'Summarize', {
+      assetName: props.summarize.assetName,
+      description: props.summarize.description,
+      logRetention,
+      functionOptions: { memorySize: 1024, ...functionOptions },
+      // The connection too: Summarize reads the ledger for the rows the Map could not settle.
+      environment: handlerEnvironment(
+        metrics,
+        options.connection,
+        // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
+        batchSummarizeEnvironment({ eventBusName: this.eventBus.eventBusArn, dryRun }),
+      ),
+    });
+    this.prepareFunction = prepare;
+    this.actFunction = act;
+    this.summarizeFunction = summarize;
+
+    this.allowPrepare(options, props.prepare.statements ?? [], props.prepare.readBuckets ?? []);
+    options.connection.grantActionAccess(act);
+    this.allowSummarize(options.connection, props.summarize.logFile);
+
+    const workflow = new BatchWorkflow(scope, 'Workflow', {
+      prepareFunction: prepare,
+      actFunction: act,
+      summarizeFunction: summarize,
+      actName: props.act.stepName,
+      outputBucket: this.outputBucket,
+      outputPrefix: this.outputPrefix,
+      maxItemsPerBatch: options.itemsPerBatch ?? DEFAULT_MAX_ITEMS_PER_BATCH,
+      maxConcurrency,
+      toleratedFailurePercentage: options.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
+      logRetention,
+      comment: props.comment,
+    });
+    this.stateMachine = workflow.stateMachine;
+    this.logGroup = workflow.logGroup;
+
+    if (options.sourceBucket !== undefined || props.jobTrigger !== undefined) {
+      this.deadLetterQueue = newDeadLetterQueue(scope);
+    }
+    if (options.sourceBucket !== undefined) {
+      this.objectCreatedRule = this.newObjectCreatedRule(options, props.objectCreatedRuleDescription, enabled);
+    }
+    if (props.jobTrigger !== undefined) {
+      this.jobRule = new events.Rule(scope, props.jobTrigger.id, {
+        description: props.jobTrigger.description,
+        enabled,
+        eventPattern: props.jobTrigger.eventPattern,
+      });
+      this.jobRule.addTarget(this.startRun());
+    }
+
+    this.executionsFailedAlarm = newAlarmOnAny(
+      scope,
+      'ExecutionsFailedAlarm',
+      this.stateMachine.metricFailed({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }),
+      props.alarmDescriptions.executionsFailed,
+    );
+    this.unknownOutcomesAlarm = newUnknownOutcomesAlarm(
+      scope,
+      act,
+      {
+        namespace: metrics.namespace,
+        metricName: metrics.unknownOutcomes,
+        serviceName: metrics.serviceName,
+        functionNameDimension: metrics.functionNameDimension,
+      },
+      props.alarmDescriptions.unknownOutcomes,
+    );
+    if (this.deadLetterQueue !== undefined) {
+      this.deadLetterQueueAlarm = newDeadLetterQueueAlarm(scope, this.deadLetterQueue, props.alarmDescriptions.deadLetterQueue);
+    }
+  }
+
+  /** The default output bucket: private, encrypted, TLS only, versioned, kept when the stack goes. */
+  private newOutputBucket(): s3.Bucket {
+    const bucket = new s3.Bucket(this.scope, 'OutputBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      // The run logs are the record of money moved.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'The bucket holds the run folders, which only the construct\'s own roles write: each write is a step of an execution ' +
+        'recorded in the state machine\'s history and logs. Give your own outputBucket to have server access logs.',
+    });
+    return bucket;
+  }
+
+  /**
+   * Prepare writes the run's `input.csv` and `prepare_report.json`, reads the source bucket under its
+   * prefix, and whatever the construct's job trigger needs; all in one policy (`<construct>/PrepareAccess`).
+   */
+  private allowPrepare(options: BatchEngineOptions, jobStatements: WildcardStatement[], jobBuckets: s3.IBucket[]): void {
+    const prepare = this.prepareFunction;
+    const statements: WildcardStatement[] = [
+      {
+        actions: ['s3:PutObject'],
+        resources: [RUN_FILES.input, RUN_FILES.prepareReport].map((file) => this.runFiles(file)),
+        reason: `Prepare writes the ${RUN_FILES.input} and ${RUN_FILES.prepareReport} of each run folder, named by the execution, known only when it starts.`,
+      },
+    ];
+    const source = options.sourceBucket;
+    if (source !== undefined) {
+      statements.push({
+        actions: ['s3:GetObject'],
+        resources: [source.arnForObjects(`${options.sourcePrefix ?? ''}*`)],
+        reason:
+          'Prepare reads the object whose creation started the run: ' +
+          (options.sourcePrefix !== undefined ? 'any object under sourcePrefix.' : 'any object of sourceBucket, as no sourcePrefix is given.'),
+      });
+    }
+    statements.push(...jobStatements);
+    newWildcardPolicy(this.scope, 'PrepareAccess', { role: prepare.handlerRole, dependent: prepare, statements });
+    for (const bucket of [...(source !== undefined ? [source] : []), ...jobBuckets]) {
+      bucket.encryptionKey?.grantDecrypt(prepare);
+    }
+    this.outputBucket.encryptionKey?.grant(prepare, ...S3_KMS_OBJECT_ACTIONS);
+  }
+
+  /**
+   * Summarize reads the run's files (Prepare's report, input.csv, the Map's results) and the ledger records
+   * of the rows the Map could not settle, writes the run's log, and puts one event.
+   */
+  private allowSummarize(connection: PurpleFleaConnection, logFile: string): void {
+    const summarize = this.summarizeFunction;
+    newWildcardPolicy(this.scope, 'SummarizeAccess', {
+      role: summarize.handlerRole,
+      dependent: summarize,
+      statements: [
+        {
+          actions: ['s3:GetObject'],
+          resources: [RUN_FILES.prepareReport, RUN_FILES.input, `${RUN_FILES.mapResults}/*`].map((file) => this.runFiles(file)),
+          reason:
+            `Summarize reads the ${RUN_FILES.prepareReport}, ${RUN_FILES.input} and Map results of each run folder, named by the execution, ` +
+            'known only when it starts.',
+        },
+        {
+          actions: ['s3:PutObject'],
+          resources: [this.runFiles(logFile)],
+          reason: `Summarize writes the ${logFile} of each run folder, named by the execution, known only when it starts.`,
+        },
+      ],
+    });
+    this.outputBucket.encryptionKey?.grant(summarize, ...S3_KMS_OBJECT_ACTIONS);
+    // Reads single ledger records, never writes them: no secret, no PutItem or UpdateItem.
+    iam.Grant.addToPrincipal({ grantee: summarize, actions: ['dynamodb:GetItem'], resourceArns: [connection.ledgerTable.tableArn] });
+    connection.ledgerTable.encryptionKey?.grantDecrypt(summarize);
+    this.eventBus.grantPutEventsTo(summarize);
+  }
+
+  /** `<output bucket ARN>/<output prefix>/*\/<file>`: one file of every run folder. */
+  private runFiles(file: string): string {
+    return this.outputBucket.arnForObjects(this.outputPrefix === '' ? `*/${file}` : `${this.outputPrefix}/*/${file}`);
+  }
+
+  /**
+   * Starts a run on every object created in `sourceBucket` under the prefix and suffix. A bucket of this
+   * stack gets EventBridge notifications turned on (through aws-cdk-lib's bucket-notifications custom resource).
+   */
+  private newObjectCreatedRule(options: BatchEngineOptions, description: string, enabled: boolean): events.Rule {
+    const bucket = options.sourceBucket!;
+    if (bucket instanceof s3.Bucket && Stack.of(bucket) === Stack.of(this.scope)) {
+      bucket.enableEventBridgeNotification();
+      acknowledgeBucketNotificationsHandler(bucket);
+    }
+    const key = keyMatcher(options.sourcePrefix, options.sourceSuffix);
+    const rule = new events.Rule(this.scope, 'ObjectCreatedRule', {
+      description,
+      enabled,
+      eventPattern: {
+        source: [OBJECT_CREATED.source],
+        detailType: [OBJECT_CREATED.detailType],
+        detail: {
+          bucket: { name: [bucket.bucketName] },
+          ...(key !== undefined ? { object: { key } } : {}),
+        },
+      },
+    });
+    rule.addTarget(this.startRun());
+    return rule;
+  }
+
+  /**
+   * A rule target starting an execution with the whole event as its input. A failed start is retried
+   * for EventBridge's full day, then lands in the dead-letter queue. A repeated event starts a second run
+   * of the same objects, which acts on nothing again (the ledger is keyed by the objects' ETags).
+   */
+  private startRun(): targets.SfnStateMachine {
+    return new targets.SfnStateMachine(this.stateMachine, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: RULE_TARGET_RETRY_ATTEMPTS,
+      maxEventAge: RULE_TARGET_MAX_EVENT_AGE,
+    });
+  }
+}
+
+/**
+ * The key matcher of the `Object Created` rule: a prefix, a suffix, or both as a wildcard (EventBridge
+ * cannot combine a prefix and a suffix matcher on one field). Validation has rejected `*` in both.
+ */
+function keyMatcher(prefix: string | undefined, suffix: string | undefined): string[] | undefined {
+  if (prefix !== undefined && suffix !== undefined) {
+    return events.Match.wildcard(`${escapeWildcard(prefix)}*${escapeWildcard(suffix)}`);
+  }
+  if (prefix !== undefined) return events.Match.prefix(prefix);
+  if (suffix !== undefined) return events.Match.suffix(suffix);
+  return undefined;
+}
+
+function escapeWildcard(literal: string): string {
+  return literal.replace(/[\\*]/g, (char) => `\\${char}`);
+}
+
+/**
+ * aws-cdk-lib's bucket-notifications handler (one per stack), which turns on the source bucket's
+ * EventBridge notifications, runs with the AWS-managed AWSLambdaBasicExecutionRole, which no prop
+ * replaces: acknowledged on that role, for that managed policy only.
+ */
+function acknowledgeBucketNotificationsHandler(bucket: s3.Bucket): void {
+  const handler = Stack.of(bucket).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID);
+  const role = handler?.node.tryFindChild('Role');
+  if (role === undefined) return;
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason:
+      "aws-cdk-lib's bucket-notifications custom resource handler, which turns on EventBridge notifications for the source bucket, " +
+      'is created by aws-cdk-lib with the AWS-managed AWSLambdaBasicExecutionRole (writing its own logs); no prop replaces it.',
+  });
+}
+
+/** The construct id aws-cdk-lib gives its bucket-notifications handler singleton in a stack. */
+const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+// Validation shared by the batch constructs. Each construct calls these in the order of its props.
+
+/** The upper bounds of the props that shape a run. */
+const LIMITS = {
+  maxRequestsPerSecond: 1000,
+  maxConcurrency: 1000,
+  itemsPerBatch: 1000,
+  actConcurrency: 100,
+  /** Leaves room in S3's 1024-byte keys for the run id (an execution name, up to 80) and the run's files. */
+  outputPrefixLength: 512,
+} as const;
+
+/** The ranges of the props that set the per-batch rate. */
+const RANGES: { readonly [prop: string]: NumberRange } = {
+  maxRequestsPerSecond: { min: 0, minExclusive: true, max: LIMITS.maxRequestsPerSecond },
+  maxConcurrency: { min: 1, max: LIMITS.maxConcurrency, integer: true },
+  itemsPerBatch: { min: 1, max: LIMITS.itemsPerBatch, integer: true },
+};
+
+/** A key prefix in S3's safe characters, without a leading, trailing or doubled slash. */
+const OUTPUT_PREFIX = /^(?:[A-Za-z0-9!_.'()=-]+(?:\/[A-Za-z0-9!_.'()=-]+)*)?$/;
+
+const noWildcard = (s: string) => !/[*?]/.test(s);
+
+/** A key prefix a rule or a policy can use: not empty, no leading slash, no wildcard. */
+export function checkKeyPrefix(v: PropsValidator, prop: string, value: string | undefined): void {
+  v.check(prop, value, (p: string) => p.length > 0 && !p.startsWith('/') && noWildcard(p),
+    'must be a non-empty key prefix without a leading "/", "*" or "?" (leave it out to match every key)');
+}
+
+/** `sourceBucket`, `sourcePrefix`, `sourceSuffix`: the S3 trigger. */
+export function checkSourceTrigger(v: PropsValidator, options: BatchEngineOptions): void {
+  checkKeyPrefix(v, 'sourcePrefix', options.sourcePrefix);
+  v.check('sourceSuffix', options.sourceSuffix, (s: string) => s.length > 0 && noWildcard(s),
+    'must be a non-empty key suffix without "*" or "?" (leave it out to match every key)');
+  if (options.sourceBucket === undefined) {
+    v.check('sourcePrefix', options.sourcePrefix, () => false, 'requires sourceBucket');
+    v.check('sourceSuffix', options.sourceSuffix, () => false, 'requires sourceBucket');
+  }
+}
+
+/** The act function's concurrency prop, by the construct's name for it, and the function's construct id. */
+export interface ActFunctionProps {
+  /** `payConcurrency`, `actConcurrency`. */
+  readonly concurrencyProp: string;
+  readonly concurrency?: number;
+  /** The act function's construct id, for messages (`Pay`). */
+  readonly id: string;
+}
+
+/**
+ * How fast: the rate, the Map's concurrency and batches, the act function's concurrency, the tolerated
+ * failures. The ones that shape the state machine and the per-batch rate must be known at synth.
+ */
+export function checkRunShape(v: PropsValidator, options: BatchEngineOptions, act: ActFunctionProps): void {
+  const knownAtSynth = [
+    ['maxRequestsPerSecond', options.maxRequestsPerSecond],
+    ['maxConcurrency', options.maxConcurrency],
+    ['itemsPerBatch', options.itemsPerBatch],
+    ['toleratedFailurePercentage', options.toleratedFailurePercentage],
+  ] as const;
+  for (const [prop, value] of knownAtSynth) {
+    if (isToken(value)) v.fail(`${prop} must be a number known at synth, got a token: it shapes the state machine and the per-batch rate`);
+  }
+  v.number('maxRequestsPerSecond', options.maxRequestsPerSecond, RANGES.maxRequestsPerSecond);
+  v.number('maxConcurrency', options.maxConcurrency, RANGES.maxConcurrency);
+  v.number(act.concurrencyProp, act.concurrency, { min: 1, max: LIMITS.actConcurrency, integer: true });
+  v.number('itemsPerBatch', options.itemsPerBatch, RANGES.itemsPerBatch);
+  v.number('toleratedFailurePercentage', options.toleratedFailurePercentage, { min: 0, max: 100 });
+  checkBatchFitsTimeout(v, options, act.id);
+}
+
+/**
+ * One batch, acted on at its share of the rate (maxRequestsPerSecond / maxConcurrency), must end within
+ * the act function's timeout, with a minute to spare for backing off from 429s: otherwise the function
+ * would time out mid-batch and leave the rows it was sending UNKNOWN.
+ */
+function checkBatchFitsTimeout(v: PropsValidator, options: BatchEngineOptions, actId: string): void {
+  const rate = options.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND;
+  const concurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+  const items = options.itemsPerBatch ?? DEFAULT_MAX_ITEMS_PER_BATCH;
+  const timeout = options.functionOptions?.timeout ?? BATCH_FUNCTION_TIMEOUT;
+  // Only once each is valid on its own: their own checks report them otherwise.
+  const valid =
+    isInRange(rate, RANGES.maxRequestsPerSecond) && isInRange(concurrency, RANGES.maxConcurrency) && isInRange(items, RANGES.itemsPerBatch);
+  if (!valid || timeout.isUnresolved()) return;
+  const seconds = (items * concurrency) / rate;
+  const available = timeout.toSeconds() - BACKOFF_ALLOWANCE.toSeconds();
+  if (seconds > available) {
+    v.fail(
+      `itemsPerBatch (${items}) at maxRequestsPerSecond / maxConcurrency (${rate} / ${concurrency}) takes ${+seconds.toFixed(1)} s a batch, ` +
+        `more than the ${actId} function's timeout (${timeout.toHumanString()}) less a minute for backing off allows: ` +
+        'lower itemsPerBatch or maxConcurrency, or raise maxRequestsPerSecond or functionOptions.timeout',
+    );
+  }
+}
+
+/** `outputPrefix`, and that the run folders cannot start runs. */
+export function checkRunFolders(v: PropsValidator, options: BatchEngineOptions, defaultOutputPrefix: string): void {
+  v.check('outputPrefix', options.outputPrefix, (p: string) => OUTPUT_PREFIX.test(p) && p.length <= LIMITS.outputPrefixLength,
+    `must be a key prefix of at most ${LIMITS.outputPrefixLength} characters (letters, digits, and !_.'()=- between single "/"), ` +
+      'without a leading or trailing "/" (empty for the bucket\'s root)');
+  checkNoRunLoop(v, options, defaultOutputPrefix);
+}
+
+/**
+ * With the source and the output in one bucket, the run's own files (input.csv, map results, the log)
+ * must not be under the source prefix: each would start another run.
+ */
+function checkNoRunLoop(v: PropsValidator, options: BatchEngineOptions, defaultOutputPrefix: string): void {
+  const { sourceBucket, outputBucket } = options;
+  if (sourceBucket === undefined || outputBucket === undefined) return;
+  const sameBucket =
+    sourceBucket === outputBucket || (!isToken(sourceBucket.bucketName) && sourceBucket.bucketName === outputBucket.bucketName);
+  if (!sameBucket) return;
+  const outputPrefix = options.outputPrefix ?? defaultOutputPrefix;
+  const sourcePrefix = options.sourcePrefix;
+  if (isToken(outputPrefix) || isToken(sourcePrefix)) return;
+  const runFolders = outputPrefix === '' ? '' : `${outputPrefix}/`;
+  const overlaps = sourcePrefix === undefined || runFolders.startsWith(sourcePrefix) || sourcePrefix.startsWith(runFolders);
+  if (overlaps) {
+    v.fail(
+      `sourcePrefix (${sourcePrefix === undefined ? 'not given' : JSON.stringify(sourcePrefix)}) must not overlap outputPrefix ` +
+        `(${JSON.stringify(outputPrefix)}) when sourceBucket is outputBucket: the run's own files would start new runs`,
+    );
+  }
+}
+
+/**
+ * The `functionOptions` the engine sets itself: the role, the log group, the async invocation settings
+ * (Step Functions invokes the functions synchronously), and the variables of the construct's contracts.
+ */
+export function checkBatchFunctionOptions(
+  v: PropsValidator,
+  options: BatchEngineOptions,
+  settingsNames: { readonly prepare: { readonly [key: string]: string }; readonly act: { readonly [key: string]: string } },
+): void {
+  checkFunctionOptions(v, options.functionOptions, {
+    environment: [
+      ...new Set([settingsNames.prepare, settingsNames.act, BATCH_SUMMARIZE_ENV].flatMap((names) => constructEnvironmentNames(names))),
+    ],
+    retryAttemptsWhy: 'the functions are invoked synchronously by Step Functions, which retries them',
+    maxEventAgeWhy: 'the functions are invoked synchronously by Step Functions (no event queue)',
+    onFailureWhy: 'the functions are invoked synchronously by Step Functions: a failure fails the step, and the run',
+  });
+}

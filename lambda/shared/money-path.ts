@@ -37,6 +37,11 @@ export interface ExecuteOptions {
    * first and marked SENDING after; without it, the claim itself is the SENDING write.
    */
   readonly beforeSend?: () => Promise<void>;
+  /**
+   * With `beforeSend`: true when the request may go out at once (a rate-limit slot is free now). The
+   * claim is then the SENDING write and `beforeSend` is skipped: one ledger write less.
+   */
+  readonly readyToSend?: () => boolean;
 }
 
 /** Longer than any request can still be in flight after the deadline, so a live sender keeps its claim. */
@@ -78,7 +83,8 @@ export class MoneyPath {
     const leaseMs = () => Math.max(options.deadline - this.now(), 0) + LEASE_MARGIN_MS;
     const amountCents = toCents(action.amountUsdc);
 
-    const claimState = options.beforeSend ? 'CLAIMED' : 'SENDING';
+    const waitBeforeSend = options.beforeSend !== undefined && !(options.readyToSend?.() ?? false);
+    const claimState = waitBeforeSend ? 'CLAIMED' : 'SENDING';
     const cap = action.cap;
     // Gives the action up before anything was sent: REJECTED, so it may run again.
     const abandon = (claimToken: string, error: string) =>
@@ -115,9 +121,9 @@ export class MoneyPath {
       return { status: 'INVALID', actionKey: action.actionKey, repeated: false, error };
     }
 
-    if (options.beforeSend) {
+    if (waitBeforeSend) {
       try {
-        await options.beforeSend();
+        await options.beforeSend!();
       } catch (error) {
         // Nothing was sent: give the action back at once, rather than when the lease runs out.
         await abandon(claim.claimToken, `not sent: ${(error as Error).message}`);

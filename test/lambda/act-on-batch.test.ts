@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger, ClaimRequest, ClaimResult } from '../../lambda/shared/action-ledger';
 import { batchActHandler, compactResponse, RowPlan } from '../../lambda/shared/batch/act-on-batch';
-import { mapWithConcurrency } from '../../lambda/shared/batch/rate-limiter';
+import { mapWithConcurrency, RateLimiter } from '../../lambda/shared/batch/rate-limiter';
 import { MoneyPath } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
@@ -109,4 +109,14 @@ test('mapWithConcurrency: after a failure no new item starts, and it throws once
   // Items 0 and 1 were in flight; 1 failed first, 0 finished, and nothing else started.
   expect(started).toEqual([0, 1]);
   expect(finished).toEqual([0]);
+});
+
+test('RateLimiter.tryTake takes a slot only when one is free now, and paces the waiting ones after it', async () => {
+  let now = 1_000;
+  const limiter = new RateLimiter(10, () => now);
+  expect(limiter.tryTake()).toBe(true);
+  expect(limiter.tryTake()).toBe(false);
+  now += 100;
+  expect(limiter.tryTake()).toBe(true);
+  expect(await limiter.take(now + 50)).toBe(false);
 });

@@ -173,3 +173,21 @@ describe('MoneyPath when something fails around the call', () => {
     }
   });
 });
+
+describe('MoneyPath with a rate-limit slot free at once', () => {
+  test('readyToSend: the claim is the SENDING write and beforeSend is not waited for', async () => {
+    const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+    const action = order();
+    let waited = false;
+    const report = await new MoneyPath(ledger, client).executeOnce(action, {
+      deadline: deadline(),
+      readyToSend: () => true,
+      beforeSend: async () => {
+        waited = true;
+      },
+    });
+    expect(report.status).toBe('SUCCEEDED');
+    expect(waited).toBe(false);
+    expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'SUCCEEDED', attempts: 1 });
+  });
+});

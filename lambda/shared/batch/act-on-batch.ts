@@ -61,7 +61,9 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
     try {
       report = await options.moneyPath.executeOnce(plan.action, {
         deadline,
-        // Claimed first, so that a rerun's already-done rows cost no rate-limit slot.
+        // A free slot now: claim straight as SENDING. Otherwise claim first and then wait, so that a
+        // rerun's already-done rows never queue for a slot.
+        readyToSend: () => limiter.tryTake(),
         beforeSend: async () => {
           if (!(await limiter.take(deadline - options.requestTimeoutMs))) {
             outOfTime = true;

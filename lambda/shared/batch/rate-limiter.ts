@@ -12,6 +12,14 @@ export class RateLimiter {
     this.intervalMs = 1000 / ratePerSecond;
   }
 
+  /** Takes a slot only if one is free right now. */
+  tryTake(): boolean {
+    const now = this.now();
+    if (this.nextSlot > now) return false;
+    this.nextSlot = now + this.intervalMs;
+    return true;
+  }
+
   /** Waits for a slot; resolves false without waiting when the slot would come after `deadline`. */
   async take(deadline = Infinity): Promise<boolean> {
     const slot = Math.max(this.now(), this.nextSlot);

@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BatchRunProps } from './batch-run-props';
 import {
   BatchEngine,
   DEFAULT_ACT_CONCURRENCY,
@@ -27,35 +28,11 @@ import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { PropsValidator, isToken } from './private/validation';
 import { WildcardStatement } from './private/wildcard-policy';
-import { PurpleFleaConnection } from './purpleflea-connection';
 
-/** Props of a {@link BatchPayout}. */
-export interface BatchPayoutProps {
-  /** How to reach Purple Flea and the action ledger. */
-  readonly connection: PurpleFleaConnection;
-
+/** Props of a {@link BatchPayout}: the shared {@link BatchRunProps}, and its own below. */
+export interface BatchPayoutProps extends BatchRunProps {
   // Triggers: any combination; with none, runs start only by hand (StartExecution with `{"bucket", "key"}`).
-
-  /**
-   * Start a run when a scores file is created in this bucket (EventBridge `Object Created` events).
-   * A bucket created in the same stack gets EventBridge notifications turned on; an imported bucket
-   * must have them turned on by its owner (S3 console: Properties, Amazon EventBridge).
-   * @default - no S3 trigger
-   */
-  readonly sourceBucket?: s3.IBucket;
-
-  /**
-   * Only objects whose key starts with this start a run (e.g. `scores/`); the function may read only them.
-   * Requires `sourceBucket`.
-   * @default - every object in `sourceBucket`
-   */
-  readonly sourcePrefix?: string;
-
-  /**
-   * Only objects whose key ends with this start a run (e.g. `.csv`). Requires `sourceBucket`.
-   * @default - any key
-   */
-  readonly sourceSuffix?: string;
+  // The S3 trigger (`sourceBucket`, `sourcePrefix`, `sourceSuffix`) is in BatchRunProps.
 
   /**
    * Start a run when a SageMaker Processing Job whose name starts with this completes. Turns the
@@ -90,7 +67,7 @@ export interface BatchPayoutProps {
    */
   readonly processingFileName?: string;
 
-  // The scores and the amounts.
+  // The scores and the amounts (the run's cap, `maxBatchTotalUsdc`, is in BatchRunProps).
 
   /**
    * The CSV column holding each row's Purple Flea agent id.
@@ -122,99 +99,13 @@ export interface BatchPayoutProps {
    */
   readonly maxPayoutPerAgentUsdc?: number;
 
-  /**
-   * A file whose payable total is above this pays no one: the run fails before any money moves, naming
-   * the total and the cap. Greater than 0.
-   * @default 100000
-   */
-  readonly maxBatchTotalUsdc?: number;
-
-  // How fast.
-
-  /**
-   * Purple Flea requests per second for the whole run, shared equally by the `maxConcurrency` batches
-   * in flight. Greater than 0, at most 1000; known at synth (not a token).
-   * @default 10
-   */
-  readonly maxRequestsPerSecond?: number;
-
-  /**
-   * Batches paid at the same time (the Distributed Map's MaxConcurrency). An integer from 1 to 1000;
-   * known at synth (not a token).
-   * @default 10
-   */
-  readonly maxConcurrency?: number;
+  // How fast (the run's rate and shape are in BatchRunProps).
 
   /**
    * Requests in flight at the same time within one batch. An integer from 1 to 100.
    * @default 5
    */
   readonly payConcurrency?: number;
-
-  /**
-   * Rows per batch (the Distributed Map's ItemBatcher). An integer from 1 to 1000; known at synth.
-   * A batch must fit in the Pay function's timeout at its share of the rate (with a minute to spare for
-   * backing off from 429s): itemsPerBatch × maxConcurrency / maxRequestsPerSecond seconds.
-   * @default 100
-   */
-  readonly itemsPerBatch?: number;
-
-  /**
-   * The percentage of batches that may fail without failing the run (the Distributed Map's
-   * ToleratedFailurePercentage). From 0 to 100; known at synth.
-   * @default 0
-   */
-  readonly toleratedFailurePercentage?: number;
-
-  // Where the run folders go.
-
-  /**
-   * The bucket of the run folders (`<outputPrefix>/<run id>/`: the normalized input, the Map's results
-   * and the payout log). Must not be `sourceBucket` under an overlapping prefix (a run's own files would
-   * start new runs).
-   * @default - a new bucket: S3-managed encryption, TLS only, public access blocked, versioned, retained
-   */
-  readonly outputBucket?: s3.IBucket;
-
-  /**
-   * The key prefix of the run folders in `outputBucket`: no leading or trailing slash, no wildcard; empty
-   * for the bucket's root.
-   * @default 'purpleflea-payouts'
-   */
-  readonly outputPrefix?: string;
-
-  /**
-   * The bus that gets a `Purple Flea Payout Completed` event (source `purpleflea.sagemaker`) after each run.
-   * @default - the account's default event bus
-   */
-  readonly eventBus?: events.IEventBus;
-
-  /**
-   * Run and log everything, but pay no one.
-   * @default false
-   */
-  readonly dryRun?: boolean;
-
-  /**
-   * When false, the rules are created disabled and a run started by hand pays no one.
-   * @default true
-   */
-  readonly enabled?: boolean;
-
-  /**
-   * How long the functions' and the state machine's logs are kept.
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * Overrides for the three functions: memory, timeout, VPC placement... The construct sets their code,
-   * handler, runtime, role, log group and its own environment variables; they are invoked synchronously
-   * by Step Functions, so they have no async retries, event age or failure destination. Giving any of
-   * those here is an error.
-   * @default - arm64, active tracing, 5 minutes; 1024 MB for Prepare and Summarize, 256 MB for Pay
-   */
-  readonly functionOptions?: lambda.FunctionOptions;
 }
 
 /**

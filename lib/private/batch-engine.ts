@@ -3,7 +3,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -23,29 +22,8 @@ import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsName
 import { checkFunctionOptions, HandlerFunction } from './handler-function';
 import { NumberRange, PropsValidator, isInRange, isToken } from './validation';
 import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
+import type { BatchRunProps } from '../batch-run-props';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
-
-/**
- * The props every batch construct takes, with the same meaning (BatchPayoutProps, FraudHoldEscrowProps):
- * the connection, the S3 trigger, how fast, where the run folders go, and the functions' settings.
- */
-export interface BatchEngineOptions {
-  readonly connection: PurpleFleaConnection;
-  readonly sourceBucket?: s3.IBucket;
-  readonly sourcePrefix?: string;
-  readonly sourceSuffix?: string;
-  readonly maxRequestsPerSecond?: number;
-  readonly maxConcurrency?: number;
-  readonly itemsPerBatch?: number;
-  readonly toleratedFailurePercentage?: number;
-  readonly outputBucket?: s3.IBucket;
-  readonly outputPrefix?: string;
-  readonly eventBus?: events.IEventBus;
-  readonly dryRun?: boolean;
-  readonly enabled?: boolean;
-  readonly logRetention?: logs.RetentionDays;
-  readonly functionOptions?: lambda.FunctionOptions;
-}
 
 export const DEFAULT_MAX_REQUESTS_PER_SECOND = 10;
 /** Requests in flight at once within one batch (BatchPayout's payConcurrency, FraudHoldEscrow's actConcurrency). */
@@ -93,7 +71,7 @@ export interface BatchJobTrigger {
 
 export interface BatchEngineProps {
   /** The user's props the engine reads (validated by the construct, with the checks below). */
-  readonly options: BatchEngineOptions;
+  readonly options: BatchRunProps;
   readonly defaultOutputPrefix: string;
   readonly metrics: BatchMetrics;
   /** The state machine's comment. */
@@ -295,7 +273,7 @@ export class BatchEngine {
    * Prepare writes the run's `input.csv` and `prepare_report.json`, reads the source bucket under its
    * prefix, and whatever the construct's job trigger needs; all in one policy (`<construct>/PrepareAccess`).
    */
-  private allowPrepare(options: BatchEngineOptions, jobStatements: WildcardStatement[], jobBuckets: s3.IBucket[]): void {
+  private allowPrepare(options: BatchRunProps, jobStatements: WildcardStatement[], jobBuckets: s3.IBucket[]): void {
     const prepare = this.prepareFunction;
     const statements: WildcardStatement[] = [
       {
@@ -362,7 +340,7 @@ export class BatchEngine {
    * Starts a run on every object created in `sourceBucket` under the prefix and suffix. A bucket of this
    * stack gets EventBridge notifications turned on (through aws-cdk-lib's bucket-notifications custom resource).
    */
-  private newObjectCreatedRule(options: BatchEngineOptions, description: string, enabled: boolean): events.Rule {
+  private newObjectCreatedRule(options: BatchRunProps, description: string, enabled: boolean): events.Rule {
     const bucket = options.sourceBucket!;
     if (bucket instanceof s3.Bucket && Stack.of(bucket) === Stack.of(this.scope)) {
       bucket.enableEventBridgeNotification();
@@ -467,7 +445,7 @@ export function checkKeyPrefix(v: PropsValidator, prop: string, value: string | 
 }
 
 /** `sourceBucket`, `sourcePrefix`, `sourceSuffix`: the S3 trigger. */
-export function checkSourceTrigger(v: PropsValidator, options: BatchEngineOptions): void {
+export function checkSourceTrigger(v: PropsValidator, options: BatchRunProps): void {
   checkKeyPrefix(v, 'sourcePrefix', options.sourcePrefix);
   v.check('sourceSuffix', options.sourceSuffix, (s: string) => s.length > 0 && noWildcard(s),
     'must be a non-empty key suffix without "*" or "?" (leave it out to match every key)');
@@ -490,7 +468,7 @@ export interface ActFunctionProps {
  * How fast: the rate, the Map's concurrency and batches, the act function's concurrency, the tolerated
  * failures. The ones that shape the state machine and the per-batch rate must be known at synth.
  */
-export function checkRunShape(v: PropsValidator, options: BatchEngineOptions, act: ActFunctionProps): void {
+export function checkRunShape(v: PropsValidator, options: BatchRunProps, act: ActFunctionProps): void {
   const knownAtSynth = [
     ['maxRequestsPerSecond', options.maxRequestsPerSecond],
     ['maxConcurrency', options.maxConcurrency],
@@ -513,7 +491,7 @@ export function checkRunShape(v: PropsValidator, options: BatchEngineOptions, ac
  * the act function's timeout, with a minute to spare for backing off from 429s: otherwise the function
  * would time out mid-batch and leave the rows it was sending UNKNOWN.
  */
-function checkBatchFitsTimeout(v: PropsValidator, options: BatchEngineOptions, actId: string): void {
+function checkBatchFitsTimeout(v: PropsValidator, options: BatchRunProps, actId: string): void {
   const rate = options.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND;
   const concurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
   const items = options.itemsPerBatch ?? DEFAULT_MAX_ITEMS_PER_BATCH;
@@ -534,7 +512,7 @@ function checkBatchFitsTimeout(v: PropsValidator, options: BatchEngineOptions, a
 }
 
 /** `outputPrefix`, and that the run folders cannot start runs. */
-export function checkRunFolders(v: PropsValidator, options: BatchEngineOptions, defaultOutputPrefix: string): void {
+export function checkRunFolders(v: PropsValidator, options: BatchRunProps, defaultOutputPrefix: string): void {
   v.check('outputPrefix', options.outputPrefix, (p: string) => OUTPUT_PREFIX.test(p) && p.length <= LIMITS.outputPrefixLength,
     `must be a key prefix of at most ${LIMITS.outputPrefixLength} characters (letters, digits, and !_.'()=- between single "/"), ` +
       'without a leading or trailing "/" (empty for the bucket\'s root)');
@@ -545,7 +523,7 @@ export function checkRunFolders(v: PropsValidator, options: BatchEngineOptions, 
  * With the source and the output in one bucket, the run's own files (input.csv, map results, the log)
  * must not be under the source prefix: each would start another run.
  */
-function checkNoRunLoop(v: PropsValidator, options: BatchEngineOptions, defaultOutputPrefix: string): void {
+function checkNoRunLoop(v: PropsValidator, options: BatchRunProps, defaultOutputPrefix: string): void {
   const { sourceBucket, outputBucket } = options;
   if (sourceBucket === undefined || outputBucket === undefined) return;
   const sameBucket =
@@ -570,7 +548,7 @@ function checkNoRunLoop(v: PropsValidator, options: BatchEngineOptions, defaultO
  */
 export function checkBatchFunctionOptions(
   v: PropsValidator,
-  options: BatchEngineOptions,
+  options: BatchRunProps,
   settingsNames: { readonly prepare: { readonly [key: string]: string }; readonly act: { readonly [key: string]: string } },
 ): void {
   checkFunctionOptions(v, options.functionOptions, {

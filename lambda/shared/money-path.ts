@@ -42,6 +42,8 @@ export interface ExecuteOptions {
    * claim is then the SENDING write and `beforeSend` is skipped: one ledger write less.
    */
   readonly readyToSend?: () => boolean;
+  /** Waited for before each retry of the request (429s, connections that never opened). */
+  readonly beforeRetry?: () => Promise<void>;
 }
 
 /** Longer than any request can still be in flight after the deadline, so a live sender keeps its claim. */
@@ -139,7 +141,7 @@ export class MoneyPath {
     const started = this.now();
     let result: ApiOutcome;
     try {
-      result = await this.client.post(action.request, { actionKey: action.actionKey, deadline: options.deadline });
+      result = await this.client.post(action.request, { actionKey: action.actionKey, deadline: options.deadline, beforeRetry: options.beforeRetry });
     } catch (error) {
       // The client throws only before a request goes out (reading the secret failed): nothing was sent.
       await abandon(claim.claimToken, `not sent: ${(error as Error).message}`);

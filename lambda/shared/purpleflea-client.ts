@@ -30,6 +30,8 @@ export interface PostOptions {
   readonly actionKey: string;
   /** Epoch ms by which the call must be over, leaving the handler time to record the outcome. */
   readonly deadline: number;
+  /** Waited for before each retry (a rate limiter's slot), so that retries keep the run's pace too. */
+  readonly beforeRetry?: () => Promise<void>;
 }
 
 export function idempotencyKey(actionKey: string): string {
@@ -95,6 +97,7 @@ export class PurpleFleaClient {
         return { outcome: 'REJECTED', status: verdict.status, error: verdict.error, message, attempts: attempt };
       }
       await sleep(wait);
+      await options.beforeRetry?.();
     }
   }
 }

@@ -191,3 +191,18 @@ describe('MoneyPath with a rate-limit slot free at once', () => {
     expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'SUCCEEDED', attempts: 1 });
   });
 });
+
+test('a retried request (after a 429) waits for beforeRetry first, once per retry', async () => {
+  const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+  sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 429 }, { kind: 'status', status: 429 });
+  let retries = 0;
+  const report = await new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: staticCredentials, requestTimeoutMs: 1_000, backoffBaseMs: 10 })).executeOnce(order(), {
+    deadline: deadline(),
+    beforeRetry: async () => {
+      retries += 1;
+    },
+  });
+  expect(report.status).toBe('SUCCEEDED');
+  expect(retries).toBe(2);
+  expect(sandbox.calls.map((call) => call.status)).toEqual([429, 429, 200]);
+});

@@ -64,6 +64,10 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
         // A free slot now: claim straight as SENDING. Otherwise claim first and then wait, so that a
         // rerun's already-done rows never queue for a slot.
         readyToSend: () => limiter.tryTake(),
+        // A retried request (after a 429) is one more request in the window: it waits for a slot too.
+        beforeRetry: async () => {
+          await limiter.take();
+        },
         beforeSend: async () => {
           if (!(await limiter.take(deadline - options.requestTimeoutMs))) {
             outOfTime = true;

@@ -1,19 +1,21 @@
 /**
  * The BatchPayout benchmark's moving parts (bench/batch-payout.bench.ts): the rows and batches,
- * the Pay "containers" (copies of the bundle), the same structure without the ledger, the seed's
+ * the Pay "containers" (copies of the bundle, each in a worker thread of its own), the same structure without the ledger, the seed's
  * sequential loop, and a timestamped record of every answer the sandbox sends.
  */
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { mapWithConcurrency } from '../lambda/shared/batch/rate-limiter';
 import { payoutActionKey } from '../lambda/shared/action-keys';
 import { GATEWAY_PROFILE } from '../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../lambda/shared/purpleflea-client';
 import { CredentialSource } from '../lambda/shared/purpleflea-credentials';
-import type { BatchInput, PayBatchEvent, PayBatchResult, PayoutItem } from '../lib/private/contracts/batch-engine';
-import { applyEnvironment } from '../test/support/aws-env';
+import type { BatchInput, PayBatchEvent, PayoutItem } from '../lib/private/contracts/batch-engine';
 import { PurpleFleaSandbox, SANDBOX_API_KEY, WALLET_TRANSFER_PATH } from '../test/support/purpleflea-sandbox';
+import { sink } from './output-sink';
+import type { WorkerReply, WorkerRequest, WorkerSpec, WorkerStats } from './pay-worker-protocol';
 import { AGENT_ID, BenchFailure, REPO_ROOT } from './scenario';
 
 export const PAY_BUNDLE = resolve(REPO_ROOT, 'assets', 'batch-payout-pay', 'index.js');
@@ -70,7 +72,7 @@ export async function driveBatches(copies: readonly PayCopy[], batches: readonly
 }
 
 // ---------------------------------------------------------------------------------------------
-// The Pay handler: one fresh copy of the bundle per container
+// The Pay handler: one fresh copy of the bundle per container, each in a worker thread
 
 export function lambdaContext(remainingMs = PAY_TIMEOUT_MS) {
   const deadline = Date.now() + remainingMs;
@@ -90,23 +92,73 @@ export function lambdaContext(remainingMs = PAY_TIMEOUT_MS) {
   };
 }
 
+/** `count` Pay containers, each a worker thread of its own, and what their event loops did. */
+export interface PayWorkers {
+  readonly copies: readonly PayCopy[];
+  /** Starts every worker's loop statistics afresh (at the start of a measured phase). */
+  startStats(): Promise<void>;
+  /** Every worker's loop statistics since `startStats`, and the handler output it discarded since it started. */
+  stats(): Promise<WorkerStats[]>;
+  close(): Promise<void>;
+}
+
+/** Registers tsx in the worker, then runs bench/pay-worker.ts. */
+const PAY_WORKER = resolve(__dirname, 'pay-worker.cjs');
+
 /**
- * `count` fresh copies of assets/batch-payout-pay/index.js, each with `env` in process.env while its
- * module scope runs (where it reads its settings and creates its rate limiter, SDK clients and http
- * agent), as `count` Lambda containers would.
+ * `count` Pay containers, each a worker thread of its own (bench/pay-worker.ts, through tsx's loader)
+ * with its own event loop, as `count` Lambda containers each have their own CPU and event loop. Each
+ * worker's process.env is this process's plus `env` (passed explicitly: workers would otherwise share
+ * process.env), read while its module scope runs: for a 'bundle' worker, a fresh copy of
+ * assets/batch-payout-pay/index.js (its settings, rate limiter, SDK clients and http agent). Resolves
+ * once every worker has loaded what it runs. Handler output is discarded inside the workers.
  */
-export function loadPayCopies(count: number, env: { [name: string]: string }): PayCopy[] {
-  return Array.from({ length: count }, () => {
-    const restore = applyEnvironment(env);
-    try {
-      delete require.cache[PAY_BUNDLE];
-      const { handler } = require(PAY_BUNDLE) as { handler: (event: PayBatchEvent, context: unknown) => Promise<PayBatchResult> };
-      return async (batch: PayBatchEvent) => (await handler(batch, lambdaContext())).rows;
-    } finally {
-      delete require.cache[PAY_BUNDLE];
-      restore();
-    }
+export async function startPayWorkers(count: number, spec: WorkerSpec, env: { [name: string]: string } = {}): Promise<PayWorkers> {
+  const workers = Array.from({ length: count }, () => {
+    const worker = new Worker(PAY_WORKER, { env: { ...process.env, ...env }, workerData: spec, stdout: true, stderr: true });
+    // The worker discards its handler's output itself; anything else it writes goes to the sink too.
+    const drain = (chunk: Buffer) => void (sink.bytes += chunk.length);
+    worker.stdout.on('data', drain);
+    worker.stderr.on('data', drain);
+    const pending = new Map<number, { resolve(reply: WorkerReply): void; reject(error: Error): void }>();
+    let nextId = 1;
+    let failure: Error | undefined;
+    const failAll = (error: Error) => {
+      failure ??= error;
+      for (const waiter of pending.values()) waiter.reject(error);
+      pending.clear();
+    };
+    const ready = new Promise<void>((resolveReady, rejectReady) => {
+      pending.set(0, { resolve: () => resolveReady(), reject: rejectReady });
+    });
+    worker.on('message', (reply: WorkerReply) => {
+      const waiter = pending.get(reply.id);
+      pending.delete(reply.id);
+      if (!waiter) return;
+      if (reply.type === 'failed') waiter.reject(new BenchFailure(`Pay worker: ${reply.error}`));
+      else waiter.resolve(reply);
+    });
+    worker.on('error', (error) => failAll(error));
+    worker.on('exit', (code) => failAll(new BenchFailure(`Pay worker exited (code ${code})`)));
+    const ask = (request: { type: WorkerRequest['type']; batch?: PayBatchEvent }) =>
+      new Promise<WorkerReply>((resolveReply, rejectReply) => {
+        if (failure) return rejectReply(failure);
+        const id = nextId++;
+        pending.set(id, { resolve: resolveReply, reject: rejectReply });
+        worker.postMessage({ ...request, id } as WorkerRequest);
+      });
+    return { worker, ready, ask };
   });
+  await Promise.all(workers.map((w) => w.ready));
+  return {
+    copies: workers.map(({ ask }) => async (batch: PayBatchEvent) => ((await ask({ type: 'pay', batch })) as Extract<WorkerReply, { type: 'paid' }>).rows),
+    startStats: async () => void (await Promise.all(workers.map(({ ask }) => ask({ type: 'stats-start' })))),
+    stats: async () => (await Promise.all(workers.map(({ ask }) => ask({ type: 'stats' })))) as WorkerStats[],
+    close: async () => {
+      for (const { worker } of workers) worker.removeAllListeners('exit');
+      await Promise.all(workers.map(({ worker }) => worker.terminate()));
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

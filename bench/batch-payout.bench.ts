@@ -4,7 +4,7 @@
  *
  * 1. Throughput, the sandbox adding 20 ms to every call: 10,000 distinct rows in batches of 100 through
  *    10 copies of the bundle (the Map's default maxConcurrency; each copy is one container with its own
- *    rate limiter, SDK clients and http agent), one batch in flight per copy, PAY_CONCURRENCY 5 rows in
+ *    rate limiter, SDK clients and http agent, in a worker thread of its own: its own event loop), one batch in flight per copy, PAY_CONCURRENCY 5 rows in
  *    flight per batch, REQUESTS_PER_SECOND 100,000 (never binds). The same structure without the ledger
  *    (each row only the handler's PurpleFleaClient POST), and the seed's sequential loop (one plain
  *    keep-alive POST per row) on a sample. payouts/s for each and the ratios against the seed's loop.
@@ -12,8 +12,9 @@
  *    copy) against a sandbox that allows 200 requests per 1-second fixed window on /wallet/transfer
  *    (still adding 20 ms per call): the committed transfers' rate from first to last commit, and the 429s.
  *
- * Where things run: the handlers, the sandbox (it must be reconfigured and timed per phase) and the
- * drivers in this process; dynalite (the ledger table) and the fake Secrets Manager in the stand-ins
+ * Where things run: each Pay copy in a worker thread of its own (bench/pay-worker.ts: its own event
+ * loop, as each Lambda container has its own CPU and event loop); the sandbox (it must be reconfigured
+ * and timed per phase) and the drivers on this process's main thread; dynalite (the ledger table) and the fake Secrets Manager in the stand-ins
  * child process of bench/stand-ins.ts, whose CPU time is reported per phase.
  *
  * Benchmarks report, they do not gate: a missed target never fails the run. A row not SUCCEEDED in the
@@ -26,7 +27,7 @@ import { BATCH_PAYOUT_METRICS, batchPayoutPayEnvironment } from '../lib/private/
 import { connectionEnvironment } from '../lib/private/contracts/connection-env';
 import { applyEnvironment, awsTestEnvironment } from '../test/support/aws-env';
 import { PurpleFleaSandbox, WALLET_TRANSFER_PATH } from '../test/support/purpleflea-sandbox';
-import { Answer, batchesOf, createSeedPayer, driveBatches, loadPayCopies, noLedgerCopies, PAY_BUNDLE, PayCopy, payoutItems, recordAnswers, RowResult } from './batch-payout-drive';
+import { Answer, batchesOf, createSeedPayer, driveBatches, PAY_BUNDLE, PayCopy, PayWorkers, payoutItems, recordAnswers, RowResult, startPayWorkers } from './batch-payout-drive';
 import { sink, silenceOutput, unsilenceOutput } from './output-sink';
 import { LEDGER_TABLE, REPO_ROOT } from './scenario';
 import { startStandIns } from './stand-ins';
@@ -63,11 +64,13 @@ interface Phase {
   readonly name: string;
   readonly rows: readonly RowResult[];
   readonly wallMs: number;
-  /** CPU of this process (handlers + sandbox + drivers), µs, and its event loop's utilization (0..1). */
+  /** CPU of this process, all threads (Pay workers + sandbox + drivers), µs, and its main thread's event loop utilization (0..1). */
   readonly cpuMicros: number;
   readonly eventLoop: number;
-  /** How late this process's event loop ran timers during the phase (ms): p99 and max. */
+  /** How late the main thread's event loop ran timers during the phase (ms): p99 and max. */
   readonly loopDelay: { readonly p99: number; readonly max: number };
+  /** The Pay workers' own event loops during the phase, when the copies run in workers: mean and max utilization, worst p99 and max delay. */
+  readonly copiesLoop?: { readonly mean: number; readonly max: number; readonly p99: number; readonly maxDelay: number };
   /** What the stand-ins process (dynalite, fake AWS) saw and spent. */
   readonly standIns: Counts;
   readonly transfers: readonly { readonly body: Record<string, unknown> }[];
@@ -100,14 +103,23 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const say = (line = '') => lines.push(line);
   let failed: unknown;
+  const pools: PayWorkers[] = [];
+  /** Handler output the workers discarded, per pool, as of its last statistics. */
+  const workerBytes = new Map<PayWorkers, number>();
+  const startWorkers = async (...args: Parameters<typeof startPayWorkers>) => {
+    const pool = await startPayWorkers(...args);
+    pools.push(pool);
+    return pool;
+  };
 
   /** Runs one measured phase on a freshly reset sandbox (20 ms per call, optionally rate limited). */
-  const measure = async (name: string, run: () => Promise<RowResult[]>, rateLimit?: number): Promise<Phase> => {
+  const measure = async (name: string, run: () => Promise<RowResult[]>, rateLimit?: number, workers?: PayWorkers): Promise<Phase> => {
     sandbox.reset();
     sandbox.setLatency(LATENCY_MS);
     if (rateLimit !== undefined) sandbox.setRateLimit(WALLET_TRANSFER_PATH, rateLimit, RATE_WINDOW_MS);
     recorder.clear();
     const countsBefore = await standIns.counts();
+    await workers?.startStats();
     const cpuBefore = process.cpuUsage();
     const eluBefore = performance.eventLoopUtilization();
     const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -118,6 +130,8 @@ async function main(): Promise<void> {
     delay.disable();
     const eventLoop = performance.eventLoopUtilization(eluBefore).utilization;
     const cpu = process.cpuUsage(cpuBefore);
+    const workerStats = await workers?.stats();
+    if (workers && workerStats) workerBytes.set(workers, workerStats.reduce((sum, w) => sum + w.discardedBytes, 0));
     const standInCounts = subtractCounts(await standIns.counts(), countsBefore);
     return {
       name,
@@ -126,6 +140,12 @@ async function main(): Promise<void> {
       cpuMicros: cpu.user + cpu.system,
       eventLoop,
       loopDelay: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 },
+      copiesLoop: workerStats && {
+        mean: workerStats.reduce((sum, w) => sum + w.eventLoop, 0) / workerStats.length,
+        max: Math.max(...workerStats.map((w) => w.eventLoop)),
+        p99: Math.max(...workerStats.map((w) => w.delayP99Ms)),
+        maxDelay: Math.max(...workerStats.map((w) => w.delayMaxMs)),
+      },
       standIns: standInCounts,
       transfers: sandbox.committed(WALLET_TRANSFER_PATH),
       answers: [...recorder.answers],
@@ -159,8 +179,8 @@ async function main(): Promise<void> {
     const bytesBefore = sink.bytes;
 
     // --- 1. Throughput ----------------------------------------------------------------------
-    const ours = loadPayCopies(MAX_CONCURRENCY, payEnvironment(NON_BINDING_RPS));
-    const bare = noLedgerCopies(MAX_CONCURRENCY, sandbox.baseUrl, standIns.secretArn, PAY_CONCURRENCY);
+    const ours = await startWorkers(MAX_CONCURRENCY, { kind: 'bundle', bundle: PAY_BUNDLE }, payEnvironment(NON_BINDING_RPS));
+    const bare = await startWorkers(MAX_CONCURRENCY, { kind: 'bare', baseUrl: sandbox.baseUrl, secretArn: standIns.secretArn, concurrency: PAY_CONCURRENCY });
     const warmUp = async (copies: readonly PayCopy[], label: string) => {
       const items = payoutItems(`${RUN_LABEL}_warm_${label}`, WARMUP_ROWS_PER_COPY * copies.length);
       const batches = batchesOf(items, WARMUP_ROWS_PER_COPY, `warm-${label}-${RUN_LABEL}`);
@@ -168,16 +188,16 @@ async function main(): Promise<void> {
     };
     const warmupStarted = Date.now();
     sandbox.setLatency(LATENCY_MS);
-    await warmUp(ours, 'ours');
-    await warmUp(bare, 'bare');
+    await warmUp(ours.copies, 'ours');
+    await warmUp(bare.copies, 'bare');
     for (const item of payoutItems(`${RUN_LABEL}_warm_seq`, 20)) await seed.pay(item);
     const warmupMs = Date.now() - warmupStarted;
 
-    const oursPhase = await measure('ledger', () => driveBatches(ours, batchesOf(payoutItems(`${RUN_LABEL}_ours`, ROWS), ITEMS_PER_BATCH, `ours-${RUN_LABEL}`)));
+    const oursPhase = await measure('ledger', () => driveBatches(ours.copies, batchesOf(payoutItems(`${RUN_LABEL}_ours`, ROWS), ITEMS_PER_BATCH, `ours-${RUN_LABEL}`)), undefined, ours);
     checkAllSucceeded(oursPhase, ROWS);
     checkTransfers(oursPhase, ROWS);
 
-    const barePhase = await measure('no ledger', () => driveBatches(bare, batchesOf(payoutItems(`${RUN_LABEL}_bare`, ROWS), ITEMS_PER_BATCH, `bare-${RUN_LABEL}`)));
+    const barePhase = await measure('no ledger', () => driveBatches(bare.copies, batchesOf(payoutItems(`${RUN_LABEL}_bare`, ROWS), ITEMS_PER_BATCH, `bare-${RUN_LABEL}`)), undefined, bare);
     checkAllSucceeded(barePhase, ROWS);
     checkTransfers(barePhase, ROWS);
 
@@ -190,14 +210,16 @@ async function main(): Promise<void> {
     checkTransfers(seqPhase, SEQUENTIAL_SAMPLE);
 
     // --- 2. Rate limit ----------------------------------------------------------------------
-    const paced = loadPayCopies(MAX_CONCURRENCY, payEnvironment(RUN_RATE / MAX_CONCURRENCY));
+    await ours.close();
+    await bare.close();
+    const paced = await startWorkers(MAX_CONCURRENCY, { kind: 'bundle', bundle: PAY_BUNDLE }, payEnvironment(RUN_RATE / MAX_CONCURRENCY));
     // Warmed before the limit is set (the secret, the first connections); their limiters' next slots are long past by then.
-    await warmUp(paced, 'paced');
-    const ratePhase = await measure('rate limit', () => driveBatches(paced, batchesOf(payoutItems(`${RUN_LABEL}_rate`, RATE_ROWS), ITEMS_PER_BATCH, `rate-${RUN_LABEL}`)), RUN_RATE);
+    await warmUp(paced.copies, 'paced');
+    const ratePhase = await measure('rate limit', () => driveBatches(paced.copies, batchesOf(payoutItems(`${RUN_LABEL}_rate`, RATE_ROWS), ITEMS_PER_BATCH, `rate-${RUN_LABEL}`)), RUN_RATE, paced);
     const rateSucceeded = ratePhase.rows.filter((row) => row.status === 'SUCCEEDED').length;
     if (ratePhase.rows.length !== RATE_ROWS) problems.push(`rate limit: ${ratePhase.rows.length} row outcomes for ${RATE_ROWS} rows`);
     checkTransfers(ratePhase, rateSucceeded);
-    const logBytes = sink.bytes - bytesBefore;
+    const logBytes = sink.bytes - bytesBefore + [...workerBytes.values()].reduce((sum, n) => sum + n, 0);
     unsilenceOutput();
 
     // --- Report -----------------------------------------------------------------------------
@@ -210,9 +232,10 @@ async function main(): Promise<void> {
       say('  rate-limit phases are CPU-bound here, so their figures understate this box; compare within one run, or rerun when idle.');
     }
     say(`  the sandbox adds ${LATENCY_MS} ms to every call, in every phase below.`);
-    say('  where things run: the Pay copies, the Purple Flea sandbox and the drivers in THIS process (in-process sandbox: it is');
-    say('  reconfigured and its answers timed per phase); dynalite (the ledger table) and the fake Secrets Manager in the stand-ins');
-    say('  child process of bench/stand-ins.ts. Handler logs and EMF go to a discarding sink while measuring ' +
+    say('  where things run: each Pay copy in a worker thread of its own (its own event loop), as Lambda containers each have');
+    say('  their own CPU and event loop; the Purple Flea sandbox and the drivers on THIS process\'s main thread (in-process sandbox:');
+    say('  it is reconfigured and its answers timed per phase); dynalite (the ledger table) and the fake Secrets Manager in the');
+    say('  stand-ins child process of bench/stand-ins.ts. Handler logs and EMF go to a discarding sink (in each worker) ' +
       `(${(logBytes / 1024 / 1024).toFixed(1)} MiB discarded).`);
     say(`  warm-up (not timed, before each phase's copies run): ${WARMUP_ROWS_PER_COPY} rows per copy and 20 seed rows (secret fetch, first connections), ${warmupMs} ms.`);
     say();
@@ -229,30 +252,33 @@ async function main(): Promise<void> {
       (phase.standIns.dynamodb / phase.rows.length).toFixed(2),
       `${cpuPerRow(phase.cpuMicros, phase).toFixed(2)} (${pct(phase.cpuMicros / 1000, phase.wallMs)})`,
       `${cpuPerRow(phase.standIns.cpuMicros, phase).toFixed(2)} (${pct(phase.standIns.cpuMicros / 1000, phase.wallMs)})`,
+      phase.copiesLoop ? `${pct(phase.copiesLoop.mean, 1)} (max ${pct(phase.copiesLoop.max, 1)})` : '-',
+      phase.copiesLoop ? `${phase.copiesLoop.p99.toFixed(0)} / ${phase.copiesLoop.maxDelay.toFixed(0)}` : '-',
       pct(phase.eventLoop, 1),
       `${phase.loopDelay.p99.toFixed(0)} / ${phase.loopDelay.max.toFixed(0)}`,
     ];
     say(
       table(
         [
-          ['variant', 'rows', 'wall s', 'payouts/s', 'transfers', 'rows by status', 'DDB req/row', 'CPU ms/row here*', 'CPU ms/row stand-ins*', 'event loop*', 'loop delay p99/max ms*'],
+          ['variant', 'rows', 'wall s', 'payouts/s', 'transfers', 'rows by status', 'DDB req/row', 'CPU ms/row here*', 'CPU ms/row stand-ins*', 'copies\' loops*', 'copies\' delay p99/max ms*', 'main loop*', 'main delay p99/max ms*'],
           row(oursPhase),
           row(barePhase),
           row(seqPhase),
         ],
-        [1, 2, 3, 4, 6, 7, 8, 9, 10],
+        [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12],
       ),
     );
     say(`  ledger     the bundled Pay handler, ledger path per row (REQUESTS_PER_SECOND ${NON_BINDING_RPS} per copy: never binds)`);
-    say('  no ledger  the same structure (10 copies, batches of 100, 5 rows in flight each), each row only the POST through a');
+    say('  no ledger  the same structure (10 copies in 10 workers, batches of 100, 5 rows in flight each), each row only the POST through a');
     say('             PurpleFleaClient of its own per copy (the handler\'s client: cached secret, 429 back-off); no ledger, no limiter');
     say(`  seed loop  the seed's pattern 2: one keep-alive http POST per row, one row at a time, no ledger. A SAMPLE of ${SEQUENTIAL_SAMPLE} rows`);
     say(`             (${ROWS.toLocaleString('en-US')} would take ~${((ROWS * seqPhase.wallMs) / seqPhase.rows.length / 1000).toFixed(0)} s); its rate is computed from the sample: ` +
       `${(seqPhase.wallMs / seqPhase.rows.length).toFixed(2)} ms per row, ${LATENCY_MS} ms of it the sandbox's added latency.`);
     say('  * CPU time (user + system) per row during the phase, and in brackets as a share of the wall time (100% = one core busy):');
-    say('    "here" = this process (the 10 Pay copies on ONE thread + the sandbox + the driver), "stand-ins" = the child process');
-    say('    (dynalite + fake AWS); "event loop" = this process\'s event loop utilization; "loop delay" = how late its timers ran');
-    say('    (perf_hooks.monitorEventLoopDelay): every copy\'s rate limiter, http timeouts and the sandbox\'s 20 ms share that loop.');
+    say('    "here" = this process, all threads (the 10 Pay workers + the sandbox + the driver), "stand-ins" = the child process');
+    say('    (dynalite + fake AWS). "copies\' loops" = the Pay workers\' event loop utilization, mean over the 10 (and the busiest),');
+    say('    "copies\' delay" = how late their timers ran (perf_hooks.monitorEventLoopDelay), worst worker: each copy\'s rate limiter');
+    say('    and http timeouts run on its own loop. "main loop"/"main delay" = the main thread (the sandbox\'s 20 ms, the driver).');
     say();
     const oursCpu = cpuPerRow(oursPhase.cpuMicros + oursPhase.standIns.cpuMicros, oursPhase);
     say('Throughput summary (target: ours, ledger included, >= 10x the seed loop)');
@@ -302,7 +328,11 @@ async function main(): Promise<void> {
     say(`  achieved rate: ${commits.length} commits between the first and the last commit, ${(steadyMs / 1000).toFixed(2)} s apart (answer times recorded at the sandbox).`);
     say(`  the sandbox's windows, replayed from those times: ${windows.length} windows, requests per full window min ${Math.min(...fullWindows)} / max ${Math.max(...fullWindows)} (limit ${RUN_RATE}):`);
     say(`    ${windows.join(' ')}`);
-    say(`  this process's event loop (all 10 copies' limiters): utilization ${pct(ratePhase.eventLoop, 1)}, timers late by p99 ${ratePhase.loopDelay.p99.toFixed(0)} ms / max ${ratePhase.loopDelay.max.toFixed(0)} ms.`);
+    const pacedLoops = ratePhase.copiesLoop;
+    if (pacedLoops) {
+      say(`  each copy's own event loop (its limiter, in its worker): utilization mean ${pct(pacedLoops.mean, 1)} (max ${pct(pacedLoops.max, 1)}), timers late by p99 ${pacedLoops.p99.toFixed(0)} ms / max ${pacedLoops.maxDelay.toFixed(0)} ms (worst worker);`);
+    }
+    say(`  the main thread's (the sandbox, the driver): utilization ${pct(ratePhase.eventLoop, 1)}, timers late by p99 ${ratePhase.loopDelay.p99.toFixed(0)} ms / max ${ratePhase.loopDelay.max.toFixed(0)} ms.`);
     say(
       table(
         [
@@ -327,6 +357,7 @@ async function main(): Promise<void> {
     failed = error;
   } finally {
     unsilenceOutput();
+    for (const pool of pools) await pool.close().catch(() => undefined);
     seed.close();
     await sandbox.close();
     await standIns.close();

@@ -13,26 +13,8 @@ export function createBareHandler(baseUrl: string): { handler: Handler; close():
   const sagemaker = new SageMakerRuntimeClient({});
   const agent = new http.Agent({ keepAlive: true });
   const orderUrl = new URL(TRADING_ORDER_PATH, baseUrl);
-  const apiKey = SANDBOX_API_KEY;
 
-  const post = (body: string) =>
-    new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
-      const req = http.request(orderUrl, {
-        method: 'POST',
-        agent,
-        timeout: 10_000,
-        headers: { 'authorization': `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body).toString() },
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', reject);
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.end(body);
-    });
+  const post = seedPost(orderUrl, agent);
 
   const handler: Handler = async (event) => {
     const features = (event as TradeEvent).features;
@@ -63,4 +45,29 @@ export function createBareHandler(baseUrl: string): { handler: Handler; close():
       agent.destroy();
     },
   };
+}
+
+/**
+ * One POST the way the seed makes it (Python requests with timeout=10): a keep-alive agent, the bearer
+ * key, the answer's status and text. Shared by the seed's trade handler and its payout loop.
+ */
+export function seedPost(url: URL, agent: http.Agent): (body: string) => Promise<{ status: number; text: string }> {
+  return (body) =>
+    new Promise((resolvePromise, reject) => {
+      const req = http.request(url, {
+        method: 'POST',
+        agent,
+        timeout: 10_000,
+        headers: { 'authorization': `Bearer ${SANDBOX_API_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body).toString() },
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.end(body);
+    });
 }

@@ -13,10 +13,11 @@ import { GATEWAY_PROFILE } from '../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../lambda/shared/purpleflea-client';
 import { CredentialSource } from '../lambda/shared/purpleflea-credentials';
 import type { BatchInput, PayBatchEvent, PayoutItem } from '../lib/private/contracts/batch-engine';
-import { PurpleFleaSandbox, SANDBOX_API_KEY, WALLET_TRANSFER_PATH } from '../test/support/purpleflea-sandbox';
+import { PurpleFleaSandbox, WALLET_TRANSFER_PATH } from '../test/support/purpleflea-sandbox';
 import { sink } from './output-sink';
 import type { WorkerReply, WorkerRequest, WorkerSpec, WorkerStats } from './pay-worker-protocol';
 import { AGENT_ID, BenchFailure, REPO_ROOT } from './scenario';
+import { seedPost } from './bare-handler';
 
 export const PAY_BUNDLE = resolve(REPO_ROOT, 'assets', 'batch-payout-pay', 'index.js');
 /** The Pay function's timeout as the construct sets it (lib/batch-payout.ts, FUNCTION_TIMEOUT). */
@@ -195,24 +196,7 @@ export function noLedgerCopies(count: number, baseUrl: string, secretArn: string
 export function createSeedPayer(baseUrl: string): { pay(item: PayoutItem): Promise<RowResult>; close(): void } {
   const agent = new http.Agent({ keepAlive: true });
   const url = new URL(WALLET_TRANSFER_PATH, baseUrl);
-  const post = (body: string) =>
-    new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
-      const req = http.request(url, {
-        method: 'POST',
-        agent,
-        timeout: 10_000,
-        headers: { 'authorization': `Bearer ${SANDBOX_API_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body).toString() },
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', reject);
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.end(body);
-    });
+  const post = seedPost(url, agent);
   return {
     async pay(item) {
       const score = Number(item.score);

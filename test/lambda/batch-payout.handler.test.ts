@@ -303,3 +303,19 @@ describe('BatchPayout: 10,000 rows end to end, with faults', () => {
     expect(new Set(allPaid).size).toBe(allPaid.length);
   }, 300_000);
 });
+
+describe('BatchPayout: Summarize asks the ledger about rows the Map did not report as done', () => {
+  test('a row the Map reported REJECTED that another run of the same file has since paid is SUCCEEDED in the log', async () => {
+    const source = upload('agent_id,score\nagt_race,1\n');
+    const all = handlers();
+    // The Map's batch reports REJECTED (e.g. out of time) ...
+    const rejectingAct = async (batch: any) => ({
+      rows: batch.Items.map((item: any) => ({ line: Number(item.line), agent_id: item.agent_id, score: item.score, amount_usdc: Number(item.amount_usdc), status: 'REJECTED', error: 'not sent: no time left in this batch' })),
+    });
+    // ... while another run of the same file pays the row.
+    await driveRun(harness.s3, all, runId(), source);
+    const { log } = await driveRun(harness.s3, { ...all, act: rejectingAct }, runId(), source);
+    expect(transfers()).toHaveLength(1);
+    expect(log.rows[0]).toMatchObject({ agent_id: 'agt_race', status: 'SUCCEEDED', repeated: true });
+  });
+});

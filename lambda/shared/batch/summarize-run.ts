@@ -57,8 +57,12 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
       const itemOutcomes = await mapWithConcurrency(items, 16, async (item) => {
         const columns = options.columnsOf(item);
         const row = settled.get(columns.line);
-        if (isSettled(row)) return row;
-        return outcomeFromLedger(columns, await options.ledger.get(options.actionKeyOf(item, event)));
+        // SUCCEEDED and SKIPPED (dry run) are final; for anything else the ledger may know more: another
+        // run of the same file, or a retried batch, may have completed the action since the Map reported it.
+        if (isSettled(row) && (row.status === 'SUCCEEDED' || row.status === 'SKIPPED' || row.status === 'INVALID')) return row;
+        const record = await options.ledger.get(options.actionKeyOf(item, event));
+        if (isSettled(row) && record?.state !== 'SUCCEEDED') return row;
+        return outcomeFromLedger(columns, record);
       });
       const rows = [...report.notPaid, ...itemOutcomes].sort((a, b) => a.line - b.line);
       const totals = totalsOf(rows);

@@ -144,7 +144,8 @@ export class MoneyPath {
       result = await this.client.post(action.request, { actionKey: action.actionKey, deadline: options.deadline, beforeRetry: options.beforeRetry });
     } catch (error) {
       // The client throws only before a request goes out (reading the secret failed): nothing was sent.
-      await abandon(claim.claimToken, `not sent: ${(error as Error).message}`);
+      // The record is SENDING by now, whichever way it was claimed.
+      await this.ledger.recordOutcome(action.actionKey, claim.claimToken, 'REJECTED', { error: `not sent: ${(error as Error).message}` });
       await releaseReservation();
       throw error;
     }

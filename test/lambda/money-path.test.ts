@@ -206,3 +206,17 @@ test('a retried request (after a 429) waits for beforeRetry first, once per retr
   expect(retries).toBe(2);
   expect(sandbox.calls.map((call) => call.status)).toEqual([429, 429, 200]);
 });
+
+test('the secret cannot be read after a CLAIMED wait: the SENDING record is given back as REJECTED too', async () => {
+  const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+  const failing = { get: async () => { throw new Error('Secrets Manager unavailable'); }, refresh: async () => ({ apiKey: SANDBOX_API_KEY }) } as unknown as CredentialSource;
+  const action = order();
+  await expect(
+    new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: failing, requestTimeoutMs: 1_000 })).executeOnce(action, {
+      deadline: deadline(),
+      beforeSend: async () => undefined,
+    }),
+  ).rejects.toThrow('Secrets Manager unavailable');
+  expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'REJECTED', error: 'not sent: Secrets Manager unavailable' });
+  expect(sandbox.calls).toHaveLength(0);
+});

@@ -1,5 +1,6 @@
 import { ActionLedger, LedgerRecord, toCents } from './action-ledger';
 import { ApiRequest } from './purpleflea-api';
+import { recordableResponse } from './api-response';
 import { backoffDelayMs, sleep } from './backoff';
 import { ApiOutcome, PurpleFleaClient } from './purpleflea-client';
 
@@ -172,7 +173,7 @@ export class MoneyPath {
    * SENDING, which a later delivery turns into UNKNOWN.
    */
   private async recordOutcome(actionKey: string, claimToken: string, result: ApiOutcome, error: string | undefined): Promise<boolean> {
-    const details = { response: result.outcome === 'SUCCEEDED' ? result.response : undefined, error };
+    const details = { response: result.outcome === 'SUCCEEDED' ? recordableResponse(result.response) : undefined, error };
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.ledger.recordOutcome(actionKey, claimToken, result.outcome, details);

@@ -2,7 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger, ClaimRequest, ClaimResult } from '../../lambda/shared/action-ledger';
-import { batchActHandler, compactResponse, RowPlan } from '../../lambda/shared/batch/act-on-batch';
+import { compactResponse, recordableResponse } from '../../lambda/shared/api-response';
+import { batchActHandler, RowPlan } from '../../lambda/shared/batch/act-on-batch';
 import { mapWithConcurrency, RateLimiter } from '../../lambda/shared/batch/rate-limiter';
 import { MoneyPath } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
@@ -84,6 +85,12 @@ test("one row's ledger failure is that row's status: the other rows are paid, co
   } finally {
     output.restore();
   }
+});
+
+test('recordableResponse keeps the whole answer unless it is too large for a ledger record', () => {
+  const small = { transfer_id: 'tx_1', note: 'x'.repeat(100) };
+  expect(recordableResponse(small)).toBe(small);
+  expect(recordableResponse({ transfer_id: 'tx_2', blob: 'x'.repeat(70_000) })).toEqual({ transfer_id: 'tx_2', _truncated: true });
 });
 
 test('compactResponse keeps ids and status, short', () => {

@@ -4,6 +4,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ActRowOutcome, PayBatchResult } from '../../../lib/private/contracts/batch-engine';
 import { MoneyAction, MoneyPath, OutcomeNotRecordedError } from '../money-path';
+import { compactResponse } from '../api-response';
 import type { ApiOutcome } from '../purpleflea-client';
 import { countOutcome, OutcomeMetricNames } from '../outcome-metrics';
 import { mapWithConcurrency, RateLimiter } from './rate-limiter';
@@ -114,21 +115,6 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
       metrics.publishStoredMetrics();
     }
   };
-}
-
-/**
- * The API's answer, cut to its ids and status: a batch's output must fit Step Functions' 256 KiB
- * payload limit at 1,000 rows. The ledger keeps the whole answer.
- */
-export function compactResponse(response: { readonly [key: string]: unknown } | undefined): { [key: string]: unknown } | undefined {
-  if (!response) return undefined;
-  const kept: { [key: string]: unknown } = {};
-  for (const [key, value] of Object.entries(response)) {
-    if ((key === 'id' || key.endsWith('_id') || key === 'status') && (typeof value === 'string' || typeof value === 'number')) {
-      kept[key] = typeof value === 'string' ? value.slice(0, 128) : value;
-    }
-  }
-  return kept;
 }
 
 function compact(outcome: ApiOutcome): { [key: string]: unknown } | undefined {

@@ -2,7 +2,7 @@
 //   npx cdk synth -c endpointName=my-model -c secretName=MyPurpleFleaKey -c dryRun=false
 //   npx cdk synth -c trainingJobNamePrefix=my-model-   (an empty prefix, -c trainingJobNamePrefix=, matches every training job)
 //   npx cdk synth -c transformJobNamePrefix=my-fraud-  (an empty prefix, -c transformJobNamePrefix=, matches every transform job)
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -29,6 +29,10 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const connection = new PurpleFleaConnection(stack, 'PurpleFlea', {
     // Imported by name, with no lookup: synth needs no AWS account, and the value never enters the template.
     apiKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'ApiKey', secretName),
+  });
+  new CfnOutput(stack, 'LedgerTableName', {
+    description: "The action ledger: one record per money-moving action; records in state UNKNOWN need an operator.",
+    value: connection.ledgerTable.tableName,
   });
 
   new PredictToTrade(stack, 'Trader', {

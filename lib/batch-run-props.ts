@@ -2,6 +2,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { PurpleFleaConnection } from './purpleflea-connection';
 
 /**
@@ -134,4 +135,11 @@ export interface BatchRunProps {
    * function (BatchPayout's Pay, FraudHoldEscrow's Act)
    */
   readonly functionOptions?: lambda.FunctionOptions;
+
+  /**
+   * Every alarm of the construct notifies this topic when it fires and when it clears (an alarm
+   * action and an OK action).
+   * @default - no actions: add your own to the public alarm properties
+   */
+  readonly alarmTopic?: sns.ITopic;
 }

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ModelOutputFormat } from './model-output-format';
@@ -138,6 +139,13 @@ export interface PredictToTradeProps {
    * @default - 256 MB, 90 s, arm64, active tracing
    */
   readonly functionOptions?: lambda.FunctionOptions;
+
+  /**
+   * Every alarm of the construct notifies this topic when it fires and when it clears (an alarm
+   * action and an OK action).
+   * @default - no actions: add your own to the public alarm properties
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /**
@@ -258,6 +266,7 @@ export class PredictToTrade extends Construct {
           'It is never re-sent automatically: check the ledger records in state UNKNOWN with Purple Flea.',
         deadLetterQueue: 'PredictToTrade: a prediction event could not be delivered; it is in the dead-letter queue.',
       },
+      alarmTopic: props.alarmTopic,
     });
     this.errorsAlarm = alarms.errorsAlarm;
     this.unknownOutcomesAlarm = alarms.unknownOutcomesAlarm;

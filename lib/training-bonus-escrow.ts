@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BonusTier, MetricGoal } from './bonus-tier';
@@ -122,6 +123,13 @@ export interface TrainingBonusEscrowProps {
    * @default - 256 MB, 90 s, arm64, active tracing
    */
   readonly functionOptions?: lambda.FunctionOptions;
+
+  /**
+   * Every alarm of the construct notifies this topic when it fires and when it clears (an alarm
+   * action and an OK action).
+   * @default - no actions: add your own to the public alarm properties
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /**
@@ -243,6 +251,7 @@ export class TrainingBonusEscrow extends Construct {
           'It is never re-sent automatically: check the ledger records in state UNKNOWN with Purple Flea.',
         deadLetterQueue: 'TrainingBonusEscrow: a completed training job could not be handled; its event is in the dead-letter queue.',
       },
+      alarmTopic: props.alarmTopic,
     });
     this.errorsAlarm = alarms.errorsAlarm;
     this.unknownOutcomesAlarm = alarms.unknownOutcomesAlarm;

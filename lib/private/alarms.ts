@@ -1,6 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -14,6 +16,21 @@ const ALARM_ON_ANY = {
   comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
   treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
 } as const;
+
+/**
+ * Every alarm of the library is made here: `<scope>/<id>`, firing on `metric` (a 5-minute figure)
+ * reaching 1, no data not a breach. With `alarmTopic`, the alarm notifies it when it fires and when it
+ * clears; without, it has no actions (the user adds their own to the public alarm properties).
+ */
+function newAlarm(scope: Construct, id: string, metric: cloudwatch.IMetric, description: string, alarmTopic?: sns.ITopic): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, id, { alarmDescription: description, metric, ...ALARM_ON_ANY });
+  if (alarmTopic !== undefined) {
+    const action = new cloudwatchActions.SnsAction(alarmTopic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+  }
+  return alarm;
+}
 
 /** The EMF metric a handler emits for each action whose outcome is UNKNOWN, and its dimensions. */
 export interface UnknownOutcomesMetric {
@@ -34,6 +51,8 @@ export interface HandlerAlarmsProps {
     readonly unknownOutcomes: string;
     readonly deadLetterQueue: string;
   };
+  /** Notified when an alarm fires and when it clears; none if undefined. */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 export interface HandlerAlarms {
@@ -48,15 +67,17 @@ export interface HandlerAlarms {
  * whose outcome is unknown, any message in the dead-letter queue, in 5 minutes.
  */
 export function newHandlerAlarms(scope: Construct, props: HandlerAlarmsProps): HandlerAlarms {
-  const { handler, deadLetterQueue, unknownOutcomesMetric, descriptions } = props;
+  const { handler, deadLetterQueue, unknownOutcomesMetric, descriptions, alarmTopic } = props;
   return {
-    errorsAlarm: new cloudwatch.Alarm(scope, 'ErrorsAlarm', {
-      alarmDescription: descriptions.errors,
-      metric: handler.metricErrors({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }),
-      ...ALARM_ON_ANY,
-    }),
-    unknownOutcomesAlarm: newUnknownOutcomesAlarm(scope, handler, unknownOutcomesMetric, descriptions.unknownOutcomes),
-    deadLetterQueueAlarm: newDeadLetterQueueAlarm(scope, deadLetterQueue, descriptions.deadLetterQueue),
+    errorsAlarm: newAlarm(
+      scope,
+      'ErrorsAlarm',
+      handler.metricErrors({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }),
+      descriptions.errors,
+      alarmTopic,
+    ),
+    unknownOutcomesAlarm: newUnknownOutcomesAlarm(scope, handler, unknownOutcomesMetric, descriptions.unknownOutcomes, alarmTopic),
+    deadLetterQueueAlarm: newDeadLetterQueueAlarm(scope, deadLetterQueue, descriptions.deadLetterQueue, alarmTopic),
   };
 }
 
@@ -66,10 +87,12 @@ export function newUnknownOutcomesAlarm(
   handler: lambda.IFunction,
   unknown: UnknownOutcomesMetric,
   description: string,
+  alarmTopic?: sns.ITopic,
 ): cloudwatch.Alarm {
-  return new cloudwatch.Alarm(scope, 'UnknownOutcomesAlarm', {
-    alarmDescription: description,
-    metric: new cloudwatch.Metric({
+  return newAlarm(
+    scope,
+    'UnknownOutcomesAlarm',
+    new cloudwatch.Metric({
       namespace: unknown.namespace,
       metricName: unknown.metricName,
       dimensionsMap: {
@@ -79,20 +102,34 @@ export function newUnknownOutcomesAlarm(
       statistic: cloudwatch.Stats.SUM,
       period: ALARM_PERIOD,
     }),
-    ...ALARM_ON_ANY,
-  });
+    description,
+    alarmTopic,
+  );
 }
 
 /** `<scope>/DeadLetterQueueAlarm`: any message in the dead-letter queue, in 5 minutes. */
-export function newDeadLetterQueueAlarm(scope: Construct, deadLetterQueue: sqs.IQueue, description: string): cloudwatch.Alarm {
-  return new cloudwatch.Alarm(scope, 'DeadLetterQueueAlarm', {
-    alarmDescription: description,
-    metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
-    ...ALARM_ON_ANY,
-  });
+export function newDeadLetterQueueAlarm(
+  scope: Construct,
+  deadLetterQueue: sqs.IQueue,
+  description: string,
+  alarmTopic?: sns.ITopic,
+): cloudwatch.Alarm {
+  return newAlarm(
+    scope,
+    'DeadLetterQueueAlarm',
+    deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
+    description,
+    alarmTopic,
+  );
 }
 
 /** `<scope>/<id>`: fires when `metric` (a 5-minute sum) reaches 1; no data is not a breach. */
-export function newAlarmOnAny(scope: Construct, id: string, metric: cloudwatch.IMetric, description: string): cloudwatch.Alarm {
-  return new cloudwatch.Alarm(scope, id, { alarmDescription: description, metric, ...ALARM_ON_ANY });
+export function newAlarmOnAny(
+  scope: Construct,
+  id: string,
+  metric: cloudwatch.IMetric,
+  description: string,
+  alarmTopic?: sns.ITopic,
+): cloudwatch.Alarm {
+  return newAlarm(scope, id, metric, description, alarmTopic);
 }

@@ -232,6 +232,7 @@ export class BatchEngine {
       'ExecutionsFailedAlarm',
       this.stateMachine.metricFailed({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }),
       props.alarmDescriptions.executionsFailed,
+      options.alarmTopic,
     );
     this.unknownOutcomesAlarm = newUnknownOutcomesAlarm(
       scope,
@@ -243,9 +244,15 @@ export class BatchEngine {
         functionNameDimension: metrics.functionNameDimension,
       },
       props.alarmDescriptions.unknownOutcomes,
+      options.alarmTopic,
     );
     if (this.deadLetterQueue !== undefined) {
-      this.deadLetterQueueAlarm = newDeadLetterQueueAlarm(scope, this.deadLetterQueue, props.alarmDescriptions.deadLetterQueue);
+      this.deadLetterQueueAlarm = newDeadLetterQueueAlarm(
+        scope,
+        this.deadLetterQueue,
+        props.alarmDescriptions.deadLetterQueue,
+        options.alarmTopic,
+      );
     }
   }
 

@@ -1,12 +1,12 @@
 import { SecretValue, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
 import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection } from '../../lib';
-import { newStack } from './fixtures';
+import { newStack, onlyResource } from './fixtures';
 
 function sampleTemplate(context: { [key: string]: any } = {}): Template {
   const app = buildSampleApp(context);
@@ -152,6 +152,15 @@ describe('the sample app', () => {
 
   test('its template holds no secret value', () => {
     expect(JSON.stringify(sampleTemplate().toJSON())).not.toMatch(/pf_live/);
+  });
+
+  test("outputs the ledger table's name, for an operator", () => {
+    const template = sampleTemplate();
+    const { id } = onlyResource(template, 'AWS::DynamoDB::Table');
+    template.hasOutput('LedgerTableName', {
+      Description: Match.stringLikeRegexp('state UNKNOWN need an operator'),
+      Value: { Ref: id },
+    });
   });
 });
 

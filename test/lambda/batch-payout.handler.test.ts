@@ -1,7 +1,8 @@
 import { BATCH_PAYOUT_METRICS as METRIC, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment, BatchPayoutPrepareSettings, PAYOUT_COMPLETED_EVENT } from '../../lib/private/contracts/batch-payout-env';
 import { batchSummarizeEnvironment } from '../../lib/private/contracts/batch-engine';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
-import { Fault, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
+import { faultMix, seededRandom } from '../support/fault-mix';
+import { WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
 import { BatchHandlers, driveRun } from './batch-driver';
 import { AGENT_ID, captureOutput, Harness, handlerEnvironment, lambdaContext, loadBundledHandler, readLedger, startHarness } from './handler-harness';
 
@@ -238,31 +239,13 @@ describe('BatchPayout: triggers', () => {
   });
 });
 
-/** A small seeded generator, so that a failing run can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('BatchPayout: 10,000 rows end to end, with faults', () => {
   test('every row has one status, transfers match the log, no agent is paid twice, totals reconcile, a rerun adds only REJECTED retries', async () => {
     const random = seededRandom(20261128);
     const rows = Array.from({ length: 10_000 }, (_, i) => `agt_e2e_${i},${(random() * 5).toFixed(4)}`);
     const source = upload(['agent_id,score', ...rows].join('\n'));
     // 5% 429s, 1% "committed but the answer was lost", 1% connection resets before commit; the rest answer.
-    const faults: Fault[] = Array.from({ length: 13_000 }, () => {
-      const draw = random();
-      if (draw < 0.05) return { kind: 'status', status: 429 };
-      if (draw < 0.06) return { kind: 'reset-after-commit' };
-      if (draw < 0.07) return { kind: 'reset-before-commit' };
-      return { kind: 'delay', ms: 0 };
-    });
+    const faults = faultMix(random, 13_000);
     harness.sandbox.injectFaults(WALLET_TRANSFER_PATH, ...faults);
 
     const first = await driveRun(harness.s3, handlers(), runId(), source);

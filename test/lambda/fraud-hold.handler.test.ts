@@ -8,7 +8,8 @@ import {
   HOLDS_LOG_FILE,
 } from '../../lib/private/contracts/fraud-hold-env';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
-import { ESCROW_CREATE_PATH, Fault } from '../support/purpleflea-sandbox';
+import { faultMix, seededRandom } from '../support/fault-mix';
+import { ESCROW_CREATE_PATH } from '../support/purpleflea-sandbox';
 import { BatchHandlers, driveRun } from './batch-driver';
 import { captureOutput, Harness, handlerEnvironment, loadBundledHandler, readLedger, startHarness } from './handler-harness';
 
@@ -175,17 +176,6 @@ describe('FraudHoldEscrow: flagged transactions become escrow holds', () => {
   });
 });
 
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('FraudHoldEscrow: 5,000 records end to end, with faults', () => {
   test('every record has one status; holds at the sandbox match the log; no transaction held twice; totals reconcile; a rerun adds only REJECTED retries', async () => {
     const random = seededRandom(5000);
@@ -200,13 +190,7 @@ describe('FraudHoldEscrow: 5,000 records end to end, with faults', () => {
       }));
       harness.s3.putObject(RECORDS_BUCKET, `${prefix}part-${part}.out`, jsonl(records));
     }
-    const faults: Fault[] = Array.from({ length: 2_500 }, () => {
-      const draw = random();
-      if (draw < 0.05) return { kind: 'status', status: 429 };
-      if (draw < 0.06) return { kind: 'reset-after-commit' };
-      if (draw < 0.07) return { kind: 'reset-before-commit' };
-      return { kind: 'delay', ms: 0 };
-    });
+    const faults = faultMix(random, 2_500);
     harness.sandbox.injectFaults(ESCROW_CREATE_PATH, ...faults);
 
     const first = await drive(handlers(), { bucket: RECORDS_BUCKET, prefix });

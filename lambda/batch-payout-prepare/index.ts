@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeProcessingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { PAYOUT_COLUMNS, PrepareEvent, PreparedRun } from '../../lib/private/contracts/batch-engine';
-import { readBatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
+import { BATCH_PAYOUT_METRICS, readBatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
 import { writePreparedRun } from '../shared/batch/prepare-run';
 import { readObject } from '../shared/batch/run-folder';
 import { createObservability } from '../shared/observability';
@@ -9,7 +9,7 @@ import { scoreRows } from './score-rows';
 import { resolveSource, scoresInOutputs, SourceLocation } from './source-object';
 
 const settings = readBatchPayoutPrepareSettings(process.env);
-const { logger } = createObservability('FunctionName');
+const { logger } = createObservability(BATCH_PAYOUT_METRICS.functionNameDimension);
 const s3 = new S3Client({});
 const sagemaker = new SageMakerClient({ maxAttempts: 5 });
 

@@ -1,6 +1,6 @@
-import { parse } from 'csv-parse/sync';
 import { PayoutItem, RowOutcome } from '../../lib/private/contracts/batch-engine';
 import { parseDecimal, toCentsRounded } from '../shared/decimal';
+import { CsvWithHeader, missingColumns, readCsvWithHeader } from '../shared/batch/csv-with-header';
 import { linesByKey } from '../shared/batch/prepare-run';
 import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
 
@@ -41,17 +41,16 @@ interface Candidate {
  * than once are INVALID. Other columns are ignored.
  */
 export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFile {
-  let records: { record: string[]; info: { lines: number } }[];
+  let csv: CsvWithHeader | undefined;
   try {
-    // With `info`, each record comes with where it ended in the file (its line, for the log).
-    records = parse(content, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof records;
+    csv = readCsvWithHeader(content);
   } catch (error) {
     throw new UnreadableScoresError(`the scores file is not valid CSV: ${(error as Error).message}`);
   }
-  if (records.length === 0) throw new UnreadableScoresError('the scores file is empty: it has no header row');
+  if (!csv) throw new UnreadableScoresError('the scores file is empty: it has no header row');
 
-  const header = records[0].record.map((name) => name.trim());
-  const missing = [rules.agentIdColumn, rules.scoreColumn].filter((column) => !header.includes(column));
+  const { header } = csv;
+  const missing = missingColumns(header, [rules.agentIdColumn, rules.scoreColumn]);
   if (missing.length > 0) {
     throw new UnreadableScoresError(
       `the scores file has no ${missing.map((c) => `"${c}"`).join(' or ')} column (its header is: ${header.map((c) => JSON.stringify(c)).join(', ')})`,
@@ -60,8 +59,8 @@ export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFi
   const agentIdIndex = header.indexOf(rules.agentIdColumn);
   const scoreIndex = header.indexOf(rules.scoreColumn);
 
-  const candidates = records.slice(1).map(({ record, info }) =>
-    scoreRow(info.lines, (record[agentIdIndex] ?? '').trim(), (record[scoreIndex] ?? '').trim(), rules),
+  const candidates = csv.rows.map(({ line, cells }) =>
+    scoreRow(line, (cells[agentIdIndex] ?? '').trim(), (cells[scoreIndex] ?? '').trim(), rules),
   );
 
   const linesByAgent = linesByKey(candidates, (candidate) => candidate.agentId, (candidate) => candidate.line);

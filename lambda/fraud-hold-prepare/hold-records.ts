@@ -1,6 +1,6 @@
-import { parse } from 'csv-parse/sync';
 import type { RowOutcome } from '../../lib/private/contracts/batch-engine';
 import type { HoldFieldNames, HoldInputFormatName, HoldItem } from '../../lib/private/contracts/fraud-hold-env';
+import { CsvWithHeader, missingColumns, readCsvWithHeader } from '../shared/batch/csv-with-header';
 import { linesByKey } from '../shared/batch/prepare-run';
 import { parseDecimal, toCentsRounded } from '../shared/decimal';
 import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
@@ -75,18 +75,17 @@ type RawRecord = { readonly objectLine: number } & ({ readonly fields: { readonl
 
 function readRecords(object: RecordObject, rules: HoldRules): RawRecord[] {
   if (rules.inputFormat === 'CSV') {
-    let rows: { record: string[]; info: { lines: number } }[];
+    let csv: CsvWithHeader | undefined;
     try {
-      rows = parse(object.body, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof rows;
+      csv = readCsvWithHeader(object.body);
     } catch (error) {
       throw new UnreadableRecordsError(`${object.key} is not valid CSV: ${(error as Error).message}`);
     }
-    if (rows.length === 0) return [];
-    const header = rows[0].record.map((name) => name.trim());
-    const needed = [rules.buyerField, rules.sellerField, rules.amountField, rules.fraudScoreField];
-    const missing = needed.filter((field) => !header.includes(field));
+    if (!csv) return [];
+    const { header } = csv;
+    const missing = missingColumns(header, [rules.buyerField, rules.sellerField, rules.amountField, rules.fraudScoreField]);
     if (missing.length > 0) throw new UnreadableRecordsError(`${object.key} has no ${missing.map((f) => `"${f}"`).join(', ')} column (its header is: ${header.join(', ')})`);
-    return rows.slice(1).map(({ record, info }) => ({ objectLine: info.lines, fields: Object.fromEntries(header.map((name, index) => [name, record[index]])) }));
+    return csv.rows.map(({ line, cells }) => ({ objectLine: line, fields: Object.fromEntries(header.map((name, index) => [name, cells[index]])) }));
   }
   // JSON Lines: one object per line; blank lines are not records.
   const records: RawRecord[] = [];

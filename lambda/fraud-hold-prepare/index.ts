@@ -1,7 +1,7 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DescribeTransformJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { PrepareEvent, PreparedRun } from '../../lib/private/contracts/batch-engine';
-import { HOLD_COLUMNS, readFraudHoldPrepareSettings } from '../../lib/private/contracts/fraud-hold-env';
+import { FRAUD_HOLD_METRICS, HOLD_COLUMNS, readFraudHoldPrepareSettings } from '../../lib/private/contracts/fraud-hold-env';
 import { writePreparedRun } from '../shared/batch/prepare-run';
 import { mapWithConcurrency } from '../shared/batch/rate-limiter';
 import { readObject } from '../shared/batch/run-folder';
@@ -10,7 +10,7 @@ import { decideHolds, RecordObject } from './hold-records';
 import { outputLocation, RecordLocation, resolveRecords } from './record-sources';
 
 const settings = readFraudHoldPrepareSettings(process.env);
-const { logger } = createObservability('FunctionName');
+const { logger } = createObservability(FRAUD_HOLD_METRICS.functionNameDimension);
 const s3 = new S3Client({});
 const sagemaker = new SageMakerClient({ maxAttempts: 5 });
 

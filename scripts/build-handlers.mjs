@@ -2,8 +2,8 @@
 // Handlers are bundled when the library is built, never at a consumer's synth: the AWS SDK clients
 // and Powertools go into the bundle, so the function's behaviour does not depend on the runtime's copy.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const handlerRoot = join(root, 'lambda');
@@ -13,10 +13,16 @@ const handlers = readdirSync(handlerRoot).filter(
   (name) => name !== 'shared' && existsSync(join(handlerRoot, name, 'index.ts')),
 );
 
-rmSync(assetsRoot, { recursive: true, force: true });
+// A folder whose handler is gone would still be shipped: remove it.
+if (existsSync(assetsRoot)) {
+  for (const name of readdirSync(assetsRoot)) {
+    if (!handlers.includes(name)) rmSync(join(assetsRoot, name), { recursive: true, force: true });
+  }
+}
 for (const name of handlers) {
   const outfile = join(assetsRoot, name, 'index.js');
-  await build({
+  const result = await build({
+    write: false,
     entryPoints: [join(handlerRoot, name, 'index.ts')],
     outfile,
     bundle: true,
@@ -31,6 +37,12 @@ for (const name of handlers) {
     // The SDK ships ESM and CJS; prefer module entry points for better tree-shaking.
     mainFields: ['module', 'main'],
   });
-  const kib = (statSync(outfile).size / 1024).toFixed(0);
+  // Each file is replaced by a rename, so a test or synth running meanwhile never reads half a bundle.
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(`${file.path}.${process.pid}.tmp`, file.contents);
+    renameSync(`${file.path}.${process.pid}.tmp`, file.path);
+  }
+  const kib = (result.outputFiles.find((file) => file.path === outfile).contents.length / 1024).toFixed(0);
   console.log(`bundled lambda/${name} -> assets/${name}/index.js (${kib} KiB)`);
 }

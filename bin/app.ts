@@ -6,7 +6,7 @@ import { App, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../lib';
+import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, PurpleFleaDashboard, TrainingBonusEscrow } from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
 
@@ -35,13 +35,13 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     value: connection.ledgerTable.tableName,
   });
 
-  new PredictToTrade(stack, 'Trader', {
+  const trader = new PredictToTrade(stack, 'Trader', {
     connection,
     endpointName,
     dryRun,
   });
 
-  new TrainingBonusEscrow(stack, 'TrainingBonus', {
+  const trainingBonus = new TrainingBonusEscrow(stack, 'TrainingBonus', {
     connection,
     trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
     dryRun,
@@ -59,7 +59,7 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     id: 'AwsSolutions-S1',
     reason: 'Sample bucket for scores files: uploads are what start the payout runs, each recorded by its execution.',
   });
-  new BatchPayout(stack, 'Payouts', {
+  const payouts = new BatchPayout(stack, 'Payouts', {
     connection,
     sourceBucket: scores,
     sourcePrefix: 'scores/',
@@ -78,12 +78,19 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     id: 'AwsSolutions-S1',
     reason: 'Sample bucket for Batch Transform output: written by the transform jobs, each of which starts a recorded hold run.',
   });
-  new FraudHoldEscrow(stack, 'FraudHolds', {
+  const fraudHolds = new FraudHoldEscrow(stack, 'FraudHolds', {
     connection,
     transformJobTrigger: true,
     transformJobNamePrefix: transformJobNamePrefix === '' ? undefined : transformJobNamePrefix,
     transformOutputBucket: transformOutput,
     dryRun,
+  });
+
+  // What each construct did with money: actions by outcome, USDC moved, latencies, errors, dead letters.
+  const dashboard = new PurpleFleaDashboard(stack, 'Dashboard', { monitored: [trader, trainingBonus, payouts, fraudHolds] });
+  new CfnOutput(stack, 'DashboardName', {
+    description: 'The CloudWatch dashboard of the sample stack.',
+    value: dashboard.dashboardName,
   });
 
   // cdk-nag's AWS Solutions checks run at synth; the constructs acknowledge what they cannot avoid.

@@ -7,6 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BatchRunProps } from './batch-run-props';
+import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import {
   BatchEngine,
   DEFAULT_ACT_CONCURRENCY,
@@ -17,6 +18,7 @@ import {
 } from './private/batch-engine';
 import {
   BATCH_PAYOUT_METRICS,
+  BATCH_PAYOUT_OUTCOME_METRICS,
   BATCH_PAYOUT_PAY_ENV,
   BATCH_PAYOUT_PREPARE_ENV,
   PAYOUT_LOG_FILE,
@@ -24,6 +26,7 @@ import {
   batchPayoutPayEnvironment,
   batchPayoutPrepareEnvironment,
 } from './private/contracts/batch-payout-env';
+import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { PropsValidator, isToken } from './private/validation';
@@ -127,7 +130,7 @@ export interface BatchPayoutProps extends BatchRunProps {
  *
  * Running the same file again, or redriving a run, pays no one twice.
  */
-export class BatchPayout extends Construct {
+export class BatchPayout extends Construct implements IMonitoredMoneyAction {
   /** The workflow: Prepare → PayBatches (Distributed Map) → Pay → Summarize. */
   public readonly stateMachine: sfn.StateMachine;
   /** Reads and checks the scores, writes the run's `input.csv`. */
@@ -246,6 +249,20 @@ export class BatchPayout extends Construct {
     this.unknownOutcomesAlarm = engine.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = engine.deadLetterQueueAlarm;
     this.eventBus = engine.eventBus;
+  }
+
+  /** What a `PurpleFleaDashboard` shows of this construct: its metrics, functions, dead-letter queue and state machine. */
+  public monitoring(): MoneyActionMonitoring {
+    return moneyActionMonitoring({
+      kind: 'BatchPayout',
+      actionName: 'payouts',
+      metrics: BATCH_PAYOUT_METRICS,
+      outcomes: BATCH_PAYOUT_OUTCOME_METRICS,
+      actingFunction: this.payFunction,
+      functions: [this.prepareFunction, this.payFunction, this.summarizeFunction],
+      deadLetterQueue: this.deadLetterQueue,
+      stateMachine: this.stateMachine,
+    });
   }
 
   /**

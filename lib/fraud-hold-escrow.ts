@@ -7,6 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BatchRunProps } from './batch-run-props';
+import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import {
   BatchEngine,
   DEFAULT_ACT_CONCURRENCY,
@@ -19,6 +20,7 @@ import {
 import {
   FRAUD_HOLD_ACT_ENV,
   FRAUD_HOLD_METRICS,
+  FRAUD_HOLD_OUTCOME_METRICS,
   FRAUD_HOLD_PREPARE_ENV,
   HOLD_CONDITION_PLACEHOLDERS,
   HOLDS_LOG_FILE,
@@ -28,6 +30,7 @@ import {
   fraudHoldActEnvironment,
   fraudHoldPrepareEnvironment,
 } from './private/contracts/fraud-hold-env';
+import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { checkTemplate } from './private/templates';
@@ -181,7 +184,7 @@ export interface FraudHoldEscrowProps extends BatchRunProps {
  *
  * A repeated event, a rerun or a redrive never holds a transaction twice.
  */
-export class FraudHoldEscrow extends Construct {
+export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction {
   /** The workflow: Prepare → HoldBatches (Distributed Map) → Hold (the Act function) → Summarize. */
   public readonly stateMachine: sfn.StateMachine;
   /** Reads and checks the records, writes the run's `input.csv`. */
@@ -300,6 +303,20 @@ export class FraudHoldEscrow extends Construct {
     this.unknownOutcomesAlarm = engine.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = engine.deadLetterQueueAlarm;
     this.eventBus = engine.eventBus;
+  }
+
+  /** What a `PurpleFleaDashboard` shows of this construct: its metrics, functions, dead-letter queue and state machine. */
+  public monitoring(): MoneyActionMonitoring {
+    return moneyActionMonitoring({
+      kind: 'FraudHoldEscrow',
+      actionName: 'holds',
+      metrics: FRAUD_HOLD_METRICS,
+      outcomes: FRAUD_HOLD_OUTCOME_METRICS,
+      actingFunction: this.actFunction,
+      functions: [this.prepareFunction, this.actFunction, this.summarizeFunction],
+      deadLetterQueue: this.deadLetterQueue,
+      stateMachine: this.stateMachine,
+    });
   }
 
   /**

@@ -6,3 +6,5 @@ export * from './bonus-tier';
 export * from './batch-run-props';
 export * from './batch-payout';
 export * from './fraud-hold-escrow';
+export * from './monitored-money-action';
+export * from './purpleflea-dashboard';

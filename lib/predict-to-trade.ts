@@ -10,11 +10,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ModelOutputFormat } from './model-output-format';
+import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import { newHandlerAlarms } from './private/alarms';
 import {
   ModelOutputFormatName,
   PREDICT_TO_TRADE_ENV,
   PREDICT_TO_TRADE_METRICS,
+  PREDICT_TO_TRADE_OUTCOME_METRICS,
   predictToTradeEnvironment,
 } from './private/contracts/predict-to-trade-env';
 import { newDeadLetterQueue } from './private/dead-letter-queue';
@@ -27,6 +29,7 @@ import {
   DEFAULT_DIRECTION_COLUMN,
   DEFAULT_DIRECTION_FIELD,
 } from './private/model-output-defaults';
+import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME, SAGEMAKER_NAME_RULE } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { PropsValidator } from './private/validation';
@@ -157,7 +160,7 @@ export interface PredictToTradeProps {
  * daily-notional and signal-age guardrails. Every order goes through the action ledger, keyed by the
  * rule and the event, so a repeated delivery never orders twice.
  */
-export class PredictToTrade extends Construct {
+export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
   /** The default schedule: every 5 minutes. */
   public static readonly DEFAULT_SCHEDULE_RATE = Duration.minutes(5);
 
@@ -271,6 +274,20 @@ export class PredictToTrade extends Construct {
     this.errorsAlarm = alarms.errorsAlarm;
     this.unknownOutcomesAlarm = alarms.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = alarms.deadLetterQueueAlarm;
+  }
+
+  /** What a `PurpleFleaDashboard` shows of this construct: its metrics, its function and its dead-letter queue. */
+  public monitoring(): MoneyActionMonitoring {
+    return moneyActionMonitoring({
+      kind: 'PredictToTrade',
+      actionName: 'orders',
+      metrics: PREDICT_TO_TRADE_METRICS,
+      outcomes: PREDICT_TO_TRADE_OUTCOME_METRICS,
+      sageMakerLatency: PREDICT_TO_TRADE_METRICS.endpointLatency,
+      actingFunction: this.lambdaFunction,
+      functions: [this.lambdaFunction],
+      deadLetterQueue: this.deadLetterQueue,
+    });
   }
 }
 

@@ -9,18 +9,21 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BonusTier, MetricGoal } from './bonus-tier';
+import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import { newHandlerAlarms } from './private/alarms';
 import {
   ESCROW_TEMPLATE_PLACEHOLDERS,
   MetricGoalName,
   TRAINING_BONUS_ESCROW_ENV,
   TRAINING_BONUS_ESCROW_METRICS,
+  TRAINING_BONUS_ESCROW_OUTCOME_METRICS,
   TRAINING_JOB_STATE_CHANGE,
   trainingBonusEscrowEnvironment,
 } from './private/contracts/training-bonus-escrow-env';
 import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
+import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { checkTemplate, placeholderPattern } from './private/templates';
@@ -143,7 +146,7 @@ export interface TrainingBonusEscrowProps {
  * the action ledger by the training job's ARN, so a repeated event never escrows twice. After each
  * escrow it puts a `Purple Flea Escrow Created` event on `eventBus`.
  */
-export class TrainingBonusEscrow extends Construct {
+export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAction {
   /** The default bonus tiers, as the seed: above 0.90 → 50 USDC, above 0.80 → 20 USDC, above 0.70 → 5 USDC. */
   public static readonly DEFAULT_BONUS_TIERS: BonusTier[] = Object.freeze([
     Object.freeze({ threshold: 0.9, amountUsdc: 50 }),
@@ -256,6 +259,20 @@ export class TrainingBonusEscrow extends Construct {
     this.errorsAlarm = alarms.errorsAlarm;
     this.unknownOutcomesAlarm = alarms.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = alarms.deadLetterQueueAlarm;
+  }
+
+  /** What a `PurpleFleaDashboard` shows of this construct: its metrics, its function and its dead-letter queue. */
+  public monitoring(): MoneyActionMonitoring {
+    return moneyActionMonitoring({
+      kind: 'TrainingBonusEscrow',
+      actionName: 'escrows',
+      metrics: TRAINING_BONUS_ESCROW_METRICS,
+      outcomes: TRAINING_BONUS_ESCROW_OUTCOME_METRICS,
+      sageMakerLatency: TRAINING_BONUS_ESCROW_METRICS.describeLatency,
+      actingFunction: this.lambdaFunction,
+      functions: [this.lambdaFunction],
+      deadLetterQueue: this.deadLetterQueue,
+    });
   }
 
   /**

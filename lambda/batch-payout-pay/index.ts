@@ -1,5 +1,5 @@
 import type { BatchInput, PayoutItem } from '../../lib/private/contracts/batch-engine';
-import { BATCH_PAYOUT_METRICS as METRIC, readBatchPayoutPaySettings } from '../../lib/private/contracts/batch-payout-env';
+import { BATCH_PAYOUT_METRICS as METRIC, BATCH_PAYOUT_OUTCOME_METRICS, readBatchPayoutPaySettings } from '../../lib/private/contracts/batch-payout-env';
 import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { payoutActionKey } from '../shared/action-keys';
 import { ActionLedger } from '../shared/action-ledger';
@@ -22,14 +22,7 @@ export const handler = batchActHandler<PayoutItem, BatchInput>({
   logger,
   metrics,
   label: 'payout',
-  metricNames: {
-    succeeded: METRIC.payoutsSucceeded,
-    skipped: METRIC.payoutsSkipped,
-    invalid: METRIC.payoutsInvalid,
-    rejected: METRIC.payoutsRejected,
-    unknown: METRIC.payoutsUnknown,
-    amount: METRIC.paidUsdc,
-  },
+  metricNames: BATCH_PAYOUT_OUTCOME_METRICS,
   apiLatencyMetric: METRIC.apiLatency,
   moneyPath: new MoneyPath(
     new ActionLedger({ tableName: connection.ledgerTableName, retentionDays: connection.ledgerRetentionDays }),

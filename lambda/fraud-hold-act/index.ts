@@ -1,6 +1,6 @@
 import type { BatchInput } from '../../lib/private/contracts/batch-engine';
 import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
-import { FRAUD_HOLD_METRICS as METRIC, HoldItem, readFraudHoldActSettings } from '../../lib/private/contracts/fraud-hold-env';
+import { FRAUD_HOLD_METRICS as METRIC, FRAUD_HOLD_OUTCOME_METRICS, HoldItem, readFraudHoldActSettings } from '../../lib/private/contracts/fraud-hold-env';
 import { ActionLedger } from '../shared/action-ledger';
 import { batchActHandler, RowPlan } from '../shared/batch/act-on-batch';
 import { parseDecimal } from '../shared/decimal';
@@ -22,14 +22,7 @@ export const handler = batchActHandler<HoldItem, BatchInput>({
   logger,
   metrics,
   label: 'hold',
-  metricNames: {
-    succeeded: METRIC.holdsCreated,
-    skipped: METRIC.holdsSkipped,
-    invalid: METRIC.holdsInvalid,
-    rejected: METRIC.holdsRejected,
-    unknown: METRIC.holdsUnknown,
-    amount: METRIC.heldUsdc,
-  },
+  metricNames: FRAUD_HOLD_OUTCOME_METRICS,
   apiLatencyMetric: METRIC.apiLatency,
   moneyPath: new MoneyPath(
     new ActionLedger({ tableName: connection.ledgerTableName, retentionDays: connection.ledgerRetentionDays }),

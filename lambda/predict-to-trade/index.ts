@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
-import { PREDICT_TO_TRADE_METRICS as METRIC, readPredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
+import { PREDICT_TO_TRADE_METRICS as METRIC, PREDICT_TO_TRADE_OUTCOME_METRICS, readPredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
 import { dailyNotionalKey, tradeActionKey } from '../shared/action-keys';
 import { ActionLedger } from '../shared/action-ledger';
 import { ModelOutputFormat, parseModelOutput, Prediction } from '../shared/model-output';
@@ -50,14 +50,7 @@ export const handler = singleActionHandler<TradeResult>({
   logger,
   metrics,
   label: 'trade',
-  metricNames: {
-    succeeded: METRIC.ordersPlaced,
-    skipped: METRIC.ordersSkipped,
-    invalid: METRIC.ordersInvalid,
-    rejected: METRIC.ordersRejected,
-    unknown: METRIC.ordersUnknown,
-    amount: METRIC.notionalUsdc,
-  },
+  metricNames: PREDICT_TO_TRADE_OUTCOME_METRICS,
   amountOf: (result) => (result.decision?.action === 'order' ? result.decision.amountUsdc : undefined),
   act: trade,
 });

@@ -1,15 +1,8 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { OutcomeMetricNames } from '../../lib/private/contracts/outcome-metrics';
 
-/** The metric names one construct counts its outcomes under. */
-export interface OutcomeMetricNames {
-  readonly succeeded: string;
-  readonly skipped: string;
-  readonly invalid: string;
-  readonly rejected: string;
-  readonly unknown: string;
-  /** The amount moved by a SUCCEEDED action, in USDC. */
-  readonly amount: string;
-}
+// Defined with the constructs' contracts: each construct's mapping is there, read by its handler and its dashboard.
+export type { OutcomeMetricNames };
 
 export interface CountedOutcome {
   readonly status: string;

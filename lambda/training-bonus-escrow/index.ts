@@ -6,6 +6,7 @@ import {
   ESCROW_CREATED_EVENT,
   readTrainingBonusEscrowSettings,
   TRAINING_BONUS_ESCROW_METRICS as METRIC,
+  TRAINING_BONUS_ESCROW_OUTCOME_METRICS,
   TRAINING_JOB_STATE_CHANGE,
 } from '../../lib/private/contracts/training-bonus-escrow-env';
 import { escrowActionKey } from '../shared/action-keys';
@@ -60,14 +61,7 @@ export const handler = singleActionHandler<EscrowResult>({
   logger,
   metrics,
   label: 'escrow',
-  metricNames: {
-    succeeded: METRIC.escrowsCreated,
-    skipped: METRIC.escrowsSkipped,
-    invalid: METRIC.escrowsInvalid,
-    rejected: METRIC.escrowsRejected,
-    unknown: METRIC.escrowsUnknown,
-    amount: METRIC.bonusUsdc,
-  },
+  metricNames: TRAINING_BONUS_ESCROW_OUTCOME_METRICS,
   amountOf: (result) => result.bonusUsdc,
   act: escrowBonus,
 });

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { HandlerMetricSource, handlerMetric } from './handler-metrics';
 
 /** The period every alarm looks at. */
 export const ALARM_PERIOD = Duration.minutes(5);
@@ -33,13 +34,8 @@ function newAlarm(scope: Construct, id: string, metric: cloudwatch.IMetric, desc
 }
 
 /** The EMF metric a handler emits for each action whose outcome is UNKNOWN, and its dimensions. */
-export interface UnknownOutcomesMetric {
-  readonly namespace: string;
+export interface UnknownOutcomesMetric extends HandlerMetricSource {
   readonly metricName: string;
-  /** Powertools' `service` dimension. */
-  readonly serviceName: string;
-  /** The dimension holding the function's name, so each construct's alarm sees only its own function. */
-  readonly functionNameDimension: string;
 }
 
 export interface HandlerAlarmsProps {
@@ -92,16 +88,7 @@ export function newUnknownOutcomesAlarm(
   return newAlarm(
     scope,
     'UnknownOutcomesAlarm',
-    new cloudwatch.Metric({
-      namespace: unknown.namespace,
-      metricName: unknown.metricName,
-      dimensionsMap: {
-        service: unknown.serviceName,
-        [unknown.functionNameDimension]: handler.functionName,
-      },
-      statistic: cloudwatch.Stats.SUM,
-      period: ALARM_PERIOD,
-    }),
+    handlerMetric(unknown, handler, unknown.metricName, { statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
     description,
     alarmTopic,
   );

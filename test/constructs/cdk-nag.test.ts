@@ -17,6 +17,7 @@ import {
   HoldInputFormat,
   PredictToTrade,
   PurpleFleaConnection,
+  PurpleFleaDashboard,
   TrainingBonusEscrow,
   TrainingBonusEscrowProps,
 } from '../../lib';
@@ -202,6 +203,20 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     new BatchPayout(stack, 'Weekly', { connection, sourceBucket, sourcePrefix: 'weekly/' });
     new BatchPayout(stack, 'Monthly', { connection, sourceBucket, sourcePrefix: 'monthly/' });
     expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
+  test('no unacknowledged finding, and nothing to acknowledge, for a PurpleFleaDashboard of all four constructs', () => {
+    const stack = stackWithBothTriggers();
+    const connection = stack.node.findChild('PurpleFlea') as PurpleFleaConnection;
+    const monitored = [
+      stack.node.findChild('Scheduled') as PredictToTrade,
+      new TrainingBonusEscrow(stack, 'Bonus', { connection, trainingJobNamePrefix: 'churn-' }),
+      new BatchPayout(stack, 'Payout', { connection, sourceBucket: scoresBucket(stack), sourcePrefix: 'scores/' }),
+      new FraudHoldEscrow(stack, 'Holds', { connection }),
+    ];
+    const dashboard = new PurpleFleaDashboard(stack, 'Dashboard', { monitored });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+    expect(acknowledgments(dashboard)).toEqual([]);
   });
 
   test('no unacknowledged finding in an environment-agnostic stack (region and account unknown at synth)', () => {

@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
 import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection } from '../../lib';
+import { dashboardSections } from './dashboard-body';
 import { newStack, onlyResource } from './fixtures';
 
 function sampleTemplate(context: { [key: string]: any } = {}): Template {
@@ -152,6 +153,19 @@ describe('the sample app', () => {
 
   test('its template holds no secret value', () => {
     expect(JSON.stringify(sampleTemplate().toJSON())).not.toMatch(/pf_live/);
+  });
+
+  test('shows the four constructs on one dashboard, and outputs its name', () => {
+    const stack = buildSampleApp().node.findChild(SAMPLE_STACK_NAME) as Stack;
+    expect(dashboardSections(stack).map((section) => section.title)).toEqual([
+      `PredictToTrade \`${SAMPLE_STACK_NAME}/Trader\``,
+      `TrainingBonusEscrow \`${SAMPLE_STACK_NAME}/TrainingBonus\``,
+      `BatchPayout \`${SAMPLE_STACK_NAME}/Payouts\``,
+      `FraudHoldEscrow \`${SAMPLE_STACK_NAME}/FraudHolds\``,
+    ]);
+    const template = Template.fromStack(stack);
+    const { id } = onlyResource(template, 'AWS::CloudWatch::Dashboard');
+    template.hasOutput('DashboardName', { Value: { Ref: id } });
   });
 
   test("outputs the ledger table's name, for an operator", () => {

@@ -1,4 +1,5 @@
 import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+import type { OutcomeMetricNames } from './outcome-metrics';
 
 /** What BatchPayout's Prepare handler is told: how to read the scores and the amount rules. */
 export interface BatchPayoutPrepareSettings {
@@ -137,3 +138,13 @@ export const BATCH_PAYOUT_METRICS = {
   runsSummarized: 'PayoutRunsSummarized',
   runUnknownRows: 'PayoutRunUnknownRows',
 } as const;
+
+/** Which of BATCH_PAYOUT_METRICS counts each outcome (the handler emits them, the dashboard shows them). */
+export const BATCH_PAYOUT_OUTCOME_METRICS: OutcomeMetricNames = {
+  succeeded: BATCH_PAYOUT_METRICS.payoutsSucceeded,
+  skipped: BATCH_PAYOUT_METRICS.payoutsSkipped,
+  invalid: BATCH_PAYOUT_METRICS.payoutsInvalid,
+  rejected: BATCH_PAYOUT_METRICS.payoutsRejected,
+  unknown: BATCH_PAYOUT_METRICS.payoutsUnknown,
+  amount: BATCH_PAYOUT_METRICS.paidUsdc,
+};

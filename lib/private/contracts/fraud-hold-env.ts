@@ -1,4 +1,5 @@
 import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+import type { OutcomeMetricNames } from './outcome-metrics';
 
 export const HOLD_INPUT_FORMATS = ['JSON_LINES', 'CSV'] as const;
 export type HoldInputFormatName = (typeof HOLD_INPUT_FORMATS)[number];
@@ -162,3 +163,13 @@ export const FRAUD_HOLD_METRICS = {
   runsSummarized: 'HoldRunsSummarized',
   runUnknownRows: 'HoldRunUnknownRows',
 } as const;
+
+/** Which of FRAUD_HOLD_METRICS counts each outcome (the handler emits them, the dashboard shows them). */
+export const FRAUD_HOLD_OUTCOME_METRICS: OutcomeMetricNames = {
+  succeeded: FRAUD_HOLD_METRICS.holdsCreated,
+  skipped: FRAUD_HOLD_METRICS.holdsSkipped,
+  invalid: FRAUD_HOLD_METRICS.holdsInvalid,
+  rejected: FRAUD_HOLD_METRICS.holdsRejected,
+  unknown: FRAUD_HOLD_METRICS.holdsUnknown,
+  amount: FRAUD_HOLD_METRICS.heldUsdc,
+};

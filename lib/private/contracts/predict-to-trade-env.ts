@@ -1,4 +1,5 @@
 import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+import type { OutcomeMetricNames } from './outcome-metrics';
 
 export const MODEL_OUTPUT_FORMATS = ['JSON', 'CSV'] as const;
 export type ModelOutputFormatName = (typeof MODEL_OUTPUT_FORMATS)[number];
@@ -107,3 +108,13 @@ export const PREDICT_TO_TRADE_METRICS = {
   endpointLatency: 'EndpointLatency',
   apiLatency: 'ApiLatency',
 } as const;
+
+/** Which of PREDICT_TO_TRADE_METRICS counts each outcome (the handler emits them, the dashboard shows them). */
+export const PREDICT_TO_TRADE_OUTCOME_METRICS: OutcomeMetricNames = {
+  succeeded: PREDICT_TO_TRADE_METRICS.ordersPlaced,
+  skipped: PREDICT_TO_TRADE_METRICS.ordersSkipped,
+  invalid: PREDICT_TO_TRADE_METRICS.ordersInvalid,
+  rejected: PREDICT_TO_TRADE_METRICS.ordersRejected,
+  unknown: PREDICT_TO_TRADE_METRICS.ordersUnknown,
+  amount: PREDICT_TO_TRADE_METRICS.notionalUsdc,
+};

@@ -1,4 +1,5 @@
 import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+import type { OutcomeMetricNames } from './outcome-metrics';
 
 export const METRIC_GOALS = ['MAXIMIZE', 'MINIMIZE'] as const;
 export type MetricGoalName = (typeof METRIC_GOALS)[number];
@@ -111,6 +112,16 @@ export const TRAINING_BONUS_ESCROW_METRICS = {
   describeLatency: 'DescribeTrainingJobLatency',
   apiLatency: 'ApiLatency',
 } as const;
+
+/** Which of TRAINING_BONUS_ESCROW_METRICS counts each outcome (the handler emits them, the dashboard shows them). */
+export const TRAINING_BONUS_ESCROW_OUTCOME_METRICS: OutcomeMetricNames = {
+  succeeded: TRAINING_BONUS_ESCROW_METRICS.escrowsCreated,
+  skipped: TRAINING_BONUS_ESCROW_METRICS.escrowsSkipped,
+  invalid: TRAINING_BONUS_ESCROW_METRICS.escrowsInvalid,
+  rejected: TRAINING_BONUS_ESCROW_METRICS.escrowsRejected,
+  unknown: TRAINING_BONUS_ESCROW_METRICS.escrowsUnknown,
+  amount: TRAINING_BONUS_ESCROW_METRICS.bonusUsdc,
+};
 
 /** The event put on the bus after an escrow is created. */
 export const ESCROW_CREATED_EVENT = {

@@ -46,3 +46,6 @@ for (const name of handlers) {
   const kib = (result.outputFiles.find((file) => file.path === outfile).contents.length / 1024).toFixed(0);
   console.log(`bundled lambda/${name} -> assets/${name}/index.js (${kib} KiB)`);
 }
+
+// The operator's command shares lambda/shared's ledger code: built with the handlers.
+await import('./build-cli.mjs');

@@ -6,6 +6,34 @@ import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../lib/private/co
 /** DESIGN.md "Money moves exactly once": the states of one money-moving action. */
 export type LedgerState = 'CLAIMED' | 'SENDING' | 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN';
 
+/** Which ledger operation made a transition: the method's name, for the record's history. */
+export type LedgerEvent = 'claim' | 'mark-sending' | 'record-outcome' | 'release-claim' | 'expire-sending' | 'resolve';
+
+/** One state transition, appended to the record in the same conditional write that makes it. */
+export interface LedgerHistoryEntry {
+  readonly at: string;
+  readonly event: LedgerEvent;
+  readonly state: LedgerState;
+  readonly error?: string;
+  /** Resolutions only: who resolved it (an IAM ARN), why, and the Purple Flea id when the money moved. */
+  readonly by?: string;
+  readonly reason?: string;
+  readonly reference?: string;
+}
+
+/** An operator's decision on an UNKNOWN action (lambda/shared/ledger-operator.ts). Never trimmed. */
+export interface LedgerResolution {
+  /** Unique per resolution: recognises our own write when the SDK retried it. */
+  readonly id: string;
+  readonly at: string;
+  readonly by: string;
+  readonly as: 'succeeded' | 'not-executed';
+  readonly reason: string;
+  readonly reference?: string;
+  /** The error the action was UNKNOWN with. */
+  readonly previousError?: string;
+}
+
 export interface LedgerRecord {
   readonly actionKey: string;
   readonly state: LedgerState;
@@ -21,6 +49,12 @@ export interface LedgerRecord {
   readonly error?: string;
   /** When the follow-up of a SUCCEEDED action (e.g. an EventBridge notification) was done. */
   readonly notifiedAt?: string;
+  /** The running total this attempt reserved on (e.g. a day's notional), so a resolution can give it back. */
+  readonly capCounterKey?: string;
+  readonly capReservedCents?: number;
+  /** Oldest first; at most MAX_HISTORY_ENTRIES (older entries are trimmed when a claim adds one). */
+  readonly history?: readonly LedgerHistoryEntry[];
+  readonly resolutions?: readonly LedgerResolution[];
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -35,6 +69,8 @@ export interface ClaimRequest {
   readonly leaseMs: number;
   readonly request: { readonly [key: string]: unknown };
   readonly amountUsdc: number;
+  /** The counter this attempt reserves its amount on; recorded so that an operator's resolution can release it. */
+  readonly cap?: { readonly counterKey: string; readonly cents: number };
 }
 
 export interface ActionLedgerOptions {
@@ -45,6 +81,22 @@ export interface ActionLedgerOptions {
 }
 
 const ATTRIBUTE_NAMES = { '#pk': LEDGER_PARTITION_KEY, '#state': 'state' };
+
+/**
+ * History kept per record. An attempt adds two or three entries, so this covers dozens of attempts;
+ * with errors cut to HISTORY_ERROR_CHARS the history stays under ~50 KB of the 400 KB item limit.
+ */
+export const MAX_HISTORY_ENTRIES = 100;
+const HISTORY_ERROR_CHARS = 300;
+
+/** Appends one entry to `history` in an update expression (the entry is in `:historyEntry`). */
+export const APPEND_HISTORY = '#history = list_append(if_not_exists(#history, :emptyList), :historyEntry)';
+
+/** The expression values APPEND_HISTORY needs, for one entry. */
+export function historyValues(entry: LedgerHistoryEntry): { [placeholder: string]: unknown } {
+  const error = entry.error === undefined ? undefined : entry.error.slice(0, HISTORY_ERROR_CHARS);
+  return { ':emptyList': [], ':historyEntry': [{ ...entry, error }] };
+}
 
 /**
  * The record of money moved, in DynamoDB. Every transition is a conditional write, so two
@@ -68,27 +120,37 @@ export class ActionLedger {
    */
   async claim(actionKey: string, claim: ClaimRequest): Promise<ClaimResult> {
     const now = this.now();
+    const nowIso = new Date(now).toISOString();
     const claimToken = randomUUID();
+    let history: readonly unknown[] | undefined;
     try {
-      await this.doc.send(
+      const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: { [LEDGER_PARTITION_KEY]: actionKey },
           UpdateExpression:
             'SET #state = :state, claimToken = :token, leaseExpiresAt = :lease, #request = :request, amountUsdc = :amount, ' +
-            'createdAt = if_not_exists(createdAt, :nowIso), updatedAt = :nowIso, attempts = if_not_exists(attempts, :zero) + :one' +
+            'createdAt = if_not_exists(createdAt, :nowIso), updatedAt = :nowIso, attempts = if_not_exists(attempts, :zero) + :one, ' +
+            APPEND_HISTORY +
+            (claim.cap ? ', capCounterKey = :capCounterKey, capReservedCents = :capCents' : '') +
             this.expirySet() +
-            ' REMOVE #response, #error',
+            ' REMOVE #response, #error' +
+            // An attempt without a cap must not leave an earlier attempt's counter for a resolution to release.
+            (claim.cap ? '' : ', capCounterKey, capReservedCents'),
           ConditionExpression:
             'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND leaseExpiresAt < :now)',
-          ExpressionAttributeNames: { ...ATTRIBUTE_NAMES, '#request': 'request', '#response': 'response', '#error': 'error' },
+          ExpressionAttributeNames: { ...ATTRIBUTE_NAMES, '#request': 'request', '#response': 'response', '#error': 'error', '#history': 'history' },
+          // Only the attributes this write set come back: the history's length, at no extra round trip.
+          ReturnValues: 'UPDATED_NEW',
           ExpressionAttributeValues: {
+            ...historyValues({ at: nowIso, event: 'claim', state: claim.state }),
+            ...(claim.cap ? { ':capCounterKey': claim.cap.counterKey, ':capCents': claim.cap.cents } : {}),
             ':state': claim.state,
             ':token': claimToken,
             ':lease': now + claim.leaseMs,
             ':request': claim.request,
             ':amount': claim.amountUsdc,
-            ':nowIso': new Date(now).toISOString(),
+            ':nowIso': nowIso,
             ':zero': 0,
             ':one': 1,
             ':rejected': 'REJECTED',
@@ -98,9 +160,13 @@ export class ActionLedger {
           },
         }),
       );
-      return { claimed: true, claimToken };
+      history = Attributes?.history as readonly unknown[] | undefined;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    if (history !== undefined) {
+      if (history.length > MAX_HISTORY_ENTRIES) await this.trimHistory(actionKey, claimToken, history.length - MAX_HISTORY_ENTRIES);
+      return { claimed: true, claimToken };
     }
     const existing = await this.get(actionKey);
     // The SDK retried a write whose answer was lost: the record already holds our own claim.
@@ -114,7 +180,7 @@ export class ActionLedger {
 
   /** CLAIMED → SENDING, written immediately before the request goes out. False if the claim was lost. */
   async markSending(actionKey: string, claimToken: string, leaseMs: number): Promise<boolean> {
-    return this.transition(actionKey, claimToken, 'CLAIMED', 'SENDING', { leaseExpiresAt: this.now() + leaseMs });
+    return this.transition(actionKey, claimToken, 'CLAIMED', 'SENDING', 'mark-sending', { leaseExpiresAt: this.now() + leaseMs });
   }
 
   /** SENDING → SUCCEEDED / REJECTED / UNKNOWN, only by the invocation that sent it. */
@@ -124,12 +190,12 @@ export class ActionLedger {
     state: 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN',
     details: { readonly response?: { readonly [key: string]: unknown }; readonly error?: string },
   ): Promise<boolean> {
-    return this.transition(actionKey, claimToken, 'SENDING', state, { response: details.response, error: details.error });
+    return this.transition(actionKey, claimToken, 'SENDING', state, 'record-outcome', { response: details.response, error: details.error });
   }
 
   /** CLAIMED → REJECTED when the invocation decides not to send after all (e.g. a cap was reached). */
   async releaseClaim(actionKey: string, claimToken: string, error: string): Promise<boolean> {
-    return this.transition(actionKey, claimToken, 'CLAIMED', 'REJECTED', { error });
+    return this.transition(actionKey, claimToken, 'CLAIMED', 'REJECTED', 'release-claim', { error });
   }
 
   /**
@@ -139,7 +205,7 @@ export class ActionLedger {
   async markExpiredSendingUnknown(record: LedgerRecord): Promise<{ readonly record: LedgerRecord; readonly changed: boolean }> {
     const error = 'lease expired while SENDING: the request may have taken effect';
     // Not a write of ours that the SDK may have retried: a record found UNKNOWN was changed by someone else.
-    if (await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', { error }, { ownClaim: false })) {
+    if (await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', 'expire-sending', { error }, { ownClaim: false })) {
       return { record: { ...record, state: 'UNKNOWN', error }, changed: true };
     }
     return { record: (await this.get(record.actionKey)) ?? record, changed: false };
@@ -250,17 +316,20 @@ export class ActionLedger {
     claimToken: string,
     from: LedgerState,
     to: LedgerState,
+    event: LedgerEvent,
     fields: { readonly [name: string]: unknown },
     { ownClaim }: { readonly ownClaim: boolean } = { ownClaim: true },
   ): Promise<boolean> {
-    const names: { [placeholder: string]: string } = { '#state': 'state' };
+    const nowIso = new Date(this.now()).toISOString();
+    const names: { [placeholder: string]: string } = { '#state': 'state', '#history': 'history' };
     const values: { [placeholder: string]: unknown } = {
       ':to': to,
       ':from': from,
       ':token': claimToken,
-      ':nowIso': new Date(this.now()).toISOString(),
+      ':nowIso': nowIso,
+      ...historyValues({ at: nowIso, event, state: to, error: typeof fields.error === 'string' ? fields.error : undefined }),
     };
-    const sets = ['#state = :to', 'updatedAt = :nowIso'];
+    const sets = ['#state = :to', 'updatedAt = :nowIso', APPEND_HISTORY];
     for (const [name, value] of Object.entries(fields)) {
       if (value === undefined) continue;
       names[`#${name}`] = name;
@@ -285,6 +354,28 @@ export class ActionLedger {
       // The SDK retried a write whose answer was lost: the record may already be where we put it.
       const current = await this.get(actionKey);
       return current?.state === to && current.claimToken === claimToken;
+    }
+  }
+
+  /**
+   * Drops the oldest `count` entries. Only the claim holder does it, right after its claim; a failure
+   * leaves a longer history (the next claim trims again), never a lost action.
+   */
+  private async trimHistory(actionKey: string, claimToken: string, count: number): Promise<void> {
+    const removals = Array.from({ length: count }, (_, index) => `#history[${index}]`).join(', ');
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: actionKey },
+          UpdateExpression: `REMOVE ${removals}`,
+          ConditionExpression: 'claimToken = :token',
+          ExpressionAttributeNames: { '#history': 'history' },
+          ExpressionAttributeValues: { ':token': claimToken },
+        }),
+      );
+    } catch {
+      // Best effort, by design (see above).
     }
   }
 

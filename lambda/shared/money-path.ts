@@ -97,7 +97,14 @@ export class MoneyPath {
     // The claim and the cap reservation are independent conditional writes: made together, the cap
     // costs no extra latency. Whichever fails undoes the other.
     const [claimed, reservation] = await Promise.allSettled([
-      this.ledger.claim(action.actionKey, { state: claimState, leaseMs: leaseMs(), request: action.request.body, amountUsdc: action.amountUsdc }),
+      this.ledger.claim(action.actionKey, {
+        state: claimState,
+        leaseMs: leaseMs(),
+        request: action.request.body,
+        amountUsdc: action.amountUsdc,
+        // Recorded with the claim, so that an operator who finds the action never executed can give the reservation back.
+        cap: cap ? { counterKey: cap.counterKey, cents: amountCents } : undefined,
+      }),
       cap ? this.ledger.reserve(cap.counterKey, amountCents, toCents(cap.capUsdc)) : Promise.resolve(true),
     ]);
     if (claimed.status === 'rejected' || reservation.status === 'rejected') {

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ActionLedger, toCents } from '../../lambda/shared/action-ledger';
+import { ActionLedger, MAX_HISTORY_ENTRIES, toCents } from '../../lambda/shared/action-ledger';
 import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
 import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
 
@@ -134,5 +134,110 @@ describe('ActionLedger caps and retention', () => {
     const expiring = key();
     await ledger(35).claim(expiring, claim('SENDING'));
     expect(await ledger().get(expiring)).toMatchObject({ expiresAt: Math.floor(now / 1000) + 35 * 86_400 });
+  });
+});
+
+describe('ActionLedger history: every transition is kept, in the write that makes it', () => {
+  const iso = () => new Date(now).toISOString();
+
+  test('claim → SENDING → SUCCEEDED leaves one entry per transition, with its time', async () => {
+    const actionKey = key();
+    const claimedAt = iso();
+    const held = await ledger().claim(actionKey, claim('CLAIMED'));
+    if (!held.claimed) throw new Error('expected a claim');
+    now += 1_000;
+    const sendingAt = iso();
+    await ledger().markSending(actionKey, held.claimToken, 60_000);
+    now += 1_000;
+    await ledger().recordOutcome(actionKey, held.claimToken, 'SUCCEEDED', { response: { order_id: 'ord_1' } });
+    expect((await ledger().get(actionKey))?.history).toEqual([
+      { at: claimedAt, event: 'claim', state: 'CLAIMED' },
+      { at: sendingAt, event: 'mark-sending', state: 'SENDING' },
+      { at: iso(), event: 'record-outcome', state: 'SUCCEEDED' },
+    ]);
+  });
+
+  test('history costs no round trip: a claim as SENDING and its outcome are still two requests', async () => {
+    const actionKey = key();
+    let requests = 0;
+    const count = () => (requests += 1);
+    dynamo.server!.on('request', count);
+    try {
+      const held = await ledger().claim(actionKey, claim('SENDING'));
+      if (!held.claimed) throw new Error('expected a claim');
+      await ledger().recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no answer' });
+    } finally {
+      dynamo.server!.off('request', count);
+    }
+    expect(requests).toBe(2);
+    expect((await ledger().get(actionKey))?.history?.map((entry) => entry.state)).toEqual(['SENDING', 'UNKNOWN']);
+  });
+
+  test('a refused transition (a stranger token, a second claim) adds nothing', async () => {
+    const actionKey = key();
+    const held = await ledger().claim(actionKey, claim('SENDING'));
+    if (!held.claimed) throw new Error('expected a claim');
+    await ledger().claim(actionKey, claim('SENDING'));
+    await ledger().recordOutcome(actionKey, 'someone-else', 'SUCCEEDED', {});
+    expect((await ledger().get(actionKey))?.history).toHaveLength(1);
+  });
+
+  test('errors are kept per transition (cut to a few hundred characters), through releases, rejections and expiry', async () => {
+    const actionKey = key();
+    const first = await ledger().claim(actionKey, claim('CLAIMED'));
+    if (!first.claimed) throw new Error('expected a claim');
+    await ledger().releaseClaim(actionKey, first.claimToken, 'over cap');
+    const second = await ledger().claim(actionKey, claim('SENDING', 1_000));
+    if (!second.claimed) throw new Error('expected a claim');
+    await ledger().recordOutcome(actionKey, second.claimToken, 'REJECTED', { error: `rate_limited: ${'x'.repeat(5_000)}` });
+    const third = await ledger().claim(actionKey, claim('SENDING', 1_000));
+    if (!third.claimed) throw new Error('expected a claim');
+    now += 2_000;
+    const record = (await ledger().get(actionKey))!;
+    await ledger().markExpiredSendingUnknown(record);
+
+    const history = (await ledger().get(actionKey))!.history!;
+    expect(history.map((entry) => [entry.event, entry.state, entry.error?.slice(0, 12)])).toEqual([
+      ['claim', 'CLAIMED', undefined],
+      ['release-claim', 'REJECTED', 'over cap'],
+      ['claim', 'SENDING', undefined],
+      ['record-outcome', 'REJECTED', 'rate_limited'],
+      ['claim', 'SENDING', undefined],
+      ['expire-sending', 'UNKNOWN', 'lease expire'],
+    ]);
+    expect(history[3].error!.length).toBeLessThanOrEqual(300);
+    // The record's own error is the whole text: only the history is cut.
+    expect((await ledger().get(actionKey))!.error).toContain('lease expired');
+  });
+
+  test('an action rejected again and again keeps at most MAX_HISTORY_ENTRIES entries, the newest', async () => {
+    const actionKey = key();
+    const attempts = Math.ceil(MAX_HISTORY_ENTRIES / 2) + 5;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      now += 1_000;
+      const held = await ledger().claim(actionKey, claim('SENDING'));
+      if (!held.claimed) throw new Error('expected a claim');
+      await ledger().recordOutcome(actionKey, held.claimToken, 'REJECTED', { error: `attempt ${attempt}` });
+    }
+    const record = (await ledger().get(actionKey))!;
+    expect(record.attempts).toBe(attempts);
+    expect(record.history!.length).toBeLessThanOrEqual(MAX_HISTORY_ENTRIES + 1);
+    expect(record.history!.at(-1)).toMatchObject({ event: 'record-outcome', error: `attempt ${attempts}` });
+    expect(record.history!.some((entry) => entry.error === 'attempt 1')).toBe(false);
+  });
+});
+
+describe('ActionLedger cap reservation on the record', () => {
+  test('the claim records the counter and cents it reserves on; a later attempt without a cap clears them', async () => {
+    const actionKey = key();
+    const first = await ledger().claim(actionKey, { ...claim('SENDING'), cap: { counterKey: 'v1:daily-notional:t:2026-11-28', cents: 500 } });
+    if (!first.claimed) throw new Error('expected a claim');
+    expect(await ledger().get(actionKey)).toMatchObject({ capCounterKey: 'v1:daily-notional:t:2026-11-28', capReservedCents: 500 });
+    await ledger().recordOutcome(actionKey, first.claimToken, 'REJECTED', { error: 'rate_limited' });
+
+    await ledger().claim(actionKey, claim('SENDING'));
+    const record = await ledger().get(actionKey);
+    expect(record).not.toHaveProperty('capCounterKey');
+    expect(record).not.toHaveProperty('capReservedCents');
   });
 });

@@ -25,6 +25,8 @@ export function awsTestEnvironment(
     AWS_ENDPOINT_URL_SECRETS_MANAGER: fakeAwsUrl,
     AWS_ENDPOINT_URL_SAGEMAKER: fakeAwsUrl,
     AWS_ENDPOINT_URL_EVENTBRIDGE: fakeAwsUrl,
+    AWS_ENDPOINT_URL_STS: fakeAwsUrl,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: fakeAwsUrl,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     ...(s3Endpoint !== undefined ? { AWS_ENDPOINT_URL_S3: s3Endpoint } : {}),
     // Never wait on (or reach) the instance metadata service when looking for credentials or region.

@@ -5,6 +5,8 @@
  * Requests are routed by shape, the way the SDK sends them:
  * - SageMaker Runtime is restJson1: `POST /endpoints/{EndpointName}/invocations`, the model input as the raw body.
  * - Secrets Manager and SageMaker are awsJson1_1: `POST /` with `X-Amz-Target: <service>.<Operation>`.
+ * - STS and CloudFormation are awsQuery: `POST /` with a form body `Action=<Operation>&Version=...`, answered in XML
+ *   (`<OperationResponse><OperationResult>...`, errors as `<ErrorResponse><Error><Code>`).
  * Errors are written in the shape each protocol's deserializer reads, so the SDK throws its named errors.
  * Signatures are not checked (the SDK signs with whatever dummy credentials it is given).
  */
@@ -15,7 +17,23 @@ import { LoopbackServer, Sleeper, readBody, sendJson } from './http-util';
 export const FAKE_ACCOUNT_ID = '123456789012';
 export const FAKE_REGION = 'us-east-1';
 
-export type FakeAwsOperation = 'InvokeEndpoint' | 'GetSecretValue' | 'DescribeTrainingJob' | 'DescribeProcessingJob' | 'DescribeTransformJob' | 'PutEvents';
+export type FakeAwsOperation =
+  | 'InvokeEndpoint'
+  | 'GetSecretValue'
+  | 'DescribeTrainingJob'
+  | 'DescribeProcessingJob'
+  | 'DescribeTransformJob'
+  | 'PutEvents'
+  | 'GetCallerIdentity'
+  | 'DescribeStacks';
+
+/** Who the caller is unless setCallerIdentity says otherwise. */
+export const FAKE_CALLER_ARN = 'arn:aws:iam::123456789012:user/ledger-operator';
+
+const QUERY_NAMESPACES: Record<string, string> = {
+  GetCallerIdentity: 'https://sts.amazonaws.com/doc/2011-06-15/',
+  DescribeStacks: 'http://cloudformation.amazonaws.com/doc/2010-05-15/',
+};
 
 /** One entry of an EventBridge PutEvents call, as received. */
 export interface PutEventsEntry {
@@ -100,6 +118,8 @@ export class FakeAws {
   private trainingJobs = new Map<string, Record<string, unknown>>();
   private processingJobs = new Map<string, Record<string, unknown>>();
   private transformJobs = new Map<string, Record<string, unknown>>();
+  private callerArn = FAKE_CALLER_ARN;
+  private stacks = new Map<string, Record<string, string>>();
   private faults = new Map<FakeAwsOperation, AwsFault[]>();
   private readonly invocationLog: EndpointRequest[] = [];
   private readonly putEventsLog: PutEventsEntry[] = [];
@@ -191,6 +211,16 @@ export class FakeAws {
     });
   }
 
+  /** The ARN STS GetCallerIdentity answers (the account is taken from it). */
+  setCallerIdentity(arn: string): void {
+    this.callerArn = arn;
+  }
+
+  /** A stack CloudFormation DescribeStacks knows, with its outputs (key → value). */
+  setStack(name: string, outputs: Record<string, string>): void {
+    this.stacks.set(name, outputs);
+  }
+
   /** Answers the next request of `operation` with this error instead (queued; each consumed once). */
   injectFault(operation: FakeAwsOperation, fault: AwsFault): void {
     this.faults.set(operation, [...(this.faults.get(operation) ?? []), fault]);
@@ -203,6 +233,8 @@ export class FakeAws {
     this.trainingJobs.clear();
     this.processingJobs.clear();
     this.transformJobs.clear();
+    this.callerArn = FAKE_CALLER_ARN;
+    this.stacks.clear();
     this.faults.clear();
     this.invocationLog.length = 0;
     this.putEventsLog.length = 0;
@@ -233,6 +265,10 @@ export class FakeAws {
       return;
     }
 
+    if (req.method === 'POST' && path === '/' && !target && header(req, 'content-type')?.startsWith('application/x-www-form-urlencoded')) {
+      return this.handleQuery(new URLSearchParams(raw), res);
+    }
+
     const operation = req.method === 'POST' && path === '/' && target ? target : undefined;
     this.operationLog.push(operation?.split('.')[1] ?? 'Unknown');
     if (!(await this.sleeper.sleep(this.latencyMs))) return;
@@ -249,6 +285,58 @@ export class FakeAws {
         'Content-Type': 'application/x-amz-json-1.1',
         'x-amzn-RequestId': randomUUID(),
       });
+    }
+  }
+
+  /** awsQuery (STS, CloudFormation): the operation is the form's Action; answers and errors are XML. */
+  private async handleQuery(form: URLSearchParams, res: http.ServerResponse): Promise<void> {
+    const action = form.get('Action') ?? 'Unknown';
+    this.operationLog.push(action);
+    if (!(await this.sleeper.sleep(this.latencyMs))) return;
+    const namespace = QUERY_NAMESPACES[action] ?? 'https://fake-aws.local/';
+    const headers = { 'Content-Type': 'text/xml', 'x-amzn-RequestId': randomUUID() };
+    try {
+      const result = this.queryOperation(action, form);
+      const body =
+        `<${action}Response xmlns="${namespace}"><${action}Result>${result}</${action}Result>` +
+        `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`;
+      res.writeHead(200, headers);
+      res.end(body);
+    } catch (err) {
+      const error = asAwsError(err);
+      res.writeHead(error.status, headers);
+      res.end(
+        `<ErrorResponse xmlns="${namespace}"><Error><Type>${error.status >= 500 ? 'Receiver' : 'Sender'}</Type>` +
+          `<Code>${xml(error.type)}</Code><Message>${xml(error.message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+      );
+    }
+  }
+
+  private queryOperation(action: string, form: URLSearchParams): string {
+    switch (action) {
+      case 'GetCallerIdentity': {
+        this.throwInjectedFault('GetCallerIdentity');
+        const account = this.callerArn.split(':')[4] ?? FAKE_ACCOUNT_ID;
+        return `<Arn>${xml(this.callerArn)}</Arn><UserId>AIDAFAKEOPERATOR</UserId><Account>${xml(account)}</Account>`;
+      }
+      case 'DescribeStacks': {
+        this.throwInjectedFault('DescribeStacks');
+        const name = form.get('StackName') ?? '';
+        const outputs = this.stacks.get(name);
+        // CloudFormation's own answer for a stack it does not know.
+        if (!outputs) throw new AwsError(400, 'ValidationError', `Stack with id ${name} does not exist`);
+        const members = Object.entries(outputs)
+          .map(([key, value]) => `<member><OutputKey>${xml(key)}</OutputKey><OutputValue>${xml(value)}</OutputValue></member>`)
+          .join('');
+        const stackId = `arn:aws:cloudformation:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:stack/${name}/${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+        return (
+          `<Stacks><member><StackName>${xml(name)}</StackName><StackId>${xml(stackId)}</StackId>` +
+          `<CreationTime>2026-01-01T00:00:00.000Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>` +
+          `<Outputs>${members}</Outputs></member></Stacks>`
+        );
+      }
+      default:
+        throw new AwsError(400, 'InvalidAction', `fake-aws does not implement the query action ${action}`);
     }
   }
 
@@ -389,6 +477,10 @@ function asAwsError(err: unknown): AwsError {
 function header(req: http.IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 function parseJsonObject(raw: string): Record<string, unknown> {

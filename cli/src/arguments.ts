@@ -1,0 +1,136 @@
+import { parseArgs } from 'node:util';
+import { LEDGER_STATES, RESOLVE_AS, ResolveAs } from '../../lambda/shared/ledger-operator';
+import type { LedgerState } from '../../lambda/shared/action-ledger';
+
+export const USAGE = `usage: purpleflea-ledger <command> [options]
+
+Where the ledger is (one of):
+  --table <name>           the ledger table's name
+  --stack <name>           read it from the stack's output (--output-key, default LedgerTableName)
+  --region <region>        default: the AWS SDK's (AWS_REGION, your profile)
+
+Commands:
+  list [--status UNKNOWN[,SENDING...]] [--kind trade|escrow|payout|hold] [--since <ISO date | 30m | 24h | 7d>] [--json]
+  show <action key> [--json]
+  resolve <action key> --as succeeded --reference <Purple Flea id> --reason <text> [--json]
+  resolve <action key> --as not-executed --reason <text> [--json]
+
+Credentials are the AWS SDK's default chain (environment, profile, SSO, instance role).`;
+
+/** A mistake in the command line: exit code 2, with the usage hint. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export type Command =
+  | { readonly name: 'help' }
+  | { readonly name: 'list'; readonly states?: LedgerState[]; readonly kind?: string; readonly since?: Date }
+  | { readonly name: 'show'; readonly actionKey: string }
+  | { readonly name: 'resolve'; readonly actionKey: string; readonly as: ResolveAs; readonly reason: string; readonly reference?: string };
+
+export interface Invocation {
+  readonly command: Command;
+  readonly table?: string;
+  readonly stack?: string;
+  readonly outputKey: string;
+  readonly region?: string;
+  readonly json: boolean;
+}
+
+export function parseInvocation(argv: readonly string[], now: Date = new Date()): Invocation {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        table: { type: 'string' },
+        stack: { type: 'string' },
+        'output-key': { type: 'string', default: 'LedgerTableName' },
+        region: { type: 'string' },
+        status: { type: 'string', multiple: true },
+        kind: { type: 'string' },
+        since: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        as: { type: 'string' },
+        reference: { type: 'string' },
+        reason: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    // node's messages name the option; keep them, on one line.
+    throw new UsageError((error as Error).message.split('\n')[0]);
+  }
+  const { values, positionals } = parsed;
+  const common = { table: values.table, stack: values.stack, outputKey: values['output-key'], region: values.region, json: values.json };
+  const [name, ...rest] = positionals;
+  if (values.help || name === undefined || name === 'help') return { ...common, command: { name: 'help' } };
+  if (values.table !== undefined && values.stack !== undefined) throw new UsageError('give --table or --stack, not both');
+  if (values.table === undefined && values.stack === undefined) {
+    throw new UsageError('no ledger table: give --table <name> or --stack <name> (the stack output LedgerTableName names it)');
+  }
+
+  const onlyFor = (option: string, commands: string) => {
+    if ((values as { [option: string]: unknown })[option] !== undefined) throw new UsageError(`--${option} is only for ${commands}`);
+  };
+  const oneKey = () => {
+    if (rest.length !== 1) throw new UsageError(`${name} takes one action key, got ${rest.length}`);
+    return rest[0];
+  };
+
+  switch (name) {
+    case 'list': {
+      if (rest.length) throw new UsageError(`list takes no arguments, got '${rest.join(' ')}'`);
+      ['as', 'reference', 'reason'].forEach((option) => onlyFor(option, 'resolve'));
+      return {
+        ...common,
+        command: {
+          name: 'list',
+          states: values.status === undefined ? undefined : parseStates(values.status),
+          kind: values.kind,
+          since: values.since === undefined ? undefined : parseSince(values.since, now),
+        },
+      };
+    }
+    case 'show':
+      ['as', 'reference', 'reason'].forEach((option) => onlyFor(option, 'resolve'));
+      ['status', 'kind', 'since'].forEach((option) => onlyFor(option, 'list'));
+      return { ...common, command: { name: 'show', actionKey: oneKey() } };
+    case 'resolve': {
+      ['status', 'kind', 'since'].forEach((option) => onlyFor(option, 'list'));
+      const actionKey = oneKey();
+      if (values.as === undefined) throw new UsageError(`resolve needs --as ${RESOLVE_AS.join(' or --as ')}`);
+      if (!RESOLVE_AS.includes(values.as as ResolveAs)) throw new UsageError(`--as must be ${RESOLVE_AS.map((as) => `'${as}'`).join(' or ')}, got '${values.as}'`);
+      const as = values.as as ResolveAs;
+      if (values.reason === undefined || !values.reason.trim()) throw new UsageError('resolve needs --reason <text>: why you decided it (kept on the record)');
+      if (as === 'succeeded' && (values.reference === undefined || !values.reference.trim())) {
+        throw new UsageError('--as succeeded needs --reference <id>: the Purple Flea id of the order, escrow or transfer that was made');
+      }
+      if (as === 'not-executed' && values.reference !== undefined) throw new UsageError('--reference goes with --as succeeded only');
+      return { ...common, command: { name: 'resolve', actionKey, as, reason: values.reason.trim(), reference: values.reference?.trim() } };
+    }
+    default:
+      throw new UsageError(`unknown command '${name}': use list, show or resolve`);
+  }
+}
+
+function parseStates(options: string[]): LedgerState[] {
+  const states = options.flatMap((option) => option.split(',')).map((state) => state.trim().toUpperCase()).filter(Boolean);
+  for (const state of states) {
+    if (!LEDGER_STATES.includes(state as LedgerState)) throw new UsageError(`--status must be one of ${LEDGER_STATES.join(', ')}, got '${state}'`);
+  }
+  return states as LedgerState[];
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(m|h|d|w)$/i;
+const UNIT_MS: { [unit: string]: number } = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** An ISO date (`2026-11-28`, `2026-11-28T12:00:00Z`) or a duration back from now (`30m`, `24h`, `7d`, `2w`). */
+export function parseSince(text: string, now: Date): Date {
+  const duration = DURATION.exec(text.trim());
+  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2].toLowerCase()]);
+  if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) return new Date(Date.parse(text));
+  throw new UsageError(`--since must be an ISO date (2026-11-28, 2026-11-28T12:00:00Z) or a duration (30m, 24h, 7d, 2w), got '${text}'`);
+}

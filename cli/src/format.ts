@@ -1,0 +1,90 @@
+import type { LedgerRecord } from '../../lambda/shared/action-ledger';
+import type { ActionSummary, ResolveResult } from '../../lambda/shared/ledger-operator';
+
+const ERROR_COLUMN_CHARS = 60;
+
+/** `list` as aligned columns; the action key last and whole, so it can be copied into `show` or `resolve`. */
+export function formatActionTable(actions: readonly ActionSummary[]): string {
+  if (actions.length === 0) return 'no actions match\n';
+  const header = ['UPDATED', 'STATE', 'KIND', 'USDC', 'ATTEMPTS', 'REFERENCE', 'ERROR', 'ACTION KEY'];
+  const rows = actions.map((action) => [
+    action.updatedAt ?? '',
+    action.leaseExpired ? `${action.state} (lease expired)` : action.state,
+    action.kind ?? '',
+    action.amountUsdc === undefined ? '' : String(action.amountUsdc),
+    action.attempts === undefined ? '' : String(action.attempts),
+    action.reference ?? '',
+    oneLine(action.error ?? '', ERROR_COLUMN_CHARS),
+    action.actionKey,
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ');
+  return [line(header), ...rows.map(line), `${actions.length} action${actions.length === 1 ? '' : 's'}`].join('\n') + '\n';
+}
+
+export function formatRecord(record: LedgerRecord, now: number): string {
+  if (record.state === undefined) {
+    // A cap counter, shown as stored.
+    return `${record.actionKey} is not an action (it has no state)\n${JSON.stringify(record, null, 2)}\n`;
+  }
+  const fields: [string, string | undefined][] = [
+    ['action', record.actionKey],
+    ['state', record.state],
+    ['amount', record.amountUsdc === undefined ? undefined : `${record.amountUsdc} USDC`],
+    ['attempts', record.attempts === undefined ? undefined : String(record.attempts)],
+    ['created', record.createdAt],
+    ['updated', record.updatedAt],
+    [
+      'lease',
+      record.state === 'CLAIMED' || record.state === 'SENDING'
+        ? `${new Date(record.leaseExpiresAt).toISOString()}${record.leaseExpiresAt < now ? ' (expired)' : ''}`
+        : undefined,
+    ],
+    ['cap', record.capCounterKey === undefined ? undefined : `${record.capReservedCents ?? 0} cents reserved on ${record.capCounterKey}`],
+    ['error', record.error],
+    ['notified', record.notifiedAt],
+  ];
+  const width = Math.max(...fields.map(([name]) => name.length)) + 2;
+  const lines = fields.filter(([, value]) => value !== undefined).map(([name, value]) => `${name.padEnd(width)}${value}`);
+  lines.push('request', indent(JSON.stringify(record.request ?? null, null, 2)));
+  if (record.response !== undefined) lines.push('response', indent(JSON.stringify(record.response, null, 2)));
+  lines.push('history');
+  if (!record.history?.length) lines.push('  (none recorded: written before the ledger kept history)');
+  for (const entry of record.history ?? []) {
+    const details = [entry.error, entry.by && `by ${entry.by}`, entry.reference && `reference ${entry.reference}`, entry.reason && `reason: ${entry.reason}`].filter(Boolean);
+    lines.push(`  ${entry.at}  ${entry.event.padEnd(14)}  ${entry.state.padEnd(9)}  ${details.join('; ')}`.trimEnd());
+  }
+  if (record.resolutions?.length) {
+    lines.push('resolutions');
+    for (const resolution of record.resolutions) {
+      const reference = resolution.reference === undefined ? '' : ` (reference ${resolution.reference})`;
+      lines.push(`  ${resolution.at}  ${resolution.as}${reference} by ${resolution.by}: ${resolution.reason}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function formatResolution(result: ResolveResult): string {
+  const { record, resolution } = result;
+  const lines: string[] = [];
+  if (result.markedUnknown) lines.push(`${record.actionKey} was SENDING with an expired lease: marked UNKNOWN first`);
+  if (resolution.as === 'succeeded') {
+    lines.push(`resolved ${record.actionKey} as succeeded: now SUCCEEDED with reference ${resolution.reference}; a repeat delivery returns it without a call`);
+  } else {
+    lines.push(`resolved ${record.actionKey} as not-executed: now REJECTED; the next delivery, rerun or redrive sends it again`);
+  }
+  if (result.capRelease?.released) lines.push(`gave back ${result.capRelease.cents} cents reserved on ${result.capRelease.counterKey}`);
+  if (result.capRelease && !result.capRelease.released) {
+    lines.push(`nothing given back on ${result.capRelease.counterKey}: the counter is gone (expired) or holds less than ${result.capRelease.cents} cents`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function oneLine(text: string, maxChars: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > maxChars ? `${flat.slice(0, maxChars - 1)}…` : flat;
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '  ');
+}

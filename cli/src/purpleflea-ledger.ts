@@ -1,0 +1,119 @@
+/**
+ * purpleflea-ledger: the operator's view of the action ledger. Lists actions, shows one with its
+ * history, and resolves an UNKNOWN one (lambda/shared/ledger-operator.ts does the ledger work).
+ * Runs with the caller's AWS credentials and region, from the SDK's default chain.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { LedgerOperator, LedgerTableNotFoundError } from '../../lambda/shared/ledger-operator';
+import { Invocation, parseInvocation, USAGE, UsageError } from './arguments';
+import { formatActionTable, formatRecord, formatResolution } from './format';
+
+const PROGRAM = 'purpleflea-ledger';
+
+/** A problem the operator can act on, reported as one line (exit code 1). */
+class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  // The SDK inside this bundle is fixed at build time: its warning that future SDK releases need a newer Node does not apply.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const invocation = parseInvocation(argv);
+  if (invocation.command.name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const dynamo = new DynamoDBClient({ region: invocation.region });
+  const region = await regionOf(dynamo);
+  const tableName = await ledgerTableName(invocation, region);
+  const operator = new LedgerOperator({ tableName, client: dynamo });
+  const command = invocation.command;
+  try {
+    switch (command.name) {
+      case 'list': {
+        const actions = await operator.list({ states: command.states, kind: command.kind, since: command.since });
+        write(invocation.json ? `${JSON.stringify(actions, null, 2)}\n` : formatActionTable(actions));
+        return;
+      }
+      case 'show': {
+        const record = await operator.show(command.actionKey);
+        write(invocation.json ? `${JSON.stringify(record, null, 2)}\n` : formatRecord(record, Date.now()));
+        return;
+      }
+      case 'resolve': {
+        const by = await callerArn(invocation.region);
+        const result = await operator.resolve(command.actionKey, { as: command.as, reason: command.reason, reference: command.reference, by });
+        write(invocation.json ? `${JSON.stringify(result, null, 2)}\n` : formatResolution(result));
+        return;
+      }
+    }
+  } catch (error) {
+    if (error instanceof LedgerTableNotFoundError) throw new OperatorError(`ledger table '${tableName}' not found in region ${region}`);
+    throw error;
+  } finally {
+    dynamo.destroy();
+  }
+}
+
+/** `--table`, or the named output of `--stack`. */
+async function ledgerTableName(invocation: Invocation, region: string): Promise<string> {
+  if (invocation.table !== undefined) return invocation.table;
+  // parseInvocation made sure one of the two is given.
+  const stack = invocation.stack!;
+  const cloudFormation = new CloudFormationClient({ region: invocation.region });
+  try {
+    const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }));
+    const outputs = Stacks?.[0]?.Outputs ?? [];
+    const output = outputs.find((candidate) => candidate.OutputKey === invocation.outputKey);
+    if (!output?.OutputValue) {
+      const present = outputs.map((candidate) => candidate.OutputKey).join(', ') || 'none';
+      throw new OperatorError(`stack '${stack}' in region ${region} has no output '${invocation.outputKey}' (its outputs: ${present}); give --output-key or --table`);
+    }
+    return output.OutputValue;
+  } catch (error) {
+    // CloudFormation answers a missing stack with a ValidationError "Stack with id X does not exist".
+    if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) {
+      throw new OperatorError(`stack '${stack}' not found in region ${region}`);
+    }
+    throw error;
+  } finally {
+    cloudFormation.destroy();
+  }
+}
+
+/** Who resolves: kept on the record with every resolution. */
+async function callerArn(region: string | undefined): Promise<string> {
+  const sts = new STSClient({ region });
+  try {
+    const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
+    if (!Arn) throw new OperatorError('STS GetCallerIdentity gave no ARN: cannot record who resolves');
+    return Arn;
+  } finally {
+    sts.destroy();
+  }
+}
+
+async function regionOf(client: DynamoDBClient): Promise<string> {
+  try {
+    return await client.config.region();
+  } catch {
+    throw new UsageError('no AWS region: set AWS_REGION, a region in your AWS profile, or --region');
+  }
+}
+
+function write(text: string): void {
+  process.stdout.write(text);
+}
+
+main(process.argv.slice(2)).then(
+  () => undefined,
+  (error: unknown) => {
+    const { name, message } = error as Error;
+    const known = error instanceof UsageError || error instanceof OperatorError || /^(ActionNotFound|NotResolvable)Error$/.test(name);
+    // One line that names the problem; SDK errors keep their name (e.g. ExpiredTokenException).
+    process.stderr.write(`${PROGRAM}: ${known ? message : `${name}: ${message}`}`.replace(/\s*\n\s*/g, ' ') + '\n');
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);

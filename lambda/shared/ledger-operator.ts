@@ -1,0 +1,317 @@
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
+import { actionKindOf, REFERENCE_FIELD_BY_KIND } from './action-keys';
+import { ActionLedger, APPEND_HISTORY, historyValues, LedgerRecord, LedgerResolution, LedgerState } from './action-ledger';
+
+/**
+ * What an operator does with the ledger (the `purpleflea-ledger` command): list actions, read one,
+ * and resolve an UNKNOWN one. Never used by the handlers; it shares the record layout and history
+ * format with ActionLedger, which stays the only writer of the send path.
+ */
+
+export const LEDGER_STATES: readonly LedgerState[] = ['CLAIMED', 'SENDING', 'SUCCEEDED', 'REJECTED', 'UNKNOWN'];
+export type ResolveAs = LedgerResolution['as'];
+export const RESOLVE_AS: readonly ResolveAs[] = ['succeeded', 'not-executed'];
+
+export interface ListFilter {
+  readonly states?: readonly LedgerState[];
+  /** The kind in the key `v1:<kind>:...`, e.g. `payout`. */
+  readonly kind?: string;
+  /** Only actions whose record changed at or after this time. */
+  readonly since?: Date;
+}
+
+/** One line of `list`: enough to choose; `show` has the rest. */
+export interface ActionSummary {
+  readonly actionKey: string;
+  readonly kind?: string;
+  readonly state: LedgerState;
+  /** A CLAIMED or SENDING record whose holder ran out of time (a SENDING one is UNKNOWN in effect). */
+  readonly leaseExpired: boolean;
+  readonly amountUsdc?: number;
+  readonly attempts?: number;
+  /** The Purple Flea id of what a SUCCEEDED action created, when the answer had one. */
+  readonly reference?: string;
+  readonly error?: string;
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
+}
+
+export interface ResolutionRequest {
+  readonly as: ResolveAs;
+  /** Required: the record keeps why the operator decided so. */
+  readonly reason: string;
+  /** The Purple Flea id of the order, escrow or transfer, for `succeeded`. */
+  readonly reference?: string;
+  /** Who resolves it: the caller's IAM ARN. */
+  readonly by: string;
+}
+
+export interface ResolveResult {
+  readonly record: LedgerRecord;
+  readonly resolution: LedgerResolution;
+  /** True when the record was an expired SENDING that this resolution first marked UNKNOWN. */
+  readonly markedUnknown: boolean;
+  /** `not-executed` of an action that reserved on a cap counter: whether the reservation was given back. */
+  readonly capRelease?: { readonly counterKey: string; readonly cents: number; readonly released: boolean };
+}
+
+export class LedgerTableNotFoundError extends Error {
+  override readonly name = 'LedgerTableNotFoundError';
+  constructor(readonly tableName: string) {
+    super(`ledger table '${tableName}' not found`);
+  }
+}
+
+export class ActionNotFoundError extends Error {
+  override readonly name = 'ActionNotFoundError';
+  constructor(readonly actionKey: string, tableName: string) {
+    super(`no action '${actionKey}' in ledger table '${tableName}'`);
+  }
+}
+
+export class NotResolvableError extends Error {
+  override readonly name = 'NotResolvableError';
+  constructor(readonly actionKey: string, readonly state: string | undefined, detail = '') {
+    super(
+      state === undefined
+        ? `'${actionKey}' has no state: it is not an action (a cap counter?)`
+        : `action '${actionKey}' is ${state}, not UNKNOWN: only UNKNOWN actions can be resolved${detail}`,
+    );
+  }
+}
+
+export interface LedgerOperatorOptions {
+  readonly tableName: string;
+  readonly client?: DynamoDBClient;
+  readonly now?: () => number;
+}
+
+export class LedgerOperator {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly ledger: ActionLedger;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LedgerOperatorOptions) {
+    const client = options.client ?? new DynamoDBClient({});
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.now = options.now ?? Date.now;
+    this.ledger = new ActionLedger({ tableName: options.tableName, client, now: this.now });
+  }
+
+  /**
+   * Every action matching `filter`, oldest change first. A Scan (the table has no index on state):
+   * it reads the whole table, so it costs what the table's size costs. Cap counters are left out.
+   */
+  async list(filter: ListFilter = {}): Promise<ActionSummary[]> {
+    const names: { [placeholder: string]: string } = { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#error': 'error', '#response': 'response' };
+    const values: { [placeholder: string]: unknown } = {};
+    // Counters (`v1:daily-notional:...`) have no state.
+    const conditions = ['attribute_exists(#state)'];
+    if (filter.states?.length) {
+      const placeholders = filter.states.map((state, index) => {
+        values[`:state${index}`] = state;
+        return `:state${index}`;
+      });
+      conditions.push(`#state IN (${placeholders.join(', ')})`);
+    }
+    if (filter.kind !== undefined) {
+      values[':kindPrefix'] = `v1:${filter.kind}:`;
+      conditions.push('begins_with(#pk, :kindPrefix)');
+    }
+    if (filter.since !== undefined) {
+      // Written by toISOString (UTC, fixed width): string order is time order.
+      values[':since'] = filter.since.toISOString();
+      conditions.push('updatedAt >= :since');
+    }
+    const pages = paginateScan(
+      { client: this.doc },
+      {
+        TableName: this.options.tableName,
+        ConsistentRead: true,
+        FilterExpression: conditions.join(' AND '),
+        ProjectionExpression: '#pk, #state, amountUsdc, attempts, #error, #response, leaseExpiresAt, createdAt, updatedAt',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+      },
+    );
+    const summaries: ActionSummary[] = [];
+    await this.tableCall(async () => {
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) summaries.push(this.summarize(item));
+      }
+    });
+    return summaries.sort((a, b) => (a.updatedAt ?? '').localeCompare(b.updatedAt ?? '') || a.actionKey.localeCompare(b.actionKey));
+  }
+
+  /** The whole record, or an ActionNotFoundError. */
+  async show(actionKey: string): Promise<LedgerRecord> {
+    const record = await this.tableCall(() => this.ledger.get(actionKey));
+    if (!record) throw new ActionNotFoundError(actionKey, this.options.tableName);
+    return record;
+  }
+
+  /**
+   * Settles an UNKNOWN action. The write is conditional on the record being UNKNOWN, and on being the
+   * same attempt that was read, so two operators cannot both resolve it: the second gets a
+   * NotResolvableError naming the state the first left. An expired SENDING record (its sender died
+   * and no repeat delivery came) is first marked UNKNOWN, as a repeat delivery would.
+   *
+   * - `succeeded`: SUCCEEDED, with the reference as the API's id field, so a repeat returns it without a call.
+   * - `not-executed`: REJECTED, which ActionLedger.claim takes again on the next delivery, rerun or
+   *   redrive; the attempt's cap reservation is given back, or the resend would count twice.
+   */
+  async resolve(actionKey: string, request: ResolutionRequest): Promise<ResolveResult> {
+    if (!request.reason.trim()) throw new Error('a resolution needs a reason');
+    if (request.as === 'succeeded' && !request.reference?.trim()) throw new Error('a succeeded resolution needs the Purple Flea reference');
+    let current = await this.show(actionKey);
+    let markedUnknown = false;
+    if (current.state === 'SENDING' && current.leaseExpiresAt < this.now()) {
+      ({ record: current, changed: markedUnknown } = await this.tableCall(() => this.ledger.markExpiredSendingUnknown(current)));
+    }
+    if (current.state !== 'UNKNOWN') throw notResolvable(current);
+
+    const nowIso = new Date(this.now()).toISOString();
+    const resolution: LedgerResolution = {
+      id: randomUUID(),
+      at: nowIso,
+      by: request.by,
+      as: request.as,
+      reason: request.reason,
+      reference: request.as === 'succeeded' ? request.reference : undefined,
+      previousError: current.error,
+    };
+    const toState: LedgerState = request.as === 'succeeded' ? 'SUCCEEDED' : 'REJECTED';
+    const kind = actionKindOf(actionKey);
+    const stateChange: { set: string; remove: string; names: { [placeholder: string]: string }; values: { [placeholder: string]: unknown } } =
+      request.as === 'succeeded'
+        ? {
+            set: '#response = :response',
+            remove: ' REMOVE #error',
+            names: { '#response': 'response', '#error': 'error' },
+            values: { ':response': { [REFERENCE_FIELD_BY_KIND[kind ?? ''] ?? 'id']: request.reference, source: 'operator-resolution' } },
+          }
+        : {
+            set: '#error = :error',
+            remove: '',
+            names: { '#error': 'error' },
+            values: { ':error': `resolved as not-executed by ${request.by}: ${request.reason}` },
+          };
+    let record: LedgerRecord;
+    try {
+      const { Attributes } = await this.tableCall(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { [LEDGER_PARTITION_KEY]: actionKey },
+            UpdateExpression:
+              `SET #state = :to, updatedAt = :nowIso, ${stateChange.set}, ` +
+              `#resolutions = list_append(if_not_exists(#resolutions, :emptyList), :resolution), ${APPEND_HISTORY}` +
+              stateChange.remove,
+            ConditionExpression: '#state = :unknown AND claimToken = :token',
+            ExpressionAttributeNames: { '#state': 'state', '#resolutions': 'resolutions', '#history': 'history', ...stateChange.names },
+            ExpressionAttributeValues: {
+              ...historyValues({ at: nowIso, event: 'resolve', state: toState, by: request.by, reason: request.reason, reference: resolution.reference }),
+              ...stateChange.values,
+              ':to': toState,
+              ':nowIso': nowIso,
+              ':resolution': [resolution],
+              ':unknown': 'UNKNOWN',
+              ':token': current.claimToken,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      record = toRecord(Attributes!);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const latest = await this.show(actionKey);
+      // The SDK retried our write after its answer was lost: it is done.
+      if (!latest.resolutions?.some((entry) => entry.id === resolution.id)) {
+        // UNKNOWN again, but of a later attempt than the one read: the operator must look again.
+        if (latest.state === 'UNKNOWN') throw new Error(`action '${actionKey}' changed while it was being resolved: show it and resolve it again`);
+        throw notResolvable(latest);
+      }
+      record = latest;
+    }
+
+    const capRelease =
+      request.as === 'not-executed' && current.capCounterKey !== undefined && (current.capReservedCents ?? 0) > 0
+        ? { counterKey: current.capCounterKey, cents: current.capReservedCents!, released: await this.releaseReservation(current.capCounterKey, current.capReservedCents!, resolution.id) }
+        : undefined;
+    return { record, resolution, markedUnknown, capRelease };
+  }
+
+  /**
+   * Gives back a resolved action's reservation, once per resolution (the counter remembers the
+   * resolution ids it released for, so a retried write cannot release twice), and never below zero.
+   * False when the counter is gone (expired) or holds less: there is nothing of this action's left.
+   */
+  private async releaseReservation(counterKey: string, cents: number, resolutionId: string): Promise<boolean> {
+    try {
+      await this.tableCall(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { [LEDGER_PARTITION_KEY]: counterKey },
+            UpdateExpression: 'ADD reservedCents :negative, releasedForResolutions :resolutionIds',
+            ConditionExpression: 'reservedCents >= :cents AND NOT contains(releasedForResolutions, :resolutionId)',
+            ExpressionAttributeValues: {
+              ':negative': -cents,
+              ':cents': cents,
+              ':resolutionIds': new Set([resolutionId]),
+              ':resolutionId': resolutionId,
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.options.tableName, Key: { [LEDGER_PARTITION_KEY]: counterKey }, ConsistentRead: true }));
+      return (Item?.releasedForResolutions as Set<string> | undefined)?.has(resolutionId) ?? false;
+    }
+  }
+
+  private summarize(item: { [name: string]: unknown }): ActionSummary {
+    const record = toRecord(item);
+    const kind = actionKindOf(record.actionKey);
+    const referenceValue = record.response?.[REFERENCE_FIELD_BY_KIND[kind ?? ''] ?? 'id'];
+    return {
+      actionKey: record.actionKey,
+      kind,
+      state: record.state,
+      leaseExpired: (record.state === 'CLAIMED' || record.state === 'SENDING') && record.leaseExpiresAt < this.now(),
+      amountUsdc: record.amountUsdc,
+      attempts: record.attempts,
+      reference: typeof referenceValue === 'string' || typeof referenceValue === 'number' ? String(referenceValue) : undefined,
+      error: record.error,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+  }
+
+  /** A missing table becomes one error that names it. */
+  private async tableCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException') throw new LedgerTableNotFoundError(this.options.tableName);
+      throw error;
+    }
+  }
+}
+
+/** Names the state, and the last resolution when an operator put it there. */
+function notResolvable(record: LedgerRecord): NotResolvableError {
+  const last = record.resolutions?.at(-1);
+  return new NotResolvableError(record.actionKey, record.state, last ? ` (resolved as ${last.as} by ${last.by} at ${last.at})` : '');
+}
+
+function toRecord(item: { [name: string]: unknown }): LedgerRecord {
+  const { [LEDGER_PARTITION_KEY]: key, ...rest } = item;
+  return { actionKey: key as string, ...(rest as Omit<LedgerRecord, 'actionKey'>) };
+}

@@ -1,0 +1,238 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ActionLedger, toCents } from '../../lambda/shared/action-ledger';
+import {
+  ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest,
+} from '../../lambda/shared/ledger-operator';
+import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
+import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
+import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+
+let dynamo: DynaliteServer;
+let client: DynamoDBClient;
+let now = Date.parse('2026-11-28T12:00:00Z');
+let counter = 0;
+const TABLE = 'OperatorLedgerUnderTest';
+const OPERATOR = 'arn:aws:iam::123456789012:user/alice';
+
+const ledger = () => new ActionLedger({ tableName: TABLE, client, now: () => now });
+const operator = (tableName = TABLE) => new LedgerOperator({ tableName, client, now: () => now });
+const counterKey = () => `v1:daily-notional:operator-test-${counter}:2026-11-28`;
+const notExecuted: ResolutionRequest = { as: 'not-executed', reason: 'no order in the Purple Flea history', by: OPERATOR };
+const succeeded = (reference: string): ResolutionRequest => ({ as: 'succeeded', reference, reason: 'order found in the account history', by: OPERATOR });
+
+/** An action whose answer was lost, as the money path leaves it: UNKNOWN, its cap reservation held. */
+async function unknownAction(kind = 'trade', cap?: { counterKey: string; cents: number }): Promise<string> {
+  const actionKey = `v1:${kind}:operator-test:${++counter}`;
+  if (cap) await ledger().reserve(cap.counterKey, cap.cents, toCents(1_000));
+  const held = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: { amount: 50 }, amountUsdc: 50, cap });
+  if (!held.claimed) throw new Error('expected a claim');
+  await ledger().recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no_answer: connection reset after sending' });
+  return actionKey;
+}
+
+async function reservedCents(key: string): Promise<number | undefined> {
+  const { Item } = await DynamoDBDocumentClient.from(client).send(new GetCommand({ TableName: TABLE, Key: { [LEDGER_PARTITION_KEY]: key }, ConsistentRead: true }));
+  return Item?.reservedCents as number | undefined;
+}
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createLedgerTable(dynamo.endpoint, TABLE);
+  client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
+  });
+});
+afterAll(async () => {
+  client.destroy();
+  await dynamo.close();
+});
+
+describe('LedgerOperator.resolve', () => {
+  test('succeeded: SUCCEEDED with the reference in the API id field; a repeat claim gets it back, and the resolution is kept', async () => {
+    const actionKey = await unknownAction('escrow');
+    now += 60_000;
+    const result = await operator().resolve(actionKey, succeeded('esc_42'));
+
+    expect(result.record).toMatchObject({ state: 'SUCCEEDED', response: { escrow_id: 'esc_42' } });
+    expect(result.record.error).toBeUndefined();
+    expect(result.record.resolutions).toEqual([
+      {
+        id: expect.any(String),
+        at: new Date(now).toISOString(),
+        by: OPERATOR,
+        as: 'succeeded',
+        reason: 'order found in the account history',
+        reference: 'esc_42',
+        previousError: 'no_answer: connection reset after sending',
+      },
+    ]);
+    expect(result.record.history?.at(-1)).toEqual({
+      at: new Date(now).toISOString(), event: 'resolve', state: 'SUCCEEDED', by: OPERATOR, reason: 'order found in the account history', reference: 'esc_42',
+    });
+    expect(await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 50 })).toMatchObject({
+      claimed: false,
+      existing: { state: 'SUCCEEDED', response: { escrow_id: 'esc_42' } },
+    });
+  });
+
+  test('not-executed: REJECTED, claimable again, and the cap reservation is given back', async () => {
+    const cap = { counterKey: counterKey(), cents: 5_000 };
+    const actionKey = await unknownAction('trade', cap);
+    expect(await reservedCents(cap.counterKey)).toBe(5_000);
+
+    const result = await operator().resolve(actionKey, notExecuted);
+    expect(result.record).toMatchObject({ state: 'REJECTED', error: `resolved as not-executed by ${OPERATOR}: no order in the Purple Flea history` });
+    expect(result.capRelease).toEqual({ counterKey: cap.counterKey, cents: 5_000, released: true });
+    expect(await reservedCents(cap.counterKey)).toBe(0);
+
+    const again = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 50 });
+    expect(again.claimed).toBe(true);
+    const record = await ledger().get(actionKey);
+    expect(record).toMatchObject({ state: 'SENDING', attempts: 2, resolutions: [{ as: 'not-executed', by: OPERATOR }] });
+    expect(record?.history?.map((entry) => `${entry.event}:${entry.state}`)).toEqual([
+      'claim:SENDING', 'record-outcome:UNKNOWN', 'resolve:REJECTED', 'claim:SENDING',
+    ]);
+  });
+
+  test('not-executed never takes a counter below zero, nor creates one that has expired', async () => {
+    const cap = { counterKey: counterKey(), cents: 5_000 };
+    const actionKey = `v1:trade:operator-test:${++counter}`;
+    // Claimed with a cap whose reservation is no longer there (the counter expired).
+    const held = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 50, cap });
+    if (!held.claimed) throw new Error('expected a claim');
+    await ledger().recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no answer' });
+
+    const result = await operator().resolve(actionKey, notExecuted);
+    expect(result.capRelease).toEqual({ counterKey: cap.counterKey, cents: 5_000, released: false });
+    expect(await reservedCents(cap.counterKey)).toBeUndefined();
+  });
+
+  test('succeeded keeps the reservation: the money moved and counts against the cap', async () => {
+    const cap = { counterKey: counterKey(), cents: 5_000 };
+    const actionKey = await unknownAction('trade', cap);
+    const result = await operator().resolve(actionKey, succeeded('ord_7'));
+    expect(result.capRelease).toBeUndefined();
+    expect(await reservedCents(cap.counterKey)).toBe(5_000);
+  });
+
+  test('of two concurrent resolutions exactly one wins; the other is told the state and who resolved it', async () => {
+    const cap = { counterKey: counterKey(), cents: 2_500 };
+    const actionKey = await unknownAction('payout', cap);
+    const results = await Promise.allSettled([
+      operator().resolve(actionKey, notExecuted),
+      operator().resolve(actionKey, { ...succeeded('tx_9'), by: 'arn:aws:iam::123456789012:user/bob' }),
+    ]);
+    const won = results.filter((result) => result.status === 'fulfilled');
+    const lost = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0].reason).toBeInstanceOf(NotResolvableError);
+    expect(lost[0].reason.message).toMatch(/is (REJECTED|SUCCEEDED), not UNKNOWN: only UNKNOWN actions can be resolved \(resolved as .* by arn:aws:iam::123456789012:user\/(alice|bob)/);
+    expect((await ledger().get(actionKey))?.resolutions).toHaveLength(1);
+    // Whichever won, the counter is right: released only by a not-executed win.
+    const notExecutedWon = (await ledger().get(actionKey))?.state === 'REJECTED';
+    expect(await reservedCents(cap.counterKey)).toBe(notExecutedWon ? 0 : 2_500);
+  });
+
+  test('both operators read UNKNOWN before either writes: the conditional write still lets one through', async () => {
+    const actionKey = await unknownAction('payout');
+    // Each waits, after reading the record, until both have read it: the race at its tightest.
+    let arrived = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((resolve) => (release = resolve));
+    class SlowReader extends LedgerOperator {
+      override async show(key: string) {
+        const record = await super.show(key);
+        if (++arrived === 2) release();
+        await bothRead;
+        return record;
+      }
+    }
+    const slow = () => new SlowReader({ tableName: TABLE, client, now: () => now });
+    const results = await Promise.allSettled([slow().resolve(actionKey, notExecuted), slow().resolve(actionKey, succeeded('tx_2'))]);
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((await ledger().get(actionKey))?.resolutions).toHaveLength(1);
+  });
+
+  test('only UNKNOWN: SUCCEEDED, REJECTED and live SENDING records are refused, naming their state', async () => {
+    const actionKey = `v1:trade:operator-test:${++counter}`;
+    const held = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 5 });
+    if (!held.claimed) throw new Error('expected a claim');
+    await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(`action '${actionKey}' is SENDING, not UNKNOWN`);
+    await ledger().recordOutcome(actionKey, held.claimToken, 'SUCCEEDED', { response: { order_id: 'ord_1' } });
+    await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(`action '${actionKey}' is SUCCEEDED, not UNKNOWN`);
+    expect((await ledger().get(actionKey))?.resolutions).toBeUndefined();
+  });
+
+  test('an expired SENDING (its sender died, no repeat came) is marked UNKNOWN first, then resolved', async () => {
+    const actionKey = `v1:payout:operator-test:${++counter}`;
+    await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 1_000, request: {}, amountUsdc: 5 });
+    now += 2_000;
+    const result = await operator().resolve(actionKey, notExecuted);
+    expect(result).toMatchObject({ markedUnknown: true, record: { state: 'REJECTED' } });
+    expect(result.record.history?.map((entry) => entry.event)).toEqual(['claim', 'expire-sending', 'resolve']);
+  });
+
+  test('a key that does not exist, a counter, and a missing table are named', async () => {
+    await expect(operator().resolve('v1:trade:nowhere', notExecuted)).rejects.toThrow(new ActionNotFoundError('v1:trade:nowhere', TABLE));
+    const counter = counterKey();
+    await ledger().reserve(counter, 100, 1_000);
+    await expect(operator().resolve(counter, notExecuted)).rejects.toThrow(`'${counter}' has no state: it is not an action`);
+    await expect(operator('NoSuchLedger').show('v1:trade:x')).rejects.toThrow(LedgerTableNotFoundError);
+    await expect(operator('NoSuchLedger').list()).rejects.toThrow("ledger table 'NoSuchLedger' not found");
+  });
+});
+
+describe('LedgerOperator.list', () => {
+  const TABLE_FOR_LIST = 'OperatorListLedger';
+  const listOperator = () => new LedgerOperator({ tableName: TABLE_FOR_LIST, client, now: () => now });
+  const listLedger = () => new ActionLedger({ tableName: TABLE_FOR_LIST, client, now: () => now });
+
+  beforeAll(async () => {
+    await createLedgerTable(dynamo.endpoint, TABLE_FOR_LIST);
+    now = Date.parse('2026-11-01T00:00:00Z');
+    const seed = async (actionKey: string, outcome: 'SUCCEEDED' | 'UNKNOWN' | 'REJECTED', response?: { [key: string]: unknown }) => {
+      const held = await listLedger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 10 });
+      if (!held.claimed) throw new Error('expected a claim');
+      await listLedger().recordOutcome(actionKey, held.claimToken, outcome, { response, error: outcome === 'SUCCEEDED' ? undefined : 'no answer' });
+    };
+    await seed('v1:trade:rule:old', 'UNKNOWN');
+    now = Date.parse('2026-11-10T00:00:00Z');
+    await seed('v1:payout:b/k:etag:agt_a', 'SUCCEEDED', { transfer_id: 'tx_1' });
+    await seed('v1:payout:b/k:etag:agt_b', 'UNKNOWN');
+    await seed('v1:escrow:arn:job', 'REJECTED');
+    await listLedger().reserve('v1:daily-notional:scope:2026-11-10', 100, 10_000);
+  });
+
+  const keysOf = async (filter: Parameters<LedgerOperator['list']>[0]) => (await listOperator().list(filter)).map((action) => action.actionKey);
+
+  test('every action, oldest change first, without the cap counters', async () => {
+    expect(await keysOf({})).toEqual(['v1:trade:rule:old', 'v1:escrow:arn:job', 'v1:payout:b/k:etag:agt_a', 'v1:payout:b/k:etag:agt_b']);
+  });
+
+  test('by status, kind and time of last change, combined', async () => {
+    expect(await keysOf({ states: ['UNKNOWN'] })).toEqual(['v1:trade:rule:old', 'v1:payout:b/k:etag:agt_b']);
+    expect(await keysOf({ states: ['UNKNOWN', 'REJECTED'], kind: 'payout' })).toEqual(['v1:payout:b/k:etag:agt_b']);
+    expect(await keysOf({ kind: 'escrow' })).toEqual(['v1:escrow:arn:job']);
+    expect(await keysOf({ states: ['UNKNOWN'], since: new Date('2026-11-05T00:00:00Z') })).toEqual(['v1:payout:b/k:etag:agt_b']);
+    expect(await keysOf({ kind: 'hold' })).toEqual([]);
+  });
+
+  test('a summary has the kind, the amount and the reference of what was made', async () => {
+    const [paid] = await listOperator().list({ states: ['SUCCEEDED'] });
+    expect(paid).toEqual({
+      actionKey: 'v1:payout:b/k:etag:agt_a',
+      kind: 'payout',
+      state: 'SUCCEEDED',
+      leaseExpired: false,
+      amountUsdc: 10,
+      attempts: 1,
+      reference: 'tx_1',
+      createdAt: '2026-11-10T00:00:00.000Z',
+      updatedAt: '2026-11-10T00:00:00.000Z',
+    });
+  });
+});

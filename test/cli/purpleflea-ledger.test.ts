@@ -6,8 +6,7 @@ import {
   trainingBonusEscrowEnvironment,
   TrainingBonusEscrowSettings,
 } from '../../lib/private/contracts/training-bonus-escrow-env';
-import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
-import { createLedgerTable } from '../support/dynalite';
+import { createLedgerTable, dynaliteClient } from '../support/dynalite';
 import { FAKE_ACCOUNT_ID, FAKE_CALLER_ARN, FAKE_REGION } from '../support/fake-aws';
 import { defaultTradeSettings, TEST_ENDPOINT_NAME } from '../support/handler-settings';
 import { ESCROW_CREATE_PATH, TRADING_ORDER_PATH } from '../support/purpleflea-sandbox';
@@ -79,11 +78,7 @@ function expectOneLineError(run: CliRun, text: string, code = 1) {
 beforeAll(async () => {
   harness = await startHarness();
   cli = cliRunner({ dynamo: harness.dynamo.endpoint, aws: harness.aws.url });
-  dynamoClient = new DynamoDBClient({
-    endpoint: harness.dynamo.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
-  });
+  dynamoClient = dynaliteClient(harness.dynamo.endpoint);
 });
 afterAll(async () => {
   dynamoClient.destroy();

@@ -9,8 +9,7 @@ import { MoneyPath } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
 import { CredentialSource } from '../../lambda/shared/purpleflea-credentials';
-import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
-import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
 import { PurpleFleaSandbox, SANDBOX_API_KEY, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
 import { captureOutput, lambdaContext } from './handler-harness';
 
@@ -23,7 +22,7 @@ const credentials = { get: async () => ({ apiKey: SANDBOX_API_KEY }), refresh: a
 beforeAll(async () => {
   [dynamo, sandbox] = await Promise.all([startDynalite(), PurpleFleaSandbox.start()]);
   await createLedgerTable(dynamo.endpoint, TABLE);
-  dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY } });
+  dynamoClient = dynaliteClient(dynamo.endpoint);
 });
 afterAll(async () => {
   dynamoClient.destroy();

@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger, MAX_HISTORY_ENTRIES, toCents } from '../../lambda/shared/action-ledger';
-import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
-import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
 
 let dynamo: DynaliteServer;
 let client: DynamoDBClient;
@@ -18,11 +17,7 @@ const claim = (state: 'CLAIMED' | 'SENDING', leaseMs = 60_000) => ({ state, leas
 beforeAll(async () => {
   dynamo = await startDynalite();
   await createLedgerTable(dynamo.endpoint, TABLE);
-  client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
-  });
+  client = dynaliteClient(dynamo.endpoint);
 });
 afterAll(async () => {
   client.destroy();

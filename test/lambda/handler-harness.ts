@@ -6,12 +6,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { connectionEnvironment, ConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
-import { applyEnvironment, awsTestEnvironment, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
-import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+import { applyEnvironment, awsTestEnvironment } from '../support/aws-env';
+import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
 import { FakeAws } from '../support/fake-aws';
 import { FakeS3 } from '../support/fake-s3';
 import { PurpleFleaSandbox, SANDBOX_API_KEY } from '../support/purpleflea-sandbox';
@@ -42,11 +41,7 @@ export async function startHarness(): Promise<Harness> {
     AWS_LAMBDA_FUNCTION_NAME: 'test-function',
   });
   const ledger = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
-    }),
+    dynaliteClient(dynamo.endpoint),
   );
   return {
     sandbox,

@@ -5,8 +5,7 @@ import {
   ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest,
 } from '../../lambda/shared/ledger-operator';
 import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
-import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
-import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
 
 let dynamo: DynaliteServer;
 let client: DynamoDBClient;
@@ -39,11 +38,7 @@ async function reservedCents(key: string): Promise<number | undefined> {
 beforeAll(async () => {
   dynamo = await startDynalite();
   await createLedgerTable(dynamo.endpoint, TABLE);
-  client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
-  });
+  client = dynaliteClient(dynamo.endpoint);
 });
 afterAll(async () => {
   client.destroy();

@@ -5,7 +5,7 @@ import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
 import { CredentialSource } from '../../lambda/shared/purpleflea-credentials';
 import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
-import { createLedgerTable, DynaliteServer, startDynalite } from '../support/dynalite';
+import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
 import { PurpleFleaSandbox, SANDBOX_API_KEY, TRADING_ORDER_PATH } from '../support/purpleflea-sandbox';
 
 const TABLE = 'MoneyPathLedger';
@@ -31,11 +31,7 @@ function order(capUsdc?: number) {
 beforeAll(async () => {
   [dynamo, sandbox] = await Promise.all([startDynalite(), PurpleFleaSandbox.start()]);
   await createLedgerTable(dynamo.endpoint, TABLE);
-  dynamoClient = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
-  });
+  dynamoClient = dynaliteClient(dynamo.endpoint);
   client = new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: staticCredentials, requestTimeoutMs: 1_000 });
 });
 afterAll(async () => {

@@ -48,13 +48,18 @@ export async function startDynalite(): Promise<DynaliteServer> {
   };
 }
 
-/** Creates the ledger table (partition key LEDGER_PARTITION_KEY, string, on-demand) and waits until ACTIVE. */
-export async function createLedgerTable(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({
+/** A DynamoDB client of the local server, with the fake test credentials. */
+export function dynaliteClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
   });
+}
+
+/** Creates the ledger table (partition key LEDGER_PARTITION_KEY, string, on-demand) and waits until ACTIVE. */
+export async function createLedgerTable(endpoint: string, tableName: string): Promise<void> {
+  const client = dynaliteClient(endpoint);
   try {
     await client.send(
       new CreateTableCommand({

@@ -325,8 +325,8 @@ async function main(): Promise<void> {
     say(`  the sandbox allowing ${RUN_RATE} requests per ${RATE_WINDOW_MS} ms fixed window on ${WALLET_TRANSFER_PATH}, ${LATENCY_MS} ms added per call; ${RATE_ROWS} rows, ${MAX_CONCURRENCY} fresh copies.`);
     say(`  rows: ${describeStatuses(ratePhase.rows)}; ${ratePhase.transfers.length} transfers committed; wall ${(ratePhase.wallMs / 1000).toFixed(2)} s ` +
       `(CPU here ${pct(ratePhase.cpuMicros / 1000, ratePhase.wallMs)}, stand-ins ${pct(ratePhase.standIns.cpuMicros / 1000, ratePhase.wallMs)}).`);
-    // A row that finds no free slot is claimed first and marked SENDING after its wait: one ledger write more.
-    say(`  ledger: ${(ratePhase.standIns.dynamodb / ratePhase.rows.length).toFixed(2)} DynamoDB requests per row (2 when a row's slot is free at once, 3 when it claims and then waits).`);
+    // A row whose slot is more than a second away is claimed first and marked SENDING after its wait: one ledger write more.
+    say(`  ledger: ${(ratePhase.standIns.dynamodb / ratePhase.rows.length).toFixed(2)} DynamoDB requests per row (2 when a row waits for its slot and then claims as SENDING, 3 when it claims before a long wait).`);
     say(`  achieved rate: ${commits.length} commits between the first and the last commit, ${(steadyMs / 1000).toFixed(2)} s apart (answer times recorded at the sandbox).`);
     say(`  the sandbox's windows, replayed from those times: ${windows.length} windows, requests per full window min ${Math.min(...fullWindows)} / max ${Math.max(...fullWindows)} (limit ${RUN_RATE}):`);
     say(`    ${windows.join(' ')}`);

@@ -45,6 +45,8 @@ export interface ExecuteOptions {
   readonly readyToSend?: () => boolean;
   /** Waited for before each retry of the request (429s, connections that never opened). */
   readonly beforeRetry?: () => Promise<void>;
+  /** Waited for right before each attempt of the request goes out, the first one included. */
+  readonly beforeAttempt?: () => Promise<void>;
 }
 
 /** Longer than any request can still be in flight after the deadline, so a live sender keeps its claim. */
@@ -149,7 +151,12 @@ export class MoneyPath {
     const started = this.now();
     let result: ApiOutcome;
     try {
-      result = await this.client.post(action.request, { actionKey: action.actionKey, deadline: options.deadline, beforeRetry: options.beforeRetry });
+      result = await this.client.post(action.request, {
+        actionKey: action.actionKey,
+        deadline: options.deadline,
+        beforeRetry: options.beforeRetry,
+        beforeAttempt: options.beforeAttempt,
+      });
     } catch (error) {
       // The client throws only before a request goes out (reading the secret failed): nothing was sent.
       // The record is SENDING by now, whichever way it was claimed.

@@ -32,6 +32,8 @@ export interface PostOptions {
   readonly deadline: number;
   /** Waited for before each retry (a rate limiter's slot), so that retries keep the run's pace too. */
   readonly beforeRetry?: () => Promise<void>;
+  /** Waited for right before each attempt goes out, the first one included (a rate limiter's count). */
+  readonly beforeAttempt?: () => Promise<void>;
 }
 
 export function idempotencyKey(actionKey: string): string {
@@ -65,6 +67,7 @@ export class PurpleFleaClient {
     let lastRefusal = { status: undefined as number | undefined, error: 'not_sent', message: undefined as string | undefined };
 
     for (let attempt = 1; ; attempt++) {
+      await options.beforeAttempt?.();
       if (this.now() + this.requestTimeoutMs > options.deadline) {
         const message = appendReason(lastRefusal.message, 'no time left for an attempt within the function\'s timeout');
         return { outcome: 'REJECTED', status: lastRefusal.status, error: lastRefusal.error, message, attempts: attempt - 1 };

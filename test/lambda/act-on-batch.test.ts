@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger, ClaimRequest, ClaimResult } from '../../lambda/shared/action-ledger';
 import { compactResponse, recordableResponse } from '../../lambda/shared/api-response';
 import { batchActHandler, RowPlan } from '../../lambda/shared/batch/act-on-batch';
-import { mapWithConcurrency, RateLimiter } from '../../lambda/shared/batch/rate-limiter';
+import { mapWithConcurrency } from '../../lambda/shared/batch/rate-limiter';
 import { MoneyPath } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
@@ -34,7 +34,7 @@ interface Item {
   readonly to: string;
 }
 
-function handlerWith(ledger: ActionLedger) {
+function handlerWith(ledger: ActionLedger, requestsPerSecond = 1000, concurrency = 3) {
   const run = Date.now();
   return batchActHandler<Item, { runId: string }>({
     logger: new Logger({ serviceName: 'test' }),
@@ -43,8 +43,8 @@ function handlerWith(ledger: ActionLedger) {
     metricNames: { succeeded: 'Ok', skipped: 'Skipped', invalid: 'Invalid', rejected: 'Rejected', unknown: 'Unknown', amount: 'Amount' },
     apiLatencyMetric: 'Latency',
     moneyPath: new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials, requestTimeoutMs: 1_000 })),
-    requestsPerSecond: 1000,
-    concurrency: 3,
+    requestsPerSecond,
+    concurrency,
     requestTimeoutMs: 1_000,
     plan: (item): RowPlan => ({
       columns: { line: item.line, agent_id: item.to, amount_usdc: 1 },
@@ -56,6 +56,59 @@ function handlerWith(ledger: ActionLedger) {
     }),
   });
 }
+
+/** DynamoDB requests the ledger made while `work` ran. */
+async function ledgerRequestsDuring(work: () => Promise<unknown>): Promise<number> {
+  let requests = 0;
+  const count = () => requests++;
+  dynamo.server!.on('request', count);
+  try {
+    await work();
+  } finally {
+    dynamo.server!.off('request', count);
+  }
+  return requests;
+}
+
+test('a paced row waits for its slot first, then claims straight as SENDING: two ledger writes a row', async () => {
+  const output = captureOutput();
+  try {
+    // 40 requests a second, 5 rows in flight: each row's slot is under a second away.
+    const handler = handlerWith(new ActionLedger({ tableName: TABLE, client: dynamoClient }), 40, 5);
+    const items = Array.from({ length: 12 }, (_, index) => ({ line: index + 2, to: `agt_paced_${index}` }));
+    let result: Awaited<ReturnType<typeof handler>> | undefined;
+    const requests = await ledgerRequestsDuring(async () => {
+      result = await handler({ Items: items, BatchInput: { runId: 'paced' } }, lambdaContext() as any);
+    });
+    expect(result!.rows.map((row) => row.status)).toEqual(items.map(() => 'SUCCEEDED'));
+    // The claim (as SENDING) and the outcome; claiming first and marking SENDING after the wait would be three.
+    expect(requests).toBe(2 * items.length);
+  } finally {
+    output.restore();
+  }
+});
+
+test('at a slow pace, a row claims before its long wait, so a rerun of done rows waits for no slot', async () => {
+  const output = captureOutput();
+  try {
+    // Half a request a second: the second row's slot is two seconds away.
+    const handler = handlerWith(new ActionLedger({ tableName: TABLE, client: dynamoClient }), 0.5, 2);
+    const event = { Items: [{ line: 2, to: 'agt_slow_a' }, { line: 3, to: 'agt_slow_b' }], BatchInput: { runId: 'slow' } };
+    const first = await handler(event, lambdaContext() as any);
+    expect(first.rows.map((row) => row.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+
+    const started = Date.now();
+    const rerun = await handler(event, lambdaContext() as any);
+    expect(rerun.rows.map((row) => [row.status, row.repeated])).toEqual([
+      ['SUCCEEDED', true],
+      ['SUCCEEDED', true],
+    ]);
+    // The next free slot is two seconds away; the done rows did not wait for it.
+    expect(Date.now() - started).toBeLessThan(1_000);
+  } finally {
+    output.restore();
+  }
+});
 
 test("one row's ledger failure is that row's status: the other rows are paid, counted and logged", async () => {
   class FailsForOneRow extends ActionLedger {
@@ -115,14 +168,4 @@ test('mapWithConcurrency: after a failure no new item starts, and it throws once
   // Items 0 and 1 were in flight; 1 failed first, 0 finished, and nothing else started.
   expect(started).toEqual([0, 1]);
   expect(finished).toEqual([0]);
-});
-
-test('RateLimiter.tryTake takes a slot only when one is free now, and paces the waiting ones after it', async () => {
-  let now = 1_000;
-  const limiter = new RateLimiter(10, () => now);
-  expect(limiter.tryTake()).toBe(true);
-  expect(limiter.tryTake()).toBe(false);
-  now += 100;
-  expect(limiter.tryTake()).toBe(true);
-  expect(await limiter.take(now + 50)).toBe(false);
 });

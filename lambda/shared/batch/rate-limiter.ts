@@ -1,15 +1,48 @@
 import { sleep } from '../backoff';
 
+/** The longest record of recent requests a limiter keeps (a window of at most this many requests). */
+const MAX_WINDOW_REQUESTS = 1_000;
+
 /**
- * Spaces requests evenly at `ratePerSecond`: each `take()` resolves at the next free slot. Purple
- * Flea's limits are fixed windows, so a steady pace (no bursts) keeps a run under them.
+ * Paced a little under the limit: Purple Flea counts requests in fixed windows, and network jitter can
+ * move a request into the next window; the headroom keeps a window from ever going over.
+ */
+export const RATE_HEADROOM = 0.97;
+
+/**
+ * Keeps requests under `limitPerSecond`. Two parts:
+ * - slots (`take`, `tryTake`) space the requests evenly at `RATE_HEADROOM` of the limit. Purple Flea's
+ *   limits are fixed windows, so a steady pace (no bursts) keeps a run under them. Slots are kept
+ *   when a timer fires late, so a busy event loop does not lower the pace.
+ * - `admit`, as each request goes out, counts it: never more than a second's worth of the limit in any
+ *   second and a little more (for a limit under one a second, one request per 1/limit seconds and a
+ *   little more). Catching up on late slots, or a ledger write taking longer for one row than the next,
+ *   cannot bunch requests into one of the server's windows.
  */
 export class RateLimiter {
   private readonly intervalMs: number;
+  private readonly windowRequests: number;
+  private readonly windowMs: number;
+  /** When the last `windowRequests` requests went, oldest first. */
+  private readonly recent: number[] = [];
   private nextSlot = 0;
 
-  constructor(ratePerSecond: number, private readonly now: () => number = Date.now) {
-    this.intervalMs = 1000 / ratePerSecond;
+  constructor(
+    limitPerSecond: number,
+    private readonly now: () => number = Date.now,
+    private readonly wait: (ms: number) => Promise<void> = sleep,
+  ) {
+    this.intervalMs = 1000 / (limitPerSecond * RATE_HEADROOM);
+    this.windowRequests = Math.min(Math.max(Math.ceil(limitPerSecond), 1), MAX_WINDOW_REQUESTS);
+    // The headroom split in two: the window is half of it longer than the limit's own (for the network's
+    // jitter between our count and the server's), and half of it shorter than the pace (room for a
+    // late request to catch up).
+    this.windowMs = ((this.windowRequests * 1000) / limitPerSecond) * (1 + (1 / RATE_HEADROOM - 1) / 2);
+  }
+
+  /** How long a `take()` now would wait for its slot. */
+  waitMs(): number {
+    return Math.max(this.nextSlot - this.now(), 0);
   }
 
   /** Takes a slot only if one is free right now. */
@@ -25,9 +58,23 @@ export class RateLimiter {
     const slot = Math.max(this.now(), this.nextSlot);
     if (slot > deadline) return false;
     this.nextSlot = slot + this.intervalMs;
-    const wait = slot - this.now();
-    if (wait > 0) await sleep(wait);
+    if (slot > this.now()) await this.wait(slot - this.now());
     return true;
+  }
+
+  /** Right before a request goes out: waits while the window is full, then counts the request in it. */
+  async admit(): Promise<void> {
+    // Re-checked after each wait: other requests may have filled the window meanwhile.
+    for (let freeAt = this.windowFreeAt(); freeAt > this.now(); freeAt = this.windowFreeAt()) {
+      await this.wait(freeAt - this.now());
+    }
+    this.recent.push(this.now());
+    if (this.recent.length > this.windowRequests) this.recent.shift();
+  }
+
+  /** When the window has room for one more request: when its oldest request leaves it. */
+  private windowFreeAt(): number {
+    return this.recent.length < this.windowRequests ? 0 : this.recent[0] + this.windowMs;
   }
 }
 

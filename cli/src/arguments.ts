@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { REFERENCE_FIELD_BY_KIND } from '../../lambda/shared/action-keys';
 import { LEDGER_STATES, RESOLVE_AS, ResolveAs } from '../../lambda/shared/ledger-operator';
 import type { LedgerState } from '../../lambda/shared/action-ledger';
 
@@ -16,6 +17,9 @@ Commands:
   resolve <action key> --as not-executed --reason <text> [--json]
 
 Credentials are the AWS SDK's default chain (environment, profile, SSO, instance role).`;
+
+/** The longest --reason or --reference kept on a record: every resolution stays on it for good. */
+export const MAX_RESOLUTION_TEXT = 1_000;
 
 /** A mistake in the command line: exit code 2, with the usage hint. */
 export class UsageError extends Error {
@@ -71,6 +75,9 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
   if (values.table === undefined && values.stack === undefined) {
     throw new UsageError('no ledger table: give --table <name> or --stack <name> (the stack output LedgerTableName names it)');
   }
+  if (values.table !== undefined && argv.some((arg) => arg === '--output-key' || arg.startsWith('--output-key='))) {
+    throw new UsageError('--output-key goes with --stack only');
+  }
 
   const onlyFor = (option: string, commands: string) => {
     if ((values as { [option: string]: unknown })[option] !== undefined) throw new UsageError(`--${option} is only for ${commands}`);
@@ -89,7 +96,7 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
         command: {
           name: 'list',
           states: values.status === undefined ? undefined : parseStates(values.status),
-          kind: values.kind,
+          kind: values.kind === undefined ? undefined : parseKind(values.kind),
           since: values.since === undefined ? undefined : parseSince(values.since, now),
         },
       };
@@ -109,6 +116,10 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
         throw new UsageError('--as succeeded needs --reference <id>: the Purple Flea id of the order, escrow or transfer that was made');
       }
       if (as === 'not-executed' && values.reference !== undefined) throw new UsageError('--reference goes with --as succeeded only');
+      for (const option of ['reason', 'reference'] as const) {
+        const length = values[option]?.trim().length ?? 0;
+        if (length > MAX_RESOLUTION_TEXT) throw new UsageError(`--${option} is ${length} characters: at most ${MAX_RESOLUTION_TEXT}`);
+      }
       return { ...common, command: { name: 'resolve', actionKey, as, reason: values.reason.trim(), reference: values.reference?.trim() } };
     }
     default:
@@ -118,19 +129,31 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
 
 function parseStates(options: string[]): LedgerState[] {
   const states = options.flatMap((option) => option.split(',')).map((state) => state.trim().toUpperCase()).filter(Boolean);
+  if (states.length === 0) throw new UsageError(`--status names no state: give one or more of ${LEDGER_STATES.join(', ')}`);
   for (const state of states) {
     if (!LEDGER_STATES.includes(state as LedgerState)) throw new UsageError(`--status must be one of ${LEDGER_STATES.join(', ')}, got '${state}'`);
   }
   return states as LedgerState[];
 }
 
+function parseKind(text: string): string {
+  const kind = text.trim().toLowerCase();
+  const kinds = Object.keys(REFERENCE_FIELD_BY_KIND);
+  if (!kinds.includes(kind)) throw new UsageError(`--kind must be one of ${kinds.join(', ')}, got '${text}'`);
+  return kind;
+}
+
 const DURATION = /^(\d+(?:\.\d+)?)\s*(m|h|d|w)$/i;
 const UNIT_MS: { [unit: string]: number } = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** An ISO date (`2026-11-28`, `2026-11-28T12:00:00Z`) or a duration back from now (`30m`, `24h`, `7d`, `2w`). */
+/**
+ * An ISO date (`2026-11-28`, `2026-11-28T12:00:00Z`) or a duration back from now (`30m`, `24h`, `7d`, `2w`).
+ * A date and time without a zone is UTC, as the ledger's times are (JavaScript would take it as local time).
+ */
 export function parseSince(text: string, now: Date): Date {
   const duration = DURATION.exec(text.trim());
   if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2].toLowerCase()]);
-  if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) return new Date(Date.parse(text));
+  const utc = /T[\d:.]+$/.test(text) ? `${text}Z` : text;
+  if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(utc))) return new Date(Date.parse(utc));
   throw new UsageError(`--since must be an ISO date (2026-11-28, 2026-11-28T12:00:00Z) or a duration (30m, 24h, 7d, 2w), got '${text}'`);
 }

@@ -1,6 +1,11 @@
 import type { LedgerRecord } from '../../lambda/shared/action-ledger';
 import type { ActionSummary, ResolveResult } from '../../lambda/shared/ledger-operator';
 
+/** JSON as the operator reads it: DynamoDB string sets (e.g. a cap counter's released resolutions) become arrays. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => (item instanceof Set ? [...item] : item), 2);
+}
+
 const ERROR_COLUMN_CHARS = 60;
 
 /** `list` as aligned columns; the action key last and whole, so it can be copied into `show` or `resolve`. */
@@ -25,7 +30,7 @@ export function formatActionTable(actions: readonly ActionSummary[]): string {
 export function formatRecord(record: LedgerRecord, now: number): string {
   if (record.state === undefined) {
     // A cap counter, shown as stored.
-    return `${record.actionKey} is not an action (it has no state)\n${JSON.stringify(record, null, 2)}\n`;
+    return `${record.actionKey} is not an action (it has no state)\n${toJson(record)}\n`;
   }
   const fields: [string, string | undefined][] = [
     ['action', record.actionKey],
@@ -46,8 +51,8 @@ export function formatRecord(record: LedgerRecord, now: number): string {
   ];
   const width = Math.max(...fields.map(([name]) => name.length)) + 2;
   const lines = fields.filter(([, value]) => value !== undefined).map(([name, value]) => `${name.padEnd(width)}${value}`);
-  lines.push('request', indent(JSON.stringify(record.request ?? null, null, 2)));
-  if (record.response !== undefined) lines.push('response', indent(JSON.stringify(record.response, null, 2)));
+  lines.push('request', indent(toJson(record.request ?? null)));
+  if (record.response !== undefined) lines.push('response', indent(toJson(record.response)));
   lines.push('history');
   if (!record.history?.length) lines.push('  (none recorded: written before the ledger kept history)');
   for (const entry of record.history ?? []) {

@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { LedgerOperator, LedgerTableNotFoundError } from '../../lambda/shared/ledger-operator';
 import { Invocation, parseInvocation, USAGE, UsageError } from './arguments';
-import { formatActionTable, formatRecord, formatResolution } from './format';
+import { formatActionTable, formatRecord, formatResolution, toJson } from './format';
 
 const PROGRAM = 'purpleflea-ledger';
 
@@ -34,18 +34,18 @@ async function main(argv: readonly string[]): Promise<void> {
     switch (command.name) {
       case 'list': {
         const actions = await operator.list({ states: command.states, kind: command.kind, since: command.since });
-        write(invocation.json ? `${JSON.stringify(actions, null, 2)}\n` : formatActionTable(actions));
+        write(invocation.json ? `${toJson(actions)}\n` : formatActionTable(actions));
         return;
       }
       case 'show': {
         const record = await operator.show(command.actionKey);
-        write(invocation.json ? `${JSON.stringify(record, null, 2)}\n` : formatRecord(record, Date.now()));
+        write(invocation.json ? `${toJson(record)}\n` : formatRecord(record, Date.now()));
         return;
       }
       case 'resolve': {
         const by = await callerArn(invocation.region);
         const result = await operator.resolve(command.actionKey, { as: command.as, reason: command.reason, reference: command.reference, by });
-        write(invocation.json ? `${JSON.stringify(result, null, 2)}\n` : formatResolution(result));
+        write(invocation.json ? `${toJson(result)}\n` : formatResolution(result));
         return;
       }
     }

@@ -122,7 +122,8 @@ export class ActionLedger {
     const now = this.now();
     const nowIso = new Date(now).toISOString();
     const claimToken = randomUUID();
-    let history: readonly unknown[] | undefined;
+    let claimed = false;
+    let historyLength = 0;
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
@@ -140,7 +141,8 @@ export class ActionLedger {
           ConditionExpression:
             'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND leaseExpiresAt < :now)',
           ExpressionAttributeNames: { ...ATTRIBUTE_NAMES, '#request': 'request', '#response': 'response', '#error': 'error', '#history': 'history' },
-          // Only the attributes this write set come back: the history's length, at no extra round trip.
+          // The attributes this write set come back (the request and the history among them): the
+          // history's length, for trimming it, at no extra round trip.
           ReturnValues: 'UPDATED_NEW',
           ExpressionAttributeValues: {
             ...historyValues({ at: nowIso, event: 'claim', state: claim.state }),
@@ -160,12 +162,13 @@ export class ActionLedger {
           },
         }),
       );
-      history = Attributes?.history as readonly unknown[] | undefined;
+      claimed = true;
+      historyLength = (Attributes?.history as readonly unknown[] | undefined)?.length ?? 0;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    if (history !== undefined) {
-      if (history.length > MAX_HISTORY_ENTRIES) await this.trimHistory(actionKey, claimToken, history.length - MAX_HISTORY_ENTRIES);
+    if (claimed) {
+      if (historyLength > MAX_HISTORY_ENTRIES) await this.trimHistory(actionKey, claimToken, historyLength - MAX_HISTORY_ENTRIES);
       return { claimed: true, claimToken };
     }
     const existing = await this.get(actionKey);

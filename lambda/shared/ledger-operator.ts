@@ -72,6 +72,13 @@ export class ActionNotFoundError extends Error {
   }
 }
 
+/**
+ * How long past its lease a SENDING record must be before this tool takes its sender for dead. The
+ * lease was set by the sender's clock and is read here by the operator's: a clock running fast must
+ * not turn a call still in flight into UNKNOWN (and a not-executed resolution into a second payment).
+ */
+export const SENDING_EXPIRY_MARGIN_MS = 10 * 60_000;
+
 export class NotResolvableError extends Error {
   override readonly name = 'NotResolvableError';
   constructor(readonly actionKey: string, readonly state: string | undefined, detail = '') {
@@ -168,8 +175,16 @@ export class LedgerOperator {
     if (request.as === 'succeeded' && !request.reference?.trim()) throw new Error('a succeeded resolution needs the Purple Flea reference');
     let current = await this.show(actionKey);
     let markedUnknown = false;
-    if (current.state === 'SENDING' && current.leaseExpiresAt < this.now()) {
+    if (current.state === 'SENDING' && current.leaseExpiresAt + SENDING_EXPIRY_MARGIN_MS < this.now()) {
       ({ record: current, changed: markedUnknown } = await this.tableCall(() => this.ledger.markExpiredSendingUnknown(current)));
+    }
+    if (current.state === 'SENDING' && current.leaseExpiresAt < this.now()) {
+      const minutes = Math.ceil((current.leaseExpiresAt + SENDING_EXPIRY_MARGIN_MS - this.now()) / 60_000);
+      throw new NotResolvableError(
+        actionKey,
+        current.state,
+        ` (its lease ended only just now by this machine's clock: try again in ${minutes} min, or let a repeat delivery mark it UNKNOWN)`,
+      );
     }
     if (current.state !== 'UNKNOWN') throw notResolvable(current);
 
@@ -181,7 +196,8 @@ export class LedgerOperator {
       as: request.as,
       reason: request.reason,
       reference: request.as === 'succeeded' ? request.reference : undefined,
-      previousError: current.error,
+      // The record's error can carry a server's message: kept short, as every resolution stays on the record.
+      previousError: current.error?.slice(0, 1_000),
     };
     const toState: LedgerState = request.as === 'succeeded' ? 'SUCCEEDED' : 'REJECTED';
     const kind = actionKindOf(actionKey);

@@ -45,8 +45,11 @@ export interface ExecuteOptions {
   readonly readyToSend?: () => boolean;
   /** Waited for before each retry of the request (429s, connections that never opened). */
   readonly beforeRetry?: () => Promise<void>;
-  /** Waited for right before each attempt of the request goes out, the first one included. */
-  readonly beforeAttempt?: () => Promise<void>;
+  /**
+   * Waited for right before each attempt of the request goes out, the first one included; false when
+   * the attempt cannot start by `latestStart` (it is then not made).
+   */
+  readonly beforeAttempt?: (latestStart: number) => Promise<boolean>;
 }
 
 /** Longer than any request can still be in flight after the deadline, so a live sender keeps its claim. */
@@ -158,16 +161,21 @@ export class MoneyPath {
         beforeAttempt: options.beforeAttempt,
       });
     } catch (error) {
-      // The client throws only before a request goes out (reading the secret failed): nothing was sent.
-      // The record is SENDING by now, whichever way it was claimed.
-      await this.ledger.recordOutcome(action.actionKey, claim.claimToken, 'REJECTED', { error: `not sent: ${(error as Error).message}` });
-      await releaseReservation();
+      // The client throws only when no request of this call can have taken effect: reading the secret
+      // failed before any went out, or no slot was left for a retry after 429s (refused, not executed).
+      // The record is SENDING by now, whichever way it was claimed. A record no longer ours (turned
+      // UNKNOWN meanwhile) keeps its reservation: an operator's resolution gives it back.
+      if (await this.ledger.recordOutcome(action.actionKey, claim.claimToken, 'REJECTED', { error: `not sent: ${(error as Error).message}` })) {
+        await releaseReservation();
+      }
       throw error;
     }
     const apiLatencyMs = this.now() - started;
     const error = result.outcome === 'SUCCEEDED' ? undefined : describeError(result.error, 'message' in result ? result.message : undefined);
     const recorded = await this.recordOutcome(action.actionKey, claim.claimToken, result, error);
-    if (result.outcome === 'REJECTED') await releaseReservation();
+    // Given back only if the ledger says REJECTED: a record turned UNKNOWN meanwhile keeps it for the
+    // operator's resolution, which gives it back (once).
+    if (result.outcome === 'REJECTED' && recorded) await releaseReservation();
     return {
       status: result.outcome,
       actionKey: action.actionKey,

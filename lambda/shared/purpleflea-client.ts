@@ -32,8 +32,11 @@ export interface PostOptions {
   readonly deadline: number;
   /** Waited for before each retry (a rate limiter's slot), so that retries keep the run's pace too. */
   readonly beforeRetry?: () => Promise<void>;
-  /** Waited for right before each attempt goes out, the first one included (a rate limiter's count). */
-  readonly beforeAttempt?: () => Promise<void>;
+  /**
+   * Waited for right before each attempt goes out, the first one included (a rate limiter's count).
+   * Given the latest time the attempt may start; false when it cannot start by then.
+   */
+  readonly beforeAttempt?: (latestStart: number) => Promise<boolean>;
 }
 
 export function idempotencyKey(actionKey: string): string {
@@ -66,9 +69,10 @@ export class PurpleFleaClient {
     let refreshedAfter401 = false;
     let lastRefusal = { status: undefined as number | undefined, error: 'not_sent', message: undefined as string | undefined };
 
+    const latestStart = options.deadline - this.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
-      await options.beforeAttempt?.();
-      if (this.now() + this.requestTimeoutMs > options.deadline) {
+      const mayStart = (await options.beforeAttempt?.(latestStart)) ?? true;
+      if (!mayStart || this.now() > latestStart) {
         const message = appendReason(lastRefusal.message, 'no time left for an attempt within the function\'s timeout');
         return { outcome: 'REJECTED', status: lastRefusal.status, error: lastRefusal.error, message, attempts: attempt - 1 };
       }

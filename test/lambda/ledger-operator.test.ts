@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ActionLedger, toCents } from '../../lambda/shared/action-ledger';
 import {
-  ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest,
+  ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest, SENDING_EXPIRY_MARGIN_MS,
 } from '../../lambda/shared/ledger-operator';
 import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
 import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
@@ -165,10 +165,19 @@ describe('LedgerOperator.resolve', () => {
   test('an expired SENDING (its sender died, no repeat came) is marked UNKNOWN first, then resolved', async () => {
     const actionKey = `v1:payout:operator-test:${++counter}`;
     await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 1_000, request: {}, amountUsdc: 5 });
-    now += 2_000;
+    now += 1_000 + SENDING_EXPIRY_MARGIN_MS + 1;
     const result = await operator().resolve(actionKey, notExecuted);
     expect(result).toMatchObject({ markedUnknown: true, record: { state: 'REJECTED' } });
     expect(result.record.history?.map((entry) => entry.event)).toEqual(['claim', 'expire-sending', 'resolve']);
+  });
+
+  test("a SENDING whose lease ended less than the margin ago by the operator's clock is left alone: the sender may be live", async () => {
+    const actionKey = `v1:payout:operator-test:${++counter}`;
+    await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 1_000, request: {}, amountUsdc: 5 });
+    // The operator's clock runs a minute ahead of the sender's.
+    now += 1_000 + 60_000;
+    await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(/is SENDING, not UNKNOWN.*try again in 9 min/);
+    expect((await ledger().get(actionKey))?.state).toBe('SENDING');
   });
 
   test('a key that does not exist, a counter, and a missing table are named', async () => {

@@ -104,6 +104,22 @@ describe('MoneyPath with work between claim and send (CLAIMED first)', () => {
     expect(report.status).toBe('IN_PROGRESS');
     expect(sandbox.calls).toHaveLength(0);
   });
+  test('a REJECTED answer to an action the ledger has meanwhile called UNKNOWN keeps its reservation, for the operator to give back', async () => {
+    // The lease ran out during the call and a repeat delivery turned the record UNKNOWN: our outcome write fails.
+    class ClaimLostDuringCall extends ActionLedger {
+      override async recordOutcome(): Promise<boolean> {
+        return false;
+      }
+    }
+    const ledger = new ClaimLostDuringCall({ tableName: TABLE, client: dynamoClient });
+    const action = order(500);
+    sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
+    const report = await new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline() });
+    expect(report.status).toBe('REJECTED');
+    // Still reserved: the record (UNKNOWN) names this reservation, and resolving it as not-executed releases it once.
+    const counter = await ledger.get(action.cap!.counterKey);
+    expect((counter as unknown as { reservedCents: number }).reservedCents).toBe(5_000);
+  });
 });
 
 describe('MoneyPath when something fails around the call', () => {

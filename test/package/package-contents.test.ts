@@ -42,6 +42,15 @@ describe('the npm package', () => {
     expect(expected.filter((file) => !packed.includes(file))).toEqual([]);
   });
 
+  test('holds every command package.json "bin" names, as an executable bundle', () => {
+    const commands: { [name: string]: string } = packageJson.bin;
+    expect(Object.keys(commands)).toContain('purpleflea-ledger');
+    for (const file of Object.values(commands)) {
+      expect(packed).toContain(file);
+      expect(readFileSync(join(ROOT, file), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    }
+  });
+
   test('holds the assembly, the README, the API reference, the license and package.json', () => {
     expect(packed).toEqual(expect.arrayContaining(['.jsii', 'README.md', 'API.md', 'LICENSE', 'package.json']));
   });

@@ -42,7 +42,8 @@ const RECORDING_MARGIN_MS = 10_000;
 /**
  * A row whose slot comes within this long waits for it before touching the ledger, then claims straight
  * as SENDING: two ledger writes instead of three. A row facing a longer wait (a slow pace) claims first,
- * so that a rerun learns at once which rows are done instead of queueing them for slots.
+ * so that a rerun learns at once which rows are done instead of queueing them for slots. (At a fast
+ * pace a rerun's done rows do take slots: such a rerun lasts at most as long as the first run.)
  */
 const WAIT_BEFORE_CLAIM_MS = 1_000;
 
@@ -61,17 +62,21 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
     let outOfTime = false;
     let report;
     try {
-      const slotTaken = limiter.waitMs() <= WAIT_BEFORE_CLAIM_MS && (await limiter.take(deadline - options.requestTimeoutMs));
+      // Taken before the claim when it is near; a far one is waited for between claim and send (beforeSend).
+      const slotTakenBeforeClaim = limiter.waitMs() <= WAIT_BEFORE_CLAIM_MS && (await limiter.take(deadline - options.requestTimeoutMs));
       report = await options.moneyPath.executeOnce(plan.action, {
         deadline,
         // A slot in hand (or free now): claim straight as SENDING. Otherwise claim first and then wait.
-        readyToSend: () => slotTaken || limiter.tryTake(),
+        readyToSend: () => slotTakenBeforeClaim || limiter.tryTake(),
         // A retried request (after a 429) is one more request in the window: it waits for a slot too.
         beforeRetry: async () => {
-          await limiter.take();
+          if (!(await limiter.take(deadline - options.requestTimeoutMs))) {
+            outOfTime = true;
+            throw new Error('no rate-limit slot for a retry before the deadline');
+          }
         },
         // Counted as it goes out, after the ledger write that came between its slot and the send.
-        beforeAttempt: () => limiter.admit(),
+        beforeAttempt: (latestStart) => limiter.admit(latestStart),
         beforeSend: async () => {
           if (!(await limiter.take(deadline - options.requestTimeoutMs))) {
             outOfTime = true;

@@ -62,14 +62,19 @@ export class RateLimiter {
     return true;
   }
 
-  /** Right before a request goes out: waits while the window is full, then counts the request in it. */
-  async admit(): Promise<void> {
+  /**
+   * Right before a request goes out: waits while the window is full, then counts the request in it.
+   * False, without counting it, when the window has no room by `latestStart`.
+   */
+  async admit(latestStart = Infinity): Promise<boolean> {
     // Re-checked after each wait: other requests may have filled the window meanwhile.
     for (let freeAt = this.windowFreeAt(); freeAt > this.now(); freeAt = this.windowFreeAt()) {
+      if (freeAt > latestStart) return false;
       await this.wait(freeAt - this.now());
     }
     this.recent.push(this.now());
     if (this.recent.length > this.windowRequests) this.recent.shift();
+    return true;
   }
 
   /** When the window has room for one more request: when its oldest request leaves it. */

@@ -73,7 +73,12 @@ export function formatResolution(result: ResolveResult): string {
   const { record, resolution } = result;
   const lines: string[] = [];
   if (result.markedUnknown) lines.push(`${record.actionKey} was SENDING with an expired lease: marked UNKNOWN first`);
-  if (resolution.as === 'succeeded') {
+  if (result.alreadyResolved) {
+    lines.push(
+      `${record.actionKey} was already resolved as ${resolution.as} by ${resolution.by} at ${resolution.at} (it is ${record.state}); ` +
+        'only the release of its cap reservation was left to do',
+    );
+  } else if (resolution.as === 'succeeded') {
     lines.push(`resolved ${record.actionKey} as succeeded: now SUCCEEDED with reference ${resolution.reference}; a repeat delivery returns it without a call`);
   } else {
     lines.push(`resolved ${record.actionKey} as not-executed: now REJECTED; the next delivery, rerun or redrive sends it again`);

@@ -54,6 +54,12 @@ export interface ResolveResult {
   readonly resolution: LedgerResolution;
   /** True when the record was an expired SENDING that this resolution first marked UNKNOWN. */
   readonly markedUnknown: boolean;
+  /**
+   * True when this run wrote no resolution: the action was already resolved as `not-executed` (by
+   * `resolution.by` at `resolution.at`; `record` is as that left it) and only the release of its
+   * reservation was left to do, after an earlier run failed or was interrupted before it.
+   */
+  readonly alreadyResolved: boolean;
   /** `not-executed` of an action that reserved on a cap counter: whether the reservation was given back. */
   readonly capRelease?: { readonly counterKey: string; readonly cents: number; readonly released: boolean };
 }
@@ -169,53 +175,66 @@ export class LedgerOperator {
    * - `succeeded`: SUCCEEDED, with the reference as the API's id field, so a repeat returns it without a call.
    * - `not-executed`: REJECTED, which ActionLedger.claim takes again on the next delivery, rerun or
    *   redrive; the attempt's cap reservation is given back, or the resend would count twice.
+   *
+   * The release is a second write, on the counter. When it did not happen (it failed, or the run was
+   * interrupted), `not-executed` run again on that REJECTED record finishes it: see finishInterruptedRelease.
    */
   async resolve(actionKey: string, request: ResolutionRequest): Promise<ResolveResult> {
     if (!request.reason.trim()) throw new Error('a resolution needs a reason');
     if (request.as === 'succeeded' && !request.reference?.trim()) throw new Error('a succeeded resolution needs the Purple Flea reference');
-    let current = await this.show(actionKey);
+    const { record: current, markedUnknown } = await this.readForResolution(actionKey);
+    if (current.state !== 'UNKNOWN') return this.finishInterruptedRelease(current, request);
+
+    const resolution = newResolution(current, request, new Date(this.now()).toISOString());
+    const record = await this.writeResolution(current, resolution);
+    const capRelease = request.as === 'not-executed' ? await this.releaseAttemptReservation(current, resolution.id) : undefined;
+    return { record, resolution, markedUnknown, alreadyResolved: false, capRelease };
+  }
+
+  /**
+   * The record as a resolution sees it: an expired SENDING (past the clock-skew margin) is marked
+   * UNKNOWN first; one whose lease ended only just now is refused, as its sender may be live.
+   */
+  private async readForResolution(actionKey: string): Promise<{ record: LedgerRecord; markedUnknown: boolean }> {
+    let record = await this.show(actionKey);
     let markedUnknown = false;
-    if (current.state === 'SENDING' && current.leaseExpiresAt + SENDING_EXPIRY_MARGIN_MS < this.now()) {
-      ({ record: current, changed: markedUnknown } = await this.tableCall(() => this.ledger.markExpiredSendingUnknown(current)));
+    if (record.state === 'SENDING' && record.leaseExpiresAt + SENDING_EXPIRY_MARGIN_MS < this.now()) {
+      const expiring = record;
+      ({ record, changed: markedUnknown } = await this.tableCall(() => this.ledger.markExpiredSendingUnknown(expiring)));
     }
-    if (current.state === 'SENDING' && current.leaseExpiresAt < this.now()) {
-      const minutes = Math.ceil((current.leaseExpiresAt + SENDING_EXPIRY_MARGIN_MS - this.now()) / 60_000);
+    if (record.state === 'SENDING' && record.leaseExpiresAt < this.now()) {
+      const minutes = Math.ceil((record.leaseExpiresAt + SENDING_EXPIRY_MARGIN_MS - this.now()) / 60_000);
       throw new NotResolvableError(
         actionKey,
-        current.state,
+        record.state,
         ` (its lease ended only just now by this machine's clock: try again in ${minutes} min, or let a repeat delivery mark it UNKNOWN)`,
       );
     }
-    if (current.state !== 'UNKNOWN') throw notResolvable(current);
+    return { record, markedUnknown };
+  }
 
-    const nowIso = new Date(this.now()).toISOString();
-    const resolution: LedgerResolution = {
-      id: randomUUID(),
-      at: nowIso,
-      by: request.by,
-      as: request.as,
-      reason: request.reason,
-      reference: request.as === 'succeeded' ? request.reference : undefined,
-      // The record's error can carry a server's message: kept short, as every resolution stays on the record.
-      previousError: current.error?.slice(0, 1_000),
-    };
-    const toState: LedgerState = request.as === 'succeeded' ? 'SUCCEEDED' : 'REJECTED';
+  /**
+   * UNKNOWN → SUCCEEDED or REJECTED, with the resolution appended to `resolutions` and `history`, in
+   * one write conditional on the record still being UNKNOWN of the attempt that was read.
+   */
+  private async writeResolution(current: LedgerRecord, resolution: LedgerResolution): Promise<LedgerRecord> {
+    const actionKey = current.actionKey;
+    const toState: LedgerState = resolution.as === 'succeeded' ? 'SUCCEEDED' : 'REJECTED';
     const kind = actionKindOf(actionKey);
     const stateChange: { set: string; remove: string; names: { [placeholder: string]: string }; values: { [placeholder: string]: unknown } } =
-      request.as === 'succeeded'
+      resolution.as === 'succeeded'
         ? {
             set: '#response = :response',
             remove: ' REMOVE #error',
             names: { '#response': 'response', '#error': 'error' },
-            values: { ':response': { [REFERENCE_FIELD_BY_KIND[kind ?? ''] ?? 'id']: request.reference, source: 'operator-resolution' } },
+            values: { ':response': { [REFERENCE_FIELD_BY_KIND[kind ?? ''] ?? 'id']: resolution.reference, source: 'operator-resolution' } },
           }
         : {
             set: '#error = :error',
             remove: '',
             names: { '#error': 'error' },
-            values: { ':error': `resolved as not-executed by ${request.by}: ${request.reason}` },
+            values: { ':error': `resolved as not-executed by ${resolution.by}: ${resolution.reason}` },
           };
-    let record: LedgerRecord;
     try {
       const { Attributes } = await this.tableCall(() =>
         this.doc.send(
@@ -229,10 +248,10 @@ export class LedgerOperator {
             ConditionExpression: '#state = :unknown AND claimToken = :token',
             ExpressionAttributeNames: { '#state': 'state', '#resolutions': 'resolutions', '#history': 'history', ...stateChange.names },
             ExpressionAttributeValues: {
-              ...historyValues({ at: nowIso, event: 'resolve', state: toState, by: request.by, reason: request.reason, reference: resolution.reference }),
+              ...historyValues({ at: resolution.at, event: 'resolve', state: toState, by: resolution.by, reason: resolution.reason, reference: resolution.reference }),
               ...stateChange.values,
               ':to': toState,
-              ':nowIso': nowIso,
+              ':nowIso': resolution.at,
               ':resolution': [resolution],
               ':unknown': 'UNKNOWN',
               ':token': current.claimToken,
@@ -241,24 +260,56 @@ export class LedgerOperator {
           }),
         ),
       );
-      record = toRecord(Attributes!);
+      return toRecord(Attributes!);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const latest = await this.show(actionKey);
       // The SDK retried our write after its answer was lost: it is done.
-      if (!latest.resolutions?.some((entry) => entry.id === resolution.id)) {
-        // UNKNOWN again, but of a later attempt than the one read: the operator must look again.
-        if (latest.state === 'UNKNOWN') throw new Error(`action '${actionKey}' changed while it was being resolved: show it and resolve it again`);
-        throw notResolvable(latest);
-      }
-      record = latest;
+      if (latest.resolutions?.some((entry) => entry.id === resolution.id)) return latest;
+      // UNKNOWN again, but of a later attempt than the one read: the operator must look again.
+      if (latest.state === 'UNKNOWN') throw new Error(`action '${actionKey}' changed while it was being resolved: show it and resolve it again`);
+      throw notResolvable(latest);
     }
+  }
 
-    const capRelease =
-      request.as === 'not-executed' && current.capCounterKey !== undefined && (current.capReservedCents ?? 0) > 0
-        ? { counterKey: current.capCounterKey, cents: current.capReservedCents!, released: await this.releaseReservation(current.capCounterKey, current.capReservedCents!, resolution.id) }
-        : undefined;
-    return { record, resolution, markedUnknown, capRelease };
+  /** `not-executed`: gives back what the resolved attempt reserved on its cap counter, if it reserved anything. */
+  private async releaseAttemptReservation(attempt: LedgerRecord, resolutionId: string): Promise<ResolveResult['capRelease']> {
+    const { capCounterKey: counterKey, capReservedCents: cents = 0 } = attempt;
+    if (counterKey === undefined || cents <= 0) return undefined;
+    return { counterKey, cents, released: await this.releaseReservation(counterKey, cents, resolutionId) };
+  }
+
+  /**
+   * A record that is not UNKNOWN. One case is left to do: `not-executed` again on a record that an
+   * earlier `not-executed` made REJECTED, whose reservation release failed or was interrupted. Its
+   * last history event must still be that resolution: a later claim is a new attempt, whose counter
+   * fields replace the resolved attempt's, and this path must never release those. The counter is
+   * read first, so that a release already done costs no write; the release itself is the same
+   * guarded write as always (once per resolution, never below zero, never on an expired counter).
+   * Every other case, including a release already done, is refused as before.
+   */
+  private async finishInterruptedRelease(record: LedgerRecord, request: ResolutionRequest): Promise<ResolveResult> {
+    const resolution = request.as === 'not-executed' ? unreleasedNotExecuted(record) : undefined;
+    if (!resolution || (await this.releasedFor(record.capCounterKey!, resolution.id))) throw notResolvable(record);
+    // The counter fields come from the same read as the history that shows no claim since the
+    // resolution: they are the resolved attempt's, even if a claim lands while this runs.
+    const capRelease = await this.releaseAttemptReservation(record, resolution.id);
+    return { record, resolution, markedUnknown: false, alreadyResolved: true, capRelease };
+  }
+
+  /** Whether the counter has given back a reservation for this resolution already. */
+  private async releasedFor(counterKey: string, resolutionId: string): Promise<boolean> {
+    const { Item } = await this.tableCall(() =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.options.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: counterKey },
+          ConsistentRead: true,
+          ProjectionExpression: 'releasedForResolutions',
+        }),
+      ),
+    );
+    return (Item?.releasedForResolutions as Set<string> | undefined)?.has(resolutionId) ?? false;
   }
 
   /**
@@ -319,6 +370,39 @@ export class LedgerOperator {
       throw error;
     }
   }
+}
+
+/** A new resolution of the UNKNOWN `current`, as `request` decides, made `at` (an ISO time). */
+function newResolution(current: LedgerRecord, request: ResolutionRequest, at: string): LedgerResolution {
+  return {
+    id: randomUUID(),
+    at,
+    by: request.by,
+    as: request.as,
+    reason: request.reason,
+    reference: request.as === 'succeeded' ? request.reference : undefined,
+    // The record's error can carry a server's message: kept short, as every resolution stays on the record.
+    previousError: current.error?.slice(0, 1_000),
+  };
+}
+
+/**
+ * The `not-executed` resolution of a REJECTED record whose reservation may not have been given back:
+ * the resolution is the record's last history event (no claim since), and its attempt reserved on a
+ * counter. Undefined otherwise.
+ */
+function unreleasedNotExecuted(record: LedgerRecord): LedgerResolution | undefined {
+  const lastEvent = record.history?.at(-1);
+  const resolution = record.resolutions?.at(-1);
+  const resolvedLast =
+    record.state === 'REJECTED' &&
+    lastEvent?.event === 'resolve' &&
+    lastEvent.state === 'REJECTED' &&
+    resolution?.as === 'not-executed' &&
+    resolution.at === lastEvent.at &&
+    resolution.by === lastEvent.by;
+  const reserved = record.capCounterKey !== undefined && (record.capReservedCents ?? 0) > 0;
+  return resolvedLast && reserved ? resolution : undefined;
 }
 
 /** Names the state, and the last resolution when an operator put it there. */

@@ -1,12 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger } from '../../lambda/shared/action-ledger';
+import { LedgerOperator } from '../../lambda/shared/ledger-operator';
 import { predictToTradeEnvironment, PREDICT_TO_TRADE_METRICS } from '../../lib/private/contracts/predict-to-trade-env';
 import {
   TRAINING_BONUS_ESCROW_METRICS,
   trainingBonusEscrowEnvironment,
   TrainingBonusEscrowSettings,
 } from '../../lib/private/contracts/training-bonus-escrow-env';
-import { createLedgerTable, dynaliteClient } from '../support/dynalite';
+import { createLedgerTable, dynaliteClient, instrumentedDynaliteClient } from '../support/dynalite';
 import { FAKE_ACCOUNT_ID, FAKE_CALLER_ARN, FAKE_REGION } from '../support/fake-aws';
 import { defaultTradeSettings, TEST_ENDPOINT_NAME } from '../support/handler-settings';
 import { ESCROW_CREATE_PATH, TRADING_ORDER_PATH } from '../support/purpleflea-sandbox';
@@ -173,6 +174,44 @@ describe('resolving gives a daily-cap reservation back, with the bundled trade h
     expect(harness.sandbox.committed(TRADING_ORDER_PATH)).toHaveLength(1);
     // The cap still holds: the order it now counts fills it.
     expect((await handler({ ...event, eventId: `${event.eventId}-next` }, lambdaContext())).status).toBe('INVALID');
+  });
+});
+
+describe('an interrupted release of the reservation', () => {
+  test('not-executed again finishes it, saying the resolution was already recorded; a third run is refused', async () => {
+    const actionKey = `v1:trade:arn:aws:events:us-east-1:123456789012:rule/trader:evt-${++counter}`;
+    const cap = { counterKey: `v1:daily-notional:cli-interrupted-${counter}:2026-11-28`, cents: 5_000 };
+    await ledgerAt(LEDGER_TABLE).reserve(cap.counterKey, cap.cents, 100_000);
+    const held = await ledgerAt(LEDGER_TABLE).claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 50, cap });
+    if (!held.claimed) throw new Error('expected a claim');
+    await ledgerAt(LEDGER_TABLE).recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no_answer: socket hang up' });
+    // An earlier run wrote the resolution, and its release on the counter failed.
+    const dave = 'arn:aws:sts::123456789012:assumed-role/Operators/dave';
+    const flaky = instrumentedDynaliteClient(harness.dynamo.endpoint, cap.counterKey);
+    try {
+      await expect(
+        new LedgerOperator({ tableName: LEDGER_TABLE, client: flaky.client }).resolve(actionKey, { as: 'not-executed', reason: 'no such order', by: dave }),
+      ).rejects.toThrow('socket hang up');
+    } finally {
+      flaky.client.destroy();
+    }
+    const resolvedAt = (await readLedger(harness, actionKey))?.resolutions[0].at;
+    expect((await readLedger(harness, cap.counterKey))?.reservedCents).toBe(5_000);
+
+    const finished = await cli(onLedger('resolve', actionKey, '--as', 'not-executed', '--reason', 'finishing the release'));
+    expect(finished).toMatchObject({ code: 0, stderr: '' });
+    expect(finished.stdout.trimEnd().split('\n')).toEqual([
+      `${actionKey} was already resolved as not-executed by ${dave} at ${resolvedAt} (it is REJECTED); only the release of its cap reservation was left to do`,
+      `gave back 5000 cents reserved on ${cap.counterKey}`,
+    ]);
+    expect((await readLedger(harness, cap.counterKey))?.reservedCents).toBe(0);
+
+    expectOneLineError(
+      await cli(onLedger('resolve', actionKey, '--as', 'not-executed', '--reason', 'once more')),
+      `action '${actionKey}' is REJECTED, not UNKNOWN: only UNKNOWN actions can be resolved (resolved as not-executed by ${dave} at ${resolvedAt})`,
+    );
+    expect((await readLedger(harness, cap.counterKey))?.reservedCents).toBe(0);
+    expect((await readLedger(harness, actionKey))?.resolutions).toHaveLength(1);
   });
 });
 

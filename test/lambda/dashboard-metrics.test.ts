@@ -2,22 +2,33 @@
  * The dashboard shows what the handlers emit. Each bundled handler runs as its construct configures it
  * (Powertools' namespace and service read from the synthesized function, the function's name its logical
  * id), through every outcome against the stand-ins; the EMF it writes names exactly the metrics,
- * namespace and dimensions of its construct's section of the dashboard.
+ * namespace and dimensions of its construct's section of the dashboard, but for the metrics the section
+ * leaves out on purpose, each named here with the reason.
  */
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { BatchPayout, PredictToTrade, PurpleFleaDashboard } from '../../lib';
-import type { BatchInput, PayoutItem } from '../../lib/private/contracts/batch-engine';
-import { batchPayoutPayEnvironment } from '../../lib/private/contracts/batch-payout-env';
+import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaDashboard, TrainingBonusEscrow } from '../../lib';
+import { BatchInput, batchSummarizeEnvironment, PayoutItem, RUN_FILES, SummarizeEvent } from '../../lib/private/contracts/batch-engine';
+import { batchPayoutPayEnvironment, PAYOUT_LOG_FILE } from '../../lib/private/contracts/batch-payout-env';
+import { fraudHoldActEnvironment, HoldItem, HOLDS_LOG_FILE } from '../../lib/private/contracts/fraud-hold-env';
 import { predictToTradeEnvironment } from '../../lib/private/contracts/predict-to-trade-env';
+import { trainingBonusEscrowEnvironment } from '../../lib/private/contracts/training-bonus-escrow-env';
 import { DashboardMetric, dashboardSections } from '../constructs/dashboard-body';
 import { logicalIdOf, newConnection, newStack, variablesOf } from '../constructs/fixtures';
+import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { defaultTradeSettings, TEST_ENDPOINT_NAME } from '../support/handler-settings';
-import { SANDBOX_API_KEY, TRADING_ORDER_PATH, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
+import { ESCROW_CREATE_PATH, SANDBOX_API_KEY, TRADING_ORDER_PATH, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
 import { captureOutput, Harness, handlerEnvironment, lambdaContext, loadBundledHandler, startHarness } from './handler-harness';
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+type Handler = (event: unknown, context: unknown) => Promise<any>;
+
+const BUS_ARN = `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:event-bus/default`;
+const RUNS_BUCKET = 'dashboard-runs';
+
+/** Every outcome, as the outcome metrics count it: a repeat delivery or redriven row counts as skipped. */
+const OUTCOMES = ['INVALID', 'REJECTED', 'SKIPPED', 'SUCCEEDED', 'UNKNOWN'];
+const counted = (row: { status: string; repeated?: boolean }) => (row.repeated ? 'SKIPPED' : row.status);
 
 /** A metric as CloudWatch identifies it: namespace, name and every dimension with its value. */
 function identity(namespace: string, metricName: string, dimensions: { [name: string]: string }): string {
@@ -25,26 +36,42 @@ function identity(namespace: string, metricName: string, dimensions: { [name: st
   return `${namespace} ${metricName} {${sorted.join(', ')}}`;
 }
 
-/** Every metric identity in the EMF records written so far. */
-function emittedMetrics(records: { [key: string]: any }[]): string[] {
-  const found = new Set<string>();
+/** Every metric in the EMF records written so far: its identity, and its name. */
+function emittedMetrics(records: { [key: string]: any }[]): { identity: string; name: string }[] {
+  const found = new Map<string, string>();
   for (const record of records) {
     for (const directive of record._aws?.CloudWatchMetrics ?? []) {
       for (const dimensionSet of directive.Dimensions as string[][]) {
         const dimensions = Object.fromEntries(dimensionSet.map((name) => [name, String(record[name])]));
-        for (const metric of directive.Metrics) found.add(identity(directive.Namespace, metric.Name, dimensions));
+        for (const metric of directive.Metrics) found.set(identity(directive.Namespace, metric.Name, dimensions), metric.Name);
       }
     }
   }
-  return [...found].sort();
+  return [...found].map(([id, name]) => ({ identity: id, name }));
 }
 
 /** The handler metrics (not AWS/*) of one construct's section of the dashboard. */
-function shownMetrics(stack: Stack, kind: string): string[] {
+function shownMetrics(stack: Stack, kind: string): DashboardMetric[] {
   const section = dashboardSections(stack).find((s) => s.title.startsWith(`${kind} `));
   if (!section) throw new Error(`no ${kind} section`);
-  const metrics: DashboardMetric[] = section.widgets.flatMap((w) => w.metrics).filter((m) => !m.namespace.startsWith('AWS/'));
-  return [...new Set(metrics.map((m) => identity(m.namespace, m.metricName, m.dimensions)))].sort();
+  return section.widgets.flatMap((w) => w.metrics).filter((m) => !m.namespace.startsWith('AWS/'));
+}
+
+/**
+ * The check of each case, after its handlers ran: they went through every outcome, and the metrics they
+ * wrote are exactly those of the construct's section, but for `notShown`: metrics the section leaves out on
+ * purpose, by name, with the reason. Each of those must have been emitted (no stale exclusion) and must not
+ * be on the section.
+ */
+function expectSectionShowsWhatWasEmitted(kind: string, outcomes: string[], notShown: { [metricName: string]: string } = {}) {
+  expect([...outcomes].sort()).toEqual(OUTCOMES);
+  const emitted = emittedMetrics(output.records());
+  const shown = shownMetrics(stack, kind);
+  expect(emitted.filter((m) => !(m.name in notShown)).map((m) => m.identity).sort()).toEqual(
+    [...new Set(shown.map((m) => identity(m.namespace, m.metricName, m.dimensions)))].sort(),
+  );
+  expect([...new Set(emitted.filter((m) => m.name in notShown).map((m) => m.name))].sort()).toEqual(Object.keys(notShown).sort());
+  expect(shown.filter((m) => m.metricName in notShown)).toEqual([]);
 }
 
 let harness: Harness;
@@ -52,26 +79,55 @@ let output: ReturnType<typeof captureOutput>;
 let stack: Stack;
 let template: Template;
 let trader: PredictToTrade;
+let bonus: TrainingBonusEscrow;
 let payout: BatchPayout;
+let holds: FraudHoldEscrow;
+let counter = 0;
+const unique = () => `${++counter}-${Date.now()}`;
 
-/** The variables the construct gives the function that Powertools reads, and the function's name. */
-function asDeployed(fn: lambda.IFunction): { [name: string]: string } {
+/**
+ * The bundled handler `name` loaded as `fn` runs it: with `env`, and the variables the construct gives the
+ * function that Powertools reads, and the function's name.
+ */
+function deployedHandler(name: string, fn: lambda.IFunction, env: { [name: string]: string }): Handler {
   const variables = variablesOf(template, fn);
-  return {
+  return loadBundledHandler<{ handler: Handler }>(name, {
+    ...handlerEnvironment(harness, env),
     POWERTOOLS_SERVICE_NAME: variables.POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE: variables.POWERTOOLS_METRICS_NAMESPACE,
     // The dashboard's FunctionName dimension is a reference to the function, rendered as its logical id.
     AWS_LAMBDA_FUNCTION_NAME: logicalIdOf(fn),
+  }).handler;
+}
+
+/** One run of a batch construct's Summarize (`name`, loaded as `fn`) over a run folder with no rows. */
+async function summarizeARun(name: string, fn: lambda.IFunction, logFile: string): Promise<void> {
+  const summarize = deployedHandler(name, fn, batchSummarizeEnvironment({ eventBusName: BUS_ARN, dryRun: false }));
+  const prefix = `runs/${unique()}`;
+  harness.s3.putObject(RUNS_BUCKET, `${prefix}/${RUN_FILES.prepareReport}`, JSON.stringify({ notPaid: [] }));
+  harness.s3.putObject(RUNS_BUCKET, `${prefix}/${RUN_FILES.input}`, 'line\n');
+  const event: SummarizeEvent = {
+    runId: prefix,
+    source: { bucket: RUNS_BUCKET, key: 'source', etag: 'etag1' },
+    runFolder: { bucket: RUNS_BUCKET, prefix },
+    inputKey: `${prefix}/${RUN_FILES.input}`,
+    payableRows: 0,
+    payableTotalUsdc: 0,
+    mapResult: {},
   };
+  expect(await summarize(event, lambdaContext())).toMatchObject({ log: `s3://${RUNS_BUCKET}/${prefix}/${logFile}` });
 }
 
 beforeAll(async () => {
   harness = await startHarness();
+  harness.s3.createBucket(RUNS_BUCKET);
   stack = newStack();
   const connection = newConnection(stack);
   trader = new PredictToTrade(stack, 'Trader', { connection, endpointName: TEST_ENDPOINT_NAME });
+  bonus = new TrainingBonusEscrow(stack, 'Bonus', { connection });
   payout = new BatchPayout(stack, 'Payout', { connection });
-  new PurpleFleaDashboard(stack, 'Dashboard', { monitored: [trader, payout] });
+  holds = new FraudHoldEscrow(stack, 'Holds', { connection });
+  new PurpleFleaDashboard(stack, 'Dashboard', { monitored: [trader, bonus, payout, holds] });
   template = Template.fromStack(stack);
 });
 afterAll(async () => {
@@ -85,44 +141,99 @@ beforeEach(() => {
 afterEach(() => output.restore());
 
 test("PredictToTrade: the handler's metrics over every outcome are the ones its section shows", async () => {
-  const handler = loadBundledHandler<{ handler: Handler }>('predict-to-trade', {
-    ...handlerEnvironment(harness, predictToTradeEnvironment(defaultTradeSettings())),
-    ...asDeployed(trader.lambdaFunction),
-  }).handler;
-  let eventCounter = 0;
+  const handler = deployedHandler('predict-to-trade', trader.lambdaFunction, predictToTradeEnvironment(defaultTradeSettings()));
   const trade = async (modelAnswer: string) => {
     harness.aws.setEndpointHandler(TEST_ENDPOINT_NAME, () => ({ body: modelAnswer, contentType: 'application/json' }));
-    eventCounter += 1;
-    const event = { eventId: `dash-${eventCounter}-${Date.now()}`, eventTime: new Date().toISOString(), ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/t', features: {} };
-    return handler(event, lambdaContext());
+    const event = { eventId: `dash-${unique()}`, eventTime: new Date().toISOString(), ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/t', features: {} };
+    return counted(await handler(event, lambdaContext()));
   };
   const long = '{"direction":"long","confidence":0.73}';
 
-  const statuses = [await trade(long), await trade('{"direction":"hold","confidence":0.9}'), await trade('{"direction":"up","confidence":0.9}')];
+  const outcomes = [await trade(long), await trade('{"direction":"hold","confidence":0.9}'), await trade('{"direction":"up","confidence":0.9}')];
   harness.sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
-  statuses.push(await trade(long));
+  outcomes.push(await trade(long));
   harness.sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 500 });
-  statuses.push(await trade(long));
+  outcomes.push(await trade(long));
 
-  expect(statuses.map((s: any) => s.status)).toEqual(['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN']);
-  expect(emittedMetrics(output.records())).toEqual(shownMetrics(stack, 'PredictToTrade'));
+  expectSectionShowsWhatWasEmitted('PredictToTrade', outcomes);
 });
 
-test("BatchPayout: the Pay handler's metrics over every outcome are the ones its section shows", async () => {
-  const handler = loadBundledHandler<{ handler: Handler }>('batch-payout-pay', {
-    // One row at a time: the injected faults meet the rows in order.
-    ...handlerEnvironment(harness, batchPayoutPayEnvironment({ requestsPerSecond: 1000, concurrency: 1, dryRun: false })),
-    ...asDeployed(payout.payFunction),
-  }).handler;
-  const batchInput: BatchInput = { runId: `dash-${Date.now()}`, sourceBucket: 'scores', sourceKey: `scores/${Date.now()}.csv`, sourceEtag: 'etag1' };
+test("TrainingBonusEscrow: the handler's metrics over every outcome, DescribeTrainingJob's latency too, are the ones its section shows", async () => {
+  const handler = deployedHandler('training-bonus-escrow', bonus.lambdaFunction, trainingBonusEscrowEnvironment({
+    metricName: 'validation:accuracy',
+    metricGoal: 'MAXIMIZE',
+    bonusTiers: [{ threshold: 0.8, amountUsdc: 20 }],
+    maxBonusUsdc: 1000,
+    buyerAgentId: 'agt_platform_treasury',
+    sellerTemplate: 'agt_model_{jobName}',
+    conditionTemplate: 'model_owner_approved:{jobName}',
+    eventBusName: BUS_ARN,
+    dryRun: false,
+    enabled: true,
+  }));
+  /** A job SageMaker knows as Completed with these final metrics, and its state-change event. */
+  const jobFinished = async (metrics: { [name: string]: number }) => {
+    const name = `dash-job-${unique()}`;
+    harness.aws.setTrainingJob(name, {
+      TrainingJobStatus: 'Completed',
+      FinalMetricDataList: Object.entries(metrics).map(([MetricName, Value]) => ({ MetricName, Value, Timestamp: new Date() })),
+    });
+    const event = { source: 'aws.sagemaker', 'detail-type': 'SageMaker Training Job State Change', detail: { TrainingJobName: name, TrainingJobStatus: 'Completed' } };
+    return counted(await handler(event, lambdaContext()));
+  };
+
+  const outcomes = [await jobFinished({ 'validation:accuracy': 0.93 }), await jobFinished({ 'validation:accuracy': 0.42 }), await jobFinished({ 'train:loss': 0.2 })];
+  harness.sandbox.injectFaults(ESCROW_CREATE_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
+  outcomes.push(await jobFinished({ 'validation:accuracy': 0.93 }));
+  harness.sandbox.injectFaults(ESCROW_CREATE_PATH, { kind: 'status', status: 500 });
+  outcomes.push(await jobFinished({ 'validation:accuracy': 0.93 }));
+
+  expectSectionShowsWhatWasEmitted('TrainingBonusEscrow', outcomes);
+});
+
+/**
+ * A batch construct's Act handler over every outcome: a batch with a good and a malformed row, then the
+ * batch redriven (the good row a repeat) with two more rows, which the injected faults reject and leave
+ * unknown (one row at a time: the faults meet the rows in order); then one run of its Summarize.
+ */
+async function actOnEveryOutcome<Item>(act: Handler, path: string, item: (line: number, agentId: string) => Item): Promise<string[]> {
+  const batchInput: BatchInput = { runId: `dash-${unique()}`, sourceBucket: 'scores', sourceKey: `scores/${unique()}.csv`, sourceEtag: 'etag1' };
+  const batch = async (items: Item[]) => ((await act({ Items: items, BatchInput: batchInput }, lambdaContext(300_000))) as any).rows.map(counted);
+  const outcomes = await batch([item(1, 'agt_paid'), item(2, 'not an agent id!')]);
+  harness.sandbox.injectFaults(path, { kind: 'status', status: 402, error: 'insufficient_balance' }, { kind: 'status', status: 500 });
+  outcomes.push(...(await batch([item(1, 'agt_paid'), item(3, 'agt_rejected'), item(4, 'agt_unknown')])));
+  return outcomes;
+}
+
+/** Summarize's metrics, which the section of a batch construct leaves out. */
+const runMetricsNotShown = (runsSummarized: string, runUnknownRows: string) => ({
+  [runsSummarized]: 'the Runs graph counts runs (AWS/States)',
+  [runUnknownRows]: 'the unknown rows are counted by the Act handler, as their outcome',
+});
+
+test("BatchPayout: the Pay handler's metrics over every outcome are the ones its section shows; Summarize's, the ones it leaves out", async () => {
+  const pay = deployedHandler('batch-payout-pay', payout.payFunction, batchPayoutPayEnvironment({ requestsPerSecond: 1000, concurrency: 1, dryRun: false }));
   const row = (line: number, agentId: string): PayoutItem => ({ line: String(line), agent_id: agentId, score: '1', amount_usdc: '10.00' });
-  const pay = async (items: PayoutItem[]) => ((await handler({ Items: items, BatchInput: batchInput }, lambdaContext(300_000))) as any).rows.map((r: any) => r.status);
+  const outcomes = await actOnEveryOutcome(pay, WALLET_TRANSFER_PATH, row);
+  await summarizeARun('batch-payout-summarize', payout.summarizeFunction, PAYOUT_LOG_FILE);
 
-  const statuses = await pay([row(1, 'agt_paid'), row(2, 'not an agent id!')]);
-  harness.sandbox.injectFaults(WALLET_TRANSFER_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' }, { kind: 'status', status: 500 });
-  // A redriven batch: the paid row is a repeat, counted as skipped.
-  statuses.push(...(await pay([row(1, 'agt_paid'), row(3, 'agt_rejected'), row(4, 'agt_unknown')])));
+  expectSectionShowsWhatWasEmitted('BatchPayout', outcomes, runMetricsNotShown('PayoutRunsSummarized', 'PayoutRunUnknownRows'));
+});
 
-  expect(statuses).toEqual(['SUCCEEDED', 'INVALID', 'SUCCEEDED', 'REJECTED', 'UNKNOWN']);
-  expect(emittedMetrics(output.records())).toEqual(shownMetrics(stack, 'BatchPayout'));
+test("FraudHoldEscrow: the Act handler's metrics over every outcome are the ones its section shows; Summarize's, the ones it leaves out", async () => {
+  const act = deployedHandler('fraud-hold-act', holds.actFunction, fraudHoldActEnvironment({
+    conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}',
+    requestsPerSecond: 1000,
+    concurrency: 1,
+    dryRun: false,
+  }));
+  const run = unique();
+  const record = (line: number, buyer: string): HoldItem => {
+    const columns = { line: String(line), object_key: 'fraud/part-1.out', object_etag: 'etag1', object_line: String(line), transaction_id: `tx-${run}-${line}` };
+    return { ...columns, buyer, seller: 'agt_merchant_042', amount_usdc: '25.00', fraud_score: '0.91', transform_job: 'fraud-batch-7' };
+  };
+  const outcomes = await actOnEveryOutcome(act, ESCROW_CREATE_PATH, record);
+  await summarizeARun('fraud-hold-summarize', holds.summarizeFunction, HOLDS_LOG_FILE);
+
+  expectSectionShowsWhatWasEmitted('FraudHoldEscrow', outcomes, runMetricsNotShown('HoldRunsSummarized', 'HoldRunUnknownRows'));
 });

@@ -5,7 +5,7 @@ import {
   ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest, SENDING_EXPIRY_MARGIN_MS,
 } from '../../lambda/shared/ledger-operator';
 import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
-import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
+import { createLedgerTable, DynaliteServer, dynaliteClient, instrumentedDynaliteClient, startDynalite } from '../support/dynalite';
 
 let dynamo: DynaliteServer;
 let client: DynamoDBClient;
@@ -187,6 +187,121 @@ describe('LedgerOperator.resolve', () => {
     await expect(operator().resolve(counter, notExecuted)).rejects.toThrow(`'${counter}' has no state: it is not an action`);
     await expect(operator('NoSuchLedger').show('v1:trade:x')).rejects.toThrow(LedgerTableNotFoundError);
     await expect(operator('NoSuchLedger').list()).rejects.toThrow("ledger table 'NoSuchLedger' not found");
+  });
+});
+
+describe('LedgerOperator.resolve, when the release of a not-executed resolution did not happen', () => {
+  const BOB = 'arn:aws:iam::123456789012:user/bob';
+  /** A counter of its own: no other test's reservations on it. */
+  const freshCap = () => ({ counterKey: `v1:daily-notional:operator-resume-${++counter}:2026-11-28`, cents: 5_000 });
+
+  /** An operator on a client that counts its writes, and fails the first one on `failOnceOn`. */
+  function instrumentedOperator(failOnceOn?: string) {
+    const { client: instrumented, updatedKeys } = instrumentedDynaliteClient(dynamo.endpoint, failOnceOn);
+    return { operator: new LedgerOperator({ tableName: TABLE, client: instrumented, now: () => now }), updatedKeys, destroy: () => instrumented.destroy() };
+  }
+
+  /** not-executed, whose state change is written and whose release on the counter then fails. */
+  async function resolveWithFailedRelease(actionKey: string, counter: string): Promise<string> {
+    const flaky = instrumentedOperator(counter);
+    try {
+      await expect(flaky.operator.resolve(actionKey, notExecuted)).rejects.toThrow('socket hang up (injected)');
+    } finally {
+      flaky.destroy();
+    }
+    expect(await ledger().get(actionKey)).toMatchObject({ state: 'REJECTED', resolutions: [{ as: 'not-executed', by: OPERATOR }] });
+    return new Date(now).toISOString();
+  }
+
+  /** Runs `resolve` on a client that counts writes; returns its result (or error) and the keys it wrote. */
+  async function resolveCounting(actionKey: string, request: ResolutionRequest) {
+    const counting = instrumentedOperator();
+    try {
+      return { outcome: await counting.operator.resolve(actionKey, request).catch((error: Error) => error), writes: counting.updatedKeys };
+    } finally {
+      counting.destroy();
+    }
+  }
+
+  test('not-executed again gives the reservation back, exactly once, with one write; a third run is refused as before', async () => {
+    const cap = freshCap();
+    // Another order's reservation on the same counter: a second release would take 5,000 of it.
+    await ledger().reserve(cap.counterKey, 3_000, toCents(1_000));
+    const actionKey = await unknownAction('trade', cap);
+    const resolvedAt = await resolveWithFailedRelease(actionKey, cap.counterKey);
+    expect(await reservedCents(cap.counterKey)).toBe(8_000);
+    const resolvedRecord = await ledger().get(actionKey);
+
+    // It was decided not-executed: succeeded is refused, and gives nothing back.
+    const asSucceeded = await resolveCounting(actionKey, succeeded('ord_1'));
+    expect(asSucceeded.outcome).toBeInstanceOf(NotResolvableError);
+    expect((asSucceeded.outcome as Error).message).toBe(
+      `action '${actionKey}' is REJECTED, not UNKNOWN: only UNKNOWN actions can be resolved (resolved as not-executed by ${OPERATOR} at ${resolvedAt})`,
+    );
+    expect(asSucceeded.writes).toEqual([]);
+
+    now += 60_000;
+    const finished = await resolveCounting(actionKey, { ...notExecuted, by: BOB, reason: 'finishing the release' });
+    expect(finished.outcome).toEqual({
+      record: resolvedRecord,
+      resolution: resolvedRecord?.resolutions?.[0],
+      markedUnknown: false,
+      alreadyResolved: true,
+      capRelease: { counterKey: cap.counterKey, cents: 5_000, released: true },
+    });
+    expect(finished.outcome).toMatchObject({ resolution: { by: OPERATOR, at: resolvedAt } });
+    // One write, on the counter: the record stays as the resolution left it (Bob's run adds no resolution).
+    expect(finished.writes).toEqual([cap.counterKey]);
+    expect(await ledger().get(actionKey)).toEqual(resolvedRecord);
+    expect(await reservedCents(cap.counterKey)).toBe(3_000);
+
+    // Nothing left to do: refused as any REJECTED record, without a write.
+    const third = await resolveCounting(actionKey, notExecuted);
+    expect(third.outcome).toBeInstanceOf(NotResolvableError);
+    expect((third.outcome as Error).message).toBe((asSucceeded.outcome as Error).message);
+    expect(third.writes).toEqual([]);
+    expect(await reservedCents(cap.counterKey)).toBe(3_000);
+  });
+
+  test('finished on a counter that has expired since: reported as nothing given back, and no counter is recreated', async () => {
+    const cap = freshCap();
+    const actionKey = `v1:trade:operator-test:${++counter}`;
+    const held = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 50, cap });
+    if (!held.claimed) throw new Error('expected a claim');
+    await ledger().recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no answer' });
+    await resolveWithFailedRelease(actionKey, cap.counterKey);
+
+    const finished = await operator().resolve(actionKey, notExecuted);
+    expect(finished).toMatchObject({ alreadyResolved: true, capRelease: { counterKey: cap.counterKey, cents: 5_000, released: false } });
+    expect(await reservedCents(cap.counterKey)).toBeUndefined();
+  });
+
+  test('once the action is claimed again, a repeat resolve never releases: the record names the new attempt', async () => {
+    const cap = freshCap();
+    const actionKey = await unknownAction('trade', cap);
+    const resolvedAt = await resolveWithFailedRelease(actionKey, cap.counterKey);
+    const refused = `action '${actionKey}' is REJECTED, not UNKNOWN: only UNKNOWN actions can be resolved (resolved as not-executed by ${OPERATOR} at ${resolvedAt})`;
+
+    // The resend reserves on the next day's counter, claims, then gives up (its cap is reached): REJECTED again.
+    const resend = { counterKey: `${cap.counterKey}:next-day`, cents: 2_000 };
+    await ledger().reserve(resend.counterKey, resend.cents, toCents(1_000));
+    const second = await ledger().claim(actionKey, { state: 'CLAIMED', leaseMs: 60_000, request: {}, amountUsdc: 20, cap: resend });
+    if (!second.claimed) throw new Error('expected a claim');
+    await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(`action '${actionKey}' is CLAIMED, not UNKNOWN`);
+    await ledger().releaseClaim(actionKey, second.claimToken, 'daily cap reached');
+    await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(refused);
+
+    // Another attempt, which Purple Flea refuses: REJECTED by an answer, not by the resolution.
+    await ledger().reserve(resend.counterKey, resend.cents, toCents(1_000));
+    const third = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 20, cap: resend });
+    if (!third.claimed) throw new Error('expected a claim');
+    await ledger().recordOutcome(actionKey, third.claimToken, 'REJECTED', { error: 'insufficient_balance' });
+    await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(refused);
+
+    // The resolved attempt's reservation stays (the safe side); the new attempts' are untouched.
+    expect(await reservedCents(cap.counterKey)).toBe(5_000);
+    expect(await reservedCents(resend.counterKey)).toBe(4_000);
+    expect(await ledger().get(actionKey)).toMatchObject({ state: 'REJECTED', attempts: 3, capCounterKey: resend.counterKey, resolutions: [{ as: 'not-executed' }] });
   });
 });
 

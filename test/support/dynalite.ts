@@ -57,6 +57,34 @@ export function dynaliteClient(endpoint: string): DynamoDBClient {
   });
 }
 
+/**
+ * A client of the local server that counts the UpdateItem calls it makes, by key, and fails the first
+ * one on `failOnceOn` (when given) before sending it, as a dropped connection would: nothing is written.
+ */
+export function instrumentedDynaliteClient(endpoint: string, failOnceOn?: string): { client: DynamoDBClient; updatedKeys: string[] } {
+  const client = dynaliteClient(endpoint);
+  const updatedKeys: string[] = [];
+  let failed = failOnceOn === undefined;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { UpdateExpression?: string; Key?: { [name: string]: unknown } };
+      if (input.UpdateExpression !== undefined) {
+        // Plain or marshalled ({S: ...}), depending on where the document client is in its stack.
+        const key = input.Key?.[LEDGER_PARTITION_KEY] as string | { S: string } | undefined;
+        const keyText = typeof key === 'string' ? key : key?.S ?? '';
+        if (!failed && keyText === failOnceOn) {
+          failed = true;
+          throw Object.assign(new Error('socket hang up (injected)'), { name: 'TimeoutError' });
+        }
+        updatedKeys.push(keyText);
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'instrumentUpdates' },
+  );
+  return { client, updatedKeys };
+}
+
 /** Creates the ledger table (partition key LEDGER_PARTITION_KEY, string, on-demand) and waits until ACTIVE. */
 export async function createLedgerTable(endpoint: string, tableName: string): Promise<void> {
   const client = dynaliteClient(endpoint);

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger, MAX_HISTORY_ENTRIES, toCents } from '../../lambda/shared/action-ledger';
-import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
+import { DynaliteServer, LocalLedger, startLocalLedger } from '../support/dynalite';
 
 let dynamo: DynaliteServer;
 let client: DynamoDBClient;
@@ -14,15 +14,12 @@ function ledger(retentionDays?: number) {
 const key = () => `v1:test:${++counter}`;
 const claim = (state: 'CLAIMED' | 'SENDING', leaseMs = 60_000) => ({ state, leaseMs, request: { amount: 5 }, amountUsdc: 5 });
 
+let local: LocalLedger;
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createLedgerTable(dynamo.endpoint, TABLE);
-  client = dynaliteClient(dynamo.endpoint);
+  local = await startLocalLedger(TABLE);
+  ({ dynamo, client } = local);
 });
-afterAll(async () => {
-  client.destroy();
-  await dynamo.close();
-});
+afterAll(() => local.close());
 
 describe('ActionLedger transitions', () => {
   test('a new action is claimed once; a second claim gets the record, not the action', async () => {

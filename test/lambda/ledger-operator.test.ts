@@ -5,7 +5,7 @@ import {
   ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest, SENDING_EXPIRY_MARGIN_MS,
 } from '../../lambda/shared/ledger-operator';
 import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
-import { createLedgerTable, DynaliteServer, dynaliteClient, instrumentedDynaliteClient, startDynalite } from '../support/dynalite';
+import { createLedgerTable, DynaliteServer, instrumentedDynaliteClient, LocalLedger, startLocalLedger } from '../support/dynalite';
 
 let dynamo: DynaliteServer;
 let client: DynamoDBClient;
@@ -35,15 +35,12 @@ async function reservedCents(key: string): Promise<number | undefined> {
   return Item?.reservedCents as number | undefined;
 }
 
+let local: LocalLedger;
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createLedgerTable(dynamo.endpoint, TABLE);
-  client = dynaliteClient(dynamo.endpoint);
+  local = await startLocalLedger(TABLE);
+  ({ dynamo, client } = local);
 });
-afterAll(async () => {
-  client.destroy();
-  await dynamo.close();
-});
+afterAll(() => local.close());
 
 describe('LedgerOperator.resolve', () => {
   test('succeeded: SUCCEEDED with the reference in the API id field; a repeat claim gets it back, and the resolution is kept', async () => {

@@ -109,3 +109,24 @@ export async function createLedgerTable(endpoint: string, tableName: string): Pr
     client.destroy();
   }
 }
+
+/** A dynalite server holding a ledger table, and a client of it: one test file's ledger. */
+export interface LocalLedger {
+  readonly dynamo: DynaliteServer;
+  readonly client: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+export async function startLocalLedger(tableName: string): Promise<LocalLedger> {
+  const dynamo = await startDynalite();
+  await createLedgerTable(dynamo.endpoint, tableName);
+  const client = dynaliteClient(dynamo.endpoint);
+  return {
+    dynamo,
+    client,
+    close: async () => {
+      client.destroy();
+      await dynamo.close();
+    },
+  };
+}

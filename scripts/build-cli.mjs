@@ -2,8 +2,8 @@
 // package.json "bin" names: one file with the AWS SDK clients inside, so `npx purpleflea-ledger` needs
 // nothing else installed. Run by build-handlers.mjs (and so by `npm run build`), or on its own.
 import { build } from 'esbuild';
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { replaceFile } from './replace-file.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const outfile = join(root, 'cli', 'purpleflea-ledger.js');
@@ -23,9 +23,5 @@ const result = await build({
   logLevel: 'warning',
   mainFields: ['module', 'main'],
 });
-// Replaced by a rename, so a test running the command meanwhile never reads half a file.
-const temporary = `${outfile}.${process.pid}.tmp`;
-writeFileSync(temporary, result.outputFiles[0].contents);
-chmodSync(temporary, 0o755);
-renameSync(temporary, outfile);
+replaceFile(outfile, result.outputFiles[0].contents, 0o755);
 console.log(`bundled cli/src/purpleflea-ledger.ts -> cli/purpleflea-ledger.js (${(result.outputFiles[0].contents.length / 1024).toFixed(0)} KiB)`);

@@ -2,8 +2,9 @@
 // Handlers are bundled when the library is built, never at a consumer's synth: the AWS SDK clients
 // and Powertools go into the bundle, so the function's behaviour does not depend on the runtime's copy.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { replaceFile } from './replace-file.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const handlerRoot = join(root, 'lambda');
@@ -37,12 +38,7 @@ for (const name of handlers) {
     // The SDK ships ESM and CJS; prefer module entry points for better tree-shaking.
     mainFields: ['module', 'main'],
   });
-  // Each file is replaced by a rename, so a test or synth running meanwhile never reads half a bundle.
-  for (const file of result.outputFiles) {
-    mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(`${file.path}.${process.pid}.tmp`, file.contents);
-    renameSync(`${file.path}.${process.pid}.tmp`, file.path);
-  }
+  for (const file of result.outputFiles) replaceFile(file.path, file.contents);
   const kib = (result.outputFiles.find((file) => file.path === outfile).contents.length / 1024).toFixed(0);
   console.log(`bundled lambda/${name} -> assets/${name}/index.js (${kib} KiB)`);
 }

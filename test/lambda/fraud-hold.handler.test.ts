@@ -9,6 +9,7 @@ import {
 } from '../../lib/private/contracts/fraud-hold-env';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { faultMix, seededRandom } from '../support/fault-mix';
+import { defaultHoldPrepareSettings } from '../support/handler-settings';
 import { ESCROW_CREATE_PATH } from '../support/purpleflea-sandbox';
 import { BatchHandlers, driveRun } from './batch-driver';
 import { captureOutput, Harness, handlerEnvironment, loadBundledHandler, readLedger, startHarness } from './handler-harness';
@@ -17,21 +18,7 @@ const RECORDS_BUCKET = 'transform-output';
 const OUTPUT_BUCKET = 'hold-runs';
 const BUS_ARN = `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:event-bus/default`;
 
-const prepareDefaults: FraudHoldPrepareSettings = {
-  inputFormat: 'JSON_LINES',
-  transactionIdField: 'transaction_id',
-  buyerField: 'buyer',
-  sellerField: 'seller',
-  amountField: 'amount',
-  fraudScoreField: 'fraud_score',
-  fraudScoreThreshold: 0.8,
-  maxHoldUsdc: 1000,
-  maxBatchTotalUsdc: 10_000_000,
-  objectSuffix: '.out',
-  outputBucket: OUTPUT_BUCKET,
-  outputPrefix: 'purpleflea-holds',
-  enabled: true,
-};
+const prepareDefaults = defaultHoldPrepareSettings({ maxBatchTotalUsdc: 10_000_000, outputBucket: OUTPUT_BUCKET });
 
 let harness: Harness;
 let output: ReturnType<typeof captureOutput>;

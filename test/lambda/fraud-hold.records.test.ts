@@ -1,16 +1,8 @@
 import { decideHolds, HoldRules, RecordObject, UnreadableRecordsError } from '../../lambda/fraud-hold-prepare/hold-records';
 import { resolveRecords } from '../../lambda/fraud-hold-prepare/record-sources';
+import { defaultHoldPrepareSettings } from '../support/handler-settings';
 
-const rules: HoldRules = {
-  inputFormat: 'JSON_LINES',
-  transactionIdField: 'transaction_id',
-  buyerField: 'buyer',
-  sellerField: 'seller',
-  amountField: 'amount',
-  fraudScoreField: 'fraud_score',
-  fraudScoreThreshold: 0.8,
-  maxHoldUsdc: 1000,
-};
+const rules: HoldRules = defaultHoldPrepareSettings();
 const object = (key: string, lines: string[]): RecordObject => ({ key, etag: `etag-${key}`, body: Buffer.from(lines.join('\n')) });
 const record = (fields: object) => JSON.stringify(fields);
 

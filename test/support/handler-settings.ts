@@ -1,3 +1,4 @@
+import type { FraudHoldPrepareSettings } from '../../lib/private/contracts/fraud-hold-env';
 import type { PredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
 
 export const TEST_ENDPOINT_NAME = 'demo-direction-model';
@@ -22,6 +23,29 @@ export function defaultTradeSettings(overrides: Partial<PredictToTradeSettings> 
     dryRun: false,
     enabled: true,
     maxSignalAgeSeconds: 300,
+    ...overrides,
+  };
+}
+
+/**
+ * What FraudHoldEscrow's construct writes for its Prepare step by default (JSON Lines records of the
+ * fraud model, a hold above a score of 0.8), for running the handler and its record rules in tests.
+ */
+export function defaultHoldPrepareSettings(overrides: Partial<FraudHoldPrepareSettings> = {}): FraudHoldPrepareSettings {
+  return {
+    inputFormat: 'JSON_LINES',
+    transactionIdField: 'transaction_id',
+    buyerField: 'buyer',
+    sellerField: 'seller',
+    amountField: 'amount',
+    fraudScoreField: 'fraud_score',
+    fraudScoreThreshold: 0.8,
+    maxHoldUsdc: 1000,
+    maxBatchTotalUsdc: 100_000,
+    objectSuffix: '.out',
+    outputBucket: 'test-output-bucket',
+    outputPrefix: 'purpleflea-holds',
+    enabled: true,
     ...overrides,
   };
 }

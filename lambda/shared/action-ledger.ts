@@ -49,14 +49,28 @@ export interface LedgerRecord {
   readonly error?: string;
   /** When the follow-up of a SUCCEEDED action (e.g. an EventBridge notification) was done. */
   readonly notifiedAt?: string;
-  /** The running total this attempt reserved on (e.g. a day's notional), so a resolution can give it back. */
+  /** The running total this attempt reserves on (e.g. a day's notional), and how much: for display. */
   readonly capCounterKey?: string;
   readonly capReservedCents?: number;
+  /**
+   * The cap reservations of this action's attempts that may still be held on their counters, oldest
+   * first; the current attempt's has its claim token as id. Whoever releases one does it on the
+   * counter, once (see ActionLedger.release); the next claim releases and drops the earlier ones.
+   */
+  readonly capReservations?: readonly CapReservation[];
   /** Oldest first; at most MAX_HISTORY_ENTRIES (older entries are trimmed when a claim adds one). */
   readonly history?: readonly LedgerHistoryEntry[];
   readonly resolutions?: readonly LedgerResolution[];
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+/** What one attempt reserves on a cap counter: `cents` on `counterKey`, under the attempt's claim token. */
+export interface CapReservation {
+  readonly counterKey: string;
+  readonly cents: number;
+  /** The claim token of the attempt that reserves it: the counter holds each id at most once. */
+  readonly id: string;
 }
 
 export type ClaimResult =
@@ -69,7 +83,10 @@ export interface ClaimRequest {
   readonly leaseMs: number;
   readonly request: { readonly [key: string]: unknown };
   readonly amountUsdc: number;
-  /** The counter this attempt reserves its amount on; recorded so that an operator's resolution can release it. */
+  /**
+   * The counter this attempt will reserve its amount on. Recorded with the claim, before the
+   * reservation is made, so that whoever finds the attempt never executed can give it back.
+   */
   readonly cap?: { readonly counterKey: string; readonly cents: number };
 }
 
@@ -81,6 +98,33 @@ export interface ActionLedgerOptions {
 }
 
 const ATTRIBUTE_NAMES = { '#pk': LEDGER_PARTITION_KEY, '#state': 'state' };
+
+/*
+ * The conditions of the ledger's writes, named for what they guarantee. Every transition of an action
+ * is one conditional write; so is every change of a cap counter.
+ */
+/** Nobody has ever claimed the action. */
+const ACTION_IS_NEW = 'attribute_not_exists(#pk)';
+/** The last attempt provably did not execute: the action may run again. */
+const LAST_ATTEMPT_NOT_EXECUTED = '#state = :rejected';
+/** The last attempt claimed it and never marked it SENDING before its lease ran out: nothing was sent. */
+const CLAIM_ABANDONED = '(#state = :claimed AND leaseExpiresAt < :now)';
+/** An invocation may take the action. */
+const ACTION_IS_CLAIMABLE = `${ACTION_IS_NEW} OR ${LAST_ATTEMPT_NOT_EXECUTED} OR ${CLAIM_ABANDONED}`;
+/** The action is still in the state this invocation left it in, under this invocation's claim. */
+const HELD_BY_THIS_CLAIM = '#state = :from AND claimToken = :token';
+/** The claim is still this invocation's (whatever its state). */
+const STILL_THIS_CLAIM = 'claimToken = :token';
+/** The action succeeded, so its follow-up (a notification) may be sent. */
+const ACTION_SUCCEEDED = '#state = :succeeded';
+/** Nobody has done the follow-up, and nobody holds it under a live lease. */
+const FOLLOW_UP_FREE = 'attribute_not_exists(notifiedAt) AND (attribute_not_exists(notifyLeaseUntil) OR notifyLeaseUntil < :now)';
+/** The counter can take `:amount` more without passing its cap (`:limit` is the cap less the amount). */
+const COUNTER_HAS_ROOM = '(attribute_not_exists(reservedCents) OR reservedCents <= :limit)';
+/** The counter does not hold this reservation yet (a retried write must not reserve twice). */
+const RESERVATION_NOT_HELD = 'NOT contains(heldReservations, :reservationId)';
+/** The counter holds this reservation: releasing it is this write's, and no other's. */
+const RESERVATION_HELD = 'contains(heldReservations, :reservationId)';
 
 /**
  * History kept per record. An attempt adds two or three entries, so this covers dozens of attempts;
@@ -124,6 +168,7 @@ export class ActionLedger {
     const claimToken = randomUUID();
     let claimed = false;
     let historyLength = 0;
+    let earlierReservations: readonly CapReservation[] = [];
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
@@ -133,19 +178,20 @@ export class ActionLedger {
             'SET #state = :state, claimToken = :token, leaseExpiresAt = :lease, #request = :request, amountUsdc = :amount, ' +
             'createdAt = if_not_exists(createdAt, :nowIso), updatedAt = :nowIso, attempts = if_not_exists(attempts, :zero) + :one, ' +
             APPEND_HISTORY +
+            // Earlier attempts' reservations stay listed until released: this claim releases them next.
+            ', capReservations = list_append(if_not_exists(capReservations, :emptyList), :reservation)' +
             (claim.cap ? ', capCounterKey = :capCounterKey, capReservedCents = :capCents' : '') +
             this.expirySet() +
             ' REMOVE #response, #error' +
-            // An attempt without a cap must not leave an earlier attempt's counter for a resolution to release.
             (claim.cap ? '' : ', capCounterKey, capReservedCents'),
-          ConditionExpression:
-            'attribute_not_exists(#pk) OR #state = :rejected OR (#state = :claimed AND leaseExpiresAt < :now)',
+          ConditionExpression: ACTION_IS_CLAIMABLE,
           ExpressionAttributeNames: { ...ATTRIBUTE_NAMES, '#request': 'request', '#response': 'response', '#error': 'error', '#history': 'history' },
-          // The attributes this write set come back (the request and the history among them): the
-          // history's length, for trimming it, at no extra round trip.
+          // The attributes this write set come back (the request, the history and the reservations
+          // among them): the history's length and the earlier reservations, at no extra round trip.
           ReturnValues: 'UPDATED_NEW',
           ExpressionAttributeValues: {
             ...historyValues({ at: nowIso, event: 'claim', state: claim.state }),
+            ':reservation': claim.cap ? [{ counterKey: claim.cap.counterKey, cents: claim.cap.cents, id: claimToken }] : [],
             ...(claim.cap ? { ':capCounterKey': claim.cap.counterKey, ':capCents': claim.cap.cents } : {}),
             ':state': claim.state,
             ':token': claimToken,
@@ -164,11 +210,13 @@ export class ActionLedger {
       );
       claimed = true;
       historyLength = (Attributes?.history as readonly unknown[] | undefined)?.length ?? 0;
+      earlierReservations = ((Attributes?.capReservations as readonly CapReservation[] | undefined) ?? []).filter((held) => held.id !== claimToken);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     if (claimed) {
       if (historyLength > MAX_HISTORY_ENTRIES) await this.trimHistory(actionKey, claimToken, historyLength - MAX_HISTORY_ENTRIES);
+      if (earlierReservations.length > 0) await this.releaseEarlierReservations(actionKey, claimToken, earlierReservations);
       return { claimed: true, claimToken };
     }
     const existing = await this.get(actionKey);
@@ -226,7 +274,7 @@ export class ActionLedger {
           TableName: this.options.tableName,
           Key: { [LEDGER_PARTITION_KEY]: actionKey },
           UpdateExpression: 'SET notifyLeaseUntil = :until',
-          ConditionExpression: '#state = :succeeded AND attribute_not_exists(notifiedAt) AND (attribute_not_exists(notifyLeaseUntil) OR notifyLeaseUntil < :now)',
+          ConditionExpression: `${ACTION_SUCCEEDED} AND ${FOLLOW_UP_FREE}`,
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':until': now + leaseMs, ':now': now, ':succeeded': 'SUCCEEDED' },
         }),
@@ -256,7 +304,7 @@ export class ActionLedger {
         TableName: this.options.tableName,
         Key: { [LEDGER_PARTITION_KEY]: actionKey },
         UpdateExpression: 'SET notifiedAt = :nowIso',
-        ConditionExpression: '#state = :succeeded',
+        ConditionExpression: ACTION_SUCCEEDED,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { ':nowIso': new Date(this.now()).toISOString(), ':succeeded': 'SUCCEEDED' },
       }),
@@ -273,25 +321,56 @@ export class ActionLedger {
   }
 
   /**
-   * Adds `amountCents` to a counter unless that would take it over `capCents`. One conditional
-   * write, so concurrent invocations cannot overshoot the cap together. Whole cents, so no
-   * floating-point drift accumulates in the counter.
+   * Adds the reservation's cents to its counter unless that would take it over `capCents`. One
+   * conditional write, so concurrent invocations cannot overshoot the cap together; the counter keeps
+   * the ids it holds, so a write the SDK retried after a lost answer is recognised, not counted twice.
+   * Whole cents, so no floating-point drift accumulates in the counter.
    */
-  async reserve(counterKey: string, amountCents: number, capCents: number): Promise<boolean> {
-    if (amountCents > capCents) return false;
+  async reserve(reservation: CapReservation, capCents: number): Promise<boolean> {
+    if (reservation.cents > capCents) return false;
     const now = this.now();
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.options.tableName,
-          Key: { [LEDGER_PARTITION_KEY]: counterKey },
-          UpdateExpression: 'ADD reservedCents :amount SET updatedAt = :nowIso' + this.expirySet(),
-          ConditionExpression: 'attribute_not_exists(reservedCents) OR reservedCents <= :limit',
+          Key: { [LEDGER_PARTITION_KEY]: reservation.counterKey },
+          UpdateExpression: 'ADD reservedCents :amount, heldReservations :reservationIds SET updatedAt = :nowIso' + this.expirySet(),
+          ConditionExpression: `${COUNTER_HAS_ROOM} AND ${RESERVATION_NOT_HELD}`,
           ExpressionAttributeValues: {
-            ':amount': amountCents,
-            ':limit': capCents - amountCents,
+            ':amount': reservation.cents,
+            ':limit': capCents - reservation.cents,
+            ':reservationIds': new Set([reservation.id]),
+            ':reservationId': reservation.id,
             ':nowIso': new Date(now).toISOString(),
             ...this.expiryValue(now),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Over the cap, or our own write applied once already (its answer was lost and the SDK retried it).
+      return this.holds(reservation);
+    }
+  }
+
+  /**
+   * Gives back a reservation whose attempt provably did not execute. Conditional on the counter still
+   * holding it, so that of all who may release one reservation (the attempt itself, the next claim
+   * of its action, an operator's resolution) exactly one does. True when this call gave it back.
+   */
+  async release(reservation: CapReservation): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: reservation.counterKey },
+          UpdateExpression: 'ADD reservedCents :negative DELETE heldReservations :reservationIds',
+          ConditionExpression: RESERVATION_HELD,
+          ExpressionAttributeValues: {
+            ':negative': -reservation.cents,
+            ':reservationIds': new Set([reservation.id]),
+            ':reservationId': reservation.id,
           },
         }),
       );
@@ -302,16 +381,41 @@ export class ActionLedger {
     }
   }
 
-  /** Gives back a reservation whose action provably did not execute. */
-  async release(counterKey: string, amountCents: number): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
+  /** Whether the counter holds the reservation now. */
+  async holds(reservation: CapReservation): Promise<boolean> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
         TableName: this.options.tableName,
-        Key: { [LEDGER_PARTITION_KEY]: counterKey },
-        UpdateExpression: 'ADD reservedCents :amount',
-        ExpressionAttributeValues: { ':amount': -amountCents },
+        Key: { [LEDGER_PARTITION_KEY]: reservation.counterKey },
+        ConsistentRead: true,
+        ProjectionExpression: 'heldReservations',
       }),
     );
+    return (Item?.heldReservations as Set<string> | undefined)?.has(reservation.id) ?? false;
+  }
+
+  /**
+   * The claim that takes an action over releases what its earlier attempts reserved and never sent
+   * (their attempt was REJECTED, or abandoned before SENDING: nothing was sent under them), then drops
+   * them from the record. Best effort: what is not released stays listed for the next claim or an
+   * operator's resolution; a counter then holds more than was sent (the cap is reached early), never less.
+   */
+  private async releaseEarlierReservations(actionKey: string, claimToken: string, earlier: readonly CapReservation[]): Promise<void> {
+    try {
+      for (const reservation of earlier) await this.release(reservation);
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: actionKey },
+          // The earlier ones come first in the list; ours (if any) is last.
+          UpdateExpression: `REMOVE ${earlier.map((_, index) => `capReservations[${index}]`).join(', ')}`,
+          ConditionExpression: STILL_THIS_CLAIM,
+          ExpressionAttributeValues: { ':token': claimToken },
+        }),
+      );
+    } catch {
+      // Best effort, by design (see above).
+    }
   }
 
   private async transition(
@@ -345,7 +449,7 @@ export class ActionLedger {
           TableName: this.options.tableName,
           Key: { [LEDGER_PARTITION_KEY]: actionKey },
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: '#state = :from AND claimToken = :token',
+          ConditionExpression: HELD_BY_THIS_CLAIM,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
@@ -372,7 +476,7 @@ export class ActionLedger {
           TableName: this.options.tableName,
           Key: { [LEDGER_PARTITION_KEY]: actionKey },
           UpdateExpression: `REMOVE ${removals}`,
-          ConditionExpression: 'claimToken = :token',
+          ConditionExpression: STILL_THIS_CLAIM,
           ExpressionAttributeNames: { '#history': 'history' },
           ExpressionAttributeValues: { ':token': claimToken },
         }),

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
 import { actionKindOf, REFERENCE_FIELD_BY_KIND } from './action-keys';
-import { ActionLedger, APPEND_HISTORY, historyValues, LedgerRecord, LedgerResolution, LedgerState } from './action-ledger';
+import { ActionLedger, APPEND_HISTORY, CapReservation, historyValues, LedgerRecord, LedgerResolution, LedgerState } from './action-ledger';
 
 /**
  * What an operator does with the ledger (the `purpleflea-ledger` command): list actions, read one,
@@ -60,7 +60,10 @@ export interface ResolveResult {
    * reservation was left to do, after an earlier run failed or was interrupted before it.
    */
   readonly alreadyResolved: boolean;
-  /** `not-executed` of an action that reserved on a cap counter: whether the reservation was given back. */
+  /**
+   * `not-executed` of an action that reserved on a cap counter: the reservation given back (`released`
+   * false when it was no longer held: released already, never made, or its counter expired).
+   */
   readonly capRelease?: { readonly counterKey: string; readonly cents: number; readonly released: boolean };
 }
 
@@ -176,8 +179,11 @@ export class LedgerOperator {
    * - `not-executed`: REJECTED, which ActionLedger.claim takes again on the next delivery, rerun or
    *   redrive; the attempt's cap reservation is given back, or the resend would count twice.
    *
-   * The release is a second write, on the counter. When it did not happen (it failed, or the run was
-   * interrupted), `not-executed` run again on that REJECTED record finishes it: see finishInterruptedRelease.
+   * The release is a second write, on the counter, conditional on the counter still holding that
+   * reservation (ActionLedger.release): whoever else gives it back (the attempt itself, the next
+   * claim), it goes back once. When it did not happen (it failed, or the run was interrupted),
+   * `not-executed` run again on that REJECTED record finishes it (finishInterruptedRelease), and so
+   * does the action's next claim.
    */
   async resolve(actionKey: string, request: ResolutionRequest): Promise<ResolveResult> {
     if (!request.reason.trim()) throw new Error('a resolution needs a reason');
@@ -187,7 +193,7 @@ export class LedgerOperator {
 
     const resolution = newResolution(current, request, new Date(this.now()).toISOString());
     const record = await this.writeResolution(current, resolution);
-    const capRelease = request.as === 'not-executed' ? await this.releaseAttemptReservation(current, resolution.id) : undefined;
+    const capRelease = request.as === 'not-executed' ? await this.releaseAttemptReservation(current) : undefined;
     return { record, resolution, markedUnknown, alreadyResolved: false, capRelease };
   }
 
@@ -272,75 +278,48 @@ export class LedgerOperator {
     }
   }
 
-  /** `not-executed`: gives back what the resolved attempt reserved on its cap counter, if it reserved anything. */
-  private async releaseAttemptReservation(attempt: LedgerRecord, resolutionId: string): Promise<ResolveResult['capRelease']> {
-    const { capCounterKey: counterKey, capReservedCents: cents = 0 } = attempt;
-    if (counterKey === undefined || cents <= 0) return undefined;
-    return { counterKey, cents, released: await this.releaseReservation(counterKey, cents, resolutionId) };
+  /**
+   * `not-executed`: gives back what the action's attempts reserved and may still hold (the resolved
+   * attempt's, and any earlier one a claim could not release), each once.
+   */
+  private async releaseAttemptReservation(attempt: LedgerRecord): Promise<ResolveResult['capRelease']> {
+    const reservations = attempt.capReservations ?? [];
+    const resolved = reservations.find((reservation) => reservation.id === attempt.claimToken);
+    let released = false;
+    for (const reservation of reservations) {
+      const given = await this.tableCall(() => this.ledger.release(reservation));
+      if (reservation === resolved) released = given;
+    }
+    if (!resolved) return undefined;
+    return { counterKey: resolved.counterKey, cents: resolved.cents, released };
   }
 
   /**
    * A record that is not UNKNOWN. One case is left to do: `not-executed` again on a record that an
    * earlier `not-executed` made REJECTED, whose reservation release failed or was interrupted. Its
    * last history event must still be that resolution: a later claim is a new attempt, whose counter
-   * fields replace the resolved attempt's, and this path must never release those. The counter is
-   * read first, so that a release already done costs no write; the release itself is the same
-   * guarded write as always (once per resolution, never below zero, never on an expired counter).
-   * Every other case, including a release already done, is refused as before.
+   * reservation replaces the resolved attempt's, and this path must never release that. The counter
+   * is read first, so that a release already done costs no write; the release itself is the same
+   * guarded write as always (once per reservation). Every other case, including a release already
+   * done, is refused as before.
    */
   private async finishInterruptedRelease(record: LedgerRecord, request: ResolutionRequest): Promise<ResolveResult> {
     const resolution = request.as === 'not-executed' ? unreleasedNotExecuted(record) : undefined;
-    if (!resolution || (await this.releasedFor(record.capCounterKey!, resolution.id))) throw notResolvable(record);
-    // The counter fields come from the same read as the history that shows no claim since the
-    // resolution: they are the resolved attempt's, even if a claim lands while this runs.
-    const capRelease = await this.releaseAttemptReservation(record, resolution.id);
+    const held = resolution ? await this.heldReservations(record) : [];
+    if (!resolution || held.length === 0) throw notResolvable(record);
+    // The reservations come from the same read as the history that shows no claim since the
+    // resolution: they are the resolved attempt's (and earlier ones), even if a claim lands while this runs.
+    const capRelease = await this.releaseAttemptReservation(record);
     return { record, resolution, markedUnknown: false, alreadyResolved: true, capRelease };
   }
 
-  /** Whether the counter has given back a reservation for this resolution already. */
-  private async releasedFor(counterKey: string, resolutionId: string): Promise<boolean> {
-    const { Item } = await this.tableCall(() =>
-      this.doc.send(
-        new GetCommand({
-          TableName: this.options.tableName,
-          Key: { [LEDGER_PARTITION_KEY]: counterKey },
-          ConsistentRead: true,
-          ProjectionExpression: 'releasedForResolutions',
-        }),
-      ),
-    );
-    return (Item?.releasedForResolutions as Set<string> | undefined)?.has(resolutionId) ?? false;
-  }
-
-  /**
-   * Gives back a resolved action's reservation, once per resolution (the counter remembers the
-   * resolution ids it released for, so a retried write cannot release twice), and never below zero.
-   * False when the counter is gone (expired) or holds less: there is nothing of this action's left.
-   */
-  private async releaseReservation(counterKey: string, cents: number, resolutionId: string): Promise<boolean> {
-    try {
-      await this.tableCall(() =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.options.tableName,
-            Key: { [LEDGER_PARTITION_KEY]: counterKey },
-            UpdateExpression: 'ADD reservedCents :negative, releasedForResolutions :resolutionIds',
-            ConditionExpression: 'reservedCents >= :cents AND NOT contains(releasedForResolutions, :resolutionId)',
-            ExpressionAttributeValues: {
-              ':negative': -cents,
-              ':cents': cents,
-              ':resolutionIds': new Set([resolutionId]),
-              ':resolutionId': resolutionId,
-            },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const { Item } = await this.doc.send(new GetCommand({ TableName: this.options.tableName, Key: { [LEDGER_PARTITION_KEY]: counterKey }, ConsistentRead: true }));
-      return (Item?.releasedForResolutions as Set<string> | undefined)?.has(resolutionId) ?? false;
+  /** The record's listed reservations that their counters still hold. */
+  private async heldReservations(record: LedgerRecord): Promise<CapReservation[]> {
+    const held: CapReservation[] = [];
+    for (const reservation of record.capReservations ?? []) {
+      if (await this.tableCall(() => this.ledger.holds(reservation))) held.push(reservation);
     }
+    return held;
   }
 
   private summarize(item: { [name: string]: unknown }): ActionSummary {
@@ -401,8 +380,7 @@ function unreleasedNotExecuted(record: LedgerRecord): LedgerResolution | undefin
     resolution?.as === 'not-executed' &&
     resolution.at === lastEvent.at &&
     resolution.by === lastEvent.by;
-  const reserved = record.capCounterKey !== undefined && (record.capReservedCents ?? 0) > 0;
-  return resolvedLast && reserved ? resolution : undefined;
+  return resolvedLast && (record.capReservations?.length ?? 0) > 0 ? resolution : undefined;
 }
 
 /** Names the state, and the last resolution when an operator put it there. */

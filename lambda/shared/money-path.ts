@@ -1,8 +1,27 @@
-import { ActionLedger, LedgerRecord, toCents } from './action-ledger';
+import { CapReservation, ClaimRequest, ClaimResult, LedgerRecord, toCents } from './action-ledger';
 import { ApiRequest } from './purpleflea-api';
 import { recordableResponse } from './api-response';
 import { backoffDelayMs, sleep } from './backoff';
-import { ApiOutcome, PurpleFleaClient } from './purpleflea-client';
+import { ApiOutcome, MoneyApi } from './purpleflea-client';
+
+/**
+ * The ledger operations the money path uses: ActionLedger implements them against DynamoDB; a unit
+ * test may implement them in memory.
+ */
+export interface MoneyPathLedger {
+  claim(actionKey: string, claim: ClaimRequest): Promise<ClaimResult>;
+  markSending(actionKey: string, claimToken: string, leaseMs: number): Promise<boolean>;
+  recordOutcome(
+    actionKey: string,
+    claimToken: string,
+    state: 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN',
+    details: { readonly response?: { readonly [key: string]: unknown }; readonly error?: string },
+  ): Promise<boolean>;
+  releaseClaim(actionKey: string, claimToken: string, error: string): Promise<boolean>;
+  markExpiredSendingUnknown(record: LedgerRecord): Promise<{ readonly record: LedgerRecord; readonly changed: boolean }>;
+  reserve(reservation: CapReservation, capCents: number): Promise<boolean>;
+  release(reservation: CapReservation): Promise<boolean>;
+}
 
 /** One money-moving call and what it counts against. */
 export interface MoneyAction {
@@ -82,8 +101,8 @@ export class OutcomeNotRecordedError extends Error {
  */
 export class MoneyPath {
   constructor(
-    private readonly ledger: ActionLedger,
-    private readonly client: PurpleFleaClient,
+    private readonly ledger: MoneyPathLedger,
+    private readonly client: MoneyApi,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -94,46 +113,45 @@ export class MoneyPath {
     const waitBeforeSend = options.beforeSend !== undefined && !(options.readyToSend?.() ?? false);
     const claimState = waitBeforeSend ? 'CLAIMED' : 'SENDING';
     const cap = action.cap;
-    // Gives the action up before anything was sent: REJECTED, so it may run again.
-    const abandon = (claimToken: string, error: string) =>
-      claimState === 'CLAIMED'
-        ? this.ledger.releaseClaim(action.actionKey, claimToken, error)
-        : this.ledger.recordOutcome(action.actionKey, claimToken, 'REJECTED', { error });
-    // The claim and the cap reservation are independent conditional writes: made together, the cap
-    // costs no extra latency. Whichever fails undoes the other.
-    const [claimed, reservation] = await Promise.allSettled([
-      this.ledger.claim(action.actionKey, {
-        state: claimState,
-        leaseMs: leaseMs(),
-        request: action.request.body,
-        amountUsdc: action.amountUsdc,
-        // Recorded with the claim, so that an operator who finds the action never executed can give the reservation back.
-        cap: cap ? { counterKey: cap.counterKey, cents: amountCents } : undefined,
-      }),
-      cap ? this.ledger.reserve(cap.counterKey, amountCents, toCents(cap.capUsdc)) : Promise.resolve(true),
-    ]);
-    if (claimed.status === 'rejected' || reservation.status === 'rejected') {
-      // A ledger write failed outright: undo the one that went through, and let the invocation fail.
-      if (claimed.status === 'fulfilled' && claimed.value.claimed) {
-        await abandon(claimed.value.claimToken, 'the cap could not be checked');
-      }
-      if (cap && reservation.status === 'fulfilled' && reservation.value) await this.ledger.release(cap.counterKey, amountCents);
-      throw claimed.status === 'rejected' ? claimed.reason : (reservation as PromiseRejectedResult).reason;
-    }
-    const claim = claimed.value;
-    const reserved = reservation.value;
+    // The claim comes first, and only its winner reserves: a repeat delivery never takes part in the cap.
+    const claim = await this.ledger.claim(action.actionKey, {
+      state: claimState,
+      leaseMs: leaseMs(),
+      request: action.request.body,
+      amountUsdc: action.amountUsdc,
+      // Listed on the record before it is made, so that whoever finds the attempt never executed can release it.
+      cap: cap ? { counterKey: cap.counterKey, cents: amountCents } : undefined,
+    });
+    if (!claim.claimed) return this.reportExisting(claim.existing);
+    const reservation: CapReservation | undefined = cap ? { counterKey: cap.counterKey, cents: amountCents, id: claim.claimToken } : undefined;
+
+    // Gives the action up before anything was sent: the reservation back first (the counter makes the
+    // release happen once, whoever else tries it), then the record REJECTED, so that it may run again.
+    // A release that fails stays listed on the record, for the next claim or an operator's resolution.
     const releaseReservation = async () => {
-      if (cap && reserved) await this.ledger.release(cap.counterKey, amountCents);
+      if (reservation) await this.ledger.release(reservation).catch(() => false);
     };
-    if (!claim.claimed) {
-      // A repeat of an action reports the action, whatever the cap says.
+    const abandon = async (error: string) => {
       await releaseReservation();
-      return this.reportExisting(claim.existing);
-    }
-    if (!reserved) {
-      const error = `over cap: ${action.amountUsdc} USDC would exceed ${cap!.capUsdc} USDC on ${cap!.counterKey}`;
-      await abandon(claim.claimToken, error);
-      return { status: 'INVALID', actionKey: action.actionKey, repeated: false, error };
+      return claimState === 'CLAIMED'
+        ? this.ledger.releaseClaim(action.actionKey, claim.claimToken, error)
+        : this.ledger.recordOutcome(action.actionKey, claim.claimToken, 'REJECTED', { error });
+    };
+
+    if (cap && reservation) {
+      let reserved: boolean;
+      try {
+        reserved = await this.ledger.reserve(reservation, toCents(cap.capUsdc));
+      } catch (error) {
+        // The reservation may have been applied with its answer lost: released (if held) with the claim.
+        await abandon('the cap could not be checked');
+        throw error;
+      }
+      if (!reserved) {
+        const error = `over cap: ${action.amountUsdc} USDC would exceed ${cap.capUsdc} USDC on ${cap.counterKey}`;
+        await abandon(error);
+        return { status: 'INVALID', actionKey: action.actionKey, repeated: false, error };
+      }
     }
 
     if (waitBeforeSend) {
@@ -141,11 +159,11 @@ export class MoneyPath {
         await options.beforeSend!();
       } catch (error) {
         // Nothing was sent: give the action back at once, rather than when the lease runs out.
-        await abandon(claim.claimToken, `not sent: ${(error as Error).message}`);
-        await releaseReservation();
+        await abandon(`not sent: ${(error as Error).message}`);
         throw error;
       }
       if (!(await this.ledger.markSending(action.actionKey, claim.claimToken, leaseMs()))) {
+        // Taken over after our lease ran out: nothing was sent under this attempt.
         await releaseReservation();
         return { status: 'IN_PROGRESS', actionKey: action.actionKey, repeated: true, error: 'the claim expired and was taken over' };
       }
@@ -163,19 +181,17 @@ export class MoneyPath {
     } catch (error) {
       // The client throws only when no request of this call can have taken effect: reading the secret
       // failed before any went out, or no slot was left for a retry after 429s (refused, not executed).
-      // The record is SENDING by now, whichever way it was claimed. A record no longer ours (turned
-      // UNKNOWN meanwhile) keeps its reservation: an operator's resolution gives it back.
-      if (await this.ledger.recordOutcome(action.actionKey, claim.claimToken, 'REJECTED', { error: `not sent: ${(error as Error).message}` })) {
-        await releaseReservation();
-      }
+      // The record is SENDING by now, whichever way it was claimed.
+      await releaseReservation();
+      await this.ledger.recordOutcome(action.actionKey, claim.claimToken, 'REJECTED', { error: `not sent: ${(error as Error).message}` });
       throw error;
     }
     const apiLatencyMs = this.now() - started;
     const error = result.outcome === 'SUCCEEDED' ? undefined : describeError(result.error, 'message' in result ? result.message : undefined);
+    // A refusal did not execute: its reservation goes back even if the record has meanwhile turned
+    // UNKNOWN (an operator's not-executed resolution then finds it released, and releases nothing).
+    if (result.outcome === 'REJECTED') await releaseReservation();
     const recorded = await this.recordOutcome(action.actionKey, claim.claimToken, result, error);
-    // Given back only if the ledger says REJECTED: a record turned UNKNOWN meanwhile keeps it for the
-    // operator's resolution, which gives it back (once).
-    if (result.outcome === 'REJECTED' && recorded) await releaseReservation();
     return {
       status: result.outcome,
       actionKey: action.actionKey,

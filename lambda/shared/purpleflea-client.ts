@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { backoffDelayMs, sleep } from './backoff';
 import { httpPost, HttpPostResult } from './http-post';
 import { ApiRequest } from './purpleflea-api';
-import { CredentialSource } from './purpleflea-credentials';
+import { CredentialsProvider } from './purpleflea-credentials';
 
 /**
  * What a call did, in the ledger's terms: SUCCEEDED (2xx), REJECTED (provably not executed) or
@@ -15,7 +15,7 @@ export type ApiOutcome =
 
 export interface PurpleFleaClientOptions {
   readonly baseUrl: string;
-  readonly credentials: CredentialSource;
+  readonly credentials: CredentialsProvider;
   /** Per request; the seed used 10 s. */
   readonly requestTimeoutMs?: number;
   /** First backoff ceiling; doubles each retry up to `maxBackoffMs`. */
@@ -43,7 +43,12 @@ export function idempotencyKey(actionKey: string): string {
   return createHash('sha256').update(actionKey).digest('hex');
 }
 
-export class PurpleFleaClient {
+/** What the money path needs of Purple Flea: one money-moving request, sent and classified. */
+export interface MoneyApi {
+  post(request: ApiRequest, options: PostOptions): Promise<ApiOutcome>;
+}
+
+export class PurpleFleaClient implements MoneyApi {
   private readonly baseUrl: string;
   private readonly requestTimeoutMs: number;
   private readonly backoffBaseMs: number;

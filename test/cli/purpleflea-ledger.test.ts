@@ -181,9 +181,9 @@ describe('an interrupted release of the reservation', () => {
   test('not-executed again finishes it, saying the resolution was already recorded; a third run is refused', async () => {
     const actionKey = `v1:trade:arn:aws:events:us-east-1:123456789012:rule/trader:evt-${++counter}`;
     const cap = { counterKey: `v1:daily-notional:cli-interrupted-${counter}:2026-11-28`, cents: 5_000 };
-    await ledgerAt(LEDGER_TABLE).reserve(cap.counterKey, cap.cents, 100_000);
     const held = await ledgerAt(LEDGER_TABLE).claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 50, cap });
     if (!held.claimed) throw new Error('expected a claim');
+    await ledgerAt(LEDGER_TABLE).reserve({ ...cap, id: held.claimToken }, 100_000);
     await ledgerAt(LEDGER_TABLE).recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no_answer: socket hang up' });
     // An earlier run wrote the resolution, and its release on the counter failed.
     const dave = 'arn:aws:sts::123456789012:assumed-role/Operators/dave';
@@ -233,7 +233,7 @@ describe('list', () => {
     await seed('v1:payout:scores/run.csv:etag1:agt_alice', hours(1), 'SUCCEEDED', { transfer_id: 'tx_77' });
     await seed('v1:hold:txn-9', hours(1), 'REJECTED');
     // A cap counter is not an action.
-    await ledgerAt(TABLE).reserve('v1:daily-notional:Trader:2026-11-28', 5_000, 100_000);
+    await ledgerAt(TABLE).reserve({ counterKey: 'v1:daily-notional:Trader:2026-11-28', cents: 5_000, id: 'reservation-1' }, 100_000);
   });
 
   const list = (...args: string[]) => cli(['list', '--table', TABLE, ...args]);
@@ -323,6 +323,96 @@ describe('show', () => {
       history: [{ state: 'SENDING' }, { state: 'UNKNOWN', error: 'no_answer: socket hang up' }, { event: 'resolve', state: 'SUCCEEDED', reference: 'tx_555' }],
       resolutions: [{ as: 'succeeded', by: 'arn:aws:sts::123456789012:assumed-role/Operators/carol', previousError: 'no_answer: socket hang up' }],
     });
+  });
+});
+
+describe('finding 9: text output escapes control characters from records', () => {
+  const TABLE = 'CliControlCharactersLedger';
+  const ESC = '\x1b';
+  /** A row that erases itself (CR, ESC[2K) and prints a fake SUCCEEDED line (LF) instead. */
+  const FAKE_ROW = `\r${ESC}[2K2026-11-28T09:15:12.000Z  SUCCEEDED  payout  12.5  1  tx_fake`;
+  const forgedKey = `v1:payout:scores/run.csv:etag:agt_mallory${FAKE_ROW}\n2026-11-28T09:15:13.000Z  SUCCEEDED  payout  8.4  1  tx_fake2  v1:payout:x`;
+  const bidiKey = 'v1:hold:txn-\u202eredlof\u202c-\u2028-\u2029-\u2066x\u2069-\u200f';
+  const c1Key = 'v1:hold:txn-\x9b31m-\x85-\x7f-\tTAB-\x07';
+  /** What a terminal may act on: C0 controls but LF (which the output itself uses between lines), DEL, C1, bidi controls, line/paragraph separators. */
+  const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+  /** A text output that a terminal prints as it is. */
+  function expectPrintable(text: string) {
+    expect(text).not.toMatch(UNSAFE);
+  }
+
+  beforeAll(async () => {
+    await createLedgerTable(harness.dynamo.endpoint, TABLE);
+    const seed = async (actionKey: string, outcome: 'SUCCEEDED' | 'UNKNOWN', details: { response?: { [key: string]: unknown }; error?: string }) => {
+      const held = await ledgerAt(TABLE).claim(actionKey, {
+        state: 'SENDING',
+        leaseMs: 60_000,
+        request: { to_agent: `agt_x${ESC}]0;title\x07`, memo: 'a\u202eb\x85c\x7f' },
+        amountUsdc: 3,
+      });
+      if (!held.claimed) throw new Error('expected a claim');
+      await ledgerAt(TABLE).recordOutcome(actionKey, held.claimToken, outcome, details);
+    };
+    await seed(forgedKey, 'UNKNOWN', { error: `internal_error: ${ESC}[1A${ESC}[2Kupstream\rSUCCEEDED\u2028x` });
+    await seed(bidiKey, 'SUCCEEDED', { response: { escrow_id: `tx_${ESC}[32mOK\r` } });
+    await seed(c1Key, 'UNKNOWN', { error: 'c1: \x9b2K\x85' });
+  });
+
+  test('finding 9: list prints one row per record, with every control character escaped visibly', async () => {
+    const run = await cli(['list', '--table', TABLE]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expectPrintable(run.stdout);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1 + 3 + 1);
+    expect(lines.at(-1)).toBe('3 actions');
+    // No line but the real row says SUCCEEDED: the forged ones stay inside the forged key, escaped.
+    expect(lines.filter((line) => /^\S+Z\s+SUCCEEDED\s/.test(line))).toHaveLength(1);
+    const forged = lines.find((line) => line.includes('agt_mallory'))!;
+    expect(forged).toMatch(/^\S+Z {2}UNKNOWN /);
+    expect(forged).toContain('agt_mallory\\r\\x1b[2K2026-11-28T09:15:12.000Z  SUCCEEDED');
+    expect(forged).toContain('tx_fake\\n2026-11-28T09:15:13.000Z');
+    expect(forged).toContain('internal_error: \\x1b[1A\\x1b[2Kupstream\\rSUCCEEDED');
+    const bidi = lines.find((line) => line.includes('txn-\\u202e'))!;
+    expect(bidi).toContain('v1:hold:txn-\\u202eredlof\\u202c-\\u2028-\\u2029-\\u2066x\\u2069-\\u200f');
+    expect(bidi).toContain('tx_\\x1b[32mOK\\r');
+    expect(lines.find((line) => line.includes('\\x9b31m'))).toContain('v1:hold:txn-\\x9b31m-\\x85-\\x7f-\\tTAB-\\x07');
+    // Every row's key still starts in the header's ACTION KEY column.
+    const keyColumn = lines[0].indexOf('ACTION KEY');
+    for (const line of lines.slice(1, -1)) expect(line.slice(keyColumn)).toMatch(/^v1:/);
+  });
+
+  test('finding 9: --json is unchanged: the values as stored', async () => {
+    const actions = JSON.parse((await cli(['list', '--table', TABLE, '--json'])).stdout) as { actionKey: string; reference?: string }[];
+    expect(actions.map((action) => action.actionKey).sort()).toEqual([forgedKey, bidiKey, c1Key].sort());
+    expect(actions.find((action) => action.actionKey === bidiKey)?.reference).toBe(`tx_${ESC}[32mOK\r`);
+    expect(JSON.parse((await cli(['show', bidiKey, '--table', TABLE, '--json'])).stdout)).toMatchObject({ actionKey: bidiKey, request: { memo: 'a\u202eb\x85c\x7f' } });
+  });
+
+  test('finding 9: show, resolve and their errors escape them too', async () => {
+    const reason = `checked${ESC}[2J\rby phone\u2028\u202e`;
+    const resolved = await cli(['resolve', forgedKey, '--table', TABLE, '--as', 'succeeded', '--reference', `tx_${ESC}[0m\n9`, '--reason', reason]);
+    expect(resolved).toMatchObject({ code: 0, stderr: '' });
+    expectPrintable(resolved.stdout);
+    expect(resolved.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(resolved.stdout).toContain('agt_mallory\\r\\x1b[2K');
+    expect(resolved.stdout).toContain('with reference tx_\\x1b[0m\\n9;');
+
+    const shown = await cli(['show', forgedKey, '--table', TABLE]);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expectPrintable(shown.stdout);
+    expect(shown.stdout).toMatch(/^action {4}v1:payout:scores\/run\.csv:etag:agt_mallory\\r\\x1b\[2K.*\\n2026-11-28T09:15:13\.000Z {2}SUCCEEDED {2}payout.*v1:payout:x$/m);
+    expect(shown.stdout).toContain('"memo": "a\\u202eb\\x85c\\x7f"');
+    expect(shown.stdout).toContain('"to_agent": "agt_x\\u001b]0;title\\u0007"');
+    expect(shown.stdout).toContain('reason: checked\\x1b[2J\\rby phone\\u2028\\u202e');
+    expect(shown.stdout).toContain(`by ${FAKE_CALLER_ARN}: checked\\x1b[2J\\rby phone\\u2028\\u202e\n`);
+    expectPrintable((await cli(['show', c1Key, '--table', TABLE])).stdout);
+
+    // The one-line error quotes the key: escaped as well.
+    const refused = await cli(['resolve', forgedKey, '--table', TABLE, '--as', 'not-executed', '--reason', 'x']);
+    expectOneLineError(refused, "action 'v1:payout:scores/run.csv:etag:agt_mallory\\r\\x1b[2K");
+    expectPrintable(refused.stderr);
+    expect(refused.stderr).toContain(`is SUCCEEDED, not UNKNOWN`);
   });
 });
 

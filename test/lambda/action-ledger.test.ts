@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ActionLedger, MAX_HISTORY_ENTRIES, toCents } from '../../lambda/shared/action-ledger';
+import { ActionLedger, CapReservation, MAX_HISTORY_ENTRIES, toCents } from '../../lambda/shared/action-ledger';
 import { DynaliteServer, LocalLedger, startLocalLedger } from '../support/dynalite';
 
 let dynamo: DynaliteServer;
@@ -104,18 +105,41 @@ describe('ActionLedger transitions', () => {
   });
 });
 
+function reservation(counterKey: string, cents: number): CapReservation {
+  return { counterKey, cents, id: randomUUID() };
+}
+
+async function counterCents(counterKey: string): Promise<number | undefined> {
+  return ((await ledger().get(counterKey)) as unknown as { reservedCents?: number } | undefined)?.reservedCents;
+}
+
 describe('ActionLedger caps and retention', () => {
   test('reservations never overshoot the cap under concurrency, in whole cents', async () => {
     const counter = key();
-    const results = await Promise.all(Array.from({ length: 30 }, () => ledger().reserve(counter, toCents(0.1), toCents(1))));
+    const reservations = Array.from({ length: 30 }, () => reservation(counter, toCents(0.1)));
+    const results = await Promise.all(reservations.map((each) => ledger().reserve(each, toCents(1))));
     expect(results.filter(Boolean)).toHaveLength(10);
-    await ledger().release(counter, toCents(0.1));
-    expect(await ledger().reserve(counter, toCents(0.1), toCents(1))).toBe(true);
-    expect(await ledger().reserve(counter, toCents(0.1), toCents(1))).toBe(false);
+    expect(await ledger().release(reservations[results.indexOf(true)])).toBe(true);
+    expect(await ledger().reserve(reservation(counter, toCents(0.1)), toCents(1))).toBe(true);
+    expect(await ledger().reserve(reservation(counter, toCents(0.1)), toCents(1))).toBe(false);
   });
 
   test('an amount above the cap on its own is refused without a write', async () => {
-    expect(await ledger().reserve(key(), toCents(51), toCents(50))).toBe(false);
+    expect(await ledger().reserve(reservation(key(), toCents(51)), toCents(50))).toBe(false);
+  });
+
+  test('a reservation is held once: a repeated reserve is not counted twice, and only the first release gives it back', async () => {
+    const counter = key();
+    const held = reservation(counter, 700);
+    expect(await ledger().reserve(held, 1_000)).toBe(true);
+    // The SDK's retry of a write whose answer was lost: recognised as the same reservation.
+    expect(await ledger().reserve(held, 1_000)).toBe(true);
+    expect(await counterCents(counter)).toBe(700);
+    const releases = await Promise.all([ledger().release(held), ledger().release(held), ledger().release(held)]);
+    expect(releases.filter(Boolean)).toHaveLength(1);
+    expect(await counterCents(counter)).toBe(0);
+    expect(await ledger().release(reservation(counter, 700))).toBe(false);
+    expect(await counterCents(counter)).toBe(0);
   });
 
   test('records expire only when a retention period is given', async () => {
@@ -220,6 +244,22 @@ describe('ActionLedger history: every transition is kept, in the write that make
 });
 
 describe('ActionLedger cap reservation on the record', () => {
+  test('a claim that takes an action over releases what earlier attempts reserved and drops them from the record', async () => {
+    const actionKey = key();
+    const counterKey = key();
+    const first = await ledger().claim(actionKey, { ...claim('SENDING'), cap: { counterKey, cents: 500 } });
+    if (!first.claimed) throw new Error('expected a claim');
+    expect(await ledger().reserve({ counterKey, cents: 500, id: first.claimToken }, 10_000)).toBe(true);
+    // The attempt was refused, but its invocation died before it gave the reservation back.
+    await ledger().recordOutcome(actionKey, first.claimToken, 'REJECTED', { error: 'rate_limited' });
+    expect(await counterCents(counterKey)).toBe(500);
+
+    const second = await ledger().claim(actionKey, { ...claim('SENDING'), cap: { counterKey, cents: 300 } });
+    if (!second.claimed) throw new Error('expected a claim');
+    expect(await counterCents(counterKey)).toBe(0);
+    expect((await ledger().get(actionKey))?.capReservations).toEqual([{ counterKey, cents: 300, id: second.claimToken }]);
+  });
+
   test('the claim records the counter and cents it reserves on; a later attempt without a cap clears them', async () => {
     const actionKey = key();
     const first = await ledger().claim(actionKey, { ...claim('SENDING'), cap: { counterKey: 'v1:daily-notional:t:2026-11-28', cents: 500 } });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ActionLedger, toCents } from '../../lambda/shared/action-ledger';
@@ -23,9 +24,9 @@ const succeeded = (reference: string): ResolutionRequest => ({ as: 'succeeded', 
 /** An action whose answer was lost, as the money path leaves it: UNKNOWN, its cap reservation held. */
 async function unknownAction(kind = 'trade', cap?: { counterKey: string; cents: number }): Promise<string> {
   const actionKey = `v1:${kind}:operator-test:${++counter}`;
-  if (cap) await ledger().reserve(cap.counterKey, cap.cents, toCents(1_000));
   const held = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: { amount: 50 }, amountUsdc: 50, cap });
   if (!held.claimed) throw new Error('expected a claim');
+  if (cap) await ledger().reserve({ ...cap, id: held.claimToken }, toCents(1_000));
   await ledger().recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no_answer: connection reset after sending' });
   return actionKey;
 }
@@ -180,7 +181,7 @@ describe('LedgerOperator.resolve', () => {
   test('a key that does not exist, a counter, and a missing table are named', async () => {
     await expect(operator().resolve('v1:trade:nowhere', notExecuted)).rejects.toThrow(new ActionNotFoundError('v1:trade:nowhere', TABLE));
     const counter = counterKey();
-    await ledger().reserve(counter, 100, 1_000);
+    await ledger().reserve({ counterKey: counter, cents: 100, id: randomUUID() }, 1_000);
     await expect(operator().resolve(counter, notExecuted)).rejects.toThrow(`'${counter}' has no state: it is not an action`);
     await expect(operator('NoSuchLedger').show('v1:trade:x')).rejects.toThrow(LedgerTableNotFoundError);
     await expect(operator('NoSuchLedger').list()).rejects.toThrow("ledger table 'NoSuchLedger' not found");
@@ -223,7 +224,7 @@ describe('LedgerOperator.resolve, when the release of a not-executed resolution 
   test('not-executed again gives the reservation back, exactly once, with one write; a third run is refused as before', async () => {
     const cap = freshCap();
     // Another order's reservation on the same counter: a second release would take 5,000 of it.
-    await ledger().reserve(cap.counterKey, 3_000, toCents(1_000));
+    await ledger().reserve({ counterKey: cap.counterKey, cents: 3_000, id: randomUUID() }, toCents(1_000));
     const actionKey = await unknownAction('trade', cap);
     const resolvedAt = await resolveWithFailedRelease(actionKey, cap.counterKey);
     expect(await reservedCents(cap.counterKey)).toBe(8_000);
@@ -260,7 +261,7 @@ describe('LedgerOperator.resolve, when the release of a not-executed resolution 
     expect(await reservedCents(cap.counterKey)).toBe(3_000);
   });
 
-  test('finished on a counter that has expired since: reported as nothing given back, and no counter is recreated', async () => {
+  test('on a counter that has expired since, there is nothing left to give back: refused, and no counter is recreated', async () => {
     const cap = freshCap();
     const actionKey = `v1:trade:operator-test:${++counter}`;
     const held = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 50, cap });
@@ -268,37 +269,45 @@ describe('LedgerOperator.resolve, when the release of a not-executed resolution 
     await ledger().recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no answer' });
     await resolveWithFailedRelease(actionKey, cap.counterKey);
 
-    const finished = await operator().resolve(actionKey, notExecuted);
-    expect(finished).toMatchObject({ alreadyResolved: true, capRelease: { counterKey: cap.counterKey, cents: 5_000, released: false } });
+    await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(NotResolvableError);
     expect(await reservedCents(cap.counterKey)).toBeUndefined();
   });
 
-  test('once the action is claimed again, a repeat resolve never releases: the record names the new attempt', async () => {
+  test('once the action is claimed again, the claim gives the resolved attempt\'s reservation back, and a repeat resolve never releases', async () => {
     const cap = freshCap();
     const actionKey = await unknownAction('trade', cap);
     const resolvedAt = await resolveWithFailedRelease(actionKey, cap.counterKey);
     const refused = `action '${actionKey}' is REJECTED, not UNKNOWN: only UNKNOWN actions can be resolved (resolved as not-executed by ${OPERATOR} at ${resolvedAt})`;
+    expect(await reservedCents(cap.counterKey)).toBe(5_000);
 
-    // The resend reserves on the next day's counter, claims, then gives up (its cap is reached): REJECTED again.
+    // The resend claims on the next day's counter (which releases the resolved attempt's reservation),
+    // reserves, then gives up without releasing (its invocation died): REJECTED again.
     const resend = { counterKey: `${cap.counterKey}:next-day`, cents: 2_000 };
-    await ledger().reserve(resend.counterKey, resend.cents, toCents(1_000));
     const second = await ledger().claim(actionKey, { state: 'CLAIMED', leaseMs: 60_000, request: {}, amountUsdc: 20, cap: resend });
     if (!second.claimed) throw new Error('expected a claim');
+    expect(await reservedCents(cap.counterKey)).toBe(0);
+    await ledger().reserve({ ...resend, id: second.claimToken }, toCents(1_000));
     await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(`action '${actionKey}' is CLAIMED, not UNKNOWN`);
     await ledger().releaseClaim(actionKey, second.claimToken, 'daily cap reached');
     await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(refused);
 
     // Another attempt, which Purple Flea refuses: REJECTED by an answer, not by the resolution.
-    await ledger().reserve(resend.counterKey, resend.cents, toCents(1_000));
     const third = await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 20, cap: resend });
     if (!third.claimed) throw new Error('expected a claim');
+    await ledger().reserve({ ...resend, id: third.claimToken }, toCents(1_000));
     await ledger().recordOutcome(actionKey, third.claimToken, 'REJECTED', { error: 'insufficient_balance' });
     await expect(operator().resolve(actionKey, notExecuted)).rejects.toThrow(refused);
 
-    // The resolved attempt's reservation stays (the safe side); the new attempts' are untouched.
-    expect(await reservedCents(cap.counterKey)).toBe(5_000);
-    expect(await reservedCents(resend.counterKey)).toBe(4_000);
-    expect(await ledger().get(actionKey)).toMatchObject({ state: 'REJECTED', attempts: 3, capCounterKey: resend.counterKey, resolutions: [{ as: 'not-executed' }] });
+    // Each claim gave back the attempt before it; the last attempt's stays listed for the next claim.
+    expect(await reservedCents(cap.counterKey)).toBe(0);
+    expect(await reservedCents(resend.counterKey)).toBe(2_000);
+    expect(await ledger().get(actionKey)).toMatchObject({
+      state: 'REJECTED',
+      attempts: 3,
+      capCounterKey: resend.counterKey,
+      capReservations: [{ ...resend, id: third.claimToken }],
+      resolutions: [{ as: 'not-executed' }],
+    });
   });
 });
 
@@ -320,7 +329,7 @@ describe('LedgerOperator.list', () => {
     await seed('v1:payout:b/k:etag:agt_a', 'SUCCEEDED', { transfer_id: 'tx_1' });
     await seed('v1:payout:b/k:etag:agt_b', 'UNKNOWN');
     await seed('v1:escrow:arn:job', 'REJECTED');
-    await listLedger().reserve('v1:daily-notional:scope:2026-11-10', 100, 10_000);
+    await listLedger().reserve({ counterKey: 'v1:daily-notional:scope:2026-11-10', cents: 100, id: randomUUID() }, 10_000);
   });
 
   const keysOf = async (filter: Parameters<LedgerOperator['list']>[0]) => (await listOperator().list(filter)).map((action) => action.actionKey);

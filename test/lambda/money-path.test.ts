@@ -104,7 +104,7 @@ describe('MoneyPath with work between claim and send (CLAIMED first)', () => {
     expect(report.status).toBe('IN_PROGRESS');
     expect(sandbox.calls).toHaveLength(0);
   });
-  test('a REJECTED answer to an action the ledger has meanwhile called UNKNOWN keeps its reservation, for the operator to give back', async () => {
+  test('a REJECTED answer gives the reservation back even when the ledger has meanwhile called the action UNKNOWN', async () => {
     // The lease ran out during the call and a repeat delivery turned the record UNKNOWN: our outcome write fails.
     class ClaimLostDuringCall extends ActionLedger {
       override async recordOutcome(): Promise<boolean> {
@@ -116,9 +116,10 @@ describe('MoneyPath with work between claim and send (CLAIMED first)', () => {
     sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
     const report = await new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline() });
     expect(report.status).toBe('REJECTED');
-    // Still reserved: the record (UNKNOWN) names this reservation, and resolving it as not-executed releases it once.
+    // Refused, so not executed: given back now. The operator's not-executed resolution later finds it released.
     const counter = await ledger.get(action.cap!.counterKey);
-    expect((counter as unknown as { reservedCents: number }).reservedCents).toBe(5_000);
+    expect((counter as unknown as { reservedCents: number }).reservedCents).toBe(0);
+    expect(await ledger.holds({ counterKey: action.cap!.counterKey, cents: 5_000, id: (await ledger.get(action.actionKey))!.claimToken })).toBe(false);
   });
 });
 

@@ -130,3 +130,37 @@ export async function startLocalLedger(tableName: string): Promise<LocalLedger> 
     },
   };
 }
+
+/** Where a write of the ledger goes: its key, and whether it adds to a counter or changes an action. */
+export interface LedgerWrite {
+  readonly key: string;
+  readonly expression: string;
+}
+
+/**
+ * A client of the local server whose writes pass through `around`: it may wait before a write goes
+ * out (to force an interleaving) and may lose the answer of a write that was applied (as a timeout
+ * after the SDK's retries does). `around` gets the write and a function that sends it.
+ */
+export function interceptedDynaliteClient(
+  endpoint: string,
+  around: (write: LedgerWrite, send: () => Promise<unknown>) => Promise<unknown>,
+): DynamoDBClient {
+  const client = dynaliteClient(endpoint);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { UpdateExpression?: string; Key?: { [name: string]: unknown } };
+      if (input.UpdateExpression === undefined) return next(args);
+      const key = input.Key?.[LEDGER_PARTITION_KEY] as string | { S: string } | undefined;
+      const write = { key: typeof key === 'string' ? key : key?.S ?? '', expression: input.UpdateExpression };
+      return (await around(write, () => next(args))) as Awaited<ReturnType<typeof next>>;
+    },
+    { step: 'initialize', name: 'interceptWrites' },
+  );
+  return client;
+}
+
+/** The error a write whose answer never came back ends in, once the SDK's retries are spent. */
+export function lostAnswerError(): Error {
+  return Object.assign(new Error('socket hang up after the request was sent (injected)'), { name: 'TimeoutError' });
+}

@@ -168,7 +168,7 @@ export class ActionLedger {
     const claimToken = randomUUID();
     let claimed = false;
     let historyLength = 0;
-    let earlierReservations: readonly CapReservation[] = [];
+    let listedReservations: readonly CapReservation[] = [];
     try {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
@@ -210,13 +210,15 @@ export class ActionLedger {
       );
       claimed = true;
       historyLength = (Attributes?.history as readonly unknown[] | undefined)?.length ?? 0;
-      earlierReservations = ((Attributes?.capReservations as readonly CapReservation[] | undefined) ?? []).filter((held) => held.id !== claimToken);
+      listedReservations = (Attributes?.capReservations as readonly CapReservation[] | undefined) ?? [];
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     if (claimed) {
       if (historyLength > MAX_HISTORY_ENTRIES) await this.trimHistory(actionKey, claimToken, historyLength - MAX_HISTORY_ENTRIES);
-      if (earlierReservations.length > 0) await this.releaseEarlierReservations(actionKey, claimToken, earlierReservations);
+      const earlier = listedReservations.filter((listed) => listed.id !== claimToken);
+      const ours = listedReservations.filter((listed) => listed.id === claimToken);
+      if (earlier.length > 0) await this.releaseEarlierReservations(actionKey, claimToken, earlier, ours);
       return { claimed: true, claimToken };
     }
     const existing = await this.get(actionKey);
@@ -400,17 +402,22 @@ export class ActionLedger {
    * them from the record. Best effort: what is not released stays listed for the next claim or an
    * operator's resolution; a counter then holds more than was sent (the cap is reached early), never less.
    */
-  private async releaseEarlierReservations(actionKey: string, claimToken: string, earlier: readonly CapReservation[]): Promise<void> {
+  private async releaseEarlierReservations(
+    actionKey: string,
+    claimToken: string,
+    earlier: readonly CapReservation[],
+    ours: readonly CapReservation[],
+  ): Promise<void> {
     try {
       for (const reservation of earlier) await this.release(reservation);
       await this.doc.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: { [LEDGER_PARTITION_KEY]: actionKey },
-          // The earlier ones come first in the list; ours (if any) is last.
-          UpdateExpression: `REMOVE ${earlier.map((_, index) => `capReservations[${index}]`).join(', ')}`,
+          // While the claim is ours, no one else adds to the list: what stays is our own reservation, if any.
+          UpdateExpression: 'SET capReservations = :ours',
           ConditionExpression: STILL_THIS_CLAIM,
-          ExpressionAttributeValues: { ':token': claimToken },
+          ExpressionAttributeValues: { ':token': claimToken, ':ours': ours },
         }),
       );
     } catch {

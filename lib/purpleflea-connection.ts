@@ -24,6 +24,7 @@ export interface PurpleFleaConnectionProps {
 
   /**
    * The field of a JSON `SecretString` that holds the agent id, read when `agentId` is not given.
+   * Must differ from `apiKeyField`: the key is never read as the agent id.
    * @default 'agent_id'
    */
   readonly agentIdField?: string;
@@ -144,6 +145,15 @@ function validate(id: string, props: PurpleFleaConnectionProps): void {
     )
     .check('apiKeyField', props.apiKeyField, (v: string) => v.length > 0, 'must not be empty')
     .check('agentIdField', props.agentIdField, (v: string) => v.length > 0, 'must not be empty')
+    // The defaults are the constructor's ('key', 'agent_id'). Refused even with agentId given: the
+    // key must never be readable as the agent id, whatever agentId becomes later.
+    .different(
+      'agentIdField',
+      props.agentIdField ?? 'agent_id',
+      'apiKeyField',
+      props.apiKeyField ?? 'key',
+      "must not name the API key's field (apiKeyField): the key would be read as the agent id",
+    )
     .check(
       'ledgerRetention',
       props.ledgerRetention,

@@ -6,21 +6,47 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) => (item instanceof Set ? [...item] : item), 2);
 }
 
+/**
+ * What a terminal may act on rather than print: the C0 controls (ESC, CR, LF, TAB, BEL...), DEL, the C1
+ * controls (CSI, NEL...), the Unicode bidi controls (LRM, RLM, ALM, the embeddings and overrides, the
+ * isolates) and the line and paragraph separators.
+ */
+const NON_PRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED_ESCAPES: { readonly [char: string]: string } = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` with every non-printable character written out visibly (`\n`, `\r`, `\t`, `\x1b`, `\x9b`,
+ * `\u202e`), so that a value read from a record prints as text and never moves the cursor, erases a
+ * line, starts a new one or reorders what follows. Every text output goes through it; `--json` does not.
+ */
+export function printable(text: string): string {
+  return text.replace(NON_PRINTABLE, (char) => {
+    const code = char.charCodeAt(0);
+    return NAMED_ESCAPES[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/** `printable` line by line: the line breaks of a text the command itself laid out stay line breaks. */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}
+
 const ERROR_COLUMN_CHARS = 60;
 
 /** `list` as aligned columns; the action key last and whole, so it can be copied into `show` or `resolve`. */
 export function formatActionTable(actions: readonly ActionSummary[]): string {
   if (actions.length === 0) return 'no actions match\n';
   const header = ['UPDATED', 'STATE', 'KIND', 'USDC', 'ATTEMPTS', 'REFERENCE', 'ERROR', 'ACTION KEY'];
+  // Escaped before the widths are measured, so that the columns line up as printed.
   const rows = actions.map((action) => [
-    action.updatedAt ?? '',
-    action.leaseExpired ? `${action.state} (lease expired)` : action.state,
-    action.kind ?? '',
-    action.amountUsdc === undefined ? '' : String(action.amountUsdc),
-    action.attempts === undefined ? '' : String(action.attempts),
-    action.reference ?? '',
+    printable(action.updatedAt ?? ''),
+    printable(action.leaseExpired ? `${action.state} (lease expired)` : action.state),
+    printable(action.kind ?? ''),
+    action.amountUsdc === undefined ? '' : printable(String(action.amountUsdc)),
+    action.attempts === undefined ? '' : printable(String(action.attempts)),
+    printable(action.reference ?? ''),
     oneLine(action.error ?? '', ERROR_COLUMN_CHARS),
-    action.actionKey,
+    printable(action.actionKey),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ');
@@ -30,7 +56,7 @@ export function formatActionTable(actions: readonly ActionSummary[]): string {
 export function formatRecord(record: LedgerRecord, now: number): string {
   if (record.state === undefined) {
     // A cap counter, shown as stored.
-    return `${record.actionKey} is not an action (it has no state)\n${toJson(record)}\n`;
+    return `${printable(record.actionKey)} is not an action (it has no state)\n${printableLines(toJson(record))}\n`;
   }
   const fields: [string, string | undefined][] = [
     ['action', record.actionKey],
@@ -50,20 +76,21 @@ export function formatRecord(record: LedgerRecord, now: number): string {
     ['notified', record.notifiedAt],
   ];
   const width = Math.max(...fields.map(([name]) => name.length)) + 2;
-  const lines = fields.filter(([, value]) => value !== undefined).map(([name, value]) => `${name.padEnd(width)}${value}`);
-  lines.push('request', indent(toJson(record.request ?? null)));
-  if (record.response !== undefined) lines.push('response', indent(toJson(record.response)));
+  const lines = fields.filter(([, value]) => value !== undefined).map(([name, value]) => `${name.padEnd(width)}${printable(value!)}`);
+  // JSON escapes C0 controls in strings but leaves DEL, C1, bidi controls and U+2028/2029 as they are.
+  lines.push('request', indent(printableLines(toJson(record.request ?? null))));
+  if (record.response !== undefined) lines.push('response', indent(printableLines(toJson(record.response))));
   lines.push('history');
   if (!record.history?.length) lines.push('  (none recorded: written before the ledger kept history)');
   for (const entry of record.history ?? []) {
     const details = [entry.error, entry.by && `by ${entry.by}`, entry.reference && `reference ${entry.reference}`, entry.reason && `reason: ${entry.reason}`].filter(Boolean);
-    lines.push(`  ${entry.at}  ${entry.event.padEnd(14)}  ${entry.state.padEnd(9)}  ${details.join('; ')}`.trimEnd());
+    lines.push(`  ${printable(entry.at)}  ${printable(entry.event).padEnd(14)}  ${printable(entry.state).padEnd(9)}  ${printable(details.join('; '))}`.trimEnd());
   }
   if (record.resolutions?.length) {
     lines.push('resolutions');
     for (const resolution of record.resolutions) {
       const reference = resolution.reference === undefined ? '' : ` (reference ${resolution.reference})`;
-      lines.push(`  ${resolution.at}  ${resolution.as}${reference} by ${resolution.by}: ${resolution.reason}`);
+      lines.push(`  ${printable(resolution.at)}  ${printable(`${resolution.as}${reference} by ${resolution.by}: ${resolution.reason}`)}`);
     }
   }
   return lines.join('\n') + '\n';
@@ -71,6 +98,7 @@ export function formatRecord(record: LedgerRecord, now: number): string {
 
 export function formatResolution(result: ResolveResult): string {
   const { record, resolution } = result;
+  // Each line is one sentence about one record: escaped whole, a value from the record cannot break it.
   const lines: string[] = [];
   if (result.markedUnknown) lines.push(`${record.actionKey} was SENDING with an expired lease: marked UNKNOWN first`);
   if (result.alreadyResolved) {
@@ -87,11 +115,12 @@ export function formatResolution(result: ResolveResult): string {
   if (result.capRelease && !result.capRelease.released) {
     lines.push(`nothing given back on ${result.capRelease.counterKey}: the counter is gone (expired) or holds less than ${result.capRelease.cents} cents`);
   }
-  return lines.join('\n') + '\n';
+  return lines.map(printable).join('\n') + '\n';
 }
 
+/** An error message on one line: its line breaks read as spaces, anything else non-printable is escaped. */
 function oneLine(text: string, maxChars: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = printable(text.replace(/[ \t]*\r?\n[ \t]*/g, ' ')).replace(/ {2,}/g, ' ').trim();
   return flat.length > maxChars ? `${flat.slice(0, maxChars - 1)}…` : flat;
 }
 

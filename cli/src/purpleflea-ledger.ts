@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { LedgerOperator, LedgerTableNotFoundError } from '../../lambda/shared/ledger-operator';
 import { Invocation, parseInvocation, USAGE, UsageError } from './arguments';
-import { formatActionTable, formatRecord, formatResolution, toJson } from './format';
+import { formatActionTable, formatRecord, formatResolution, printable, printableLines, toJson } from './format';
 
 const PROGRAM = 'purpleflea-ledger';
 
@@ -34,18 +34,18 @@ async function main(argv: readonly string[]): Promise<void> {
     switch (command.name) {
       case 'list': {
         const actions = await operator.list({ states: command.states, kind: command.kind, since: command.since });
-        write(invocation.json ? `${toJson(actions)}\n` : formatActionTable(actions));
+        write(invocation.json ? `${toJson(actions)}\n` : text(formatActionTable(actions)));
         return;
       }
       case 'show': {
         const record = await operator.show(command.actionKey);
-        write(invocation.json ? `${toJson(record)}\n` : formatRecord(record, Date.now()));
+        write(invocation.json ? `${toJson(record)}\n` : text(formatRecord(record, Date.now())));
         return;
       }
       case 'resolve': {
         const by = await callerArn(invocation.region);
         const result = await operator.resolve(command.actionKey, { as: command.as, reason: command.reason, reference: command.reference, by });
-        write(invocation.json ? `${toJson(result)}\n` : formatResolution(result));
+        write(invocation.json ? `${toJson(result)}\n` : text(formatResolution(result)));
         return;
       }
     }
@@ -107,13 +107,23 @@ function write(text: string): void {
   process.stdout.write(text);
 }
 
+/**
+ * A text output, checked once more as a whole: the formatters escape every value they print, and
+ * nothing non-printable but the line breaks they lay out reaches the terminal. (`--json` is printed as
+ * JSON.stringify writes it.)
+ */
+function text(output: string): string {
+  return printableLines(output);
+}
+
 main(process.argv.slice(2)).then(
   () => undefined,
   (error: unknown) => {
     const { name, message } = error as Error;
     const known = error instanceof UsageError || error instanceof OperatorError || /^(ActionNotFound|NotResolvable)Error$/.test(name);
-    // One line that names the problem; SDK errors keep their name (e.g. ExpiredTokenException).
-    process.stderr.write(`${PROGRAM}: ${known ? message : `${name}: ${message}`}`.replace(/\s*\n\s*/g, ' ') + '\n');
+    // One line that names the problem; SDK errors keep their name (e.g. ExpiredTokenException). The
+    // message may quote a record (an action key, who resolved it): non-printable characters are escaped.
+    process.stderr.write(printable(`${PROGRAM}: ${known ? message : `${name}: ${message}`}`.trim()) + '\n');
     process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

@@ -9,7 +9,7 @@ import { MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
 import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
 import { PurpleFleaClient } from '../shared/purpleflea-client';
-import { CredentialSource } from '../shared/purpleflea-credentials';
+import { connectionAgentId, CredentialSource } from '../shared/purpleflea-credentials';
 
 const settings = readBatchPayoutPaySettings(process.env);
 const connection = readConnectionSettings(process.env, 'BatchPayout Pay');
@@ -43,10 +43,8 @@ async function planPayout(item: PayoutItem, batch: BatchInput): Promise<RowPlan>
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   }
   if (settings.dryRun) return { columns, skipped: `dry run: would pay ${amount.toFixed(2)} USDC` };
-  const fromAgent = connection.agentId ?? (await credentials.get()).agentIdFromSecret;
-  if (!fromAgent || !AGENT_ID_PATTERN.test(fromAgent)) {
-    throw new Error(`no valid paying agent id: set agentId on the PurpleFleaConnection or the secret field "${connection.agentIdField}"`);
-  }
+  // Errors never quote a value read from the secret.
+  const fromAgent = await connectionAgentId(connection, credentials);
   return {
     columns,
     action: {

@@ -7,10 +7,10 @@ import { ActionLedger } from '../shared/action-ledger';
 import { ModelOutputFormat, parseModelOutput, Prediction } from '../shared/model-output';
 import { ActionReport, MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
-import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import { GATEWAY_PROFILE } from '../shared/purpleflea-api';
 import { PurpleFleaClient } from '../shared/purpleflea-client';
 import { singleActionHandler } from '../shared/single-action-handler';
-import { CredentialSource } from '../shared/purpleflea-credentials';
+import { connectionAgentId, CredentialSource } from '../shared/purpleflea-credentials';
 import { decideTrade, TradeDecision } from './decide';
 import { parseEnvelope } from './envelope';
 
@@ -80,10 +80,8 @@ async function trade(event: unknown, deadline: number): Promise<TradeResult> {
     return { status: 'SKIPPED', actionKey, prediction, decision, reason: `dry run: would place a ${decision.direction} order of ${decision.amountUsdc} USDC on ${decision.asset}` };
   }
 
-  const agentId = connection.agentId ?? (await credentials.get()).agentIdFromSecret;
-  if (!agentId || !AGENT_ID_PATTERN.test(agentId)) {
-    throw new Error(`no valid agent id: set agentId on the PurpleFleaConnection or the secret field "${connection.agentIdField}" (got ${JSON.stringify(agentId ?? null)})`);
-  }
+  // Errors never quote a value read from the secret.
+  const agentId = await connectionAgentId(connection, credentials);
   const report = await moneyPath.executeOnce(
     {
       actionKey,

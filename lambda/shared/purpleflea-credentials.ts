@@ -1,5 +1,6 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AGENT_ID_PATTERN } from './purpleflea-api';
 
 export interface PurpleFleaCredentials {
   readonly apiKey: string;
@@ -15,9 +16,16 @@ export interface SecretFormat {
 /**
  * A SecretString that parses as a JSON object holds the key under `apiKeyField` and may hold the
  * agent id under `agentIdField`; any other string is the key itself. Errors name the field, never
- * the value.
+ * the value. The key is never the agent id: equal field names, or an agent id field holding the key
+ * itself, are errors.
  */
 export function parseSecretString(secretString: string, format: SecretFormat): PurpleFleaCredentials {
+  if (format.agentIdField === format.apiKeyField) {
+    // The construct refuses this at synth; fields given as tokens (or an edited environment) reach here.
+    throw new Error(
+      `the Purple Flea API-key secret's fields are misconfigured: agentIdField and apiKeyField both name "${format.apiKeyField}", so the key would be read as the agent id`,
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(secretString);
@@ -37,17 +45,53 @@ export function parseSecretString(secretString: string, format: SecretFormat): P
     throw new Error(`the Purple Flea API-key secret is a JSON object without a non-empty string field "${format.apiKeyField}"`);
   }
   const agentId = fields[format.agentIdField];
-  return {
-    apiKey: apiKey.trim(),
-    agentIdFromSecret: typeof agentId === 'string' && agentId.trim() !== '' ? agentId.trim() : undefined,
-  };
+  const agentIdFromSecret = typeof agentId === 'string' && agentId.trim() !== '' ? agentId.trim() : undefined;
+  if (agentIdFromSecret === apiKey.trim()) {
+    throw new Error(
+      `the Purple Flea API-key secret's field "${format.agentIdField}" holds the same value as its field "${format.apiKeyField}" (the API key): it is not read as the agent id`,
+    );
+  }
+  return { apiKey: apiKey.trim(), agentIdFromSecret };
+}
+
+/**
+ * The agent id money moves from: the connection's `agentId`, else the secret's agent id field. An
+ * invalid one is an error that quotes the connection's value (it is in the template, not secret) but
+ * never a value read from the secret.
+ */
+export async function connectionAgentId(
+  connection: { readonly agentId?: string; readonly agentIdField: string },
+  credentials: Pick<CredentialSource, 'get'>,
+): Promise<string> {
+  if (connection.agentId !== undefined) {
+    if (!AGENT_ID_PATTERN.test(connection.agentId)) {
+      throw new Error(`the connection's agentId is not a valid agent id, got ${JSON.stringify(connection.agentId)}`);
+    }
+    return connection.agentId;
+  }
+  const fromSecret = (await credentials.get()).agentIdFromSecret;
+  if (fromSecret === undefined) {
+    throw new Error(`no agent id: set agentId on the PurpleFleaConnection, or put it in the secret field "${connection.agentIdField}"`);
+  }
+  if (!AGENT_ID_PATTERN.test(fromSecret)) {
+    throw new Error(
+      `the secret field "${connection.agentIdField}" does not hold a valid agent id (its value is not shown: it comes from the secret); fix it, or set agentId on the PurpleFleaConnection`,
+    );
+  }
+  return fromSecret;
 }
 
 /** Refreshing more often than this only costs Secrets Manager calls: a rotated key shows up as a 401. */
 const CACHE_SECONDS = 15 * 60;
 
+/** Where the API key comes from: `refresh()` after a 401 must pick up a rotated key. */
+export interface CredentialsProvider {
+  get(): Promise<PurpleFleaCredentials>;
+  refresh(): Promise<PurpleFleaCredentials>;
+}
+
 /** The API key, read once per container and cached; `refresh()` after a 401 picks up a rotated key. */
-export class CredentialSource {
+export class CredentialSource implements CredentialsProvider {
   private readonly provider: SecretsProvider;
 
   constructor(

@@ -52,6 +52,17 @@ export class PropsValidator {
     return this;
   }
 
+  /**
+   * Two props whose values must differ (e.g. two fields of one JSON object), reported as
+   * `<propA> <why>, got <propA> <a> and <propB> <b>`. Tokens are never compared: two props given the
+   * same token may still differ once deployed, and two different tokens may resolve to the same value.
+   */
+  public different(propA: string, a: unknown, propB: string, b: unknown, why: string): this {
+    if (a === undefined || b === undefined || isToken(a) || isToken(b)) return this;
+    if (a === b) this.problems.push(`${propA} ${why}, got ${propA} ${describe(a)} and ${propB} ${describe(b)}`);
+    return this;
+  }
+
   /** A prop the construct sets itself and will not take from the user. */
   public notAllowed(prop: string, value: unknown, why: string): this {
     if (value !== undefined) this.problems.push(`${prop} cannot be set: ${why}`);

@@ -333,7 +333,8 @@ describe('finding 9: text output escapes control characters from records', () =>
   const FAKE_ROW = `\r${ESC}[2K2026-11-28T09:15:12.000Z  SUCCEEDED  payout  12.5  1  tx_fake`;
   const forgedKey = `v1:payout:scores/run.csv:etag:agt_mallory${FAKE_ROW}\n2026-11-28T09:15:13.000Z  SUCCEEDED  payout  8.4  1  tx_fake2  v1:payout:x`;
   const bidiKey = 'v1:hold:txn-\u202eredlof\u202c-\u2028-\u2029-\u2066x\u2069-\u200f';
-  const c1Key = 'v1:hold:txn-\x9b31m-\x85-\x7f-\tTAB-\x07';
+  /** Ends with printable text that stays as it is: non-ASCII letters, an emoji, a backslash. */
+  const c1Key = 'v1:hold:txn-\x9b31m-\x85-\x7f-\tTAB-\x07-é日本🙂\\';
   /** What a terminal may act on: C0 controls but LF (which the output itself uses between lines), DEL, C1, bidi controls, line/paragraph separators. */
   const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
@@ -376,7 +377,7 @@ describe('finding 9: text output escapes control characters from records', () =>
     const bidi = lines.find((line) => line.includes('txn-\\u202e'))!;
     expect(bidi).toContain('v1:hold:txn-\\u202eredlof\\u202c-\\u2028-\\u2029-\\u2066x\\u2069-\\u200f');
     expect(bidi).toContain('tx_\\x1b[32mOK\\r');
-    expect(lines.find((line) => line.includes('\\x9b31m'))).toContain('v1:hold:txn-\\x9b31m-\\x85-\\x7f-\\tTAB-\\x07');
+    expect(lines.find((line) => line.includes('\\x9b31m'))).toMatch(/v1:hold:txn-\\x9b31m-\\x85-\\x7f-\\tTAB-\\x07-é日本🙂\\$/);
     // Every row's key still starts in the header's ACTION KEY column.
     const keyColumn = lines[0].indexOf('ACTION KEY');
     for (const line of lines.slice(1, -1)) expect(line.slice(keyColumn)).toMatch(/^v1:/);

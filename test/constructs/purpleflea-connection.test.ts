@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -186,6 +186,23 @@ describe('PurpleFleaConnection: validation', () => {
 
   test('agentIdField must not be empty', () => {
     expect(build({ agentIdField: '' })).toThrow(/agentIdField must not be empty, got ""/);
+  });
+
+  test('finding 8: agentIdField may not name the field of the key (the key would become the agent id)', () => {
+    const refused = /agentIdField must not name the API key's field \(apiKeyField\): the key would be read as the agent id, got agentIdField "(\w+)" and apiKeyField "\1"/;
+    expect(build({ apiKeyField: 'token', agentIdField: 'token' })).toThrow(refused);
+    // Against each other's default too.
+    expect(build({ agentIdField: 'key' })).toThrow(/got agentIdField "key" and apiKeyField "key"/);
+    expect(build({ apiKeyField: 'agent_id' })).toThrow(/got agentIdField "agent_id" and apiKeyField "agent_id"/);
+    // Even with agentId given (the field is then not read, but a later change of agentId must not make it so).
+    expect(build({ apiKeyField: 'token', agentIdField: 'token', agentId: 'agt_trader' })).toThrow(refused);
+    expect(build({ apiKeyField: 'token', agentIdField: 'agent' })).not.toThrow();
+  });
+
+  test('finding 8: field names that are tokens are not compared at synth (the handler refuses them)', () => {
+    const stack = newStack();
+    const field = new CfnParameter(stack, 'Field').valueAsString;
+    expect(() => newConnection(stack, { apiKeyField: field, agentIdField: field })).not.toThrow();
   });
 
   test('ledgerRetention must be at least 35 days', () => {

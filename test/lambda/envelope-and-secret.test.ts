@@ -67,3 +67,34 @@ describe('parseSecretString: a broken JSON object', () => {
     }
   });
 });
+
+describe('parseSecretString: finding 8, the key can never become the agent id', () => {
+  const KEY_VALUE = 'pf_live_must_not_leak';
+
+  /** The error parseSecretString throws, checked to hold no value read from the secret. */
+  function refusal(secret: string, fields: { apiKeyField: string; agentIdField: string }): string {
+    let message: string | undefined;
+    try {
+      parseSecretString(secret, fields);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBeDefined();
+    expect(message).not.toContain(KEY_VALUE);
+    return message!;
+  }
+
+  test('finding 8: equal apiKeyField and agentIdField are refused, naming the fields and no value', () => {
+    const fields = { apiKeyField: 'key', agentIdField: 'key' };
+    expect(refusal(JSON.stringify({ key: KEY_VALUE }), fields)).toBe(
+      'the Purple Flea API-key secret\'s fields are misconfigured: agentIdField and apiKeyField both name "key", so the key would be read as the agent id',
+    );
+    // A bare-string secret has no agent id field, but the configuration is just as wrong.
+    expect(refusal(KEY_VALUE, fields)).toContain('agentIdField and apiKeyField both name "key"');
+  });
+
+  test('finding 8: an agent id field that holds the key itself is refused, naming the fields and no value', () => {
+    const message = refusal(JSON.stringify({ key: KEY_VALUE, agent_id: `  ${KEY_VALUE} ` }), format);
+    expect(message).toBe('the Purple Flea API-key secret\'s field "agent_id" holds the same value as its field "key" (the API key): it is not read as the agent id');
+  });
+});

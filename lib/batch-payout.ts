@@ -201,6 +201,8 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
             requestsPerSecond,
             concurrency: props.payConcurrency ?? DEFAULT_ACT_CONCURRENCY,
             dryRun: props.dryRun ?? false,
+            // Pay reads it too: a run in flight, or a redrive, pays no one once the construct is disabled.
+            enabled,
           }),
       },
       summarize: {

@@ -115,7 +115,8 @@ export interface BatchRunProps {
   readonly dryRun?: boolean;
 
   /**
-   * When false, the rules are created disabled and a run started by hand moves no money.
+   * When false, the rules are created disabled and no step that moves money sends anything: a run started
+   * by hand fails in Prepare, and the rows of a run in flight or of a redrive are SKIPPED by Pay or Act.
    * @default true
    */
   readonly enabled?: boolean;

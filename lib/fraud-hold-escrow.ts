@@ -255,6 +255,8 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
             requestsPerSecond,
             concurrency: props.actConcurrency ?? DEFAULT_ACT_CONCURRENCY,
             dryRun: props.dryRun ?? false,
+            // Act reads it too: a run in flight, or a redrive, holds nothing once the construct is disabled.
+            enabled,
           }),
       },
       summarize: {

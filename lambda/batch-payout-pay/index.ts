@@ -42,6 +42,8 @@ async function planPayout(item: PayoutItem, batch: BatchInput): Promise<RowPlan>
   if (!Number.isInteger(line) || !AGENT_ID_PATTERN.test(item.agent_id ?? '') || amount === undefined || !(amount > 0)) {
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   }
+  // Read by every step that moves money: a run in flight, or a redrive, after the construct was disabled pays no one.
+  if (!settings.enabled) return { columns, skipped: 'disabled (enabled: false): nothing is paid' };
   if (settings.dryRun) return { columns, skipped: `dry run: would pay ${amount.toFixed(2)} USDC` };
   // Errors never quote a value read from the secret.
   const fromAgent = await connectionAgentId(connection, credentials);

@@ -42,6 +42,8 @@ function planHold(item: HoldItem, batch: BatchInput): RowPlan {
   if (!Number.isInteger(columns.line) || !AGENT_ID_PATTERN.test(item.buyer ?? '') || !AGENT_ID_PATTERN.test(item.seller ?? '') || amount === undefined || !(amount > 0) || score === undefined) {
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   }
+  // Read by every step that moves money: a run in flight, or a redrive, after the construct was disabled holds nothing.
+  if (!settings.enabled) return { columns, skipped: 'disabled (enabled: false): nothing is held' };
   if (settings.dryRun) return { columns, skipped: `dry run: would hold ${amount.toFixed(2)} USDC from ${item.buyer} for ${item.seller}` };
   const condition = fillTemplate(settings.conditionTemplate, { transactionId: item.transaction_id, fraudScore: score.toFixed(2), jobName: item.transform_job });
   return {

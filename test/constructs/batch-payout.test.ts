@@ -323,7 +323,7 @@ describe('BatchPayout: triggers', () => {
     expect(payout.processingJobRule).toBeDefined();
   });
 
-  test('enabled: false creates the rules disabled and tells Prepare', () => {
+  test('enabled: false creates the rules disabled and tells Prepare, and Pay (finding 5)', () => {
     const stack = newStack();
     const { template, payout } = newBatchPayout(
       {
@@ -336,6 +336,7 @@ describe('BatchPayout: triggers', () => {
     );
     expect(rules(template).map((r) => r.State)).toEqual(['DISABLED', 'DISABLED']);
     expect(variablesOf(template, payout.prepareFunction)[BATCH_PAYOUT_PREPARE_ENV.enabled]).toBe('false');
+    expect(readBatchPayoutPaySettings(variablesOf(template, payout.payFunction)).enabled).toBe(false);
   });
 });
 
@@ -459,7 +460,7 @@ describe('BatchPayout: the handler environments', () => {
       { maxRequestsPerSecond: 200, maxConcurrency: 8, payConcurrency: 20, itemsPerBatch: 50, dryRun: true },
       stack,
     );
-    const settings: BatchPayoutPaySettings = { requestsPerSecond: 25, concurrency: 20, dryRun: true };
+    const settings: BatchPayoutPaySettings = { requestsPerSecond: 25, concurrency: 20, dryRun: true, enabled: true };
     const variables = variablesOf(template, payout.payFunction);
     expect(variables).toEqual(
       stack.resolve({
@@ -480,7 +481,7 @@ describe('BatchPayout: the handler environments', () => {
 
   test('Pay defaults: 10 requests a second over 10 batches in flight is 1 a second per batch, 5 in flight, live', () => {
     const { template, payout } = newBatchPayout();
-    expect(readBatchPayoutPaySettings(variablesOf(template, payout.payFunction))).toEqual({ requestsPerSecond: 1, concurrency: 5, dryRun: false });
+    expect(readBatchPayoutPaySettings(variablesOf(template, payout.payFunction))).toEqual({ requestsPerSecond: 1, concurrency: 5, dryRun: false, enabled: true });
   });
 
   test('Summarize: the connection (it reads the ledger), the bus ARN and dry run, reading back', () => {

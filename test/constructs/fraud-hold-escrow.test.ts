@@ -328,7 +328,7 @@ describe('FraudHoldEscrow: triggers', () => {
     ]);
   });
 
-  test('enabled: false creates the rules disabled and tells Prepare', () => {
+  test('enabled: false creates the rules disabled and tells Prepare, and Act (finding 5)', () => {
     const stack = newStack();
     const { template, holds } = newFraudHoldEscrow(
       { enabled: false, ...transformTrigger(stack), sourceBucket: s3.Bucket.fromBucketName(stack, 'Scored', 'my-scored') },
@@ -336,6 +336,7 @@ describe('FraudHoldEscrow: triggers', () => {
     );
     expect(rules(template).map((r) => r.State)).toEqual(['DISABLED', 'DISABLED']);
     expect(variablesOf(template, holds.prepareFunction)[FRAUD_HOLD_PREPARE_ENV.enabled]).toBe('false');
+    expect(readFraudHoldActSettings(variablesOf(template, holds.actFunction)).enabled).toBe(false);
   });
 });
 
@@ -502,6 +503,7 @@ describe('FraudHoldEscrow: the handler environments', () => {
       requestsPerSecond: 25,
       concurrency: 20,
       dryRun: true,
+      enabled: true,
     };
     const variables = variablesOf(template, holds.actFunction);
     expect(variables).toEqual({ ...common, ...connectionVariables(stack, connection), ...fraudHoldActEnvironment(settings) });
@@ -515,6 +517,7 @@ describe('FraudHoldEscrow: the handler environments', () => {
       requestsPerSecond: 1,
       concurrency: 5,
       dryRun: false,
+      enabled: true,
     });
   });
 

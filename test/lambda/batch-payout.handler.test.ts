@@ -28,7 +28,7 @@ let harness: Harness;
 let output: ReturnType<typeof captureOutput>;
 let fileCounter = 0;
 
-function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryRun?: boolean; requestsPerSecond?: number } = {}): BatchHandlers {
+function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryRun?: boolean; requestsPerSecond?: number; enabled?: boolean } = {}): BatchHandlers {
   const service = { POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
   const dryRun = options.dryRun ?? false;
   return {
@@ -38,7 +38,7 @@ function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryR
     }).handler,
     act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('batch-payout-pay', {
       ...service,
-      ...handlerEnvironment(harness, batchPayoutPayEnvironment({ requestsPerSecond: options.requestsPerSecond ?? 2000, concurrency: 5, dryRun })),
+      ...handlerEnvironment(harness, batchPayoutPayEnvironment({ requestsPerSecond: options.requestsPerSecond ?? 2000, concurrency: 5, dryRun, enabled: options.enabled ?? true })),
     }).handler,
     summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('batch-payout-summarize', {
       ...service,
@@ -215,6 +215,36 @@ describe('BatchPayout: files that pay no one', () => {
       ['SKIPPED', 'amount 0.01 is at or below minPayoutUsdc 0.01'],
     ]);
     expect(harness.sandbox.calls).toHaveLength(0);
+  });
+});
+
+describe('finding 5: enabled: false stops Pay too, not only Prepare', () => {
+  test('finding 5: a run in flight when the construct is disabled pays no one; its rows are SKIPPED (disabled)', async () => {
+    const source = upload('agent_id,score\nagt_off_1,1\nagt_off_2,2.5\n');
+    // Prepare ran while the construct was enabled; its batches reach a Pay function deployed with enabled: false.
+    const { log } = await driveRun(harness.s3, { ...handlers(), act: handlers({ enabled: false }).act }, runId(), source);
+    expect(harness.sandbox.calls).toHaveLength(0);
+    expect(log.rows.map((row: any) => [row.agent_id, row.status, row.error])).toEqual([
+      ['agt_off_1', 'SKIPPED', 'disabled (enabled: false): nothing is paid'],
+      ['agt_off_2', 'SKIPPED', 'disabled (enabled: false): nothing is paid'],
+    ]);
+    expect(log.totals).toMatchObject({ rows: 2, SUCCEEDED: { rows: 0, amountUsdc: 0 }, SKIPPED: { rows: 2, amountUsdc: 35 } });
+    // Nothing claimed: enabling the construct again and rerunning the file pays each row once.
+    expect(await readLedger(harness, `v1:payout:${source.bucket}/${source.key}:${source.etag}:agt_off_1`)).toBeUndefined();
+    await driveRun(harness.s3, handlers(), runId(), source);
+    expect(transfers().map((t) => t.body.to_agent).sort()).toEqual(['agt_off_1', 'agt_off_2']);
+  });
+
+  test('finding 5: a redrive (the Map again, without Prepare) after the construct was disabled pays no one', async () => {
+    const pay = handlers({ enabled: false }).act;
+    const batch = {
+      Items: [{ line: '2', agent_id: 'agt_redrive', score: '1', amount_usdc: '10.00' }],
+      BatchInput: { runId: 'r', sourceBucket: 'b', sourceKey: `redrive-${Date.now()}`, sourceEtag: 'e' },
+    };
+    const result = (await pay(batch, lambdaContext())) as { rows: any[] };
+    expect(result.rows).toEqual([expect.objectContaining({ line: 2, status: 'SKIPPED', error: 'disabled (enabled: false): nothing is paid', amount_usdc: 10 })]);
+    expect(harness.sandbox.calls).toHaveLength(0);
+    expect(output.metric(METRIC.payoutsSkipped)).toBe(1);
   });
 });
 

@@ -12,7 +12,7 @@ import { faultMix, seededRandom } from '../support/fault-mix';
 import { defaultHoldPrepareSettings } from '../support/handler-settings';
 import { ESCROW_CREATE_PATH } from '../support/purpleflea-sandbox';
 import { BatchHandlers, driveRun } from './batch-driver';
-import { captureOutput, Harness, handlerEnvironment, loadBundledHandler, readLedger, startHarness } from './handler-harness';
+import { captureOutput, Harness, handlerEnvironment, lambdaContext, loadBundledHandler, readLedger, startHarness } from './handler-harness';
 
 const RECORDS_BUCKET = 'transform-output';
 const OUTPUT_BUCKET = 'hold-runs';
@@ -25,14 +25,14 @@ let output: ReturnType<typeof captureOutput>;
 let counter = 0;
 const unique = () => `${++counter}-${Date.now()}`;
 
-function handlers(options: { prepare?: Partial<FraudHoldPrepareSettings>; dryRun?: boolean } = {}): BatchHandlers {
+function handlers(options: { prepare?: Partial<FraudHoldPrepareSettings>; dryRun?: boolean; enabled?: boolean } = {}): BatchHandlers {
   const service = { POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
   const dryRun = options.dryRun ?? false;
   return {
     prepare: loadBundledHandler<{ handler: BatchHandlers['prepare'] }>('fraud-hold-prepare', { ...service, ...fraudHoldPrepareEnvironment({ ...prepareDefaults, ...options.prepare }) }).handler,
     act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('fraud-hold-act', {
       ...service,
-      ...handlerEnvironment(harness, fraudHoldActEnvironment({ conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}', requestsPerSecond: 2000, concurrency: 5, dryRun })),
+      ...handlerEnvironment(harness, fraudHoldActEnvironment({ conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}', requestsPerSecond: 2000, concurrency: 5, dryRun, enabled: options.enabled ?? true })),
     }).handler,
     summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('fraud-hold-summarize', {
       ...service,
@@ -160,6 +160,33 @@ describe('FraudHoldEscrow: flagged transactions become escrow holds', () => {
     expect(log.rows.map((row: any) => [row.status, row.object_key])).toEqual([['SUCCEEDED', `${prefix}in.csv.out`]]);
     expect(harness.aws.operations).toContain('DescribeTransformJob');
     await expect(drive(handlers(), { bucket: RECORDS_BUCKET, prefix: `empty/${unique()}/` })).rejects.toThrow('no record objects');
+  });
+});
+
+describe('finding 5: enabled: false stops Act too, not only Prepare', () => {
+  test('finding 5: a run in flight when the construct is disabled holds nothing; its rows are SKIPPED (disabled)', async () => {
+    const key = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, key, jsonl([
+      { transaction_id: `off-a-${counter}`, buyer: 'agt_b', seller: 'agt_s', amount: 40, fraud_score: 0.95 },
+      { transaction_id: `off-b-${counter}`, buyer: 'agt_b', seller: 'agt_s', amount: 2.5, fraud_score: 0.9 },
+    ]));
+    // Prepare ran while the construct was enabled; its batches reach an Act function deployed with enabled: false.
+    const { log } = await drive({ ...handlers(), act: handlers({ enabled: false }).act }, { bucket: RECORDS_BUCKET, key });
+    expect(harness.sandbox.calls).toHaveLength(0);
+    expect(log.rows.map((row: any) => [row.status, row.error])).toEqual([
+      ['SKIPPED', 'disabled (enabled: false): nothing is held'],
+      ['SKIPPED', 'disabled (enabled: false): nothing is held'],
+    ]);
+    expect(log.totals).toMatchObject({ rows: 2, SUCCEEDED: { rows: 0 }, SKIPPED: { rows: 2, amountUsdc: 42.5 } });
+    expect(await readLedger(harness, `v1:hold:off-a-${counter}`)).toBeUndefined();
+  });
+
+  test('finding 5: a redrive (the Map again, without Prepare) after the construct was disabled holds nothing', async () => {
+    const act = handlers({ enabled: false }).act;
+    const item = { line: '1', object_key: 'k.out', object_etag: 'e', object_line: '1', transaction_id: `redrive-${unique()}`, buyer: 'agt_b', seller: 'agt_s', amount_usdc: '5.00', fraud_score: '0.9', transform_job: '' };
+    const result = (await act({ Items: [item], BatchInput: { runId: 'r', sourceBucket: RECORDS_BUCKET, sourceKey: 'k.out', sourceEtag: 'e' } }, lambdaContext())) as { rows: any[] };
+    expect(result.rows).toEqual([expect.objectContaining({ status: 'SKIPPED', error: 'disabled (enabled: false): nothing is held' })]);
+    expect(harness.sandbox.calls).toHaveLength(0);
   });
 });
 

@@ -79,12 +79,15 @@ export interface BatchPayoutPaySettings {
   /** Requests in flight at once within one batch. */
   readonly concurrency: number;
   readonly dryRun: boolean;
+  /** False: every row is SKIPPED, nothing is paid (a run in flight, or a redrive, when the construct was disabled). */
+  readonly enabled: boolean;
 }
 
 export const BATCH_PAYOUT_PAY_ENV = {
   requestsPerSecond: 'REQUESTS_PER_SECOND',
   concurrency: 'PAY_CONCURRENCY',
   dryRun: 'DRY_RUN',
+  enabled: 'ENABLED',
 } as const;
 
 export function batchPayoutPayEnvironment(settings: BatchPayoutPaySettings): { [name: string]: string } {
@@ -93,6 +96,7 @@ export function batchPayoutPayEnvironment(settings: BatchPayoutPaySettings): { [
     [env.requestsPerSecond]: settings.requestsPerSecond.toString(),
     [env.concurrency]: settings.concurrency.toString(),
     [env.dryRun]: String(settings.dryRun),
+    [env.enabled]: String(settings.enabled),
   });
 }
 
@@ -103,6 +107,7 @@ export function readBatchPayoutPaySettings(env: Environment): BatchPayoutPaySett
     requestsPerSecond: read.number(names.requestsPerSecond),
     concurrency: read.number(names.concurrency),
     dryRun: read.boolean(names.dryRun),
+    enabled: read.boolean(names.enabled),
   };
 }
 

@@ -96,6 +96,8 @@ export interface FraudHoldActSettings {
   readonly requestsPerSecond: number;
   readonly concurrency: number;
   readonly dryRun: boolean;
+  /** False: every row is SKIPPED, nothing is held (a run in flight, or a redrive, when the construct was disabled). */
+  readonly enabled: boolean;
 }
 
 export const FRAUD_HOLD_ACT_ENV = {
@@ -103,6 +105,7 @@ export const FRAUD_HOLD_ACT_ENV = {
   requestsPerSecond: 'REQUESTS_PER_SECOND',
   concurrency: 'ACT_CONCURRENCY',
   dryRun: 'DRY_RUN',
+  enabled: 'ENABLED',
 } as const;
 
 export function fraudHoldActEnvironment(settings: FraudHoldActSettings): { [name: string]: string } {
@@ -112,6 +115,7 @@ export function fraudHoldActEnvironment(settings: FraudHoldActSettings): { [name
     [env.requestsPerSecond]: settings.requestsPerSecond.toString(),
     [env.concurrency]: settings.concurrency.toString(),
     [env.dryRun]: String(settings.dryRun),
+    [env.enabled]: String(settings.enabled),
   });
 }
 
@@ -123,6 +127,7 @@ export function readFraudHoldActSettings(env: Environment): FraudHoldActSettings
     requestsPerSecond: read.number(names.requestsPerSecond),
     concurrency: read.number(names.concurrency),
     dryRun: read.boolean(names.dryRun),
+    enabled: read.boolean(names.enabled),
   };
 }
 

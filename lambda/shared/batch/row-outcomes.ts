@@ -1,32 +1,49 @@
 import { ActRowOutcome, RowOutcome, RowStatus } from '../../../lib/private/contracts/batch-engine';
 import type { LedgerRecord } from '../action-ledger';
 
-export const ROW_STATUSES: readonly RowStatus[] = ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN'];
+export const ROW_STATUSES: readonly RowStatus[] = ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN', 'IN_PROGRESS'];
 
 /** A row's columns as the run's log shows them: its line, its amount, and the construct's own. */
 export type RowColumns = { readonly line: number; readonly amount_usdc?: number; readonly [column: string]: unknown };
 
 export type Totals = { rows: number; amountUsdc: number } & { [status in RowStatus]: { rows: number; amountUsdc: number } };
 
+/** The reason of a row that no invocation of this run attempted and no one holds in the ledger. */
+export const NEVER_ATTEMPTED = 'never attempted: its batch did not run (a rerun or redrive pays it)';
+
 /**
- * The outcome of a payable row the Map did not settle (its batch failed, or another run held it):
- * what the ledger says, or REJECTED when nothing was ever sent.
+ * The outcome of a payable row the Map did not settle (its batch failed, or another invocation held
+ * it), from the ledger at `now`. A row held under a live lease is IN_PROGRESS: its holder may still
+ * send it, so neither REJECTED nor UNKNOWN would be true yet. A lease that ran out tells what happened:
+ * CLAIMED was never sent, SENDING may have been.
  */
-export function outcomeFromLedger(base: RowColumns, record: LedgerRecord | undefined): RowOutcome {
+export function outcomeFromLedger(base: RowColumns, record: LedgerRecord | undefined, now: number): RowOutcome {
+  const held = (state: string) => `another invocation holds it (${state} until ${new Date(record!.leaseExpiresAt).toISOString()}): an overlapping run of the same file, or a retried batch, is sending it`;
   switch (record?.state) {
     case 'SUCCEEDED':
       return { ...base, status: 'SUCCEEDED', result: record.response, repeated: true };
     case 'UNKNOWN':
       return { ...base, status: 'UNKNOWN', error: record.error };
     case 'SENDING':
-      return { ...base, status: 'UNKNOWN', error: 'still SENDING when the run was summarized: the request may have taken effect' };
+      if (record.leaseExpiresAt >= now) return { ...base, status: 'IN_PROGRESS', error: held('SENDING') };
+      return { ...base, status: 'UNKNOWN', error: 'still SENDING after its lease when the run was summarized: the request may have taken effect' };
     case 'REJECTED':
       return { ...base, status: 'REJECTED', error: record.error };
     case 'CLAIMED':
+      if (record.leaseExpiresAt >= now) return { ...base, status: 'IN_PROGRESS', error: held('CLAIMED') };
       return { ...base, status: 'REJECTED', error: 'claimed but never sent (a rerun or redrive pays it)' };
     default:
-      return { ...base, status: 'REJECTED', error: 'never attempted: its batch did not run (a rerun or redrive pays it)' };
+      return { ...base, status: 'REJECTED', error: NEVER_ATTEMPTED };
   }
+}
+
+/**
+ * In a run that overlapped another invocation, a row this run never attempted may still be sent by
+ * that invocation (it had not reached it yet): IN_PROGRESS, not REJECTED.
+ */
+export function notAttemptedWhileOverlapping(row: RowOutcome): RowOutcome {
+  if (row.status !== 'REJECTED' || row.error !== NEVER_ATTEMPTED) return row;
+  return { ...row, status: 'IN_PROGRESS', error: 'not attempted by this run while another invocation was sending rows of the same file: it may still send this one' };
 }
 
 /** True for a row the Map settled: a final status, not IN_PROGRESS. */

@@ -7,7 +7,7 @@ import { ActRowOutcome, BatchSummarizeSettings, PayBatchResult, RowOutcome, RUN_
 import type { ActionLedger } from '../action-ledger';
 import { mapWithConcurrency } from './rate-limiter';
 import { readJson, readObject, writeObject } from './run-folder';
-import { isSettled, outcomeFromLedger, RowColumns, Totals, totalsOf } from './row-outcomes';
+import { isSettled, notAttemptedWhileOverlapping, outcomeFromLedger, RowColumns, Totals, totalsOf } from './row-outcomes';
 
 export interface RunSummaryOptions<Item> {
   readonly logger: Logger;
@@ -36,6 +36,9 @@ interface ChildExecution {
   readonly Output?: string;
 }
 
+/** The completed event names at most this many IN_PROGRESS lines (an event is at most 256 KB); the log has all. */
+const ANNOUNCED_LINES = 100;
+
 const s3 = new S3Client({});
 const eventBridge = new EventBridgeClient({});
 
@@ -54,7 +57,8 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
       const items = parse((await readObject(s3, folder.bucket, event.inputKey)).body, { columns: true, skip_empty_lines: true }) as Item[];
       const settled = await mapResults(event);
 
-      const itemOutcomes = await mapWithConcurrency(items, 16, async (item) => {
+      const now = Date.now();
+      const ledgerOutcomes = await mapWithConcurrency(items, 16, async (item) => {
         const columns = options.columnsOf(item);
         const row = settled.get(columns.line);
         // SUCCEEDED and SKIPPED (dry run) are final; for anything else the ledger may know more: another
@@ -62,19 +66,30 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
         if (isSettled(row) && (row.status === 'SUCCEEDED' || row.status === 'SKIPPED' || row.status === 'INVALID')) return row;
         const record = await options.ledger.get(options.actionKeyOf(item, event));
         if (isSettled(row) && record?.state !== 'SUCCEEDED') return row;
-        return outcomeFromLedger(columns, record);
+        return outcomeFromLedger(columns, record, now);
       });
+      // Another invocation held some rows: it may still send rows this run never reached, too.
+      const overlapped = ledgerOutcomes.some((row) => row.status === 'IN_PROGRESS');
+      const itemOutcomes = overlapped ? ledgerOutcomes.map(notAttemptedWhileOverlapping) : ledgerOutcomes;
       const rows = [...report.notPaid, ...itemOutcomes].sort((a, b) => a.line - b.line);
       const totals = totalsOf(rows);
+      const inProgressLines = rows.filter((row) => row.status === 'IN_PROGRESS').map((row) => row.line);
 
       const logKey = `${folder.prefix}/${options.logFile}`;
-      await writeObject(s3, folder.bucket, logKey, JSON.stringify({ runId: event.runId, source: event.source, dryRun: settings.dryRun, totals, rows }), 'application/json');
+      const overlap = overlapped ? { overlapped: true, inProgressLines } : {};
+      await writeObject(s3, folder.bucket, logKey, JSON.stringify({ runId: event.runId, source: event.source, dryRun: settings.dryRun, totals, ...overlap, rows }), 'application/json');
       const log = `s3://${folder.bucket}/${logKey}`;
-      await announce(event, log, totals);
+      await announce(event, log, totals, overlapped ? inProgressLines : undefined);
 
       metrics.addMetric(options.metricNames.runsSummarized, MetricUnit.Count, 1);
       metrics.addMetric(options.metricNames.runUnknownRows, MetricUnit.Count, totals.UNKNOWN.rows);
       logger[totals.UNKNOWN.rows > 0 ? 'error' : 'info']('run summarized', { log, totals });
+      if (overlapped) {
+        logger.warn('run overlapped another invocation: its IN_PROGRESS rows are reported by that run, or by a rerun after it ends', {
+          inProgressRows: inProgressLines.length,
+          firstLines: inProgressLines.slice(0, ANNOUNCED_LINES),
+        });
+      }
       return { log, totals };
     } finally {
       logger.resetKeys();
@@ -82,7 +97,11 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
     }
   };
 
-  async function announce(event: SummarizeEvent, log: string, totals: Totals): Promise<void> {
+  /** `inProgressLines`: when the run overlapped another invocation, the rows that invocation held. */
+  async function announce(event: SummarizeEvent, log: string, totals: Totals, inProgressLines?: readonly number[]): Promise<void> {
+    const overlap = inProgressLines
+      ? { overlapped: true, in_progress_rows: inProgressLines.length, in_progress_lines: inProgressLines.slice(0, ANNOUNCED_LINES) }
+      : {};
     const result = await eventBridge.send(
       new PutEventsCommand({
         Entries: [
@@ -90,7 +109,7 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
             EventBusName: settings.eventBusName,
             Source: options.completedEvent.source,
             DetailType: options.completedEvent.detailType,
-            Detail: JSON.stringify({ run_id: event.runId, source: event.source, log, dry_run: settings.dryRun, totals }),
+            Detail: JSON.stringify({ run_id: event.runId, source: event.source, log, dry_run: settings.dryRun, totals, ...overlap }),
           },
         ],
       }),

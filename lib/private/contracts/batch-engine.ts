@@ -63,7 +63,12 @@ export interface PayBatchEvent {
   readonly BatchInput: BatchInput;
 }
 
-export type RowStatus = 'SUCCEEDED' | 'SKIPPED' | 'INVALID' | 'REJECTED' | 'UNKNOWN';
+/**
+ * A row's status in a run's log. `IN_PROGRESS`: another invocation held the row's action when the run
+ * was summarized (an overlapping run of the same file, or a retried batch whose first invocation was
+ * still running); its outcome is in that run's log, or in the log of a rerun after it ends.
+ */
+export type RowStatus = 'SUCCEEDED' | 'SKIPPED' | 'INVALID' | 'REJECTED' | 'UNKNOWN' | 'IN_PROGRESS';
 
 /** What every row outcome has; each construct adds its own columns (agent_id, transaction_id...). */
 interface RowOutcomeFields {
@@ -94,7 +99,7 @@ export interface PayoutRowOutcome extends RowOutcome {
  * the action (a concurrent run of the same file); Summarize then reads the ledger for its outcome.
  */
 export interface ActRowOutcome extends RowOutcomeFields {
-  readonly status: RowStatus | 'IN_PROGRESS';
+  readonly status: RowStatus;
 }
 
 /** The Act handler's output (one Map child execution's Output). */

@@ -3,6 +3,7 @@ import { parseDecimal, toCentsRounded } from '../shared/decimal';
 import { CsvWithHeader, missingColumns, readCsvWithHeader } from '../shared/batch/csv-with-header';
 import { linesByKey } from '../shared/batch/prepare-run';
 import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
+import { shownValue } from '../shared/record-ids';
 
 export interface ScoreRules {
   readonly agentIdColumn: string;
@@ -63,7 +64,8 @@ export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFi
     scoreRow(line, (cells[agentIdIndex] ?? '').trim(), (cells[scoreIndex] ?? '').trim(), rules),
   );
 
-  const linesByAgent = linesByKey(candidates, (candidate) => candidate.agentId, (candidate) => candidate.line);
+  // An agent id that breaks the rule is INVALID for that, not counted as a duplicate.
+  const linesByAgent = linesByKey(candidates, (candidate) => (AGENT_ID_PATTERN.test(candidate.agentId) ? candidate.agentId : undefined), (candidate) => candidate.line);
 
   const payable: PayoutItem[] = [];
   const notPaid: RowOutcome[] = [];
@@ -72,7 +74,7 @@ export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFi
     const lines = linesByAgent.get(candidate.agentId) ?? [];
     const problem =
       lines.length > 1
-        ? { status: 'INVALID' as const, error: `agent_id ${JSON.stringify(candidate.agentId)} appears more than once (lines ${lines.join(', ')})` }
+        ? { status: 'INVALID' as const, error: `${rules.agentIdColumn} ${shownValue(candidate.agentId)} appears more than once (lines ${lines.join(', ')})` }
         : candidate.problem;
     const amount = candidate.amountCents === undefined ? undefined : candidate.amountCents / 100;
     if (problem) {
@@ -88,7 +90,7 @@ export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFi
 function scoreRow(line: number, agentId: string, score: string, rules: ScoreRules): Candidate {
   const invalid = (error: string, amountCents?: number): Candidate => ({ line, agentId, score, amountCents, problem: { status: 'INVALID', error } });
   if (agentId === '') return invalid(`${rules.agentIdColumn} is empty`);
-  if (!AGENT_ID_PATTERN.test(agentId)) return invalid(`${rules.agentIdColumn} ${JSON.stringify(agentId)} is not a valid agent id`);
+  if (!AGENT_ID_PATTERN.test(agentId)) return invalid(`${rules.agentIdColumn} ${shownValue(agentId)} is not a valid agent id`);
   if (score === '') return invalid(`${rules.scoreColumn} is empty`);
   const value = parseDecimal(score);
   if (value === undefined) return invalid(`${rules.scoreColumn} ${JSON.stringify(score)} is not a number`);

@@ -9,6 +9,7 @@ import { createObservability } from '../shared/observability';
 import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
 import { PurpleFleaClient } from '../shared/purpleflea-client';
 import { CredentialSource } from '../shared/purpleflea-credentials';
+import { TRANSACTION_ID_PATTERN } from '../shared/record-ids';
 import { fillTemplate } from '../shared/template';
 import { holdColumns, holdKeyOf } from './hold-row';
 
@@ -39,6 +40,8 @@ function planHold(item: HoldItem, batch: BatchInput): RowPlan {
   const score = parseDecimal(item.fraud_score ?? '');
   const amount = columns.amount_usdc;
   // Prepare validated every row; a row that arrives otherwise holds nothing.
+  const transactionId = item.transaction_id ?? '';
+  if (transactionId !== '' && !TRANSACTION_ID_PATTERN.test(transactionId)) return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   if (!Number.isInteger(columns.line) || !AGENT_ID_PATTERN.test(item.buyer ?? '') || !AGENT_ID_PATTERN.test(item.seller ?? '') || amount === undefined || !(amount > 0) || score === undefined) {
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   }

@@ -1,9 +1,11 @@
 import type { RowOutcome } from '../../lib/private/contracts/batch-engine';
 import type { HoldFieldNames, HoldInputFormatName, HoldItem } from '../../lib/private/contracts/fraud-hold-env';
 import { CsvWithHeader, missingColumns, readCsvWithHeader } from '../shared/batch/csv-with-header';
-import { linesByKey } from '../shared/batch/prepare-run';
+import { inputCsvProblem, linesByKey } from '../shared/batch/prepare-run';
 import { parseDecimal, toCentsRounded } from '../shared/decimal';
+import { JsonNumber, parseJsonKeepingNumbers, WHOLE_NUMBER_LITERAL } from '../shared/exact-json';
 import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
+import { shownLiteral, shownValue, TRANSACTION_ID_PATTERN, TRANSACTION_ID_RULE } from '../shared/record-ids';
 
 export interface HoldRules extends HoldFieldNames {
   readonly inputFormat: HoldInputFormatName;
@@ -34,13 +36,17 @@ interface Candidate {
   readonly columns: { -readonly [column in keyof HoldItem]: string };
   readonly amountCents?: number;
   readonly problem?: { readonly status: 'SKIPPED' | 'INVALID'; readonly error: string };
+  /** Its transaction id breaks the rule: INVALID for that, never counted as a duplicate. */
+  readonly idRefused?: boolean;
 }
 
 /**
  * Decides every record of a run's objects: a fraud score strictly above the threshold gets a hold
  * (buyer, seller, amount), at or below it is SKIPPED; a record that is not JSON, has no or a bad
  * amount, a score that is not a number in [0, 1], an invalid agent id, an amount over maxHoldUsdc,
- * or a transaction id that appears more than once, is INVALID. `line` numbers records across objects.
+ * a transaction id that breaks the id rule (record-ids.ts) or appears more than once, or an object key
+ * that input.csv cannot carry, is INVALID. JSON numbers in the id fields keep the digits they were
+ * written with (exact-json.ts). `line` numbers records across objects.
  */
 export function decideHolds(objects: readonly RecordObject[], rules: HoldRules, transformJob: string): DecidedHolds {
   const candidates: Candidate[] = [];
@@ -49,7 +55,7 @@ export function decideHolds(objects: readonly RecordObject[], rules: HoldRules, 
       candidates.push(decide(candidates.length + 1, object, record, rules, transformJob));
     }
   }
-  const linesByTransaction = linesByKey(candidates, (c) => c.columns.transaction_id, (c) => Number(c.columns.line));
+  const linesByTransaction = linesByKey(candidates, (c) => (c.idRefused ? undefined : c.columns.transaction_id), (c) => Number(c.columns.line));
 
   const payable: HoldItem[] = [];
   const notPaid: RowOutcome[] = [];
@@ -58,7 +64,7 @@ export function decideHolds(objects: readonly RecordObject[], rules: HoldRules, 
     const lines = linesByTransaction.get(candidate.columns.transaction_id) ?? [];
     const problem =
       lines.length > 1
-        ? { status: 'INVALID' as const, error: `transaction ${JSON.stringify(candidate.columns.transaction_id)} appears more than once (lines ${lines.join(', ')})` }
+        ? { status: 'INVALID' as const, error: `transaction ${shownValue(candidate.columns.transaction_id)} appears more than once (lines ${lines.join(', ')})` }
         : candidate.problem;
     if (problem) {
       const amount = candidate.amountCents === undefined ? undefined : candidate.amountCents / 100;
@@ -97,12 +103,13 @@ function readRecords(object: RecordObject, rules: HoldRules): RawRecord[] {
       if (text.trim() === '') return;
       let value: unknown;
       try {
-        value = JSON.parse(text);
+        // Numbers keep their literal: two ids beyond 2^53 stay two ids.
+        value = parseJsonKeepingNumbers(text);
       } catch {
         records.push({ objectLine: index + 1, unreadable: `line ${index + 1} of ${object.key} is not JSON` });
         return;
       }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof JsonNumber) {
         records.push({ objectLine: index + 1, unreadable: `line ${index + 1} of ${object.key} is not a JSON object` });
         return;
       }
@@ -126,12 +133,13 @@ function decide(line: number, object: RecordObject, record: RawRecord, rules: Ho
   };
   if ('unreadable' in record) return { columns, problem: { status: 'INVALID', error: record.unreadable } };
   const field = (name: string) => fieldValue(record.fields, name);
-  const text = (value: unknown) => (typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '');
 
-  columns.transaction_id = text(field(rules.transactionIdField));
-  columns.buyer = text(field(rules.buyerField));
-  columns.seller = text(field(rules.sellerField));
-  const invalid = (error: string, amountCents?: number): Candidate => ({ columns, amountCents, problem: { status: 'INVALID', error } });
+  const transactionId = transactionIdOf(rules.transactionIdField, field(rules.transactionIdField));
+  columns.transaction_id = transactionId.text;
+  columns.buyer = agentIdText(field(rules.buyerField));
+  columns.seller = agentIdText(field(rules.sellerField));
+  const idRefused = transactionId.problem !== undefined;
+  const invalid = (error: string, amountCents?: number): Candidate => ({ columns, amountCents, idRefused, problem: { status: 'INVALID', error } });
 
   const score = toNumber(field(rules.fraudScoreField));
   if (score === undefined || score < 0 || score > 1) {
@@ -143,14 +151,50 @@ function decide(line: number, object: RecordObject, record: RawRecord, rules: Ho
   const amountCents = toCentsRounded(amount);
   if (!(amountCents > 0)) return invalid(`${rules.amountField} must be positive, got ${show(field(rules.amountField))}`);
   columns.amount_usdc = (amountCents / 100).toFixed(2);
+  // Whatever its score: a record whose id breaks the rule is INVALID, not SKIPPED.
+  if (transactionId.problem !== undefined) return invalid(transactionId.problem, amountCents);
   if (score <= rules.fraudScoreThreshold) {
     return { columns, amountCents, problem: { status: 'SKIPPED', error: `fraud score ${score} is at or below the threshold ${rules.fraudScoreThreshold}` } };
   }
+  // A hold goes to Act through input.csv, which must carry its object key exactly.
+  const keyProblem = inputCsvProblem(object.key);
+  if (keyProblem !== undefined) return invalid(`the object key ${shownValue(object.key)} has ${keyProblem}, which input.csv cannot pass on to Step Functions unchanged`, amountCents);
   for (const [name, value] of [[rules.buyerField, columns.buyer], [rules.sellerField, columns.seller]] as const) {
-    if (!AGENT_ID_PATTERN.test(value)) return invalid(`${name} ${JSON.stringify(value)} is not a valid agent id`, amountCents);
+    const written = field(name);
+    if (written instanceof JsonNumber && !WHOLE_NUMBER_LITERAL.test(written.literal)) return invalid(`${name} ${shownLiteral(written.literal)} is not a valid agent id`, amountCents);
+    if (!AGENT_ID_PATTERN.test(value)) return invalid(`${name} ${shownValue(value)} is not a valid agent id`, amountCents);
   }
   if (amountCents > toCentsRounded(rules.maxHoldUsdc)) return invalid(`amount ${columns.amount_usdc} is over maxHoldUsdc ${rules.maxHoldUsdc}`, amountCents);
   return { columns, amountCents };
+}
+
+/**
+ * A record's transaction id (trimmed) and, when it breaks the rule, why. None (missing, null, blank) is
+ * no error: the record is identified by its place. A number is its literal, and must be a whole number
+ * written as digits: `1.0` or `1e3` would not be the id `JSON.parse` made of them in earlier versions.
+ */
+function transactionIdOf(name: string, value: unknown): { text: string; problem?: string } {
+  const refused = (text: string, why: string) => ({ text, problem: `${name} ${why}` });
+  if (value === undefined || value === null) return { text: '' };
+  if (value instanceof JsonNumber) {
+    if (!WHOLE_NUMBER_LITERAL.test(value.literal)) {
+      return refused(value.literal, `${shownLiteral(value.literal)} is not a valid transaction id: a number must be a whole number as digits (write any other id as a string)`);
+    }
+    return TRANSACTION_ID_PATTERN.test(value.literal) ? { text: value.literal } : refused(value.literal, `${shownLiteral(value.literal)} is not a valid transaction id: ${TRANSACTION_ID_RULE}`);
+  }
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text === '' || TRANSACTION_ID_PATTERN.test(text)) return { text };
+    return refused(text, `${shownValue(text)} is not a valid transaction id: ${TRANSACTION_ID_RULE}`);
+  }
+  return refused('', `${show(value)} is not a valid transaction id: it must be a string or a whole number`);
+}
+
+/** A buyer's or seller's agent id as written (a number: its literal), trimmed; checked against the API's rule later. */
+function agentIdText(value: unknown): string {
+  if (typeof value === 'string') return value.trim();
+  if (value instanceof JsonNumber) return value.literal;
+  return '';
 }
 
 /**
@@ -161,25 +205,28 @@ function fieldValue(fields: { readonly [field: string]: unknown }, path: string)
   const found = readPath(fields, path);
   if (found !== undefined) return found;
   const output = fields.SageMakerOutput;
-  return output !== null && typeof output === 'object' ? readPath(output as { [field: string]: unknown }, path) : undefined;
+  return output !== null && typeof output === 'object' && !(output instanceof JsonNumber) ? readPath(output as { [field: string]: unknown }, path) : undefined;
 }
 
 function readPath(fields: { readonly [field: string]: unknown }, path: string): unknown {
   if (path in fields) return fields[path];
   let current: unknown = fields;
   for (const part of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
+    if (current === null || typeof current !== 'object' || current instanceof JsonNumber) return undefined;
     current = (current as { [key: string]: unknown })[part];
   }
   return current;
 }
 
 function toNumber(value: unknown): number | undefined {
+  if (value instanceof JsonNumber) value = value.value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value === 'string') return parseDecimal(value);
   return undefined;
 }
 
 function show(value: unknown): string {
-  return value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+  if (value === undefined) return 'nothing';
+  if (value instanceof JsonNumber) return shownLiteral(value.literal);
+  return typeof value === 'string' ? shownValue(value) : shownLiteral(JSON.stringify(value) ?? String(value));
 }

@@ -1,12 +1,13 @@
 /**
  * Drives a batch run locally the way the state machine does (there is no Step Functions here):
- * Prepare, then the Distributed Map's batching of `input.csv` into Act invocations (bounded like
- * maxConcurrency), then the ResultWriter's manifest and result files, then Summarize.
+ * Prepare, then the Distributed Map's reading of `input.csv` (the model of its CSV reader in
+ * test/support/step-functions-csv.ts) and batching into Act invocations (bounded like maxConcurrency),
+ * then the ResultWriter's manifest and result files, then Summarize.
  */
-import { parse } from 'csv-parse/sync';
 import { mapWithConcurrency } from '../../lambda/shared/batch/rate-limiter';
 import { BatchInput, PayBatchEvent, PreparedRun, RUN_FILES } from '../../lib/private/contracts/batch-engine';
 import { FakeS3 } from '../support/fake-s3';
+import { readCsvAsStepFunctions } from '../support/step-functions-csv';
 import { lambdaContext } from './handler-harness';
 
 type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
@@ -34,7 +35,8 @@ export interface ChildExecutionResult {
 export async function driveRun(s3: FakeS3, handlers: BatchHandlers, runId: string, input: unknown, options: DriveOptions = {}) {
   const prepared = await handlers.prepare({ runId, input }, lambdaContext(300_000));
   const { bucket } = prepared.runFolder;
-  const items = parse(s3.getObject(bucket, prepared.inputKey)!, { columns: true, skip_empty_lines: true }) as PayBatchEvent['Items'];
+  // The Map's CSV reader, as AWS documents it (a model that refuses what the documentation leaves open).
+  const items = readCsvAsStepFunctions(s3.getObject(bucket, prepared.inputKey)!) as unknown as PayBatchEvent['Items'];
 
   const batchInput: BatchInput = { runId, sourceBucket: prepared.source.bucket, sourceKey: prepared.source.key, sourceEtag: prepared.source.etag };
   const size = options.itemsPerBatch ?? 100;

@@ -40,10 +40,20 @@ describe('scoreRows: bad rows are INVALID with the field and the value, and the 
   test.each([
     ['', 'agent_id is empty'],
     ['agt bad', 'agent_id "agt bad" is not a valid agent id'],
+    ['agt_\\', 'agent_id "agt_\\\\" is not a valid agent id'],
   ])('agent id %j', (agentId, error) => {
     const file = scoreRows(`agent_id,score\n${agentId},1\nagt_ok,1\n`, rules);
     expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
     expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_ok']);
+  });
+
+  test('a 2 KB agent id (or 129 characters, one too many) is INVALID, the value shortened in the reason', () => {
+    const file = scoreRows(`agent_id,score\n${'a'.repeat(2048)},1\n${'c'.repeat(129)},1\n${'d'.repeat(128)},1\n`, rules);
+    expect(file.notPaid.map((row) => row.error)).toEqual([
+      `agent_id "${'a'.repeat(64)}…" (2048 characters) is not a valid agent id`,
+      `agent_id "${'c'.repeat(64)}…" (129 characters) is not a valid agent id`,
+    ]);
+    expect(file.payable.map((row) => row.agent_id)).toEqual(['d'.repeat(128)]);
   });
 
   test.each([
@@ -57,6 +67,16 @@ describe('scoreRows: bad rows are INVALID with the field and the value, and the 
     const file = scoreRows(`agent_id,score\nagt_a,${score}\nagt_ok,1\n`, rules);
     expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
     expect(file.payable).toHaveLength(1);
+  });
+
+  test('rows sharing an agent id that breaks the rule are INVALID for the rule, not as duplicates', () => {
+    const long = 'b'.repeat(200);
+    const file = scoreRows(`agent_id,score\n${long},1\n${long},1\nagt_ok,1\n`, rules);
+    expect(file.notPaid.map((row) => row.error)).toEqual([
+      `agent_id "${'b'.repeat(64)}…" (200 characters) is not a valid agent id`,
+      `agent_id "${'b'.repeat(64)}…" (200 characters) is not a valid agent id`,
+    ]);
+    expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_ok']);
   });
 
   test('every row of a duplicated agent id is INVALID, naming the lines', () => {

@@ -190,6 +190,74 @@ describe('finding 5: enabled: false stops Act too, not only Prepare', () => {
   });
 });
 
+describe('FraudHoldEscrow: transaction ids are exact and bounded', () => {
+  const flagged = '"buyer":"agt_b","seller":"agt_s","amount":5,"fraud_score":0.95';
+
+  test('two numeric ids beyond 2^53 in one file (one number to JSON.parse) are two transactions: both held', async () => {
+    const key = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, key, [`{"transaction_id":9007199254740993,${flagged}}`, `{"transaction_id":9007199254740992,${flagged}}`].join('\n'));
+    const { log } = await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    expect(log.rows.map((row: any) => [row.transaction_id, row.status])).toEqual([
+      ['9007199254740993', 'SUCCEEDED'],
+      ['9007199254740992', 'SUCCEEDED'],
+    ]);
+    expect(escrows()).toHaveLength(2);
+    expect(await readLedger(harness, 'v1:hold:9007199254740993')).toMatchObject({ state: 'SUCCEEDED' });
+    expect(await readLedger(harness, 'v1:hold:9007199254740992')).toMatchObject({ state: 'SUCCEEDED' });
+  });
+
+  test('across runs: another transaction whose id rounds to the same number is held too, not "SUCCEEDED repeated"', async () => {
+    const first = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, first, `{"transaction_id":9007199254740996,${flagged}}\n`);
+    await drive(handlers(), { bucket: RECORDS_BUCKET, key: first });
+    const second = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, second, `{"transaction_id":9007199254740997,"buyer":"agt_b","seller":"agt_s","amount":7,"fraud_score":0.95}\n`);
+    const { log } = await drive(handlers(), { bucket: RECORDS_BUCKET, key: second });
+    expect(log.rows).toEqual([expect.objectContaining({ transaction_id: '9007199254740997', status: 'SUCCEEDED', amount_usdc: 7 })]);
+    expect(log.rows[0].repeated).toBeFalsy();
+    expect(escrows().map((e) => e.body.amount)).toEqual([5, 7]);
+  });
+
+  test('a 2 KB transaction id is INVALID in Prepare with the reason (never a failed claim "a rerun sends it"); the other record is held', async () => {
+    const key = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, key, [`{"transaction_id":"${'x'.repeat(2048)}",${flagged}}`, `{"transaction_id":"fine-${counter}",${flagged}}`].join('\n'));
+    const { log } = await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    expect(log.rows.map((row: any) => [row.status, row.error])).toEqual([
+      ['INVALID', `transaction_id "${'x'.repeat(64)}…" (2048 characters) is not a valid transaction id: 1 to 128 letters, digits and _ . : @ + = -`],
+      ['SUCCEEDED', undefined],
+    ]);
+    expect(log.totals).toMatchObject({ INVALID: { rows: 1 }, SUCCEEDED: { rows: 1 }, REJECTED: { rows: 0 } });
+    expect(escrows()).toHaveLength(1);
+  });
+
+  test('an id ending in a backslash is INVALID in Prepare; the Map (its CSV reader modelled) reads every held row as written, quotes and commas in the key too', async () => {
+    const key = `uploads/${unique()} "odd", name.out`;
+    const n = counter;
+    harness.s3.putObject(RECORDS_BUCKET, key, [`{"transaction_id":"bs-${n}\\\\",${flagged}}`, `{"transaction_id":"plain-${n}",${flagged}}`].join('\n'));
+    const { log } = await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    expect(log.rows.map((row: any) => [row.status, row.object_key, row.buyer, row.seller, row.amount_usdc])).toEqual([
+      ['INVALID', key, 'agt_b', 'agt_s', 5],
+      ['SUCCEEDED', key, 'agt_b', 'agt_s', 5],
+    ]);
+    expect(log.rows[0].error).toBe(`transaction_id "bs-${n}\\\\" is not a valid transaction id: 1 to 128 letters, digits and _ . : @ + = -`);
+    expect(escrows()).toEqual([expect.objectContaining({ body: expect.objectContaining({ metadata: expect.objectContaining({ transaction_id: `plain-${n}` }) }) })]);
+  });
+  test('Act holds nothing for a row whose transaction id breaks the rule, however it got into a batch', async () => {
+    const act = handlers().act;
+    const row = { line: '1', object_key: 'k.out', object_etag: 'e', object_line: '1', buyer: 'agt_b', seller: 'agt_s', amount_usdc: '5.00', fraud_score: '0.95', transform_job: '' };
+    const batch = {
+      Items: [{ ...row, transaction_id: 'x'.repeat(2048) }, { ...row, line: '2', transaction_id: 'tx\\' }],
+      BatchInput: { runId: 'r', sourceBucket: RECORDS_BUCKET, sourceKey: 'k.out', sourceEtag: 'e' },
+    };
+    const result = (await act(batch, lambdaContext())) as { rows: any[] };
+    expect(result.rows.map((r) => [r.line, r.status, r.error.slice(0, 20)])).toEqual([
+      [1, 'INVALID', 'malformed batch item'],
+      [2, 'INVALID', 'malformed batch item'],
+    ]);
+    expect(harness.sandbox.calls).toHaveLength(0);
+  });
+});
+
 describe('FraudHoldEscrow: 5,000 records end to end, with faults', () => {
   test('every record has one status; holds at the sandbox match the log; no transaction held twice; totals reconcile; a rerun adds only REJECTED retries', async () => {
     const random = seededRandom(5000);

@@ -1,5 +1,9 @@
 import { decideHolds, HoldRules, RecordObject, UnreadableRecordsError } from '../../lambda/fraud-hold-prepare/hold-records';
 import { resolveRecords } from '../../lambda/fraud-hold-prepare/record-sources';
+import fc from 'fast-check';
+import { normalizedCsv } from '../../lambda/shared/batch/prepare-run';
+import { HOLD_COLUMNS } from '../../lib/private/contracts/fraud-hold-env';
+import { readCsvAsStepFunctions } from '../support/step-functions-csv';
 import { defaultHoldPrepareSettings } from '../support/handler-settings';
 
 const rules: HoldRules = defaultHoldPrepareSettings();
@@ -85,5 +89,107 @@ describe('resolveRecords', () => {
       transformJob: 'fraud-7',
     });
     expect(resolveRecords({ source: 'aws.sagemaker', detail: { TransformJobName: 'fraud-8' } })).toEqual({ ok: true, location: { kind: 'transform-job', jobName: 'fraud-8' }, transformJob: 'fraud-8' });
+  });
+});
+
+describe('decideHolds: transaction ids and agent ids are exact and bounded', () => {
+  const flagged = '"buyer":"agt_b","seller":"agt_s","amount":5,"fraud_score":0.95';
+  const idRule = '1 to 128 letters, digits and _ . : @ + = -';
+
+  test('two numeric ids beyond 2^53, which JSON.parse makes one, are two transactions: both held, with their digits', () => {
+    const decided = decideHolds(
+      [object('big.out', [`{"transaction_id":9007199254740993,${flagged}}`, `{"transaction_id":9007199254740992,${flagged}}`, `{"transaction_id":123456789012345678901234567890,${flagged}}`])],
+      rules,
+      '',
+    );
+    expect(decided.notPaid).toEqual([]);
+    expect(decided.payable.map((row) => row.transaction_id)).toEqual(['9007199254740993', '9007199254740992', '123456789012345678901234567890']);
+  });
+
+  test('a numeric id is its digits as written (a safe one keeps the key it always had); a string keeps its leading zeros', () => {
+    const decided = decideHolds([object('ids.out', [`{"transaction_id":42,${flagged}}`, `{"transaction_id":"0042",${flagged}}`, `{"transaction_id":-7,${flagged}}`])], rules, '');
+    expect(decided.payable.map((row) => row.transaction_id)).toEqual(['42', '0042', '-7']);
+  });
+
+  test('a numeric buyer or seller keeps its digits too (not another agent)', () => {
+    const decided = decideHolds([object('agents.out', ['{"transaction_id":"t-1","buyer":9007199254740993,"seller":12345678901234567891,"amount":5,"fraud_score":0.95}'])], rules, '');
+    expect(decided.payable.map((row) => [row.buyer, row.seller])).toEqual([['9007199254740993', '12345678901234567891']]);
+  });
+
+  test.each([
+    ['a 2 KB id', JSON.stringify('x'.repeat(2048)), `transaction_id "${'x'.repeat(64)}…" (2048 characters) is not a valid transaction id: ${idRule}`],
+    ['129 characters', JSON.stringify('t'.repeat(129)), `transaction_id "${'t'.repeat(64)}…" (129 characters) is not a valid transaction id: ${idRule}`],
+    ['an id ending in a backslash', JSON.stringify('tx\\'), `transaction_id "tx\\\\" is not a valid transaction id: ${idRule}`],
+    ['a comma', JSON.stringify('tx,1'), `transaction_id "tx,1" is not a valid transaction id: ${idRule}`],
+    ['a double quote', JSON.stringify('tx"1'), `transaction_id "tx\\"1" is not a valid transaction id: ${idRule}`],
+    ['a line break', JSON.stringify('tx\r\n1'), `transaction_id "tx\\r\\n1" is not a valid transaction id: ${idRule}`],
+    ['a space inside', JSON.stringify('tx 1'), `transaction_id "tx 1" is not a valid transaction id: ${idRule}`],
+    ["a slash (a record's place has one)", JSON.stringify('bucket/k.out:etag:1'), `transaction_id "bucket/k.out:etag:1" is not a valid transaction id: ${idRule}`],
+    ['a letter outside ASCII', JSON.stringify('tx-é'), `transaction_id "tx-é" is not a valid transaction id: ${idRule}`],
+    ['a number with a fraction', '1.5', 'transaction_id 1.5 is not a valid transaction id: a number must be a whole number as digits (write any other id as a string)'],
+    ['a number with an exponent', '1e3', 'transaction_id 1e3 is not a valid transaction id: a number must be a whole number as digits (write any other id as a string)'],
+    ['true', 'true', 'transaction_id true is not a valid transaction id: it must be a string or a whole number'],
+    ['an object', '{"id":1}', 'transaction_id {"id":1} is not a valid transaction id: it must be a string or a whole number'],
+  ])('%s is INVALID with the reason naming the field and the value; the other records still go through', (_, literal, error) => {
+    const decided = decideHolds([object('x.out', [`{"transaction_id":${literal},${flagged}}`, `{"transaction_id":"ok-1",${flagged}}`])], rules, '');
+    expect(decided.notPaid).toEqual([expect.objectContaining({ line: 1, status: 'INVALID', error })]);
+    expect(decided.payable.map((row) => row.transaction_id)).toEqual(['ok-1']);
+  });
+
+  test('the ids that pass: letters, digits and _ . : @ + = -, up to 128; a record with no id (missing, null, "") is identified by its place', () => {
+    const ids = ['A-z_0.9:@+=', 't'.repeat(128), '-1', 'pi_3N2x:order@shop'];
+    const decided = decideHolds([object('ok.out', [...ids.map((id) => `{"transaction_id":${JSON.stringify(id)},${flagged}}`), `{${flagged}}`, `{"transaction_id":null,${flagged}}`, `{"transaction_id":"",${flagged}}`])], rules, '');
+    expect(decided.notPaid).toEqual([]);
+    expect(decided.payable.map((row) => row.transaction_id)).toEqual([...ids, '', '', '']);
+  });
+
+  test('the id rule holds for CSV records too', () => {
+    const csv: RecordObject = { key: 'in.csv', etag: 'e', body: Buffer.from('transaction_id,buyer,seller,amount,fraud_score\n"tx\\",agt_b,agt_s,5,0.95\n"007",agt_b,agt_s,5,0.95\n') };
+    const decided = decideHolds([csv], { ...rules, inputFormat: 'CSV' }, '');
+    expect(decided.notPaid).toEqual([expect.objectContaining({ line: 1, status: 'INVALID', error: `transaction_id "tx\\\\" is not a valid transaction id: ${idRule}` })]);
+    expect(decided.payable.map((row) => row.transaction_id)).toEqual(['007']);
+  });
+
+  test('two records with the same refused id are INVALID for the id, not as duplicates; a long bad agent id is shown shortened', () => {
+    const long = JSON.stringify('y'.repeat(300));
+    const decided = decideHolds([object('x.out', [`{"transaction_id":${long},${flagged}}`, `{"transaction_id":${long},${flagged}}`, `{"transaction_id":"t-2","buyer":${long},"seller":"agt_s","amount":5,"fraud_score":0.95}`])], rules, '');
+    expect(decided.notPaid.map((row) => row.error)).toEqual([
+      `transaction_id "${'y'.repeat(64)}…" (300 characters) is not a valid transaction id: ${idRule}`,
+      `transaction_id "${'y'.repeat(64)}…" (300 characters) is not a valid transaction id: ${idRule}`,
+      `buyer "${'y'.repeat(64)}…" (300 characters) is not a valid agent id`,
+    ]);
+  });
+
+  test("the records of an object whose key input.csv cannot carry (a backslash) are INVALID; a key with quotes and commas is fine", () => {
+    const decided = decideHolds([object('in\\bad.out', [`{"transaction_id":"t-1",${flagged}}`]), object('in "odd", fine.out', [`{"transaction_id":"t-2",${flagged}}`])], rules, '');
+    expect(decided.notPaid).toEqual([
+      expect.objectContaining({ line: 1, status: 'INVALID', error: 'the object key "in\\\\bad.out" has a backslash, which input.csv cannot pass on to Step Functions unchanged' }),
+    ]);
+    expect(decided.payable.map((row) => row.object_key)).toEqual(['in "odd", fine.out']);
+  });
+
+  test('property: a record is held with exactly its id, or INVALID; every held record reaches Act through input.csv exactly as decided', () => {
+    const tricky = fc.constantFrom('"', ',', '\\', '\n', '\r', ' ', '/', '0', '9', 'a', 'Z', '_', '-', '.', ':', '@', '+', '=', 'é', '😀');
+    const id = fc.oneof(
+      fc.array(tricky, { minLength: 1, maxLength: 12 }).map((parts) => JSON.stringify(parts.join(''))),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 140 }).map((s) => JSON.stringify(s)),
+      fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
+    );
+    const key = fc.array(tricky, { minLength: 1, maxLength: 8 }).map((parts) => `out/${parts.join('')}.out`);
+    fc.assert(
+      fc.property(key, fc.uniqueArray(id, { maxLength: 10 }), (objectKey, ids) => {
+        const decided = decideHolds([object(objectKey, ids.map((literal) => `{"transaction_id":${literal},${flagged}}`))], rules, 'job-1');
+        expect(decided.payable.length + decided.notPaid.length).toBe(ids.length);
+        for (const row of decided.payable) {
+          const literal = ids[Number(row.line) - 1];
+          const given = literal.startsWith('"') ? (JSON.parse(literal) as string).trim() : literal;
+          expect(row.transaction_id).toBe(given);
+          // No id (a blank string) is identified by its place; any other is within the rule.
+          if (given !== '') expect(row.transaction_id).toMatch(/^[A-Za-z0-9_.:@+=-]{1,128}$/);
+        }
+        expect(readCsvAsStepFunctions(Buffer.from(normalizedCsv(decided.payable, HOLD_COLUMNS), 'utf8'))).toEqual(decided.payable);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

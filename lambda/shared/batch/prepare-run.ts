@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { PreparedRun, RowOutcome, RUN_FILES, SourceObject } from '../../../lib/private/contracts/batch-engine';
+import { shownValue } from '../record-ids';
 import { runFolderPrefix, writeObject } from './run-folder';
 
 export interface DecidedRun<Item> {
@@ -54,13 +55,35 @@ export async function writePreparedRun<Item extends { readonly [column: string]:
   };
 }
 
-/** The normalized `input.csv`: a header, then one row per item. */
+/**
+ * The normalized `input.csv`: a header, then one row per item, written so that the Distributed Map's CSV
+ * reader gives Act every value exactly as it is here (see `inputCsvProblem`). A value it could not carry
+ * throws, and the execution fails before any money moves; Prepare turns such rows INVALID first.
+ */
 export function normalizedCsv<Item extends { readonly [column: string]: string }>(rows: readonly Item[], columns: readonly (keyof Item & string)[]): string {
-  return [columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column] ?? '')).join(','))].join('\n') + '\n';
+  const field = (row: Item, column: keyof Item & string): string => {
+    const value = row[column] ?? '';
+    const problem = inputCsvProblem(value);
+    if (problem !== undefined) throw new Error(`input.csv cannot carry ${column} ${shownValue(value)} (line ${row.line ?? '?'}): it has ${problem}`);
+    // Quoted, with `""` for a quote, when it holds a quote, a comma or a newline, or starts or ends with a space.
+    return /[",\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  };
+  return [columns.join(','), ...rows.map((row) => columns.map((column) => field(row, column)).join(','))].join('\n') + '\n';
 }
 
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/**
+ * Why a value cannot go into `input.csv`, or undefined. Step Functions' CSV reader documents double-quoted
+ * fields (commas and newlines inside, `""` for a quote), and backslash escapes: `\\` and `\,` keep the
+ * character, a backslash before anything else is dropped; how it reads a backslash inside quotes, or a
+ * carriage return, it does not document. So `input.csv` never holds either: every value it does hold reads
+ * back exactly, by Step Functions and by Summarize's reader alike. A lone UTF-16 surrogate has no UTF-8.
+ * (Every id, amount and number Prepare accepts passes; the object key of a hold record may not.)
+ */
+export function inputCsvProblem(value: string): string | undefined {
+  if (value.includes('\\')) return 'a backslash';
+  if (value.includes('\r')) return 'a carriage return';
+  if (/\p{Surrogate}/u.test(value)) return 'half of a UTF-16 surrogate pair (not UTF-8)';
+  return undefined;
 }
 
 /** Every row of a key (agent id, transaction id) that appears more than once: which one was meant is not ours to guess. */

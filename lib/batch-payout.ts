@@ -16,6 +16,7 @@ import {
   checkRunShape,
   checkSourceTrigger,
 } from './private/batch-engine';
+import { CONSTRUCT_ACTION_KINDS } from './private/contracts/action-keys';
 import {
   BATCH_PAYOUT_METRICS,
   BATCH_PAYOUT_OUTCOME_METRICS,
@@ -210,6 +211,7 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
         description: 'BatchPayout Summarize: writes the run\'s payout log and puts a Purple Flea Payout Completed event',
         logFile: PAYOUT_LOG_FILE,
       },
+      actionKinds: CONSTRUCT_ACTION_KINDS.batchPayout,
       objectCreatedRuleDescription: 'Runs BatchPayout: a scores file created in the source bucket becomes Purple Flea payouts',
       jobTrigger: processing.on
         ? {

@@ -17,6 +17,7 @@ import {
   checkRunShape,
   checkSourceTrigger,
 } from './private/batch-engine';
+import { CONSTRUCT_ACTION_KINDS } from './private/contracts/action-keys';
 import {
   FRAUD_HOLD_ACT_ENV,
   FRAUD_HOLD_METRICS,
@@ -264,6 +265,7 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         description: "FraudHoldEscrow Summarize: writes the run's holds log and puts a Purple Flea Holds Completed event",
         logFile: HOLDS_LOG_FILE,
       },
+      actionKinds: CONSTRUCT_ACTION_KINDS.fraudHoldEscrow,
       objectCreatedRuleDescription: 'Runs FraudHoldEscrow: a scored transactions file created in the source bucket becomes Purple Flea escrow holds',
       jobTrigger: transform.on
         ? {

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { ModelOutputFormat } from './model-output-format';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import { newHandlerAlarms } from './private/alarms';
+import { CONSTRUCT_ACTION_KINDS } from './private/contracts/action-keys';
 import {
   ModelOutputFormatName,
   PREDICT_TO_TRADE_ENV,
@@ -23,6 +24,7 @@ import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { tradeEnvelopeInput } from './private/envelope-input';
 import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
+import { grantActionAccess } from './private/ledger-access';
 import {
   DEFAULT_CONFIDENCE_COLUMN,
   DEFAULT_CONFIDENCE_FIELD,
@@ -233,7 +235,8 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
         resources: [sageMakerArn(this, 'endpoint', sageMakerNameInArn(props.endpointName))],
       }),
     );
-    props.connection.grantActionAccess(handler);
+    // Its orders' records and its daily cap's counters, no other construct's.
+    grantActionAccess(props.connection, handler, CONSTRUCT_ACTION_KINDS.predictToTrade);
 
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Runs PredictToTrade: a SageMaker prediction becomes a Purple Flea market order',

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { LEDGER_MINIMUM_RETENTION_DAYS, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from './private/contracts/ledger-schema';
+import { grantActionAccess } from './private/ledger-access';
 import { AGENT_ID, AGENT_ID_RULE } from './private/patterns';
 import { PropsValidator } from './private/validation';
 
@@ -116,21 +117,14 @@ export class PurpleFleaConnection extends Construct {
 
   /**
    * Lets a handler take actions through this connection: read the one API-key secret, and read and
-   * write single ledger records (GetItem, PutItem, UpdateItem on the ledger table, nothing else).
+   * update single ledger records (GetItem and UpdateItem on the ledger table, the only calls of the money
+   * path, nothing else), with the ledger's customer managed key if it has one.
+   *
+   * The grant covers every record of the ledger. The library's own constructs limit each of their roles
+   * to their own kinds of action keys (`dynamodb:LeadingKeys`).
    */
   public grantActionAccess(grantee: iam.IGrantable): iam.Grant {
-    const secret = this.apiKeySecret.grantRead(grantee);
-    const ledger = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      resourceArns: [this.ledgerTable.tableArn],
-    });
-    let grant = secret.combine(ledger);
-    // An existing table encrypted with a customer managed key also needs the key.
-    if (this.ledgerTable.encryptionKey) {
-      grant = grant.combine(this.ledgerTable.encryptionKey.grantEncryptDecrypt(grantee));
-    }
-    return grant;
+    return grantActionAccess(this, grantee);
   }
 }
 

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { BonusTier, MetricGoal } from './bonus-tier';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import { newHandlerAlarms } from './private/alarms';
+import { CONSTRUCT_ACTION_KINDS } from './private/contracts/action-keys';
 import {
   ESCROW_TEMPLATE_PLACEHOLDERS,
   MetricGoalName,
@@ -23,6 +24,7 @@ import {
 import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
+import { grantActionAccess } from './private/ledger-access';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
@@ -213,7 +215,8 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
 
     this.allowDescribeTrainingJobs(handler, prefix);
     this.eventBus.grantPutEventsTo(handler);
-    props.connection.grantActionAccess(handler);
+    // Its escrows' records, no other construct's.
+    grantActionAccess(props.connection, handler, CONSTRUCT_ACTION_KINDS.trainingBonusEscrow);
 
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Runs TrainingBonusEscrow: a completed SageMaker training job that beats its bar gets an escrowed Purple Flea bonus',

@@ -2,7 +2,6 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -16,10 +15,12 @@ import {
   DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
   S3_KMS_OBJECT_ACTIONS,
 } from './batch-workflow';
+import { ActionKind } from './contracts/action-keys';
 import { BATCH_SUMMARIZE_ENV, batchSummarizeEnvironment, RUN_FILES } from './contracts/batch-engine';
 import { newDeadLetterQueue } from './dead-letter-queue';
 import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './handler-function';
+import { grantActionAccess, grantLedgerRead } from './ledger-access';
 import { NumberRange, PropsValidator, isInRange, isToken } from './validation';
 import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
 import type { BatchRunProps } from '../batch-run-props';
@@ -97,6 +98,12 @@ export interface BatchEngineProps {
     /** The run's log, written into the run folder (`payout_log.json`). */
     readonly logFile: string;
   };
+
+  /**
+   * The kinds of ledger keys the act function writes and Summarize reads (the construct's, from its
+   * contract): the only records their roles may touch.
+   */
+  readonly actionKinds: readonly ActionKind[];
 
   /** The construct's own SageMaker job trigger, if it is on. */
   readonly jobTrigger?: BatchJobTrigger;
@@ -193,8 +200,8 @@ export class BatchEngine {
     this.summarizeFunction = summarize;
 
     this.allowPrepare(options, props.prepare.statements ?? [], props.prepare.readBuckets ?? []);
-    options.connection.grantActionAccess(act);
-    this.allowSummarize(options.connection, props.summarize.logFile);
+    grantActionAccess(options.connection, act, props.actionKinds);
+    this.allowSummarize(options.connection, props.summarize.logFile, props.actionKinds);
 
     const workflow = new BatchWorkflow(scope, 'Workflow', {
       prepareFunction: prepare,
@@ -311,7 +318,7 @@ export class BatchEngine {
    * Summarize reads the run's files (Prepare's report, input.csv, the Map's results) and the ledger records
    * of the rows the Map could not settle, writes the run's log, and puts one event.
    */
-  private allowSummarize(connection: PurpleFleaConnection, logFile: string): void {
+  private allowSummarize(connection: PurpleFleaConnection, logFile: string, actionKinds: readonly ActionKind[]): void {
     const summarize = this.summarizeFunction;
     newWildcardPolicy(this.scope, 'SummarizeAccess', {
       role: summarize.handlerRole,
@@ -332,9 +339,8 @@ export class BatchEngine {
       ],
     });
     this.outputBucket.encryptionKey?.grant(summarize, ...S3_KMS_OBJECT_ACTIONS);
-    // Reads single ledger records, never writes them: no secret, no PutItem or UpdateItem.
-    iam.Grant.addToPrincipal({ grantee: summarize, actions: ['dynamodb:GetItem'], resourceArns: [connection.ledgerTable.tableArn] });
-    connection.ledgerTable.encryptionKey?.grantDecrypt(summarize);
+    // Reads single ledger records of the construct's kinds, never writes them: no secret, no UpdateItem.
+    grantLedgerRead(connection, summarize, actionKinds);
     this.eventBus.grantPutEventsTo(summarize);
   }
 

@@ -606,9 +606,11 @@ describe('BatchPayout: permissions', () => {
           Resource: arnWithPartition(`:secretsmanager:${REGION}:${ACCOUNT}:secret:PurpleFleaApiKey-??????`),
         },
         {
+          // Only what the money path calls, and only payout keys.
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [logicalIdOf(connection.ledgerTable), 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['v1:payout:*'] } },
         },
       ]),
     );
@@ -627,7 +629,13 @@ describe('BatchPayout: permissions', () => {
     ]);
     expect(sortStatements(policy(template, role, 'PayoutSummarizeRoleDefaultPolicy'))).toEqual(
       sortStatements([
-        { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [logicalIdOf(connection.ledgerTable), 'Arn'] } },
+        {
+          // Reads single records, only payout keys; never writes.
+          Effect: 'Allow',
+          Action: 'dynamodb:GetItem',
+          Resource: { 'Fn::GetAtt': [logicalIdOf(connection.ledgerTable), 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['v1:payout:*'] } },
+        },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: DEFAULT_BUS_ARN },
       ]),
     );

@@ -628,9 +628,11 @@ describe('FraudHoldEscrow: permissions', () => {
           Resource: arnWithPartition(`:secretsmanager:${REGION}:${ACCOUNT}:secret:PurpleFleaApiKey-??????`),
         },
         {
+          // Only what the money path calls, and only hold keys.
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [logicalIdOf(connection.ledgerTable), 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['v1:hold:*'] } },
         },
       ]),
     );
@@ -650,7 +652,13 @@ describe('FraudHoldEscrow: permissions', () => {
     expect(HOLDS_LOG_FILE).toBe('holds_log.json');
     expect(sortStatements(policy(template, role, 'HoldsSummarizeRoleDefaultPolicy'))).toEqual(
       sortStatements([
-        { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [logicalIdOf(connection.ledgerTable), 'Arn'] } },
+        {
+          // Reads single records, only hold keys; never writes.
+          Effect: 'Allow',
+          Action: 'dynamodb:GetItem',
+          Resource: { 'Fn::GetAtt': [logicalIdOf(connection.ledgerTable), 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['v1:hold:*'] } },
+        },
         { Effect: 'Allow', Action: 'events:PutEvents', Resource: DEFAULT_BUS_ARN },
       ]),
     );

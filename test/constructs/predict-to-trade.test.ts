@@ -420,9 +420,11 @@ describe('PredictToTrade: permissions', () => {
           Resource: arnWithPartition(`:secretsmanager:${REGION}:${ACCOUNT}:secret:PurpleFleaApiKey-??????`),
         },
         {
+          // Only what the money path calls, and only its own kinds of keys: trades and its daily cap's counters.
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [logicalId(connection.ledgerTable), 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['v1:trade:*', 'v1:daily-notional:*'] } },
         },
         {
           Effect: 'Allow',

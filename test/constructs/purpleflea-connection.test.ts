@@ -2,6 +2,7 @@ import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PurpleFleaConnection, PurpleFleaConnectionProps } from '../../lib';
 import { connectionEnvironmentOf } from '../../lib/private/connection-environment';
@@ -64,7 +65,7 @@ describe('PurpleFleaConnection: grantActionAccess', () => {
     return { stack, connection, statements: sortStatements(policies[0].Properties.PolicyDocument.Statement) };
   }
 
-  test('grants read of the one secret and GetItem/PutItem/UpdateItem on the ledger table, nothing else', () => {
+  test('grants read of the one secret and GetItem/UpdateItem on the ledger table (what the money path calls; no PutItem), nothing else', () => {
     const { stack, connection, statements } = grantToRole();
     const tableId = stack.getLogicalId(connection.ledgerTable.node.defaultChild as dynamodb.CfnTable);
 
@@ -78,7 +79,7 @@ describe('PurpleFleaConnection: grantActionAccess', () => {
         },
         {
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
         },
       ]),
@@ -101,9 +102,27 @@ describe('PurpleFleaConnection: grantActionAccess', () => {
     const { statements } = grantToRole({ ledgerTable: dynamodb.Table.fromTableName(stack, 'X', 'my-ledger') });
     expect(statements).toContainEqual({
       Effect: 'Allow',
-      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       Resource: arnWithPartition(`:dynamodb:${REGION}:${ACCOUNT}:table/my-ledger`),
     });
+  });
+
+  test('a ledger table with a customer managed key: the key is granted too, for encrypting and decrypting', () => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'LedgerKey');
+    const connection = newConnection(stack, {
+      ledgerTable: dynamodb.Table.fromTableAttributes(stack, 'Encrypted', { tableName: 'my-ledger', encryptionKey: key }),
+    });
+    const role = new iam.Role(stack, 'Grantee', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    connection.grantActionAccess(role);
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(sortStatements(statements.filter((s) => JSON.stringify(s.Action).includes('kms:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        Resource: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] },
+      },
+    ]);
   });
 });
 

@@ -5,7 +5,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
-import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection } from '../../lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../../lib';
 import { dashboardSections } from './dashboard-body';
 import { newStack, onlyResource } from './fixtures';
 
@@ -166,6 +168,53 @@ describe('the sample app', () => {
     const template = Template.fromStack(stack);
     const { id } = onlyResource(template, 'AWS::CloudWatch::Dashboard');
     template.hasOutput('DashboardName', { Value: { Ref: id } });
+  });
+
+  test('finding 10: no role may put ledger items; each reads and updates single records of its own construct\'s kinds of keys only', () => {
+    const stack = buildSampleApp().node.findChild(SAMPLE_STACK_NAME) as Stack;
+    const template = Template.fromStack(stack);
+    // Anywhere in the template: no handler puts a ledger item, so no role may.
+    expect(JSON.stringify(template.toJSON()).match(/dynamodb:PutItem/g)).toBeNull();
+
+    // Every statement naming a DynamoDB action, in a policy of its own or inline, by the role it is on.
+    const byRole: { [roleId: string]: any[] } = {};
+    const collect = (roleIds: string[], document: any) => {
+      for (const statement of document.Statement) {
+        if (![statement.Action].flat().some((action: string) => action.startsWith('dynamodb:'))) continue;
+        for (const roleId of roleIds) (byRole[roleId] ??= []).push(statement);
+      }
+    };
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      collect(policy.Properties.Roles.map((role: any) => role.Ref), policy.Properties.PolicyDocument);
+    }
+    for (const [roleId, role] of Object.entries(template.findResources('AWS::IAM::Role'))) {
+      for (const inline of role.Properties.Policies ?? []) collect([roleId], inline.PolicyDocument);
+    }
+    expect(Object.keys(template.findResources('AWS::IAM::ManagedPolicy'))).toEqual([]);
+
+    const roleOf = (fn: lambda.IFunction) => stack.getLogicalId(fn.role!.node.defaultChild as iam.CfnRole);
+    const { id: ledgerId } = onlyResource(template, 'AWS::DynamoDB::Table');
+    const ledger = (action: string | string[], ...prefixes: string[]) => [
+      {
+        Effect: 'Allow',
+        Action: action,
+        Resource: { 'Fn::GetAtt': [ledgerId, 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes } },
+      },
+    ];
+    const readWrite = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+    const trader = stack.node.findChild('Trader') as PredictToTrade;
+    const bonus = stack.node.findChild('TrainingBonus') as TrainingBonusEscrow;
+    const payouts = stack.node.findChild('Payouts') as BatchPayout;
+    const holds = stack.node.findChild('FraudHolds') as FraudHoldEscrow;
+    expect(byRole).toEqual({
+      [roleOf(trader.lambdaFunction)]: ledger(readWrite, 'v1:trade:*', 'v1:daily-notional:*'),
+      [roleOf(bonus.lambdaFunction)]: ledger(readWrite, 'v1:escrow:*'),
+      [roleOf(payouts.payFunction)]: ledger(readWrite, 'v1:payout:*'),
+      [roleOf(payouts.summarizeFunction)]: ledger('dynamodb:GetItem', 'v1:payout:*'),
+      [roleOf(holds.actFunction)]: ledger(readWrite, 'v1:hold:*'),
+      [roleOf(holds.summarizeFunction)]: ledger('dynamodb:GetItem', 'v1:hold:*'),
+    });
   });
 
   test("outputs the ledger table's name, for an operator", () => {

@@ -172,7 +172,7 @@ async function main(): Promise<void> {
       POWERTOOLS_METRICS_NAMESPACE: BATCH_PAYOUT_METRICS.namespace,
       // requestTimeoutMs left out: the handler's default (10 s), as a deployed construct has it.
       ...connectionEnvironment({ secretArn: standIns.secretArn, apiKeyField: 'key', agentIdField: 'agent_id', baseUrl: sandbox.baseUrl, ledgerTableName: LEDGER_TABLE }),
-      ...batchPayoutPayEnvironment({ requestsPerSecond, concurrency: PAY_CONCURRENCY, dryRun: false, enabled: true }),
+      ...batchPayoutPayEnvironment({ requestsPerSecond, concurrency: PAY_CONCURRENCY, dryRun: false, enabled: true, maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 100_000 }),
     });
 
     silenceOutput();

@@ -98,7 +98,8 @@ export interface BatchPayoutProps extends BatchRunProps {
   readonly minPayoutUsdc?: number;
 
   /**
-   * A row whose amount is above this is INVALID: it is never paid, and never reduced. Greater than `minPayoutUsdc`.
+   * A row whose amount is above this is INVALID: it is never paid, and never reduced. Checked by Prepare, and
+   * again by Pay on each row it is given. Greater than `minPayoutUsdc`.
    * @default 1000
    */
   readonly maxPayoutPerAgentUsdc?: number;
@@ -204,6 +205,9 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
             dryRun: props.dryRun ?? false,
             // Pay reads it too: a run in flight, or a redrive, pays no one once the construct is disabled.
             enabled,
+            // Checked again on each row: input.csv is not trusted.
+            maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? DEFAULT_MAX_PAYOUT_PER_AGENT_USDC,
+            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
           }),
       },
       summarize: {

@@ -149,7 +149,8 @@ export interface FraudHoldEscrowProps extends BatchRunProps {
   readonly conditionTemplate?: string;
 
   /**
-   * A record whose amount is above this is INVALID: it is never held, and never reduced. Greater than 0.
+   * A record whose amount is above this is INVALID: it is never held, and never reduced. Checked by Prepare, and
+   * again by Act on each row it is given. Greater than 0.
    * @default 1000
    */
   readonly maxHoldUsdc?: number;
@@ -258,6 +259,9 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
             dryRun: props.dryRun ?? false,
             // Act reads it too: a run in flight, or a redrive, holds nothing once the construct is disabled.
             enabled,
+            // Checked again on each row: input.csv is not trusted.
+            maxHoldUsdc: props.maxHoldUsdc ?? DEFAULT_MAX_HOLD_USDC,
+            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
           }),
       },
       summarize: {

@@ -4,6 +4,7 @@ import { readConnectionSettings } from '../../lib/private/contracts/connection-e
 import { payoutActionKey } from '../shared/action-keys';
 import { ActionLedger } from '../shared/action-ledger';
 import { batchActHandler, RowPlan } from '../shared/batch/act-on-batch';
+import { amountRecheckProblem } from '../shared/batch/row-caps';
 import { parseDecimal } from '../shared/decimal';
 import { MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
@@ -42,6 +43,9 @@ async function planPayout(item: PayoutItem, batch: BatchInput): Promise<RowPlan>
   if (!Number.isInteger(line) || !AGENT_ID_PATTERN.test(item.agent_id ?? '') || amount === undefined || !(amount > 0)) {
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   }
+  // Prepare checked the caps, but input.csv may have been rewritten since: each row is checked again.
+  const overCap = amountRecheckProblem(item.amount_usdc, amount, [['maxPayoutPerAgentUsdc', settings.maxPayoutPerAgentUsdc], ['maxBatchTotalUsdc', settings.maxBatchTotalUsdc]], 'not paid');
+  if (overCap !== undefined) return { columns, invalid: overCap };
   // Read by every step that moves money: a run in flight, or a redrive, after the construct was disabled pays no one.
   if (!settings.enabled) return { columns, skipped: 'disabled (enabled: false): nothing is paid' };
   if (settings.dryRun) return { columns, skipped: `dry run: would pay ${amount.toFixed(2)} USDC` };

@@ -3,6 +3,7 @@ import { readConnectionSettings } from '../../lib/private/contracts/connection-e
 import { FRAUD_HOLD_METRICS as METRIC, FRAUD_HOLD_OUTCOME_METRICS, HoldItem, readFraudHoldActSettings } from '../../lib/private/contracts/fraud-hold-env';
 import { ActionLedger } from '../shared/action-ledger';
 import { batchActHandler, RowPlan } from '../shared/batch/act-on-batch';
+import { amountRecheckProblem } from '../shared/batch/row-caps';
 import { parseDecimal } from '../shared/decimal';
 import { MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
@@ -45,6 +46,9 @@ function planHold(item: HoldItem, batch: BatchInput): RowPlan {
   if (!Number.isInteger(columns.line) || !AGENT_ID_PATTERN.test(item.buyer ?? '') || !AGENT_ID_PATTERN.test(item.seller ?? '') || amount === undefined || !(amount > 0) || score === undefined) {
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   }
+  // Prepare checked the caps, but input.csv may have been rewritten since: each row is checked again.
+  const overCap = amountRecheckProblem(item.amount_usdc, amount, [['maxHoldUsdc', settings.maxHoldUsdc], ['maxBatchTotalUsdc', settings.maxBatchTotalUsdc]], 'not held');
+  if (overCap !== undefined) return { columns, invalid: overCap };
   // Read by every step that moves money: a run in flight, or a redrive, after the construct was disabled holds nothing.
   if (!settings.enabled) return { columns, skipped: 'disabled (enabled: false): nothing is held' };
   if (settings.dryRun) return { columns, skipped: `dry run: would hold ${amount.toFixed(2)} USDC from ${item.buyer} for ${item.seller}` };

@@ -457,10 +457,11 @@ describe('BatchPayout: the handler environments', () => {
   test('Pay: the connection and its share of the run rate (maxRequestsPerSecond / maxConcurrency), reading back', () => {
     const stack = newStack();
     const { template, payout, connection } = newBatchPayout(
-      { maxRequestsPerSecond: 200, maxConcurrency: 8, payConcurrency: 20, itemsPerBatch: 50, dryRun: true },
+      { maxRequestsPerSecond: 200, maxConcurrency: 8, payConcurrency: 20, itemsPerBatch: 50, dryRun: true, maxPayoutPerAgentUsdc: 250, maxBatchTotalUsdc: 5000 },
       stack,
     );
-    const settings: BatchPayoutPaySettings = { requestsPerSecond: 25, concurrency: 20, dryRun: true, enabled: true };
+    // The caps too (finding 11): Pay checks each row against them again.
+    const settings: BatchPayoutPaySettings = { requestsPerSecond: 25, concurrency: 20, dryRun: true, enabled: true, maxPayoutPerAgentUsdc: 250, maxBatchTotalUsdc: 5000 };
     const variables = variablesOf(template, payout.payFunction);
     expect(variables).toEqual(
       stack.resolve({
@@ -481,7 +482,14 @@ describe('BatchPayout: the handler environments', () => {
 
   test('Pay defaults: 10 requests a second over 10 batches in flight is 1 a second per batch, 5 in flight, live', () => {
     const { template, payout } = newBatchPayout();
-    expect(readBatchPayoutPaySettings(variablesOf(template, payout.payFunction))).toEqual({ requestsPerSecond: 1, concurrency: 5, dryRun: false, enabled: true });
+    expect(readBatchPayoutPaySettings(variablesOf(template, payout.payFunction))).toEqual({
+      requestsPerSecond: 1,
+      concurrency: 5,
+      dryRun: false,
+      enabled: true,
+      maxPayoutPerAgentUsdc: 1000,
+      maxBatchTotalUsdc: 100_000,
+    });
   });
 
   test('Summarize: the connection (it reads the ledger), the bus ARN and dry run, reading back', () => {

@@ -495,6 +495,8 @@ describe('FraudHoldEscrow: the handler environments', () => {
         itemsPerBatch: 50,
         conditionTemplate: 'fraud_review:{transactionId}:{jobName}:{fraudScore}',
         dryRun: true,
+        maxHoldUsdc: 250,
+        maxBatchTotalUsdc: 5000,
       },
       stack,
     );
@@ -504,6 +506,9 @@ describe('FraudHoldEscrow: the handler environments', () => {
       concurrency: 20,
       dryRun: true,
       enabled: true,
+      // The caps too (finding 11): Act checks each row against them again.
+      maxHoldUsdc: 250,
+      maxBatchTotalUsdc: 5000,
     };
     const variables = variablesOf(template, holds.actFunction);
     expect(variables).toEqual({ ...common, ...connectionVariables(stack, connection), ...fraudHoldActEnvironment(settings) });
@@ -518,6 +523,8 @@ describe('FraudHoldEscrow: the handler environments', () => {
       concurrency: 5,
       dryRun: false,
       enabled: true,
+      maxHoldUsdc: 1000,
+      maxBatchTotalUsdc: 100_000,
     });
   });
 

@@ -31,6 +31,8 @@ let fileCounter = 0;
 function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryRun?: boolean; requestsPerSecond?: number; enabled?: boolean } = {}): BatchHandlers {
   const service = { POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
   const dryRun = options.dryRun ?? false;
+  // Pay is told the same caps as Prepare, as the construct does.
+  const { maxPayoutPerAgentUsdc, maxBatchTotalUsdc } = { ...prepareDefaults, ...options.prepare };
   return {
     prepare: loadBundledHandler<{ handler: BatchHandlers['prepare'] }>('batch-payout-prepare', {
       ...service,
@@ -38,7 +40,7 @@ function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryR
     }).handler,
     act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('batch-payout-pay', {
       ...service,
-      ...handlerEnvironment(harness, batchPayoutPayEnvironment({ requestsPerSecond: options.requestsPerSecond ?? 2000, concurrency: 5, dryRun, enabled: options.enabled ?? true })),
+      ...handlerEnvironment(harness, batchPayoutPayEnvironment({ requestsPerSecond: options.requestsPerSecond ?? 2000, concurrency: 5, dryRun, enabled: options.enabled ?? true, maxPayoutPerAgentUsdc, maxBatchTotalUsdc })),
     }).handler,
     summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('batch-payout-summarize', {
       ...service,
@@ -245,6 +247,44 @@ describe('finding 5: enabled: false stops Pay too, not only Prepare', () => {
     expect(result.rows).toEqual([expect.objectContaining({ line: 2, status: 'SKIPPED', error: 'disabled (enabled: false): nothing is paid', amount_usdc: 10 })]);
     expect(harness.sandbox.calls).toHaveLength(0);
     expect(output.metric(METRIC.payoutsSkipped)).toBe(1);
+  });
+});
+
+describe('finding 11: Pay does not trust input.csv', () => {
+  /** Prepare as usual, then `input.csv` rewritten, as anyone who may write the run folder could. */
+  function tamperedAfterPrepare(all: BatchHandlers, rewrite: (csv: string) => string): BatchHandlers {
+    return {
+      ...all,
+      prepare: async (event, context) => {
+        const prepared = await all.prepare(event, context);
+        const csv = harness.s3.getObject(prepared.runFolder.bucket, prepared.inputKey)!.toString('utf8');
+        harness.s3.putObject(prepared.runFolder.bucket, prepared.inputKey, rewrite(csv));
+        return prepared;
+      },
+    };
+  }
+
+  test('finding 11: a row raised past maxPayoutPerAgentUsdc, or given sub-cent digits, after Prepare is INVALID with the reason; nothing is sent for it', async () => {
+    const source = upload('agent_id,score\nagt_cap_ok,1\nagt_cap_raised,2\nagt_cap_cents,3\n');
+    const all = handlers({ prepare: { maxPayoutPerAgentUsdc: 100 } });
+    const { log } = await driveRun(harness.s3, tamperedAfterPrepare(all, (csv) => csv.replace('agt_cap_raised,2,20.00', 'agt_cap_raised,2,5000.00').replace('agt_cap_cents,3,30.00', 'agt_cap_cents,3,30.004')), runId(), source);
+    expect(transfers().map((t) => [t.body.to_agent, t.body.amount])).toEqual([['agt_cap_ok', 10]]);
+    expect(log.rows.map((row: any) => [row.agent_id, row.status, row.error])).toEqual([
+      ['agt_cap_ok', 'SUCCEEDED', undefined],
+      ['agt_cap_raised', 'INVALID', 'amount_usdc 5000.00 is over maxPayoutPerAgentUsdc 100: input.csv is not what Prepare checked; not paid'],
+      ['agt_cap_cents', 'INVALID', 'amount_usdc "30.004" is not an amount in whole cents: input.csv is not what Prepare wrote; not paid'],
+    ]);
+    expect(await readLedger(harness, `v1:payout:${source.bucket}/${source.key}:${source.etag}:agt_cap_raised`)).toBeUndefined();
+  });
+
+  test('finding 11: a row over the run cap (maxBatchTotalUsdc) on its own is INVALID, whatever the per-row cap', async () => {
+    const source = upload('agent_id,score\nagt_run_cap,1\n');
+    const all = handlers({ prepare: { maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 500 } });
+    const { log } = await driveRun(harness.s3, tamperedAfterPrepare(all, (csv) => csv.replace('agt_run_cap,1,10.00', 'agt_run_cap,1,800.00')), runId(), source);
+    expect(transfers()).toHaveLength(0);
+    expect(log.rows).toEqual([
+      expect.objectContaining({ agent_id: 'agt_run_cap', status: 'INVALID', error: 'amount_usdc 800.00 is over maxBatchTotalUsdc 500: input.csv is not what Prepare checked; not paid' }),
+    ]);
   });
 });
 

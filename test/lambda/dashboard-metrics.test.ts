@@ -212,7 +212,7 @@ const runMetricsNotShown = (runsSummarized: string, runUnknownRows: string) => (
 });
 
 test("BatchPayout: the Pay handler's metrics over every outcome are the ones its section shows; Summarize's, the ones it leaves out", async () => {
-  const pay = deployedHandler('batch-payout-pay', payout.payFunction, batchPayoutPayEnvironment({ requestsPerSecond: 1000, concurrency: 1, dryRun: false, enabled: true }));
+  const pay = deployedHandler('batch-payout-pay', payout.payFunction, batchPayoutPayEnvironment({ requestsPerSecond: 1000, concurrency: 1, dryRun: false, enabled: true, maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 100_000 }));
   const row = (line: number, agentId: string): PayoutItem => ({ line: String(line), agent_id: agentId, score: '1', amount_usdc: '10.00' });
   const outcomes = await actOnEveryOutcome(pay, WALLET_TRANSFER_PATH, row);
   await summarizeARun('batch-payout-summarize', payout.summarizeFunction, PAYOUT_LOG_FILE);
@@ -227,6 +227,8 @@ test("FraudHoldEscrow: the Act handler's metrics over every outcome are the ones
     concurrency: 1,
     dryRun: false,
     enabled: true,
+    maxHoldUsdc: 1000,
+    maxBatchTotalUsdc: 100_000,
   }));
   const run = unique();
   const record = (line: number, buyer: string): HoldItem => {

@@ -28,11 +28,13 @@ const unique = () => `${++counter}-${Date.now()}`;
 function handlers(options: { prepare?: Partial<FraudHoldPrepareSettings>; dryRun?: boolean; enabled?: boolean } = {}): BatchHandlers {
   const service = { POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
   const dryRun = options.dryRun ?? false;
+  // Act is told the same caps as Prepare, as the construct does.
+  const { maxHoldUsdc, maxBatchTotalUsdc } = { ...prepareDefaults, ...options.prepare };
   return {
     prepare: loadBundledHandler<{ handler: BatchHandlers['prepare'] }>('fraud-hold-prepare', { ...service, ...fraudHoldPrepareEnvironment({ ...prepareDefaults, ...options.prepare }) }).handler,
     act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('fraud-hold-act', {
       ...service,
-      ...handlerEnvironment(harness, fraudHoldActEnvironment({ conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}', requestsPerSecond: 2000, concurrency: 5, dryRun, enabled: options.enabled ?? true })),
+      ...handlerEnvironment(harness, fraudHoldActEnvironment({ conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}', requestsPerSecond: 2000, concurrency: 5, dryRun, enabled: options.enabled ?? true, maxHoldUsdc, maxBatchTotalUsdc })),
     }).handler,
     summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('fraud-hold-summarize', {
       ...service,
@@ -255,6 +257,40 @@ describe('FraudHoldEscrow: transaction ids are exact and bounded', () => {
       [2, 'INVALID', 'malformed batch item'],
     ]);
     expect(harness.sandbox.calls).toHaveLength(0);
+  });
+});
+
+describe('finding 11: Act does not trust input.csv', () => {
+  test('finding 11: a hold raised past maxHoldUsdc, or past maxBatchTotalUsdc, after Prepare is INVALID with the reason; nothing is held for it', async () => {
+    const id = unique();
+    const key = `uploads/${id}.out`;
+    const tx = (name: string) => `${name}-${id}`;
+    harness.s3.putObject(RECORDS_BUCKET, key, jsonl([
+      { transaction_id: tx('ok'), buyer: 'agt_b', seller: 'agt_s', amount: 10, fraud_score: 0.95 },
+      { transaction_id: tx('raised'), buyer: 'agt_b', seller: 'agt_s', amount: 20, fraud_score: 0.95 },
+      { transaction_id: tx('run'), buyer: 'agt_b', seller: 'agt_s', amount: 30, fraud_score: 0.95 },
+    ]));
+    const all = handlers({ prepare: { maxHoldUsdc: 100, maxBatchTotalUsdc: 80 } });
+    const tampered: BatchHandlers = {
+      ...all,
+      prepare: async (event, context) => {
+        const prepared = await all.prepare(event, context);
+        const csv = harness.s3.getObject(prepared.runFolder.bucket, prepared.inputKey)!.toString('utf8');
+        // Each row's amount: 20.00 raised past maxHoldUsdc; 30.00 to 90.00, under maxHoldUsdc but past the run cap.
+        const rewritten = csv.replace(`${tx('raised')},agt_b,agt_s,20.00`, `${tx('raised')},agt_b,agt_s,250.00`).replace(`${tx('run')},agt_b,agt_s,30.00`, `${tx('run')},agt_b,agt_s,90.00`);
+        expect(rewritten).not.toBe(csv);
+        harness.s3.putObject(prepared.runFolder.bucket, prepared.inputKey, rewritten);
+        return prepared;
+      },
+    };
+    const { log } = await drive(tampered, { bucket: RECORDS_BUCKET, key });
+    expect(escrows().map((e) => [(e.body.metadata as any).transaction_id, e.body.amount])).toEqual([[tx('ok'), 10]]);
+    expect(log.rows.map((row: any) => [row.transaction_id, row.status, row.error])).toEqual([
+      [tx('ok'), 'SUCCEEDED', undefined],
+      [tx('raised'), 'INVALID', 'amount_usdc 250.00 is over maxHoldUsdc 100: input.csv is not what Prepare checked; not held'],
+      [tx('run'), 'INVALID', 'amount_usdc 90.00 is over maxBatchTotalUsdc 80: input.csv is not what Prepare checked; not held'],
+    ]);
+    expect(await readLedger(harness, `v1:hold:${tx('raised')}`)).toBeUndefined();
   });
 });
 

@@ -44,7 +44,7 @@ function trader(connection: Partial<ConnectionSettings>): Handler {
 }
 
 function payer(connection: Partial<ConnectionSettings>): Handler {
-  const settings = { requestsPerSecond: 2000, concurrency: 5, dryRun: false, enabled: true } as Parameters<typeof batchPayoutPayEnvironment>[0];
+  const settings = { requestsPerSecond: 2000, concurrency: 5, dryRun: false, enabled: true, maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 100_000 } as Parameters<typeof batchPayoutPayEnvironment>[0];
   const env = handlerEnvironment(harness, batchPayoutPayEnvironment(settings), connection);
   return loadBundledHandler<{ handler: Handler }>('batch-payout-pay', { ...env, POWERTOOLS_SERVICE_NAME: BATCH_PAYOUT_METRICS.serviceName }).handler;
 }

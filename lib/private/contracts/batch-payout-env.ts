@@ -81,6 +81,12 @@ export interface BatchPayoutPaySettings {
   readonly dryRun: boolean;
   /** False: every row is SKIPPED, nothing is paid (a run in flight, or a redrive, when the construct was disabled). */
   readonly enabled: boolean;
+  /**
+   * Prepare's caps, checked again on each row: `input.csv` may have changed since Prepare wrote it. A row
+   * above either is INVALID (the run's total cannot be seen from one batch: only one row's amount is checked).
+   */
+  readonly maxPayoutPerAgentUsdc: number;
+  readonly maxBatchTotalUsdc: number;
 }
 
 export const BATCH_PAYOUT_PAY_ENV = {
@@ -88,6 +94,8 @@ export const BATCH_PAYOUT_PAY_ENV = {
   concurrency: 'PAY_CONCURRENCY',
   dryRun: 'DRY_RUN',
   enabled: 'ENABLED',
+  maxPayoutPerAgentUsdc: 'MAX_PAYOUT_PER_AGENT_USDC',
+  maxBatchTotalUsdc: 'MAX_BATCH_TOTAL_USDC',
 } as const;
 
 export function batchPayoutPayEnvironment(settings: BatchPayoutPaySettings): { [name: string]: string } {
@@ -97,6 +105,8 @@ export function batchPayoutPayEnvironment(settings: BatchPayoutPaySettings): { [
     [env.concurrency]: settings.concurrency.toString(),
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
+    [env.maxPayoutPerAgentUsdc]: settings.maxPayoutPerAgentUsdc.toString(),
+    [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
   });
 }
 
@@ -108,6 +118,8 @@ export function readBatchPayoutPaySettings(env: Environment): BatchPayoutPaySett
     concurrency: read.number(names.concurrency),
     dryRun: read.boolean(names.dryRun),
     enabled: read.boolean(names.enabled),
+    maxPayoutPerAgentUsdc: read.number(names.maxPayoutPerAgentUsdc),
+    maxBatchTotalUsdc: read.number(names.maxBatchTotalUsdc),
   };
 }
 

@@ -98,6 +98,12 @@ export interface FraudHoldActSettings {
   readonly dryRun: boolean;
   /** False: every row is SKIPPED, nothing is held (a run in flight, or a redrive, when the construct was disabled). */
   readonly enabled: boolean;
+  /**
+   * Prepare's caps, checked again on each row: `input.csv` may have changed since Prepare wrote it. A row
+   * above either is INVALID (the run's total cannot be seen from one batch: only one row's amount is checked).
+   */
+  readonly maxHoldUsdc: number;
+  readonly maxBatchTotalUsdc: number;
 }
 
 export const FRAUD_HOLD_ACT_ENV = {
@@ -106,6 +112,8 @@ export const FRAUD_HOLD_ACT_ENV = {
   concurrency: 'ACT_CONCURRENCY',
   dryRun: 'DRY_RUN',
   enabled: 'ENABLED',
+  maxHoldUsdc: 'MAX_HOLD_USDC',
+  maxBatchTotalUsdc: 'MAX_BATCH_TOTAL_USDC',
 } as const;
 
 export function fraudHoldActEnvironment(settings: FraudHoldActSettings): { [name: string]: string } {
@@ -116,6 +124,8 @@ export function fraudHoldActEnvironment(settings: FraudHoldActSettings): { [name
     [env.concurrency]: settings.concurrency.toString(),
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
+    [env.maxHoldUsdc]: settings.maxHoldUsdc.toString(),
+    [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
   });
 }
 
@@ -128,6 +138,8 @@ export function readFraudHoldActSettings(env: Environment): FraudHoldActSettings
     concurrency: read.number(names.concurrency),
     dryRun: read.boolean(names.dryRun),
     enabled: read.boolean(names.enabled),
+    maxHoldUsdc: read.number(names.maxHoldUsdc),
+    maxBatchTotalUsdc: read.number(names.maxBatchTotalUsdc),
   };
 }
 

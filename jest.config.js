@@ -9,4 +9,6 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }],
   },
   testTimeout: 60000,
+  // Builds the handler bundles (and the jsii assembly) when missing or stale: any single file runs on a fresh clone.
+  globalSetup: '<rootDir>/test/support/build-before-tests.js',
 };

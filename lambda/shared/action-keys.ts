@@ -1,7 +1,7 @@
 import { ACTION_KINDS, actionKeyPrefix } from '../../lib/private/contracts/action-keys';
 
 /**
- * The action keys (DESIGN.md): readable, versioned, and stable across library versions — a changed
+ * The action keys (docs/design.md): readable, versioned, and stable across library versions — a changed
  * key would let a repeat delivery pay again. Documented in the README. Each starts with its kind's prefix
  * from the contract, the one the construct's role is limited to (`dynamodb:LeadingKeys`).
  */

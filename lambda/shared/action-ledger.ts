@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../lib/private/contracts/ledger-schema';
 
-/** DESIGN.md "Money moves exactly once": the states of one money-moving action. */
+/** docs/design.md "Money moves exactly once": the states of one money-moving action. */
 export type LedgerState = 'CLAIMED' | 'SENDING' | 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN';
 
 /** Which ledger operation made a transition: the method's name, for the record's history. */

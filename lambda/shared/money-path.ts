@@ -96,7 +96,7 @@ export class OutcomeNotRecordedError extends Error {
 }
 
 /**
- * The one path every money-moving call takes (DESIGN.md): claim in the ledger, send once, record
+ * The one path every money-moving call takes (docs/design.md): claim in the ledger, send once, record
  * the outcome. A repeat delivery finds the record and reports it without calling the API.
  */
 export class MoneyPath {

@@ -116,7 +116,7 @@ export interface BatchEngineProps {
 }
 
 /**
- * The construct side of the batch engine of DESIGN.md, shared by the batch constructs: everything but
+ * The construct side of the batch engine of docs/design.md, shared by the batch constructs: everything but
  * the construct's own parsing (Prepare's settings), action (the act function's settings) and job trigger.
  *
  * It creates, in the construct's own scope (so the paths and logical ids are the construct's:

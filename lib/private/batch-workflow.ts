@@ -50,7 +50,7 @@ export const DEFAULT_MAX_CONCURRENCY = 10;
 export const DEFAULT_TOLERATED_FAILURE_PERCENTAGE = 0;
 
 /**
- * The batch engine of DESIGN.md, shared by the batch constructs: a Standard state machine
+ * The batch engine of docs/design.md, shared by the batch constructs: a Standard state machine
  *
  *   Prepare (Lambda) → <actName>Batches (Distributed Map over the run's input.csv, in batches)
  *     → <actName> (Lambda, per batch) → Summarize (Lambda)

@@ -1,10 +1,24 @@
 import { Environment, EnvironmentReader } from './env-reader';
 
 /**
- * The batch engine's shapes (DESIGN.md "The batch engine"): what Prepare returns, what the Distributed
+ * The batch engine's shapes (docs/design.md "The batch engine"): what Prepare returns, what the Distributed
  * Map hands each Act batch, what Act returns, and what Summarize reads. The state machine's JSON paths
  * (lib/private/batch-workflow.ts) and the handlers (lambda/) both use these names.
  */
+
+/**
+ * The largest amount a row may have, in USDC. Prepare makes a row above it INVALID (the reason names the
+ * field and its value) and logs it with no amount. Its cents (10^11) and every amount up to it are exact as
+ * JSON numbers, and `toCentsRounded` (12 significant digits) rounds each to the cent the way it is written.
+ */
+export const MAX_ROW_AMOUNT_USDC = 1_000_000_000;
+
+/**
+ * The largest sum of the amounts of a run's rows, in USDC (10^15 cents). Every total of the log (per status
+ * and overall) is then a decimal of at most 15 significant digits: the JSON number is exactly that decimal.
+ * Prepare fails a file whose rows (paid or not) add up to more; a run's cap may not be set above it.
+ */
+export const MAX_RUN_TOTAL_USDC = 10_000_000_000_000;
 
 /** The files of a run folder, `s3://<output bucket>/<output prefix>/<run id>/`. */
 export const RUN_FILES = {
@@ -74,6 +88,7 @@ export type RowStatus = 'SUCCEEDED' | 'SKIPPED' | 'INVALID' | 'REJECTED' | 'UNKN
 interface RowOutcomeFields {
   /** The row's line in the source file (the header, if any, is line 1). */
   readonly line: number;
+  /** Whole cents, at most MAX_ROW_AMOUNT_USDC: exact as a JSON number. */
   readonly amount_usdc?: number;
   /** The API's answer for SUCCEEDED rows (a transfer or escrow id if present). */
   readonly result?: { readonly [key: string]: unknown };

@@ -35,19 +35,3 @@ export function holdActionKey(transactionId: string): string {
 export function holdActionKeyByPosition(bucket: string, key: string, etag: string, line: number): string {
   return `${actionKeyPrefix(ACTION_KINDS.hold)}${bucket}/${key}:${etag}:${line}`;
 }
-
-/** The kind of an action key (`trade`, `escrow`, `payout`, `hold`; a counter's is `daily-notional`). */
-export function actionKindOf(key: string): string | undefined {
-  return /^v1:([^:]+):/.exec(key)?.[1];
-}
-
-/**
- * Where a SUCCEEDED record's response holds the id of what the action created: the field the API
- * answers with, which the handlers and run logs read (e.g. the escrow handler announces `escrow_id`).
- */
-export const REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
-  trade: 'order_id',
-  escrow: 'escrow_id',
-  payout: 'transfer_id',
-  hold: 'escrow_id',
-};

@@ -1,77 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../lib/private/contracts/ledger-schema';
+import {
+  CapReservation, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE, LedgerEvent, LedgerHistoryEntry, LedgerRecord, LedgerState,
+} from '../../lib/private/contracts/ledger-schema';
 
-/** docs/design.md "Money moves exactly once": the states of one money-moving action. */
-export type LedgerState = 'CLAIMED' | 'SENDING' | 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN';
-
-/** Which ledger operation made a transition: the method's name, for the record's history. */
-export type LedgerEvent = 'claim' | 'mark-sending' | 'record-outcome' | 'release-claim' | 'expire-sending' | 'resolve';
-
-/** One state transition, appended to the record in the same conditional write that makes it. */
-export interface LedgerHistoryEntry {
-  readonly at: string;
-  readonly event: LedgerEvent;
-  readonly state: LedgerState;
-  readonly error?: string;
-  /** Resolutions only: who resolved it (an IAM ARN), why, and the Purple Flea id when the money moved. */
-  readonly by?: string;
-  readonly reason?: string;
-  readonly reference?: string;
-}
-
-/** An operator's decision on an UNKNOWN action (lambda/shared/ledger-operator.ts). Never trimmed. */
-export interface LedgerResolution {
-  /** Unique per resolution: recognises our own write when the SDK retried it. */
-  readonly id: string;
-  readonly at: string;
-  readonly by: string;
-  readonly as: 'succeeded' | 'not-executed';
-  readonly reason: string;
-  readonly reference?: string;
-  /** The error the action was UNKNOWN with. */
-  readonly previousError?: string;
-}
-
-export interface LedgerRecord {
-  readonly actionKey: string;
-  readonly state: LedgerState;
-  readonly claimToken: string;
-  /** Epoch ms; a CLAIMED record past it may be taken over, a SENDING one becomes UNKNOWN. */
-  readonly leaseExpiresAt: number;
-  /** How many times the action was claimed (a REJECTED action may run again). */
-  readonly attempts: number;
-  /** What was (or is about to be) sent, without credentials. */
-  readonly request?: { readonly [key: string]: unknown };
-  readonly amountUsdc?: number;
-  readonly response?: { readonly [key: string]: unknown };
-  readonly error?: string;
-  /** When the follow-up of a SUCCEEDED action (e.g. an EventBridge notification) was done. */
-  readonly notifiedAt?: string;
-  /** The running total this attempt reserves on (e.g. a day's notional), and how much: for display. */
-  readonly capCounterKey?: string;
-  readonly capReservedCents?: number;
-  /**
-   * The cap reservations of this action's attempts that may still be held on their counters, oldest
-   * first; the current attempt's has its claim token as id. Whoever releases one does it on the
-   * counter, once (see ActionLedger.release); the next claim releases and drops the earlier ones.
-   */
-  readonly capReservations?: readonly CapReservation[];
-  /** Oldest first; at most MAX_HISTORY_ENTRIES (older entries are trimmed when a claim adds one). */
-  readonly history?: readonly LedgerHistoryEntry[];
-  readonly resolutions?: readonly LedgerResolution[];
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-/** What one attempt reserves on a cap counter: `cents` on `counterKey`, under the attempt's claim token. */
-export interface CapReservation {
-  readonly counterKey: string;
-  readonly cents: number;
-  /** The claim token of the attempt that reserves it: the counter holds each id at most once. */
-  readonly id: string;
-}
+// The record's schema is shared with the operator's command: it lives with the contracts.
+export type { CapReservation, LedgerEvent, LedgerHistoryEntry, LedgerRecord, LedgerResolution, LedgerState } from '../../lib/private/contracts/ledger-schema';
 
 export type ClaimResult =
   | { readonly claimed: true; readonly claimToken: string }

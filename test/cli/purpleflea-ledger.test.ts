@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger } from '../../lambda/shared/action-ledger';
-import { LedgerOperator } from '../../lambda/shared/ledger-operator';
+import { LedgerOperator } from '../../cli/src/ledger-operator';
 import { predictToTradeEnvironment, PREDICT_TO_TRADE_METRICS } from '../../lib/private/contracts/predict-to-trade-env';
 import {
   TRAINING_BONUS_ESCROW_METRICS,

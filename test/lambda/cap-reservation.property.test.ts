@@ -13,7 +13,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { ActionLedger, CapReservation, LedgerRecord } from '../../lambda/shared/action-ledger';
-import { LedgerOperator, SENDING_EXPIRY_MARGIN_MS } from '../../lambda/shared/ledger-operator';
+import { LedgerOperator, SENDING_EXPIRY_MARGIN_MS } from '../../cli/src/ledger-operator';
 import { MoneyAction, MoneyPath } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { ApiOutcome, MoneyApi, PostOptions } from '../../lambda/shared/purpleflea-client';

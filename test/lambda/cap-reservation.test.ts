@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ActionLedger } from '../../lambda/shared/action-ledger';
-import { LedgerOperator, SENDING_EXPIRY_MARGIN_MS } from '../../lambda/shared/ledger-operator';
+import { LedgerOperator, SENDING_EXPIRY_MARGIN_MS } from '../../cli/src/ledger-operator';
 import { MoneyAction, MoneyPath } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';

@@ -38,3 +38,19 @@ export const CONSTRUCT_ACTION_KINDS = {
   batchPayout: [ACTION_KINDS.payout],
   fraudHoldEscrow: [ACTION_KINDS.hold],
 } as const satisfies { readonly [construct: string]: readonly ActionKind[] };
+
+/** The kind of an action key (`trade`, `escrow`, `payout`, `hold`; a counter's is `daily-notional`). */
+export function actionKindOf(key: string): string | undefined {
+  return new RegExp(`^${ACTION_KEY_VERSION}:([^:]+):`).exec(key)?.[1];
+}
+
+/**
+ * Where a SUCCEEDED record's response holds the id of what the action created: the field the API
+ * answers with, which the handlers, run logs and the operator's command read.
+ */
+export const REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
+  [ACTION_KINDS.trade]: 'order_id',
+  [ACTION_KINDS.escrow]: 'escrow_id',
+  [ACTION_KINDS.payout]: 'transfer_id',
+  [ACTION_KINDS.hold]: 'escrow_id',
+};

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { REFERENCE_FIELD_BY_KIND } from '../../lambda/shared/action-keys';
-import { LEDGER_STATES, RESOLVE_AS, ResolveAs } from '../../lambda/shared/ledger-operator';
-import type { LedgerState } from '../../lambda/shared/action-ledger';
+import { REFERENCE_FIELD_BY_KIND } from '../../lib/private/contracts/action-keys';
+import { LEDGER_STATES, RESOLVE_AS, ResolveAs } from './ledger-operator';
+import type { LedgerState } from '../../lib/private/contracts/ledger-schema';
 
 export const USAGE = `usage: purpleflea-ledger <command> [options]
 

@@ -1,5 +1,5 @@
-import type { LedgerRecord } from '../../lambda/shared/action-ledger';
-import type { ActionSummary, ResolveResult } from '../../lambda/shared/ledger-operator';
+import type { LedgerRecord } from '../../lib/private/contracts/ledger-schema';
+import type { ActionSummary, ResolveResult } from './ledger-operator';
 
 /** JSON as the operator reads it: DynamoDB string sets (e.g. a cap counter's released resolutions) become arrays. */
 export function toJson(value: unknown): string {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
-import { actionKindOf, REFERENCE_FIELD_BY_KIND } from './action-keys';
-import { ActionLedger, APPEND_HISTORY, CapReservation, historyValues, LedgerRecord, LedgerResolution, LedgerState } from './action-ledger';
+import { actionKindOf, REFERENCE_FIELD_BY_KIND } from '../../lib/private/contracts/action-keys';
+import { CapReservation, LEDGER_PARTITION_KEY, LEDGER_STATES, LedgerRecord, LedgerResolution, LedgerState } from '../../lib/private/contracts/ledger-schema';
+import { ActionLedger, APPEND_HISTORY, historyValues } from '../../lambda/shared/action-ledger';
 
 /**
  * What an operator does with the ledger (the `purpleflea-ledger` command): list actions, read one,
@@ -11,7 +11,7 @@ import { ActionLedger, APPEND_HISTORY, CapReservation, historyValues, LedgerReco
  * format with ActionLedger, which stays the only writer of the send path.
  */
 
-export const LEDGER_STATES: readonly LedgerState[] = ['CLAIMED', 'SENDING', 'SUCCEEDED', 'REJECTED', 'UNKNOWN'];
+export { LEDGER_STATES };
 export type ResolveAs = LedgerResolution['as'];
 export const RESOLVE_AS: readonly ResolveAs[] = ['succeeded', 'not-executed'];
 

@@ -6,7 +6,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { LedgerOperator, LedgerTableNotFoundError } from '../../lambda/shared/ledger-operator';
+import { LedgerOperator, LedgerTableNotFoundError } from './ledger-operator';
 import { Invocation, parseInvocation, USAGE, UsageError } from './arguments';
 import { formatActionTable, formatRecord, formatResolution, printable, printableLines, toJson } from './format';
 

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ActionLedger, toCents } from '../../lambda/shared/action-ledger';
 import {
   ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest, SENDING_EXPIRY_MARGIN_MS,
-} from '../../lambda/shared/ledger-operator';
+} from '../../cli/src/ledger-operator';
 import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
 import { createLedgerTable, DynaliteServer, instrumentedDynaliteClient, LocalLedger, startLocalLedger } from '../support/dynalite';
 

@@ -2,7 +2,7 @@ import { CapReservation, ClaimRequest, ClaimResult, LedgerRecord, toCents } from
 import { ApiRequest } from './purpleflea-api';
 import { recordableResponse } from './api-response';
 import { backoffDelayMs, sleep } from './backoff';
-import { ApiOutcome, MoneyApi } from './purpleflea-client';
+import { ApiOutcome, MoneyApi, RequestPacing } from './purpleflea-client';
 
 /**
  * The ledger operations the money path uses: ActionLedger implements them against DynamoDB; a unit
@@ -49,26 +49,27 @@ export interface ActionReport {
   readonly notified?: boolean;
 }
 
+/**
+ * How an action waits for its turn to be sent (a batch's rate limiter implements it per row). Without
+ * one, the claim itself is the SENDING write and the request goes out at once.
+ */
+export interface Pacing extends RequestPacing {
+  /**
+   * True when the request may go out at once (a rate-limit slot is free now, or was taken before the
+   * claim): the claim is then the SENDING write, and `waitForTurn` is skipped (one ledger write less).
+   */
+  readyNow(): boolean;
+  /**
+   * Otherwise the action is CLAIMED first, this is waited for, and then it is marked SENDING. Throws
+   * when the turn cannot come in time: the action is given back (REJECTED) with nothing sent.
+   */
+  waitForTurn(): Promise<void>;
+}
+
 export interface ExecuteOptions {
   /** Epoch ms by which the call must be over. */
   readonly deadline: number;
-  /**
-   * Work between claiming and sending (a rate limiter's wait). With it, the action is CLAIMED
-   * first and marked SENDING after; without it, the claim itself is the SENDING write.
-   */
-  readonly beforeSend?: () => Promise<void>;
-  /**
-   * With `beforeSend`: true when the request may go out at once (a rate-limit slot is free now). The
-   * claim is then the SENDING write and `beforeSend` is skipped: one ledger write less.
-   */
-  readonly readyToSend?: () => boolean;
-  /** Waited for before each retry of the request (429s, connections that never opened). */
-  readonly beforeRetry?: () => Promise<void>;
-  /**
-   * Waited for right before each attempt of the request goes out, the first one included; false when
-   * the attempt cannot start by `latestStart` (it is then not made).
-   */
-  readonly beforeAttempt?: (latestStart: number) => Promise<boolean>;
+  readonly pacing?: Pacing;
 }
 
 /** Longer than any request can still be in flight after the deadline, so a live sender keeps its claim. */
@@ -110,7 +111,8 @@ export class MoneyPath {
     const leaseMs = () => Math.max(options.deadline - this.now(), 0) + LEASE_MARGIN_MS;
     const amountCents = toCents(action.amountUsdc);
 
-    const waitBeforeSend = options.beforeSend !== undefined && !(options.readyToSend?.() ?? false);
+    const pacing = options.pacing;
+    const waitBeforeSend = pacing !== undefined && !pacing.readyNow();
     const claimState = waitBeforeSend ? 'CLAIMED' : 'SENDING';
     const cap = action.cap;
     // The claim comes first, and only its winner reserves: a repeat delivery never takes part in the cap.
@@ -156,7 +158,7 @@ export class MoneyPath {
 
     if (waitBeforeSend) {
       try {
-        await options.beforeSend!();
+        await pacing!.waitForTurn();
       } catch (error) {
         // Nothing was sent: give the action back at once, rather than when the lease runs out.
         await abandon(`not sent: ${(error as Error).message}`);
@@ -175,8 +177,7 @@ export class MoneyPath {
       result = await this.client.post(action.request, {
         actionKey: action.actionKey,
         deadline: options.deadline,
-        beforeRetry: options.beforeRetry,
-        beforeAttempt: options.beforeAttempt,
+        pacing,
       });
     } catch (error) {
       // The client throws only when no request of this call can have taken effect: reading the secret

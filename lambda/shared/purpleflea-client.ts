@@ -25,18 +25,23 @@ export interface PurpleFleaClientOptions {
   readonly now?: () => number;
 }
 
+/** How the attempts of one request keep a pace (a batch's rate limiter); a single action has none. */
+export interface RequestPacing {
+  /** Waited for before each retry (a rate limiter's slot), so that retries keep the run's pace too. */
+  beforeRetry(): Promise<void>;
+  /**
+   * Waited for right before each attempt goes out, the first one included (a rate limiter's count).
+   * Given the latest time the attempt may start; false when it cannot start by then.
+   */
+  admitAttempt(latestStart: number): Promise<boolean>;
+}
+
 export interface PostOptions {
   /** The action key; its SHA-256 goes in the Idempotency-Key header. */
   readonly actionKey: string;
   /** Epoch ms by which the call must be over, leaving the handler time to record the outcome. */
   readonly deadline: number;
-  /** Waited for before each retry (a rate limiter's slot), so that retries keep the run's pace too. */
-  readonly beforeRetry?: () => Promise<void>;
-  /**
-   * Waited for right before each attempt goes out, the first one included (a rate limiter's count).
-   * Given the latest time the attempt may start; false when it cannot start by then.
-   */
-  readonly beforeAttempt?: (latestStart: number) => Promise<boolean>;
+  readonly pacing?: RequestPacing;
 }
 
 export function idempotencyKey(actionKey: string): string {
@@ -76,7 +81,7 @@ export class PurpleFleaClient implements MoneyApi {
 
     const latestStart = options.deadline - this.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
-      const mayStart = (await options.beforeAttempt?.(latestStart)) ?? true;
+      const mayStart = (await options.pacing?.admitAttempt(latestStart)) ?? true;
       if (!mayStart || this.now() > latestStart) {
         const message = appendReason(lastRefusal.message, 'no time left for an attempt within the function\'s timeout');
         return { outcome: 'REJECTED', status: lastRefusal.status, error: lastRefusal.error, message, attempts: attempt - 1 };
@@ -109,7 +114,7 @@ export class PurpleFleaClient implements MoneyApi {
         return { outcome: 'REJECTED', status: verdict.status, error: verdict.error, message, attempts: attempt };
       }
       await sleep(wait);
-      await options.beforeRetry?.();
+      await options.pacing?.beforeRetry();
     }
   }
 }

@@ -1,15 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ActionLedger, ClaimRequest, ClaimResult } from '../../lambda/shared/action-ledger';
+import { ActionLedger } from '../../lambda/shared/action-ledger';
 import { compactResponse, recordableResponse } from '../../lambda/shared/api-response';
 import { batchActHandler, RowPlan } from '../../lambda/shared/batch/act-on-batch';
 import { mapWithConcurrency } from '../../lambda/shared/batch/rate-limiter';
-import { MoneyPath } from '../../lambda/shared/money-path';
+import { MoneyPath, MoneyPathLedger } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
-import { CredentialSource } from '../../lambda/shared/purpleflea-credentials';
 import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
+import { ledgerWith, staticCredentials } from '../support/money-path-fakes';
 import { PurpleFleaSandbox, SANDBOX_API_KEY, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
 import { captureOutput, lambdaContext } from './handler-harness';
 
@@ -17,7 +17,7 @@ const TABLE = 'ActOnBatchLedger';
 let dynamo: DynaliteServer;
 let dynamoClient: DynamoDBClient;
 let sandbox: PurpleFleaSandbox;
-const credentials = { get: async () => ({ apiKey: SANDBOX_API_KEY }), refresh: async () => ({ apiKey: SANDBOX_API_KEY }) } as unknown as CredentialSource;
+const credentials = staticCredentials(SANDBOX_API_KEY);
 
 beforeAll(async () => {
   [dynamo, sandbox] = await Promise.all([startDynalite(), PurpleFleaSandbox.start()]);
@@ -34,7 +34,7 @@ interface Item {
   readonly to: string;
 }
 
-function handlerWith(ledger: ActionLedger, requestsPerSecond = 1000, concurrency = 3) {
+function handlerWith(ledger: MoneyPathLedger, requestsPerSecond = 1000, concurrency = 3) {
   const run = Date.now();
   return batchActHandler<Item, { runId: string }>({
     logger: new Logger({ serviceName: 'test' }),
@@ -111,15 +111,16 @@ test('at a slow pace, a row claims before its long wait, so a rerun of done rows
 });
 
 test("one row's ledger failure is that row's status: the other rows are paid, counted and logged", async () => {
-  class FailsForOneRow extends ActionLedger {
-    override async claim(actionKey: string, claim: ClaimRequest): Promise<ClaimResult> {
+  const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+  const failsForOneRow = ledgerWith(ledger, {
+    claim: async (actionKey, claim) => {
       if (actionKey.endsWith(':agt_b')) throw new Error('InternalServerError');
-      return super.claim(actionKey, claim);
-    }
-  }
+      return ledger.claim(actionKey, claim);
+    },
+  });
   const output = captureOutput();
   try {
-    const handler = handlerWith(new FailsForOneRow({ tableName: TABLE, client: dynamoClient }));
+    const handler = handlerWith(failsForOneRow);
     const items = ['agt_a', 'agt_b', 'agt_c', 'agt_d'].map((to, index) => ({ line: index + 2, to }));
     const result = await handler({ Items: items, BatchInput: { runId: 'r' } }, lambdaContext() as any);
     expect(result.rows.map((row) => [row.agent_id, row.status])).toEqual([

@@ -3,9 +3,9 @@ import { ActionLedger } from '../../lambda/shared/action-ledger';
 import { MoneyPath, OutcomeNotRecordedError } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
-import { CredentialSource } from '../../lambda/shared/purpleflea-credentials';
 import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from '../support/aws-env';
 import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
+import { ledgerWith, pacingWith, staticCredentials } from '../support/money-path-fakes';
 import { PurpleFleaSandbox, SANDBOX_API_KEY, TRADING_ORDER_PATH } from '../support/purpleflea-sandbox';
 
 const TABLE = 'MoneyPathLedger';
@@ -16,7 +16,7 @@ let client: PurpleFleaClient;
 let counter = 0;
 
 /** Credentials without Secrets Manager: the money path only needs `get` and `refresh`. */
-const staticCredentials = { get: async () => ({ apiKey: SANDBOX_API_KEY }), refresh: async () => ({ apiKey: SANDBOX_API_KEY }) } as unknown as CredentialSource;
+const credentials = staticCredentials(SANDBOX_API_KEY);
 
 function order(capUsdc?: number) {
   counter += 1;
@@ -32,7 +32,7 @@ beforeAll(async () => {
   [dynamo, sandbox] = await Promise.all([startDynalite(), PurpleFleaSandbox.start()]);
   await createLedgerTable(dynamo.endpoint, TABLE);
   dynamoClient = dynaliteClient(dynamo.endpoint);
-  client = new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: staticCredentials, requestTimeoutMs: 1_000 });
+  client = new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials, requestTimeoutMs: 1_000 });
 });
 afterAll(async () => {
   dynamoClient.destroy();
@@ -55,14 +55,14 @@ describe('MoneyPath with a cap', () => {
   });
 
   test('a ledger failure while reserving fails the call, sends nothing and leaves the action claimable', async () => {
-    class FailingReservations extends ActionLedger {
-      override async reserve(): Promise<boolean> {
+    const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+    const failingReservations = ledgerWith(ledger, {
+      reserve: async () => {
         throw new Error('ProvisionedThroughputExceededException');
-      }
-    }
-    const ledger = new FailingReservations({ tableName: TABLE, client: dynamoClient });
+      },
+    });
     const action = order(500);
-    await expect(new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline() })).rejects.toThrow('ProvisionedThroughputExceededException');
+    await expect(new MoneyPath(failingReservations, client).executeOnce(action, { deadline: deadline() })).rejects.toThrow('ProvisionedThroughputExceededException');
     expect(sandbox.calls).toHaveLength(0);
     expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'REJECTED', error: 'the cap could not be checked' });
 
@@ -79,9 +79,11 @@ describe('MoneyPath with work between claim and send (CLAIMED first)', () => {
     const statesSeenWhileWaiting: string[] = [];
     const report = await new MoneyPath(ledger, client).executeOnce(action, {
       deadline: deadline(),
-      beforeSend: async () => {
-        statesSeenWhileWaiting.push((await ledger.get(action.actionKey))!.state);
-      },
+      pacing: pacingWith({
+        waitForTurn: async () => {
+          statesSeenWhileWaiting.push((await ledger.get(action.actionKey))!.state);
+        },
+      }),
     });
     expect(statesSeenWhileWaiting).toEqual(['CLAIMED']);
     expect(report.status).toBe('SUCCEEDED');
@@ -95,26 +97,24 @@ describe('MoneyPath with work between claim and send (CLAIMED first)', () => {
     const action = order();
     const report = await new MoneyPath(ledger, client, () => now).executeOnce(action, {
       deadline: now + 1_000,
-      beforeSend: async () => {
-        now += 120_000;
-        const takeover = await ledger.claim(action.actionKey, { state: 'CLAIMED', leaseMs: 60_000, request: {}, amountUsdc: 50 });
-        expect(takeover.claimed).toBe(true);
-      },
+      pacing: pacingWith({
+        waitForTurn: async () => {
+          now += 120_000;
+          const takeover = await ledger.claim(action.actionKey, { state: 'CLAIMED', leaseMs: 60_000, request: {}, amountUsdc: 50 });
+          expect(takeover.claimed).toBe(true);
+        },
+      }),
     });
     expect(report.status).toBe('IN_PROGRESS');
     expect(sandbox.calls).toHaveLength(0);
   });
   test('a REJECTED answer gives the reservation back even when the ledger has meanwhile called the action UNKNOWN', async () => {
     // The lease ran out during the call and a repeat delivery turned the record UNKNOWN: our outcome write fails.
-    class ClaimLostDuringCall extends ActionLedger {
-      override async recordOutcome(): Promise<boolean> {
-        return false;
-      }
-    }
-    const ledger = new ClaimLostDuringCall({ tableName: TABLE, client: dynamoClient });
+    const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+    const claimLostDuringCall = ledgerWith(ledger, { recordOutcome: async () => false });
     const action = order(500);
     sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
-    const report = await new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline() });
+    const report = await new MoneyPath(claimLostDuringCall, client).executeOnce(action, { deadline: deadline() });
     expect(report.status).toBe('REJECTED');
     // Refused, so not executed: given back now. The operator's not-executed resolution later finds it released.
     const counter = await ledger.get(action.cap!.counterKey);
@@ -133,7 +133,7 @@ describe('MoneyPath when something fails around the call', () => {
         return { apiKey: SANDBOX_API_KEY };
       },
       refresh: async () => ({ apiKey: SANDBOX_API_KEY }),
-    } as unknown as CredentialSource;
+    };
     const path = new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: flakyCredentials, requestTimeoutMs: 1_000 }));
     const action = order(500);
     await expect(path.executeOnce(action, { deadline: deadline() })).rejects.toThrow('Secrets Manager unavailable');
@@ -145,14 +145,13 @@ describe('MoneyPath when something fails around the call', () => {
   });
 
   test('the outcome cannot be recorded: the error carries the outcome and the API ids; nothing is sent again', async () => {
-    class CannotRecord extends ActionLedger {
-      override async recordOutcome(): Promise<boolean> {
+    const cannotRecord = ledgerWith(new ActionLedger({ tableName: TABLE, client: dynamoClient }), {
+      recordOutcome: async () => {
         throw new Error('ProvisionedThroughputExceededException');
-      }
-    }
-    const ledger = new CannotRecord({ tableName: TABLE, client: dynamoClient });
+      },
+    });
     const action = order();
-    const failure = new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline() });
+    const failure = new MoneyPath(cannotRecord, client).executeOnce(action, { deadline: deadline() });
     await expect(failure).rejects.toBeInstanceOf(OutcomeNotRecordedError);
     const committed = sandbox.committed(TRADING_ORDER_PATH);
     expect(committed).toHaveLength(1);
@@ -177,7 +176,7 @@ describe('MoneyPath when something fails around the call', () => {
     try {
       const ledger = new ActionLedger({ tableName: TABLE, client: lossy });
       const action = order();
-      const report = await new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline(), beforeSend: async () => undefined });
+      const report = await new MoneyPath(ledger, client).executeOnce(action, { deadline: deadline(), pacing: pacingWith() });
       expect(report.status).toBe('SUCCEEDED');
       expect(sandbox.committed(TRADING_ORDER_PATH)).toHaveLength(1);
       expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'SUCCEEDED' });
@@ -188,16 +187,18 @@ describe('MoneyPath when something fails around the call', () => {
 });
 
 describe('MoneyPath with a rate-limit slot free at once', () => {
-  test('readyToSend: the claim is the SENDING write and beforeSend is not waited for', async () => {
+  test('readyNow: the claim is the SENDING write and waitForTurn is not waited for', async () => {
     const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
     const action = order();
     let waited = false;
     const report = await new MoneyPath(ledger, client).executeOnce(action, {
       deadline: deadline(),
-      readyToSend: () => true,
-      beforeSend: async () => {
-        waited = true;
-      },
+      pacing: pacingWith({
+        readyNow: () => true,
+        waitForTurn: async () => {
+          waited = true;
+        },
+      }),
     });
     expect(report.status).toBe('SUCCEEDED');
     expect(waited).toBe(false);
@@ -205,15 +206,18 @@ describe('MoneyPath with a rate-limit slot free at once', () => {
   });
 });
 
-test('a retried request (after a 429) waits for beforeRetry first, once per retry', async () => {
+test('a retried request (after a 429) waits for its pacing first, once per retry', async () => {
   const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
   sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 429 }, { kind: 'status', status: 429 });
   let retries = 0;
-  const report = await new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: staticCredentials, requestTimeoutMs: 1_000, backoffBaseMs: 10 })).executeOnce(order(), {
+  const report = await new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials, requestTimeoutMs: 1_000, backoffBaseMs: 10 })).executeOnce(order(), {
     deadline: deadline(),
-    beforeRetry: async () => {
-      retries += 1;
-    },
+    pacing: pacingWith({
+      readyNow: () => true,
+      beforeRetry: async () => {
+        retries += 1;
+      },
+    }),
   });
   expect(report.status).toBe('SUCCEEDED');
   expect(retries).toBe(2);
@@ -222,12 +226,12 @@ test('a retried request (after a 429) waits for beforeRetry first, once per retr
 
 test('the secret cannot be read after a CLAIMED wait: the SENDING record is given back as REJECTED too', async () => {
   const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
-  const failing = { get: async () => { throw new Error('Secrets Manager unavailable'); }, refresh: async () => ({ apiKey: SANDBOX_API_KEY }) } as unknown as CredentialSource;
+  const failing = { get: async () => { throw new Error('Secrets Manager unavailable'); }, refresh: async () => ({ apiKey: SANDBOX_API_KEY }) };
   const action = order();
   await expect(
     new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: failing, requestTimeoutMs: 1_000 })).executeOnce(action, {
       deadline: deadline(),
-      beforeSend: async () => undefined,
+      pacing: pacingWith(),
     }),
   ).rejects.toThrow('Secrets Manager unavailable');
   expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'REJECTED', error: 'not sent: Secrets Manager unavailable' });

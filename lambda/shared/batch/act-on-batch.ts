@@ -3,7 +3,7 @@ import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ActRowOutcome, PayBatchResult } from '../../../lib/private/contracts/batch-engine';
-import { MoneyAction, MoneyPath, OutcomeNotRecordedError } from '../money-path';
+import { MoneyAction, MoneyPath, OutcomeNotRecordedError, Pacing } from '../money-path';
 import { compactResponse } from '../api-response';
 import type { ApiOutcome } from '../purpleflea-client';
 import { countOutcome, OutcomeMetricNames } from '../outcome-metrics';
@@ -59,37 +59,20 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
   const actOn = async (plan: RowPlan, deadline: number): Promise<ActRowOutcome> => {
     if (plan.invalid !== undefined) return { ...plan.columns, status: 'INVALID', error: plan.invalid };
     if (plan.skipped !== undefined || !plan.action) return { ...plan.columns, status: 'SKIPPED', error: plan.skipped };
-    let outOfTime = false;
+    const latestSlot = deadline - options.requestTimeoutMs;
+    let pacing: RowPacing | undefined;
     let report;
     try {
-      // Taken before the claim when it is near; a far one is waited for between claim and send (beforeSend).
-      const slotTakenBeforeClaim = limiter.waitMs() <= WAIT_BEFORE_CLAIM_MS && (await limiter.take(deadline - options.requestTimeoutMs));
-      report = await options.moneyPath.executeOnce(plan.action, {
-        deadline,
-        // A slot in hand (or free now): claim straight as SENDING. Otherwise claim first and then wait.
-        readyToSend: () => slotTakenBeforeClaim || limiter.tryTake(),
-        // A retried request (after a 429) is one more request in the window: it waits for a slot too.
-        beforeRetry: async () => {
-          if (!(await limiter.take(deadline - options.requestTimeoutMs))) {
-            outOfTime = true;
-            throw new Error('no rate-limit slot for a retry before the deadline');
-          }
-        },
-        // Counted as it goes out, after the ledger write that came between its slot and the send.
-        beforeAttempt: (latestStart) => limiter.admit(latestStart),
-        beforeSend: async () => {
-          if (!(await limiter.take(deadline - options.requestTimeoutMs))) {
-            outOfTime = true;
-            throw new Error('no rate-limit slot before the deadline');
-          }
-        },
-      });
+      // Taken before the claim when it is near; a far one is waited for between claim and send.
+      const slotTakenBeforeClaim = limiter.waitMs() <= WAIT_BEFORE_CLAIM_MS && (await limiter.take(latestSlot));
+      pacing = new RowPacing(limiter, latestSlot, slotTakenBeforeClaim);
+      report = await options.moneyPath.executeOnce(plan.action, { deadline, pacing });
     } catch (error) {
       // One row's failure is that row's status: the batch's other rows are still counted and logged.
       if (error instanceof OutcomeNotRecordedError) {
         return { ...plan.columns, status: error.outcome.outcome, result: compact(error.outcome), error: error.message };
       }
-      const reason = outOfTime ? 'no time left in this batch' : `${(error as Error).name}: ${(error as Error).message}`;
+      const reason = pacing?.outOfTime ? 'no time left in this batch' : `${(error as Error).name}: ${(error as Error).message}`;
       return { ...plan.columns, status: 'REJECTED', error: `not sent: ${reason} (a rerun sends it)` };
     }
     if (report.apiLatencyMs !== undefined) metrics.addMetric(options.apiLatencyMetric, MetricUnit.Milliseconds, report.apiLatencyMs);
@@ -127,4 +110,43 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
 
 function compact(outcome: ApiOutcome): { [key: string]: unknown } | undefined {
   return outcome.outcome === 'SUCCEEDED' ? compactResponse(outcome.response) : undefined;
+}
+
+/** One row's turn at the batch's pace: the rate limiter, seen through the money path's Pacing. */
+class RowPacing implements Pacing {
+  /** Set when a slot could not be had before the batch's deadline (the row is then REJECTED, not sent). */
+  outOfTime = false;
+
+  constructor(
+    private readonly limiter: RateLimiter,
+    /** The last moment a slot still leaves one request's time before the deadline. */
+    private readonly latestSlot: number,
+    private readonly slotInHand: boolean,
+  ) {}
+
+  /** A slot in hand (or free now): claim straight as SENDING. Otherwise claim first and then wait. */
+  readyNow(): boolean {
+    return this.slotInHand || this.limiter.tryTake();
+  }
+
+  waitForTurn(): Promise<void> {
+    return this.takeSlot('no rate-limit slot before the deadline');
+  }
+
+  /** A retried request (after a 429) is one more request in the window: it waits for a slot too. */
+  beforeRetry(): Promise<void> {
+    return this.takeSlot('no rate-limit slot for a retry before the deadline');
+  }
+
+  /** Counted as it goes out, after the ledger write that came between its slot and the send. */
+  admitAttempt(latestStart: number): Promise<boolean> {
+    return this.limiter.admit(latestStart);
+  }
+
+  private async takeSlot(reason: string): Promise<void> {
+    if (!(await this.limiter.take(this.latestSlot))) {
+      this.outOfTime = true;
+      throw new Error(reason);
+    }
+  }
 }

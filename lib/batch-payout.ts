@@ -11,6 +11,7 @@ import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-
 import {
   BatchEngine,
   DEFAULT_ACT_CONCURRENCY,
+  checkAmountMaxima,
   checkBatchFunctionOptions,
   checkRunFolders,
   checkRunShape,
@@ -99,7 +100,8 @@ export interface BatchPayoutProps extends BatchRunProps {
 
   /**
    * A row whose amount is above this is INVALID: it is never paid, and never reduced. Checked by Prepare, and
-   * again by Pay on each row it is given. Greater than `minPayoutUsdc`.
+   * again by Pay on each row it is given. Greater than `minPayoutUsdc`, at most 1,000,000,000 (the largest
+   * amount a row may have: above it, a row is INVALID whatever this cap, and logged with no amount).
    * @default 1000
    */
   readonly maxPayoutPerAgentUsdc?: number;
@@ -363,6 +365,7 @@ function validate(id: string, props: BatchPayoutProps): void {
       `must be greater than minPayoutUsdc (${minPayout})`);
   }
   v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
+  checkAmountMaxima(v, 'maxPayoutPerAgentUsdc', props.maxPayoutPerAgentUsdc, props);
 
   // How fast, and where the run folders go.
   checkRunShape(v, props, { concurrencyProp: 'payConcurrency', concurrency: props.payConcurrency, id: 'Pay' });

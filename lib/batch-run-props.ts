@@ -47,7 +47,8 @@ export interface BatchRunProps {
 
   /**
    * A run whose total (BatchPayout: of its payable amounts; FraudHoldEscrow: of its holds) is above this
-   * moves no money: it fails before any money moves, naming the total and the cap. Greater than 0.
+   * moves no money: it fails before any money moves, naming the total and the cap. Greater than 0, at most
+   * 10,000,000,000,000 (the largest total a run's log keeps exact to the cent).
    * @default 100000
    */
   readonly maxBatchTotalUsdc?: number;

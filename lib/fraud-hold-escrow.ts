@@ -11,6 +11,7 @@ import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-
 import {
   BatchEngine,
   DEFAULT_ACT_CONCURRENCY,
+  checkAmountMaxima,
   checkBatchFunctionOptions,
   checkKeyPrefix,
   checkRunFolders,
@@ -150,7 +151,8 @@ export interface FraudHoldEscrowProps extends BatchRunProps {
 
   /**
    * A record whose amount is above this is INVALID: it is never held, and never reduced. Checked by Prepare, and
-   * again by Act on each row it is given. Greater than 0.
+   * again by Act on each row it is given. Greater than 0, at most 1,000,000,000 (the largest amount a row
+   * may have: above it, a record is INVALID whatever its score, and logged with no amount).
    * @default 1000
    */
   readonly maxHoldUsdc?: number;
@@ -446,6 +448,7 @@ function validate(id: string, props: FraudHoldEscrowProps): void {
   checkTemplate(v, 'conditionTemplate', props.conditionTemplate, HOLD_CONDITION_PLACEHOLDERS);
   v.number('maxHoldUsdc', props.maxHoldUsdc, { min: 0, minExclusive: true });
   v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
+  checkAmountMaxima(v, 'maxHoldUsdc', props.maxHoldUsdc, props);
 
   // How fast, and where the run folders go.
   checkRunShape(v, props, { concurrencyProp: 'actConcurrency', concurrency: props.actConcurrency, id: 'Act' });

@@ -1,4 +1,4 @@
-import { PayoutItem, RowOutcome } from '../../lib/private/contracts/batch-engine';
+import { MAX_ROW_AMOUNT_USDC, PayoutItem, RowOutcome } from '../../lib/private/contracts/batch-engine';
 import { parseDecimal, toCentsRounded } from '../shared/decimal';
 import { CsvWithHeader, missingColumns, readCsvWithHeader } from '../shared/batch/csv-with-header';
 import { linesByKey } from '../shared/batch/prepare-run';
@@ -96,7 +96,8 @@ function scoreRow(line: number, agentId: string, score: string, rules: ScoreRule
   if (value === undefined) return invalid(`${rules.scoreColumn} ${JSON.stringify(score)} is not a number`);
   if (value < 0) return invalid(`${rules.scoreColumn} ${score} is negative`);
   const amountCents = toCentsRounded(value * rules.usdPerScorePoint);
-  if (!Number.isSafeInteger(amountCents)) return invalid(`${rules.scoreColumn} ${score} gives an absurd amount`);
+  // No amount in the log past the largest a row may have: its cents, and the run's totals, stay exact.
+  if (!(amountCents <= MAX_ROW_AMOUNT_USDC * 100)) return invalid(`${rules.scoreColumn} ${score} gives an amount over ${MAX_ROW_AMOUNT_USDC} USDC, the largest a row may have`);
   const amount = amountCents / 100;
   if (amountCents <= toCentsRounded(rules.minPayoutUsdc)) {
     return { line, agentId, score, amountCents, problem: { status: 'SKIPPED', error: `amount ${amount.toFixed(2)} is at or below minPayoutUsdc ${rules.minPayoutUsdc}` } };

@@ -1,4 +1,4 @@
-import type { RowOutcome } from '../../lib/private/contracts/batch-engine';
+import { MAX_ROW_AMOUNT_USDC, RowOutcome } from '../../lib/private/contracts/batch-engine';
 import type { HoldFieldNames, HoldInputFormatName, HoldItem } from '../../lib/private/contracts/fraud-hold-env';
 import { CsvWithHeader, missingColumns, readCsvWithHeader } from '../shared/batch/csv-with-header';
 import { inputCsvProblem, linesByKey } from '../shared/batch/prepare-run';
@@ -150,6 +150,8 @@ function decide(line: number, object: RecordObject, record: RawRecord, rules: Ho
   if (amount === undefined) return invalid(`${rules.amountField} must be a number, got ${show(field(rules.amountField))}`);
   const amountCents = toCentsRounded(amount);
   if (!(amountCents > 0)) return invalid(`${rules.amountField} must be positive, got ${show(field(rules.amountField))}`);
+  // Whatever its score (a SKIPPED record's amount is logged too): past the largest a row may have, no amount.
+  if (!(amountCents <= MAX_ROW_AMOUNT_USDC * 100)) return invalid(`${rules.amountField} ${show(field(rules.amountField))} is over ${MAX_ROW_AMOUNT_USDC} USDC, the largest a row may have`);
   columns.amount_usdc = (amountCents / 100).toFixed(2);
   // Whatever its score: a record whose id breaks the rule is INVALID, not SKIPPED.
   if (transactionId.problem !== undefined) return invalid(transactionId.problem, amountCents);

@@ -16,7 +16,7 @@ import {
   S3_KMS_OBJECT_ACTIONS,
 } from './batch-workflow';
 import { ActionKind } from './contracts/action-keys';
-import { BATCH_SUMMARIZE_ENV, batchSummarizeEnvironment, RUN_FILES } from './contracts/batch-engine';
+import { BATCH_SUMMARIZE_ENV, batchSummarizeEnvironment, MAX_ROW_AMOUNT_USDC, MAX_RUN_TOTAL_USDC, RUN_FILES } from './contracts/batch-engine';
 import { newDeadLetterQueue } from './dead-letter-queue';
 import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './handler-function';
@@ -450,6 +450,16 @@ const RANGES: { readonly [prop: string]: NumberRange } = {
 const OUTPUT_PREFIX = /^(?:[A-Za-z0-9!_.'()=-]+(?:\/[A-Za-z0-9!_.'()=-]+)*)?$/;
 
 const noWildcard = (s: string) => !/[*?]/.test(s);
+
+/**
+ * The per-row cap (`maxPayoutPerAgentUsdc`, `maxHoldUsdc`) and `maxBatchTotalUsdc` within what the run's log
+ * keeps exact to the cent: a row's amount at most MAX_ROW_AMOUNT_USDC, a run's at most MAX_RUN_TOTAL_USDC.
+ */
+export function checkAmountMaxima(v: PropsValidator, rowCapProp: string, rowCap: number | undefined, options: BatchRunProps): void {
+  v.check(rowCapProp, rowCap, (cap: number) => !(cap > MAX_ROW_AMOUNT_USDC), `must be at most ${MAX_ROW_AMOUNT_USDC}, the largest amount a row may have`);
+  v.check('maxBatchTotalUsdc', options.maxBatchTotalUsdc, (cap: number) => !(cap > MAX_RUN_TOTAL_USDC),
+    `must be at most ${MAX_RUN_TOTAL_USDC}, the largest total a run's log keeps exact to the cent`);
+}
 
 /** A key prefix a rule or a policy can use: not empty, no leading slash, no wildcard. */
 export function checkKeyPrefix(v: PropsValidator, prop: string, value: string | undefined): void {

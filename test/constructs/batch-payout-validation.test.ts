@@ -120,6 +120,16 @@ describe('BatchPayout: one error per invalid prop', () => {
     expect(build({ maxBatchTotalUsdc: -100 })).toThrow(`BatchPayout 'Payout': maxBatchTotalUsdc must be a number greater than 0, got -100`);
   });
 
+  test('finding 7: the caps may not pass the largest amount a row may have (10^9 USDC) or a run may add up to (10^13 USDC)', () => {
+    expect(build({ maxPayoutPerAgentUsdc: 1_000_000_000.01 })).toThrow(
+      `BatchPayout 'Payout': maxPayoutPerAgentUsdc must be at most 1000000000, the largest amount a row may have, got 1000000000.01`,
+    );
+    expect(build({ maxBatchTotalUsdc: 20_000_000_000_000 })).toThrow(
+      `BatchPayout 'Payout': maxBatchTotalUsdc must be at most 10000000000000, the largest total a run's log keeps exact to the cent, got 20000000000000`,
+    );
+    expect(build({ maxPayoutPerAgentUsdc: 1_000_000_000, maxBatchTotalUsdc: 10_000_000_000_000 })).not.toThrow();
+  });
+
   test.each([0, 1001, Number.NaN])('maxRequestsPerSecond must be in (0, 1000]: not %p', (maxRequestsPerSecond) => {
     expect(build({ maxRequestsPerSecond })).toThrow(
       `BatchPayout 'Payout': maxRequestsPerSecond must be a number greater than 0 and at most 1000, got ${maxRequestsPerSecond}`,

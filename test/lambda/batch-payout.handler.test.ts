@@ -288,6 +288,46 @@ describe('finding 11: Pay does not trust input.csv', () => {
   });
 });
 
+/** A JSON number's exact cents, from its shortest decimal text (what the log file holds). */
+function centsOfLogged(amount: number | undefined): bigint {
+  if (amount === undefined) return 0n;
+  const text = String(amount);
+  expect(text).toMatch(/^\d+(\.\d{1,2})?$/);
+  const [whole, fraction = ''] = text.split('.');
+  return BigInt(whole) * 100n + BigInt(fraction.padEnd(2, '0'));
+}
+
+describe('finding 7: totals keep every cent', () => {
+  test('finding 7: amounts over the largest a row may have are INVALID in Prepare with no amount; the totals reconcile to the cent with the rows', async () => {
+    // Two rows of 50,000,000,000,000.02 USDC used to make the INVALID total end in .05; at 1e9 the cents are exact.
+    const source = upload('agent_id,score\nagt_t7_ok,1.234\nagt_t7_big_1,5000000000000.002\nagt_t7_big_2,5000000000000.002\nagt_t7_max,100000000\nagt_t7_max_2,99999999.999\n');
+    const { log } = await driveRun(harness.s3, handlers(), runId(), source);
+    expect(log.rows.map((row: any) => [row.agent_id, row.status, row.amount_usdc, row.error])).toEqual([
+      ['agt_t7_ok', 'SUCCEEDED', 12.34, undefined],
+      ['agt_t7_big_1', 'INVALID', undefined, 'score 5000000000000.002 gives an amount over 1000000000 USDC, the largest a row may have'],
+      ['agt_t7_big_2', 'INVALID', undefined, 'score 5000000000000.002 gives an amount over 1000000000 USDC, the largest a row may have'],
+      ['agt_t7_max', 'INVALID', 1_000_000_000, 'amount 1000000000.00 is over maxPayoutPerAgentUsdc 1000'],
+      ['agt_t7_max_2', 'INVALID', 999_999_999.99, 'amount 999999999.99 is over maxPayoutPerAgentUsdc 1000'],
+    ]);
+    // Every total, as the file holds it, is the exact sum of its rows' cents.
+    for (const status of ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN']) {
+      const rows = log.rows.filter((row: any) => row.status === status);
+      expect(centsOfLogged(log.totals[status].amountUsdc)).toBe(rows.reduce((sum: bigint, row: any) => sum + centsOfLogged(row.amount_usdc), 0n));
+    }
+    expect(centsOfLogged(log.totals.amountUsdc)).toBe(199_999_999_999n + 1234n);
+  });
+
+  test('finding 7: a file whose rows add up to more than 10,000,000,000,000 USDC fails in Prepare: its log could not be exact; nothing is paid', async () => {
+    // 10,001 rows of 1,000,000,000 USDC (each INVALID: over maxPayoutPerAgentUsdc), and one row to pay.
+    const rows = Array.from({ length: 10_001 }, (_, i) => `agt_t7_sum_${i},100000000`);
+    const source = upload(['agent_id,score', 'agt_t7_sum_pay,1', ...rows].join('\n'));
+    await expect(driveRun(harness.s3, handlers(), runId(), source)).rejects.toThrow(
+      `the rows of s3://${source.bucket}/${source.key} add up to 10001000000010.00 USDC, over 10000000000000 USDC: its log's totals could not be exact; nothing moves`,
+    );
+    expect(harness.sandbox.calls).toHaveLength(0);
+  });
+});
+
 describe('BatchPayout: triggers', () => {
   test('an S3 Object Created event', async () => {
     const source = upload('agent_id,score\nagt_s3,1\n');

@@ -60,13 +60,23 @@ describe('scoreRows: bad rows are INVALID with the field and the value, and the 
     ['abc', 'score "abc" is not a number'],
     ['NaN', 'score "NaN" is not a number'],
     ['-0.5', 'score -0.5 is negative'],
-    ['1e308', 'score 1e308 gives an absurd amount'],
+    ['1e308', 'score 1e308 gives an amount over 1000000000 USDC, the largest a row may have'],
     ['', 'score is empty'],
     ['0x10', 'score "0x10" is not a number'],
   ])('score %j', (score, error) => {
     const file = scoreRows(`agent_id,score\nagt_a,${score}\nagt_ok,1\n`, rules);
     expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
     expect(file.payable).toHaveLength(1);
+  });
+
+  test('finding 7: an amount over the largest a row may have (1,000,000,000 USDC) is INVALID with the score, and carries no amount', () => {
+    const file = scoreRows('agent_id,score\nagt_at_max,100000000\nagt_over_max,100000000.001\nagt_huge,5000000000000.002\n', rules);
+    expect(file.notPaid).toEqual([
+      // At the maximum: an amount (over maxPayoutPerAgentUsdc), exact in cents.
+      expect.objectContaining({ agent_id: 'agt_at_max', status: 'INVALID', amount_usdc: 1_000_000_000, error: 'amount 1000000000.00 is over maxPayoutPerAgentUsdc 1000' }),
+      expect.objectContaining({ agent_id: 'agt_over_max', status: 'INVALID', amount_usdc: undefined, error: 'score 100000000.001 gives an amount over 1000000000 USDC, the largest a row may have' }),
+      expect.objectContaining({ agent_id: 'agt_huge', status: 'INVALID', amount_usdc: undefined, error: 'score 5000000000000.002 gives an amount over 1000000000 USDC, the largest a row may have' }),
+    ]);
   });
 
   test('rows sharing an agent id that breaks the rule are INVALID for the rule, not as duplicates', () => {

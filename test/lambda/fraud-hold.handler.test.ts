@@ -294,6 +294,23 @@ describe('finding 11: Act does not trust input.csv', () => {
   });
 });
 
+describe('finding 7: totals keep every cent', () => {
+  test('finding 7: a SKIPPED record of 1e20 USDC is INVALID (over the largest amount a row may have) and no longer swallows a 12.34 hold in the totals', async () => {
+    const id = unique();
+    const key = `uploads/${id}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, key, [
+      `{"transaction_id":"t7-huge-${id}","buyer":"agt_b","seller":"agt_s","amount":1e20,"fraud_score":0.1}`,
+      `{"transaction_id":"t7-held-${id}","buyer":"agt_b","seller":"agt_s","amount":12.34,"fraud_score":0.95}`,
+    ].join('\n'));
+    const { log } = await drive(handlers(), { bucket: RECORDS_BUCKET, key });
+    expect(log.rows.map((row: any) => [row.status, row.amount_usdc, row.error])).toEqual([
+      ['INVALID', undefined, 'amount 1e20 is over 1000000000 USDC, the largest a row may have'],
+      ['SUCCEEDED', 12.34, undefined],
+    ]);
+    expect(log.totals).toMatchObject({ rows: 2, amountUsdc: 12.34, SUCCEEDED: { rows: 1, amountUsdc: 12.34 }, INVALID: { rows: 1, amountUsdc: 0 }, SKIPPED: { rows: 0, amountUsdc: 0 } });
+  });
+});
+
 describe('FraudHoldEscrow: 5,000 records end to end, with faults', () => {
   test('every record has one status; holds at the sandbox match the log; no transaction held twice; totals reconcile; a rerun adds only REJECTED retries', async () => {
     const random = seededRandom(5000);

@@ -10,6 +10,26 @@ const rules: HoldRules = defaultHoldPrepareSettings();
 const object = (key: string, lines: string[]): RecordObject => ({ key, etag: `etag-${key}`, body: Buffer.from(lines.join('\n')) });
 const record = (fields: object) => JSON.stringify(fields);
 
+describe('finding 7: the largest amount a record may have', () => {
+  test('finding 7: an amount over 1,000,000,000 USDC is INVALID with the field and value, whatever its score, and carries no amount', () => {
+    const decided = decideHolds(
+      [object('out/max.out', [
+        '{"transaction_id":"at-max","buyer":"agt_b","seller":"agt_s","amount":1000000000,"fraud_score":0.9}',
+        '{"transaction_id":"over-max","buyer":"agt_b","seller":"agt_s","amount":1000000000.01,"fraud_score":0.9}',
+        '{"transaction_id":"skipped-huge","buyer":"agt_b","seller":"agt_s","amount":1e20,"fraud_score":0.1}',
+      ])],
+      rules,
+      'job',
+    );
+    expect(decided.notPaid).toEqual([
+      expect.objectContaining({ transaction_id: 'at-max', status: 'INVALID', amount_usdc: 1_000_000_000, error: 'amount 1000000000.00 is over maxHoldUsdc 1000' }),
+      expect.objectContaining({ transaction_id: 'over-max', status: 'INVALID', amount_usdc: undefined, error: 'amount 1000000000.01 is over 1000000000 USDC, the largest a row may have' }),
+      // Not SKIPPED with an amount no total could carry to the cent.
+      expect.objectContaining({ transaction_id: 'skipped-huge', status: 'INVALID', amount_usdc: undefined, error: 'amount 1e20 is over 1000000000 USDC, the largest a row may have' }),
+    ]);
+  });
+});
+
 describe('decideHolds (JSON Lines, the seed example)', () => {
   test('a score above 0.80 is held, at or below it is SKIPPED; rows are numbered across objects', () => {
     const decided = decideHolds(

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { PreparedRun, RowOutcome, RUN_FILES, SourceObject } from '../../../lib/private/contracts/batch-engine';
+import { MAX_RUN_TOTAL_USDC, PreparedRun, RowOutcome, RUN_FILES, SourceObject } from '../../../lib/private/contracts/batch-engine';
+import { centsOfAmount, centsText } from '../decimal';
 import { shownValue } from '../record-ids';
 import { runFolderPrefix, writeObject } from './run-folder';
 
@@ -43,6 +44,14 @@ export async function writePreparedRun<Item extends { readonly [column: string]:
   await writeObject(s3, target.bucket, `${prefix}/${RUN_FILES.prepareReport}`, JSON.stringify(report), 'application/json');
   if (overCap) {
     throw new Error(`the total ${payableTotalUsdc.toFixed(2)} USDC of s3://${run.source.bucket}/${run.source.key} is over maxBatchTotalUsdc ${target.maxBatchTotalUsdc}: nothing moves`);
+  }
+  // Every row's amount is at most MAX_ROW_AMOUNT_USDC; their sum must keep the log's totals exact JSON numbers.
+  const rowsTotalCents = run.notPaid.reduce((sum, row) => sum + centsOfAmount(row.amount_usdc), BigInt(run.payableTotalCents));
+  if (rowsTotalCents > BigInt(MAX_RUN_TOTAL_USDC) * 100n) {
+    throw new Error(
+      `the rows of s3://${run.source.bucket}/${run.source.key} add up to ${centsText(rowsTotalCents)} USDC, over ${MAX_RUN_TOTAL_USDC} USDC: ` +
+        "its log's totals could not be exact; nothing moves",
+    );
   }
   await writeObject(s3, target.bucket, `${prefix}/${RUN_FILES.input}`, normalizedCsv(run.payable, columns), 'text/csv');
   return {

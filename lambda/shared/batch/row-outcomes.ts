@@ -1,5 +1,6 @@
-import { ActRowOutcome, RowOutcome, RowStatus } from '../../../lib/private/contracts/batch-engine';
+import { ActRowOutcome, MAX_ROW_AMOUNT_USDC, RowOutcome, RowStatus } from '../../../lib/private/contracts/batch-engine';
 import type { LedgerRecord } from '../action-ledger';
+import { centsOfAmount, usdcOfCents } from '../decimal';
 
 export const ROW_STATUSES: readonly RowStatus[] = ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN', 'IN_PROGRESS'];
 
@@ -51,19 +52,33 @@ export function isSettled(row: ActRowOutcome | undefined): row is RowOutcome {
   return row !== undefined && row.status !== 'IN_PROGRESS';
 }
 
-/** Totals per status, counted in whole cents so that they reconcile exactly. */
+/**
+ * Totals per status, summed in whole cents (BigInt, from each amount's decimal text) so that they reconcile
+ * exactly. With every amount at most MAX_ROW_AMOUNT_USDC and their sum at most MAX_RUN_TOTAL_USDC (Prepare
+ * refuses a file otherwise), each total is an exact JSON number.
+ */
 export function totalsOf(rows: readonly RowOutcome[]): Totals {
-  const cents: { [status: string]: number } = {};
+  const cents: { [status: string]: bigint } = {};
   const counts: { [status: string]: number } = {};
   for (const status of ROW_STATUSES) {
-    cents[status] = 0;
+    cents[status] = 0n;
     counts[status] = 0;
   }
   for (const row of rows) {
     counts[row.status] += 1;
-    cents[row.status] += Math.round((row.amount_usdc ?? 0) * 100);
+    cents[row.status] += centsOfAmount(row.amount_usdc);
   }
-  const totals = { rows: rows.length, amountUsdc: Object.values(cents).reduce((a, b) => a + b, 0) / 100 } as Totals;
-  for (const status of ROW_STATUSES) totals[status] = { rows: counts[status], amountUsdc: cents[status] / 100 };
+  const totals = { rows: rows.length, amountUsdc: usdcOfCents(Object.values(cents).reduce((a, b) => a + b, 0n)) } as Totals;
+  for (const status of ROW_STATUSES) totals[status] = { rows: counts[status], amountUsdc: usdcOfCents(cents[status]) };
   return totals;
+}
+
+/**
+ * An amount the run's log may show: whole cents from 0 to MAX_ROW_AMOUNT_USDC, as Prepare writes them. Any
+ * other (only an `input.csv` rewritten after Prepare has one: Pay or Act made that row INVALID, naming the
+ * value) is left out of the row and its totals, which stay exact.
+ */
+export function loggableAmount(amount: number | undefined): number | undefined {
+  if (amount === undefined || !(amount >= 0 && amount <= MAX_ROW_AMOUNT_USDC)) return undefined;
+  return Number.isInteger(Number((amount * 100).toPrecision(12))) ? amount : undefined;
 }

@@ -7,7 +7,7 @@ import { ActRowOutcome, BatchSummarizeSettings, PayBatchResult, RowOutcome, RUN_
 import type { ActionLedger } from '../action-ledger';
 import { mapWithConcurrency } from './rate-limiter';
 import { readJson, readObject, writeObject } from './run-folder';
-import { isSettled, notAttemptedWhileOverlapping, outcomeFromLedger, RowColumns, Totals, totalsOf } from './row-outcomes';
+import { isSettled, loggableAmount, notAttemptedWhileOverlapping, outcomeFromLedger, RowColumns, Totals, totalsOf } from './row-outcomes';
 
 export interface RunSummaryOptions<Item> {
   readonly logger: Logger;
@@ -71,7 +71,8 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
       // Another invocation held some rows: it may still send rows this run never reached, too.
       const overlapped = ledgerOutcomes.some((row) => row.status === 'IN_PROGRESS');
       const itemOutcomes = overlapped ? ledgerOutcomes.map(notAttemptedWhileOverlapping) : ledgerOutcomes;
-      const rows = [...report.notPaid, ...itemOutcomes].sort((a, b) => a.line - b.line);
+      // Every amount the log shows is exact in cents (an input.csv rewritten after Prepare may hold others).
+      const rows = [...report.notPaid, ...itemOutcomes].map((row) => ({ ...row, amount_usdc: loggableAmount(row.amount_usdc) })).sort((a, b) => a.line - b.line);
       const totals = totalsOf(rows);
       const inProgressLines = rows.filter((row) => row.status === 'IN_PROGRESS').map((row) => row.line);
 

@@ -11,6 +11,7 @@ export function toJson(value: unknown): string {
  * controls (CSI, NEL...), the Unicode bidi controls (LRM, RLM, ALM, the embeddings and overrides, the
  * isolates) and the line and paragraph separators.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NON_PRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const NAMED_ESCAPES: { readonly [char: string]: string } = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

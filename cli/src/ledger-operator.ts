@@ -273,7 +273,9 @@ export class LedgerOperator {
       // The SDK retried our write after its answer was lost: it is done.
       if (latest.resolutions?.some((entry) => entry.id === resolution.id)) return latest;
       // UNKNOWN again, but of a later attempt than the one read: the operator must look again.
-      if (latest.state === 'UNKNOWN') throw new Error(`action '${actionKey}' changed while it was being resolved: show it and resolve it again`);
+      if (latest.state === 'UNKNOWN') {
+        throw new Error(`action '${actionKey}' changed while it was being resolved: show it and resolve it again`, { cause: error });
+      }
       throw notResolvable(latest);
     }
   }

@@ -120,7 +120,7 @@ async function invokeEndpoint(features: unknown): Promise<string> {
   } catch (error) {
     const reason = `endpoint ${settings.endpointName} could not be invoked: ${(error as Error).name}: ${(error as Error).message}`;
     logger.error('trade FAILED', { reason });
-    throw new Error(reason);
+    throw new Error(reason, { cause: error });
   } finally {
     metrics.addMetric(METRIC.endpointLatency, MetricUnit.Milliseconds, Date.now() - started);
   }

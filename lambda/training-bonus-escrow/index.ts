@@ -153,7 +153,7 @@ async function describeTrainingJob(jobName: string): Promise<Described> {
     if (name === 'ResourceNotFound' || (name === 'ValidationException' && /not found/i.test(message))) {
       return { reason: `training job ${jobName} was not found by DescribeTrainingJob: ${message}` };
     }
-    throw new Error(`DescribeTrainingJob failed for training job ${jobName}: ${name}: ${message}`);
+    throw new Error(`DescribeTrainingJob failed for training job ${jobName}: ${name}: ${message}`, { cause: error });
   } finally {
     metrics.addMetric(METRIC.describeLatency, MetricUnit.Milliseconds, Date.now() - started);
   }

@@ -336,6 +336,7 @@ describe('finding 9: text output escapes control characters from records', () =>
   /** Ends with printable text that stays as it is: non-ASCII letters, an emoji, a backslash. */
   const c1Key = 'v1:hold:txn-\x9b31m-\x85-\x7f-\tTAB-\x07-é日本🙂\\';
   /** What a terminal may act on: C0 controls but LF (which the output itself uses between lines), DEL, C1, bidi controls, line/paragraph separators. */
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
   /** A text output that a terminal prints as it is. */

@@ -49,7 +49,7 @@ function lockedClosure(names: readonly string[]): { [location: string]: LockEntr
     const location = queue.shift()!;
     if (closure[location]) continue;
     // In the app they are production dependencies, not the project's dev ones.
-    const { dev, devOptional, ...entry } = packages[location] as LockEntry & { dev?: boolean; devOptional?: boolean };
+    const { dev: _dev, devOptional: _devOptional, ...entry } = packages[location] as LockEntry & { dev?: boolean; devOptional?: boolean };
     closure[location] = entry;
     for (const name of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
       const bundled = entry.inBundle === true || (entry.bundleDependencies ?? []).includes(name);

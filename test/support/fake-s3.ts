@@ -863,6 +863,7 @@ type XmlField = [string, string | XmlField[]];
  * references: a parser turns a literal "\r\n" into "\n" (the SDK's does), which would change keys.
  */
 function escapeXml(text: string): string {
+  // eslint-disable-next-line no-control-regex -- XML 1.0 cannot carry these control characters
   return text.replace(/[&<>"'\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => {
     switch (c) {
       case '&':

@@ -10,7 +10,6 @@ import { BatchRunProps } from './batch-run-props';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import {
   BatchEngine,
-  DEFAULT_ACT_CONCURRENCY,
   checkAmountMaxima,
   checkBatchFunctionOptions,
   checkRunFolders,
@@ -28,6 +27,7 @@ import {
   batchPayoutPayEnvironment,
   batchPayoutPrepareEnvironment,
 } from './private/contracts/batch-payout-env';
+import { BATCH_PAYOUT_DEFAULTS, BATCH_RUN_DEFAULTS } from './private/defaults';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
@@ -168,11 +168,11 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
     super(scope, id);
     validate(id, props);
 
-    const enabled = props.enabled ?? true;
+    const enabled = props.enabled ?? BATCH_RUN_DEFAULTS.enabled;
     const processing = processingTriggerOf(props);
     const engine = new BatchEngine(this, {
       options: props,
-      defaultOutputPrefix: DEFAULT_OUTPUT_PREFIX,
+      defaultOutputPrefix: BATCH_PAYOUT_DEFAULTS.outputPrefix,
       metrics: { ...BATCH_PAYOUT_METRICS, unknownOutcomes: BATCH_PAYOUT_METRICS.payoutsUnknown },
       comment: 'BatchPayout: a scored CSV becomes Purple Flea payouts, each agent paid once per file content',
       prepare: {
@@ -180,16 +180,16 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
         description: 'BatchPayout Prepare: reads and checks a scores file, writes the payable rows as the run\'s input.csv',
         environment: (runFolders) =>
           batchPayoutPrepareEnvironment({
-            agentIdColumn: props.agentIdColumn ?? DEFAULT_AGENT_ID_COLUMN,
-            scoreColumn: props.scoreColumn ?? DEFAULT_SCORE_COLUMN,
-            usdPerScorePoint: props.usdPerScorePoint ?? DEFAULT_USD_PER_SCORE_POINT,
-            minPayoutUsdc: props.minPayoutUsdc ?? DEFAULT_MIN_PAYOUT_USDC,
-            maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? DEFAULT_MAX_PAYOUT_PER_AGENT_USDC,
-            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
+            agentIdColumn: props.agentIdColumn ?? BATCH_PAYOUT_DEFAULTS.agentIdColumn,
+            scoreColumn: props.scoreColumn ?? BATCH_PAYOUT_DEFAULTS.scoreColumn,
+            usdPerScorePoint: props.usdPerScorePoint ?? BATCH_PAYOUT_DEFAULTS.usdPerScorePoint,
+            minPayoutUsdc: props.minPayoutUsdc ?? BATCH_PAYOUT_DEFAULTS.minPayoutUsdc,
+            maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc,
+            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
             outputBucket: runFolders.bucket.bucketName,
             outputPrefix: runFolders.prefix,
-            processingOutputName: props.processingOutputName ?? DEFAULT_PROCESSING_OUTPUT_NAME,
-            processingFileName: props.processingFileName ?? DEFAULT_PROCESSING_FILE_NAME,
+            processingOutputName: props.processingOutputName ?? BATCH_PAYOUT_DEFAULTS.processingOutputName,
+            processingFileName: props.processingFileName ?? BATCH_PAYOUT_DEFAULTS.processingFileName,
             enabled,
           }),
         statements: processing.on ? this.processingJobStatements(props.processingOutputBucket!, processing.namePrefix) : [],
@@ -203,13 +203,13 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
         environment: ({ requestsPerSecond }) =>
           batchPayoutPayEnvironment({
             requestsPerSecond,
-            concurrency: props.payConcurrency ?? DEFAULT_ACT_CONCURRENCY,
-            dryRun: props.dryRun ?? false,
+            concurrency: props.payConcurrency ?? BATCH_PAYOUT_DEFAULTS.payConcurrency,
+            dryRun: props.dryRun ?? BATCH_RUN_DEFAULTS.dryRun,
             // Pay reads it too: a run in flight, or a redrive, pays no one once the construct is disabled.
             enabled,
             // Checked again on each row: input.csv is not trusted.
-            maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? DEFAULT_MAX_PAYOUT_PER_AGENT_USDC,
-            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
+            maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc,
+            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
           }),
       },
       summarize: {
@@ -300,16 +300,6 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
   }
 }
 
-const DEFAULT_OUTPUT_PREFIX = 'purpleflea-payouts';
-const DEFAULT_PROCESSING_OUTPUT_NAME = 'payout';
-const DEFAULT_PROCESSING_FILE_NAME = 'scores.csv';
-const DEFAULT_AGENT_ID_COLUMN = 'agent_id';
-const DEFAULT_SCORE_COLUMN = 'score';
-const DEFAULT_USD_PER_SCORE_POINT = 10;
-const DEFAULT_MIN_PAYOUT_USDC = 0.01;
-const DEFAULT_MAX_PAYOUT_PER_AGENT_USDC = 1000;
-const DEFAULT_MAX_BATCH_TOTAL_USDC = 100_000;
-
 interface ProcessingTrigger {
   readonly on: boolean;
   readonly namePrefix?: string;
@@ -353,15 +343,15 @@ function validate(id: string, props: BatchPayoutProps): void {
   // The scores and the amounts.
   v.check('agentIdColumn', props.agentIdColumn, (c: string) => c.length > 0, 'must not be empty');
   v.check('scoreColumn', props.scoreColumn, (c: string) => c.length > 0, 'must not be empty');
-  const agentIdColumn = props.agentIdColumn ?? DEFAULT_AGENT_ID_COLUMN;
-  v.check('scoreColumn', props.scoreColumn ?? DEFAULT_SCORE_COLUMN, (c: string) => isToken(agentIdColumn) || c !== agentIdColumn,
+  const agentIdColumn = props.agentIdColumn ?? BATCH_PAYOUT_DEFAULTS.agentIdColumn;
+  v.check('scoreColumn', props.scoreColumn ?? BATCH_PAYOUT_DEFAULTS.scoreColumn, (c: string) => isToken(agentIdColumn) || c !== agentIdColumn,
     `must differ from agentIdColumn ("${agentIdColumn}")`);
   v.number('usdPerScorePoint', props.usdPerScorePoint, { min: 0, minExclusive: true });
   v.number('minPayoutUsdc', props.minPayoutUsdc, { min: 0 });
   v.number('maxPayoutPerAgentUsdc', props.maxPayoutPerAgentUsdc, { min: 0, minExclusive: true });
-  const minPayout = props.minPayoutUsdc ?? DEFAULT_MIN_PAYOUT_USDC;
+  const minPayout = props.minPayoutUsdc ?? BATCH_PAYOUT_DEFAULTS.minPayoutUsdc;
   if (!isToken(minPayout) && Number.isFinite(minPayout)) {
-    v.check('maxPayoutPerAgentUsdc', props.maxPayoutPerAgentUsdc ?? DEFAULT_MAX_PAYOUT_PER_AGENT_USDC, (m: number) => !(m <= minPayout),
+    v.check('maxPayoutPerAgentUsdc', props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc, (m: number) => !(m <= minPayout),
       `must be greater than minPayoutUsdc (${minPayout})`);
   }
   v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
@@ -369,7 +359,7 @@ function validate(id: string, props: BatchPayoutProps): void {
 
   // How fast, and where the run folders go.
   checkRunShape(v, props, { concurrencyProp: 'payConcurrency', concurrency: props.payConcurrency, id: 'Pay' });
-  checkRunFolders(v, props, DEFAULT_OUTPUT_PREFIX);
+  checkRunFolders(v, props, BATCH_PAYOUT_DEFAULTS.outputPrefix);
 
   checkBatchFunctionOptions(v, props, { prepare: BATCH_PAYOUT_PREPARE_ENV, act: BATCH_PAYOUT_PAY_ENV });
   v.throwIfInvalid();

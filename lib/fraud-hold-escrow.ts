@@ -10,7 +10,6 @@ import { BatchRunProps } from './batch-run-props';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import {
   BatchEngine,
-  DEFAULT_ACT_CONCURRENCY,
   checkAmountMaxima,
   checkBatchFunctionOptions,
   checkKeyPrefix,
@@ -32,6 +31,7 @@ import {
   fraudHoldActEnvironment,
   fraudHoldPrepareEnvironment,
 } from './private/contracts/fraud-hold-env';
+import { BATCH_RUN_DEFAULTS, FRAUD_HOLD_ESCROW_DEFAULTS } from './private/defaults';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
@@ -222,11 +222,11 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
     super(scope, id);
     validate(id, props);
 
-    const enabled = props.enabled ?? true;
+    const enabled = props.enabled ?? BATCH_RUN_DEFAULTS.enabled;
     const transform = transformTriggerOf(props);
     const engine = new BatchEngine(this, {
       options: props,
-      defaultOutputPrefix: DEFAULT_OUTPUT_PREFIX,
+      defaultOutputPrefix: FRAUD_HOLD_ESCROW_DEFAULTS.outputPrefix,
       metrics: { ...FRAUD_HOLD_METRICS, unknownOutcomes: FRAUD_HOLD_METRICS.holdsUnknown },
       comment: 'FraudHoldEscrow: transactions a batch model flags as fraud get their funds held in a Purple Flea escrow, once each',
       prepare: {
@@ -234,12 +234,12 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         description: "FraudHoldEscrow Prepare: reads and checks scored transactions, writes the ones to hold as the run's input.csv",
         environment: (runFolders) =>
           fraudHoldPrepareEnvironment({
-            inputFormat: INPUT_FORMAT_NAMES[props.inputFormat ?? HoldInputFormat.JSON_LINES],
+            inputFormat: INPUT_FORMAT_NAMES[props.inputFormat ?? HoldInputFormat[FRAUD_HOLD_ESCROW_DEFAULTS.inputFormat]],
             ...fieldNamesOf(props),
-            fraudScoreThreshold: props.fraudScoreThreshold ?? DEFAULT_FRAUD_SCORE_THRESHOLD,
-            maxHoldUsdc: props.maxHoldUsdc ?? DEFAULT_MAX_HOLD_USDC,
-            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
-            objectSuffix: props.objectSuffix ?? DEFAULT_OBJECT_SUFFIX,
+            fraudScoreThreshold: props.fraudScoreThreshold ?? FRAUD_HOLD_ESCROW_DEFAULTS.fraudScoreThreshold,
+            maxHoldUsdc: props.maxHoldUsdc ?? FRAUD_HOLD_ESCROW_DEFAULTS.maxHoldUsdc,
+            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
+            objectSuffix: props.objectSuffix ?? FRAUD_HOLD_ESCROW_DEFAULTS.objectSuffix,
             outputBucket: runFolders.bucket.bucketName,
             outputPrefix: runFolders.prefix,
             enabled,
@@ -255,15 +255,15 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         description: 'FraudHoldEscrow Act: holds the funds of one batch of flagged transactions in Purple Flea escrows, each transaction once',
         environment: ({ requestsPerSecond }) =>
           fraudHoldActEnvironment({
-            conditionTemplate: props.conditionTemplate ?? DEFAULT_CONDITION_TEMPLATE,
+            conditionTemplate: props.conditionTemplate ?? FRAUD_HOLD_ESCROW_DEFAULTS.conditionTemplate,
             requestsPerSecond,
-            concurrency: props.actConcurrency ?? DEFAULT_ACT_CONCURRENCY,
-            dryRun: props.dryRun ?? false,
+            concurrency: props.actConcurrency ?? FRAUD_HOLD_ESCROW_DEFAULTS.actConcurrency,
+            dryRun: props.dryRun ?? BATCH_RUN_DEFAULTS.dryRun,
             // Act reads it too: a run in flight, or a redrive, holds nothing once the construct is disabled.
             enabled,
             // Checked again on each row: input.csv is not trusted.
-            maxHoldUsdc: props.maxHoldUsdc ?? DEFAULT_MAX_HOLD_USDC,
-            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? DEFAULT_MAX_BATCH_TOTAL_USDC,
+            maxHoldUsdc: props.maxHoldUsdc ?? FRAUD_HOLD_ESCROW_DEFAULTS.maxHoldUsdc,
+            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
           }),
       },
       summarize: {
@@ -361,20 +361,6 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
   }
 }
 
-const DEFAULT_OUTPUT_PREFIX = 'purpleflea-holds';
-const DEFAULT_OBJECT_SUFFIX = '.out';
-const DEFAULT_FIELD_NAMES: HoldFieldNames = {
-  transactionIdField: 'transaction_id',
-  buyerField: 'buyer',
-  sellerField: 'seller',
-  amountField: 'amount',
-  fraudScoreField: 'fraud_score',
-};
-const DEFAULT_FRAUD_SCORE_THRESHOLD = 0.8;
-const DEFAULT_CONDITION_TEMPLATE = 'manual_review_cleared:fraud_score={fraudScore}';
-const DEFAULT_MAX_HOLD_USDC = 1000;
-const DEFAULT_MAX_BATCH_TOTAL_USDC = 100_000;
-
 const INPUT_FORMAT_NAMES: { readonly [format in HoldInputFormat]: HoldInputFormatName } = {
   [HoldInputFormat.JSON_LINES]: 'JSON_LINES',
   [HoldInputFormat.CSV]: 'CSV',
@@ -383,11 +369,11 @@ const INPUT_FORMAT_NAMES: { readonly [format in HoldInputFormat]: HoldInputForma
 /** The record fields, the user's or the defaults. */
 function fieldNamesOf(props: FraudHoldEscrowProps): HoldFieldNames {
   return {
-    transactionIdField: props.transactionIdField ?? DEFAULT_FIELD_NAMES.transactionIdField,
-    buyerField: props.buyerField ?? DEFAULT_FIELD_NAMES.buyerField,
-    sellerField: props.sellerField ?? DEFAULT_FIELD_NAMES.sellerField,
-    amountField: props.amountField ?? DEFAULT_FIELD_NAMES.amountField,
-    fraudScoreField: props.fraudScoreField ?? DEFAULT_FIELD_NAMES.fraudScoreField,
+    transactionIdField: props.transactionIdField ?? FRAUD_HOLD_ESCROW_DEFAULTS.transactionIdField,
+    buyerField: props.buyerField ?? FRAUD_HOLD_ESCROW_DEFAULTS.buyerField,
+    sellerField: props.sellerField ?? FRAUD_HOLD_ESCROW_DEFAULTS.sellerField,
+    amountField: props.amountField ?? FRAUD_HOLD_ESCROW_DEFAULTS.amountField,
+    fraudScoreField: props.fraudScoreField ?? FRAUD_HOLD_ESCROW_DEFAULTS.fraudScoreField,
   };
 }
 
@@ -452,7 +438,7 @@ function validate(id: string, props: FraudHoldEscrowProps): void {
 
   // How fast, and where the run folders go.
   checkRunShape(v, props, { concurrencyProp: 'actConcurrency', concurrency: props.actConcurrency, id: 'Act' });
-  checkRunFolders(v, props, DEFAULT_OUTPUT_PREFIX);
+  checkRunFolders(v, props, FRAUD_HOLD_ESCROW_DEFAULTS.outputPrefix);
 
   checkBatchFunctionOptions(v, props, { prepare: FRAUD_HOLD_PREPARE_ENV, act: FRAUD_HOLD_ACT_ENV });
   v.throwIfInvalid();

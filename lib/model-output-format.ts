@@ -1,9 +1,4 @@
-import {
-  DEFAULT_CONFIDENCE_COLUMN,
-  DEFAULT_CONFIDENCE_FIELD,
-  DEFAULT_DIRECTION_COLUMN,
-  DEFAULT_DIRECTION_FIELD,
-} from './private/model-output-defaults';
+import { MODEL_OUTPUT_DEFAULTS } from './private/defaults';
 
 /** Where a JSON model output holds the direction and the confidence. */
 export interface JsonModelOutputOptions {
@@ -41,8 +36,8 @@ export class ModelOutputFormat {
   public static json(options: JsonModelOutputOptions = {}): ModelOutputFormat {
     return new ModelOutputFormat(
       'JSON',
-      options.directionField ?? DEFAULT_DIRECTION_FIELD,
-      options.confidenceField ?? DEFAULT_CONFIDENCE_FIELD,
+      options.directionField ?? MODEL_OUTPUT_DEFAULTS.directionField,
+      options.confidenceField ?? MODEL_OUTPUT_DEFAULTS.confidenceField,
     );
   }
 
@@ -54,8 +49,8 @@ export class ModelOutputFormat {
       'CSV',
       undefined,
       undefined,
-      options.directionColumn ?? DEFAULT_DIRECTION_COLUMN,
-      options.confidenceColumn ?? DEFAULT_CONFIDENCE_COLUMN,
+      options.directionColumn ?? MODEL_OUTPUT_DEFAULTS.directionColumn,
+      options.confidenceColumn ?? MODEL_OUTPUT_DEFAULTS.confidenceColumn,
     );
   }
 

@@ -21,16 +21,11 @@ import {
   predictToTradeEnvironment,
 } from './private/contracts/predict-to-trade-env';
 import { newDeadLetterQueue } from './private/dead-letter-queue';
+import { MODEL_OUTPUT_DEFAULTS, PREDICT_TO_TRADE_DEFAULTS } from './private/defaults';
 import { tradeEnvelopeInput } from './private/envelope-input';
 import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
 import { grantActionAccess } from './private/ledger-access';
-import {
-  DEFAULT_CONFIDENCE_COLUMN,
-  DEFAULT_CONFIDENCE_FIELD,
-  DEFAULT_DIRECTION_COLUMN,
-  DEFAULT_DIRECTION_FIELD,
-} from './private/model-output-defaults';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME, SAGEMAKER_NAME_RULE } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
@@ -164,7 +159,7 @@ export interface PredictToTradeProps {
  */
 export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
   /** The default schedule: every 5 minutes. */
-  public static readonly DEFAULT_SCHEDULE_RATE = Duration.minutes(5);
+  public static readonly DEFAULT_SCHEDULE_RATE = Duration.minutes(PREDICT_TO_TRADE_DEFAULTS.scheduleRateMinutes);
 
   /** The function that predicts and trades. */
   public readonly lambdaFunction: lambda.Function;
@@ -185,9 +180,9 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
     super(scope, id);
     validate(id, props);
 
-    const modelOutput = props.modelOutput ?? ModelOutputFormat.json();
-    const maxSignalAge = props.maxSignalAge ?? Duration.minutes(5);
-    const enabled = props.enabled ?? true;
+    const modelOutput = props.modelOutput ?? ModelOutputFormat[PREDICT_TO_TRADE_DEFAULTS.modelOutput]();
+    const maxSignalAge = props.maxSignalAge ?? Duration.minutes(PREDICT_TO_TRADE_DEFAULTS.maxSignalAgeMinutes);
+    const enabled = props.enabled ?? PREDICT_TO_TRADE_DEFAULTS.enabled;
     const deliveryAge = deliveryMaxAge(maxSignalAge);
 
     this.deadLetterQueue = newDeadLetterQueue(this);
@@ -195,7 +190,7 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
     const handler = new HandlerFunction(this, 'Handler', {
       assetName: 'predict-to-trade',
       description: 'PredictToTrade: a SageMaker prediction becomes a Purple Flea market order',
-      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logRetention: props.logRetention ?? logs.RetentionDays[PREDICT_TO_TRADE_DEFAULTS.logRetention],
       functionOptions: props.functionOptions,
       environment: handlerEnvironment(
         PREDICT_TO_TRADE_METRICS,
@@ -204,18 +199,19 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
           endpointName: props.endpointName,
           targetVariant: props.targetVariant,
           outputFormat: modelOutput.formatName as ModelOutputFormatName,
-          directionField: modelOutput.directionField ?? DEFAULT_DIRECTION_FIELD,
-          confidenceField: modelOutput.confidenceField ?? DEFAULT_CONFIDENCE_FIELD,
-          directionColumn: modelOutput.directionColumn ?? DEFAULT_DIRECTION_COLUMN,
-          confidenceColumn: modelOutput.confidenceColumn ?? DEFAULT_CONFIDENCE_COLUMN,
-          confidenceThreshold: props.confidenceThreshold ?? 0.6,
-          orderAmountUsdc: props.orderAmountUsdc ?? 50,
-          maxOrderAmountUsdc: props.maxOrderAmountUsdc ?? 1000,
+          // The half a format does not use still gets a value: the contract requires all four.
+          directionField: modelOutput.directionField ?? MODEL_OUTPUT_DEFAULTS.directionField,
+          confidenceField: modelOutput.confidenceField ?? MODEL_OUTPUT_DEFAULTS.confidenceField,
+          directionColumn: modelOutput.directionColumn ?? MODEL_OUTPUT_DEFAULTS.directionColumn,
+          confidenceColumn: modelOutput.confidenceColumn ?? MODEL_OUTPUT_DEFAULTS.confidenceColumn,
+          confidenceThreshold: props.confidenceThreshold ?? PREDICT_TO_TRADE_DEFAULTS.confidenceThreshold,
+          orderAmountUsdc: props.orderAmountUsdc ?? PREDICT_TO_TRADE_DEFAULTS.orderAmountUsdc,
+          maxOrderAmountUsdc: props.maxOrderAmountUsdc ?? PREDICT_TO_TRADE_DEFAULTS.maxOrderAmountUsdc,
           maxDailyNotionalUsdc: props.maxDailyNotionalUsdc,
           // Unique to this construct in the app, so that two PredictToTrade keep separate daily caps.
           dailyCapScope: this.node.addr,
-          asset: props.asset ?? 'BTC-USDC',
-          dryRun: props.dryRun ?? false,
+          asset: props.asset ?? PREDICT_TO_TRADE_DEFAULTS.asset,
+          dryRun: props.dryRun ?? PREDICT_TO_TRADE_DEFAULTS.dryRun,
           enabled,
           maxSignalAgeSeconds: maxSignalAge.toSeconds({ integral: false }),
         }),
@@ -247,8 +243,8 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
     this.rule.addTarget(
       new targets.LambdaFunction(handler, {
         event: props.eventPattern
-          ? tradeEnvelopeInput({ featuresPath: props.featuresPath ?? '$.detail' })
-          : tradeEnvelopeInput({ staticFeatures: props.features ?? {} }),
+          ? tradeEnvelopeInput({ featuresPath: props.featuresPath ?? PREDICT_TO_TRADE_DEFAULTS.featuresPath })
+          : tradeEnvelopeInput({ staticFeatures: props.features ?? PREDICT_TO_TRADE_DEFAULTS.features }),
         deadLetterQueue: this.deadLetterQueue,
         // A delivery older than the signal age would trade nothing: stop retrying it then.
         maxEventAge: deliveryAge,
@@ -355,8 +351,8 @@ function validate(id: string, props: PredictToTradeProps): void {
   }
 
   // Money guardrails.
-  const orderAmount = props.orderAmountUsdc ?? 50;
-  const maxOrderAmount = props.maxOrderAmountUsdc ?? 1000;
+  const orderAmount = props.orderAmountUsdc ?? PREDICT_TO_TRADE_DEFAULTS.orderAmountUsdc;
+  const maxOrderAmount = props.maxOrderAmountUsdc ?? PREDICT_TO_TRADE_DEFAULTS.maxOrderAmountUsdc;
   v.number('confidenceThreshold', props.confidenceThreshold, { min: 0, max: 1 });
   v.number('orderAmountUsdc', props.orderAmountUsdc, { min: 0, minExclusive: true });
   v.number('maxOrderAmountUsdc', props.maxOrderAmountUsdc, { min: 0, minExclusive: true });

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { LEDGER_MINIMUM_RETENTION_DAYS, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from './private/contracts/ledger-schema';
+import { PURPLEFLEA_CONNECTION_DEFAULTS } from './private/defaults';
 import { grantActionAccess } from './private/ledger-access';
 import { AGENT_ID, AGENT_ID_RULE } from './private/patterns';
 import { PropsValidator } from './private/validation';
@@ -72,7 +73,7 @@ export interface PurpleFleaConnectionProps {
  */
 export class PurpleFleaConnection extends Construct {
   /** The default Purple Flea API. */
-  public static readonly DEFAULT_BASE_URL = 'https://api.purpleflea.com';
+  public static readonly DEFAULT_BASE_URL = PURPLEFLEA_CONNECTION_DEFAULTS.baseUrl;
 
   /** The secret holding the API key. */
   public readonly apiKeySecret: secretsmanager.ISecret;
@@ -96,12 +97,12 @@ export class PurpleFleaConnection extends Construct {
     validate(id, props);
 
     this.apiKeySecret = props.apiKeySecret;
-    this.apiKeyField = props.apiKeyField ?? 'key';
-    this.agentIdField = props.agentIdField ?? 'agent_id';
+    this.apiKeyField = props.apiKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.apiKeyField;
+    this.agentIdField = props.agentIdField ?? PURPLEFLEA_CONNECTION_DEFAULTS.agentIdField;
     this.agentId = props.agentId;
-    this.baseUrl = trimTrailingSlashes(props.baseUrl ?? PurpleFleaConnection.DEFAULT_BASE_URL);
+    this.baseUrl = trimTrailingSlashes(props.baseUrl ?? PURPLEFLEA_CONNECTION_DEFAULTS.baseUrl);
     this.ledgerRetention = props.ledgerRetention;
-    this.requestTimeout = props.requestTimeout ?? Duration.seconds(10);
+    this.requestTimeout = props.requestTimeout ?? Duration.seconds(PURPLEFLEA_CONNECTION_DEFAULTS.requestTimeoutSeconds);
 
     this.ledgerTable =
       props.ledgerTable ??
@@ -139,13 +140,13 @@ function validate(id: string, props: PurpleFleaConnectionProps): void {
     )
     .check('apiKeyField', props.apiKeyField, (v: string) => v.length > 0, 'must not be empty')
     .check('agentIdField', props.agentIdField, (v: string) => v.length > 0, 'must not be empty')
-    // The defaults are the constructor's ('key', 'agent_id'). Refused even with agentId given: the
-    // key must never be readable as the agent id, whatever agentId becomes later.
+    // With the constructor's defaults. Refused even with agentId given: the key must never be readable
+    // as the agent id, whatever agentId becomes later.
     .different(
       'agentIdField',
-      props.agentIdField ?? 'agent_id',
+      props.agentIdField ?? PURPLEFLEA_CONNECTION_DEFAULTS.agentIdField,
       'apiKeyField',
-      props.apiKeyField ?? 'key',
+      props.apiKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.apiKeyField,
       "must not name the API key's field (apiKeyField): the key would be read as the agent id",
     )
     .check(

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
+import { PURPLEFLEA_DASHBOARD_DEFAULTS } from './private/defaults';
 import { PropsValidator } from './private/validation';
 
 /** Props of a {@link PurpleFleaDashboard}. */
@@ -38,7 +39,7 @@ export interface PurpleFleaDashboardProps {
  */
 export class PurpleFleaDashboard extends Construct {
   /** The default period of the graphs: 5 minutes. */
-  public static readonly DEFAULT_PERIOD = Duration.minutes(5);
+  public static readonly DEFAULT_PERIOD = Duration.minutes(PURPLEFLEA_DASHBOARD_DEFAULTS.periodMinutes);
 
   /** The dashboard: add your own widgets to it. */
   public readonly dashboard: cloudwatch.Dashboard;

@@ -22,6 +22,7 @@ import {
   trainingBonusEscrowEnvironment,
 } from './private/contracts/training-bonus-escrow-env';
 import { newDeadLetterQueue } from './private/dead-letter-queue';
+import { TRAINING_BONUS_ESCROW_DEFAULTS } from './private/defaults';
 import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
 import { grantActionAccess } from './private/ledger-access';
@@ -150,11 +151,7 @@ export interface TrainingBonusEscrowProps {
  */
 export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAction {
   /** The default bonus tiers, as the seed: above 0.90 → 50 USDC, above 0.80 → 20 USDC, above 0.70 → 5 USDC. */
-  public static readonly DEFAULT_BONUS_TIERS: BonusTier[] = Object.freeze([
-    Object.freeze({ threshold: 0.9, amountUsdc: 50 }),
-    Object.freeze({ threshold: 0.8, amountUsdc: 20 }),
-    Object.freeze({ threshold: 0.7, amountUsdc: 5 }),
-  ]) as BonusTier[];
+  public static readonly DEFAULT_BONUS_TIERS: BonusTier[] = TRAINING_BONUS_ESCROW_DEFAULTS.bonusTiers as BonusTier[];
 
   /** The function that describes the job and creates the escrow. */
   public readonly lambdaFunction: lambda.Function;
@@ -177,7 +174,7 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
     super(scope, id);
     validate(id, props);
 
-    const enabled = props.enabled ?? true;
+    const enabled = props.enabled ?? TRAINING_BONUS_ESCROW_DEFAULTS.enabled;
     const prefix = props.trainingJobNamePrefix;
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.deadLetterQueue = newDeadLetterQueue(this);
@@ -185,23 +182,23 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
     const handler = new HandlerFunction(this, 'Handler', {
       assetName: 'training-bonus-escrow',
       description: 'TrainingBonusEscrow: a completed SageMaker training job that beats its bar gets an escrowed Purple Flea bonus',
-      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logRetention: props.logRetention ?? logs.RetentionDays[TRAINING_BONUS_ESCROW_DEFAULTS.logRetention],
       functionOptions: props.functionOptions,
       environment: handlerEnvironment(
         TRAINING_BONUS_ESCROW_METRICS,
         props.connection,
         trainingBonusEscrowEnvironment({
-          metricName: props.metricName ?? DEFAULT_METRIC_NAME,
-          metricGoal: METRIC_GOAL_NAMES[props.metricGoal ?? MetricGoal.MAXIMIZE],
+          metricName: props.metricName ?? TRAINING_BONUS_ESCROW_DEFAULTS.metricName,
+          metricGoal: METRIC_GOAL_NAMES[props.metricGoal ?? MetricGoal[TRAINING_BONUS_ESCROW_DEFAULTS.metricGoal]],
           bonusTiers: props.bonusTiers ?? TrainingBonusEscrow.DEFAULT_BONUS_TIERS,
-          maxBonusUsdc: props.maxBonusUsdc ?? DEFAULT_MAX_BONUS_USDC,
-          buyerAgentId: props.buyerAgentId ?? DEFAULT_BUYER_AGENT_ID,
+          maxBonusUsdc: props.maxBonusUsdc ?? TRAINING_BONUS_ESCROW_DEFAULTS.maxBonusUsdc,
+          buyerAgentId: props.buyerAgentId ?? TRAINING_BONUS_ESCROW_DEFAULTS.buyerAgentId,
           sellerTagKey: props.sellerTagKey,
-          sellerTemplate: props.sellerTemplate ?? DEFAULT_SELLER_TEMPLATE,
-          conditionTemplate: props.conditionTemplate ?? DEFAULT_CONDITION_TEMPLATE,
+          sellerTemplate: props.sellerTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate,
+          conditionTemplate: props.conditionTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.conditionTemplate,
           // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
           eventBusName: this.eventBus.eventBusArn,
-          dryRun: props.dryRun ?? false,
+          dryRun: props.dryRun ?? TRAINING_BONUS_ESCROW_DEFAULTS.dryRun,
           enabled,
         }),
       ),
@@ -303,12 +300,6 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
   }
 }
 
-const DEFAULT_METRIC_NAME = 'validation:accuracy';
-const DEFAULT_MAX_BONUS_USDC = 1000;
-const DEFAULT_BUYER_AGENT_ID = 'agt_platform_treasury';
-const DEFAULT_SELLER_TEMPLATE = 'agt_model_{jobName}';
-const DEFAULT_CONDITION_TEMPLATE = 'model_owner_approved:{jobName}';
-
 /** Lambda's async retries of a failed invocation (its maximum), within the event age (its maximum, 6 hours). */
 const HANDLER_RETRY_ATTEMPTS = 2;
 const HANDLER_MAX_EVENT_AGE = Duration.hours(6);
@@ -373,7 +364,7 @@ function validate(id: string, props: TrainingBonusEscrowProps): void {
 
 /** At least one tier; finite, distinct thresholds; amounts in (0, maxBonusUsdc]. Token values are skipped. */
 function checkBonusTiers(v: PropsValidator, props: TrainingBonusEscrowProps): void {
-  const maxBonus = props.maxBonusUsdc ?? DEFAULT_MAX_BONUS_USDC;
+  const maxBonus = props.maxBonusUsdc ?? TRAINING_BONUS_ESCROW_DEFAULTS.maxBonusUsdc;
   const maxBonusKnown = !isToken(maxBonus) && Number.isFinite(maxBonus) && maxBonus > 0;
   const tiers = props.bonusTiers;
 

@@ -8,16 +8,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ALARM_PERIOD, newAlarmOnAny, newDeadLetterQueueAlarm, newUnknownOutcomesAlarm } from './alarms';
-import {
-  BatchWorkflow,
-  DEFAULT_MAX_CONCURRENCY,
-  DEFAULT_MAX_ITEMS_PER_BATCH,
-  DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
-  S3_KMS_OBJECT_ACTIONS,
-} from './batch-workflow';
+import { BatchWorkflow, S3_KMS_OBJECT_ACTIONS } from './batch-workflow';
 import { ActionKind } from './contracts/action-keys';
 import { BATCH_SUMMARIZE_ENV, batchSummarizeEnvironment, MAX_ROW_AMOUNT_USDC, MAX_RUN_TOTAL_USDC, RUN_FILES } from './contracts/batch-engine';
 import { newDeadLetterQueue } from './dead-letter-queue';
+import { BATCH_FUNCTION_DEFAULTS, BATCH_RUN_DEFAULTS } from './defaults';
 import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './handler-function';
 import { grantActionAccess, grantLedgerRead } from './ledger-access';
@@ -26,13 +21,8 @@ import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
 import type { BatchRunProps } from '../batch-run-props';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
 
-export const DEFAULT_MAX_REQUESTS_PER_SECOND = 10;
-/** Requests in flight at once within one batch (BatchPayout's payConcurrency, FraudHoldEscrow's actConcurrency). */
-export const DEFAULT_ACT_CONCURRENCY = 5;
-export { DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_ITEMS_PER_BATCH, DEFAULT_TOLERATED_FAILURE_PERCENTAGE };
-
 /** Each function's default timeout: a batch acted on at its share of the rate, with room to back off from 429s. */
-export const BATCH_FUNCTION_TIMEOUT = Duration.minutes(5);
+const BATCH_FUNCTION_TIMEOUT = Duration.minutes(BATCH_FUNCTION_DEFAULTS.timeoutMinutes);
 /** Room a batch leaves in the act function's timeout for backing off from 429s (fixed one-minute windows). */
 const BACKOFF_ALLOWANCE = Duration.minutes(1);
 
@@ -153,11 +143,11 @@ export class BatchEngine {
     props: BatchEngineProps,
   ) {
     const { options, metrics } = props;
-    const enabled = options.enabled ?? true;
-    const dryRun = options.dryRun ?? false;
-    const logRetention = options.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const maxRequestsPerSecond = options.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND;
-    const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    const enabled = options.enabled ?? BATCH_RUN_DEFAULTS.enabled;
+    const dryRun = options.dryRun ?? BATCH_RUN_DEFAULTS.dryRun;
+    const logRetention = options.logRetention ?? logs.RetentionDays[BATCH_RUN_DEFAULTS.logRetention];
+    const maxRequestsPerSecond = options.maxRequestsPerSecond ?? BATCH_RUN_DEFAULTS.maxRequestsPerSecond;
+    const maxConcurrency = options.maxConcurrency ?? BATCH_RUN_DEFAULTS.maxConcurrency;
     this.outputPrefix = options.outputPrefix ?? props.defaultOutputPrefix;
     this.outputBucket = options.outputBucket ?? this.newOutputBucket();
     this.eventBus = options.eventBus ?? events.EventBus.fromEventBusName(scope, 'DefaultBus', 'default');
@@ -167,7 +157,7 @@ export class BatchEngine {
       assetName: props.prepare.assetName,
       description: props.prepare.description,
       logRetention,
-      functionOptions: { memorySize: 1024, ...functionOptions },
+      functionOptions: { memorySize: BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeMemorySizeMb, ...functionOptions },
       // Prepare calls no one: no connection.
       environment: {
         ...commonHandlerEnvironment(metrics),
@@ -186,7 +176,7 @@ export class BatchEngine {
       assetName: props.summarize.assetName,
       description: props.summarize.description,
       logRetention,
-      functionOptions: { memorySize: 1024, ...functionOptions },
+      functionOptions: { memorySize: BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeMemorySizeMb, ...functionOptions },
       // The connection too: Summarize reads the ledger for the rows the Map could not settle.
       environment: handlerEnvironment(
         metrics,
@@ -210,9 +200,9 @@ export class BatchEngine {
       actName: props.act.stepName,
       outputBucket: this.outputBucket,
       outputPrefix: this.outputPrefix,
-      maxItemsPerBatch: options.itemsPerBatch ?? DEFAULT_MAX_ITEMS_PER_BATCH,
+      maxItemsPerBatch: options.itemsPerBatch ?? BATCH_RUN_DEFAULTS.itemsPerBatch,
       maxConcurrency,
-      toleratedFailurePercentage: options.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
+      toleratedFailurePercentage: options.toleratedFailurePercentage ?? BATCH_RUN_DEFAULTS.toleratedFailurePercentage,
       logRetention,
       comment: props.comment,
     });
@@ -515,9 +505,9 @@ export function checkRunShape(v: PropsValidator, options: BatchRunProps, act: Ac
  * would time out mid-batch and leave the rows it was sending UNKNOWN.
  */
 function checkBatchFitsTimeout(v: PropsValidator, options: BatchRunProps, actId: string): void {
-  const rate = options.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND;
-  const concurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
-  const items = options.itemsPerBatch ?? DEFAULT_MAX_ITEMS_PER_BATCH;
+  const rate = options.maxRequestsPerSecond ?? BATCH_RUN_DEFAULTS.maxRequestsPerSecond;
+  const concurrency = options.maxConcurrency ?? BATCH_RUN_DEFAULTS.maxConcurrency;
+  const items = options.itemsPerBatch ?? BATCH_RUN_DEFAULTS.itemsPerBatch;
   const timeout = options.functionOptions?.timeout ?? BATCH_FUNCTION_TIMEOUT;
   // Only once each is valid on its own: their own checks report them otherwise.
   const valid =

@@ -27,12 +27,10 @@ export interface BatchWorkflowProps {
   readonly outputBucket: s3.IBucket;
   /** No leading or trailing slash; may be empty (run folders at the bucket's root). */
   readonly outputPrefix: string;
-  /** @default 100 */
-  readonly maxItemsPerBatch?: number;
-  /** @default 10 */
-  readonly maxConcurrency?: number;
-  /** @default 0 */
-  readonly toleratedFailurePercentage?: number;
+  /** The run's props, defaults applied (BatchRunProps' `itemsPerBatch`, `maxConcurrency`, `toleratedFailurePercentage`). */
+  readonly maxItemsPerBatch: number;
+  readonly maxConcurrency: number;
+  readonly toleratedFailurePercentage: number;
   /** Retention of the state machine's log group. */
   readonly logRetention: logs.RetentionDays;
   /** The state machine's comment. */
@@ -44,10 +42,6 @@ export interface BatchWorkflowProps {
  * aws-cdk-lib's grantEncryptDecrypt, whose `kms:ReEncrypt*` and `kms:GenerateDataKey*` cdk-nag reports.
  */
 export const S3_KMS_OBJECT_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
-
-export const DEFAULT_MAX_ITEMS_PER_BATCH = 100;
-export const DEFAULT_MAX_CONCURRENCY = 10;
-export const DEFAULT_TOLERATED_FAILURE_PERCENTAGE = 0;
 
 /**
  * The batch engine of docs/design.md, shared by the batch constructs: a Standard state machine
@@ -90,12 +84,12 @@ export class BatchWorkflow extends Construct {
         csvHeaders: sfn.CsvHeaders.useFirstRow(),
       }),
       itemBatcher: new sfn.ItemBatcher({
-        maxItemsPerBatch: props.maxItemsPerBatch ?? DEFAULT_MAX_ITEMS_PER_BATCH,
+        maxItemsPerBatch: props.maxItemsPerBatch,
         batchInput: BATCH_INPUT_TEMPLATE,
       }),
-      maxConcurrency: props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+      maxConcurrency: props.maxConcurrency,
       // aws-cdk-lib leaves 0 out of the ASL, which is the same: no failed batch is tolerated.
-      toleratedFailurePercentage: props.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
+      toleratedFailurePercentage: props.toleratedFailurePercentage,
       resultWriterV2: new RunResultsWriter({
         bucket: outputBucket,
         // `<output prefix>/<run id>/map-results`, from the run folder Prepare returned.

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { HANDLER_FUNCTION_DEFAULTS } from './defaults';
 import type { PropsValidator } from './validation';
 
 /** The one place the handlers' runtime is chosen: the newest Node.js runtime aws-cdk-lib names. */
@@ -76,9 +77,8 @@ export class HandlerFunction extends lambda.Function {
       // Defaults.
       description: props.description,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      // Leaves room for backing off from 429s (fixed one-minute windows, no Retry-After) within one invocation.
-      timeout: Duration.seconds(90),
+      memorySize: HANDLER_FUNCTION_DEFAULTS.memorySizeMb,
+      timeout: Duration.seconds(HANDLER_FUNCTION_DEFAULTS.timeoutSeconds),
       // The user's overrides.
       ...user,
       // Tracing is configured below, with its permissions in a policy of their own.

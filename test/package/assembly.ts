@@ -16,11 +16,19 @@ export interface TypeReference {
   readonly union?: { readonly types: readonly TypeReference[] };
 }
 
+export interface Docs {
+  readonly summary?: string;
+  readonly remarks?: string;
+  /** A prop's `@default`, as written after the tag. */
+  readonly default?: string;
+}
+
 export interface AssemblyProperty {
   readonly name: string;
   readonly type: TypeReference;
   readonly optional?: boolean;
   readonly static?: boolean;
+  readonly docs?: Docs;
 }
 
 export interface AssemblyType {
@@ -29,6 +37,7 @@ export interface AssemblyType {
   readonly kind: 'class' | 'interface' | 'enum';
   readonly namespace?: string;
   readonly datatype?: boolean;
+  readonly docs?: Docs;
   readonly abstract?: boolean;
   readonly interfaces?: readonly string[];
   readonly properties?: readonly AssemblyProperty[];

@@ -1,0 +1,136 @@
+/**
+ * Every construct's defaults, one constant per construct (the batch constructs share BATCH_RUN_DEFAULTS, the
+ * defaults of BatchRunProps). The constructors and their validation read them; nothing else writes a default.
+ * test/constructs/defaults.test.ts checks each prop's `@default` (as jsii compiled it) and the README's props
+ * tables against them: change a value here, and its JSDoc and README row with it.
+ *
+ * Not exported from lib/index.ts, so jsii never sees it; the compiled lib/private/defaults.js ships in the
+ * package all the same.
+ *
+ * A key is a prop's name, and its value is written in the docs as follows (the test's formatter):
+ * - a number, a boolean, `{}`: as it is (`50`, `0.6`, `false`); a string: in quotes in JSDoc (`'BTC-USDC'`), in
+ *   code font without them in the README (`BTC-USDC`);
+ * - a `Duration`: a number, the key ending in its unit (`maxSignalAgeMinutes: 5`): `Duration.minutes(5)`;
+ * - an enum: its member's name (`logRetention: 'THREE_MONTHS'`): `logs.RetentionDays.THREE_MONTHS`;
+ * - a class: its static factory's name, called without arguments (`modelOutput: 'json'`): `ModelOutputFormat.json()`.
+ * A prop missing from its construct's constant has no value default: its `@default` describes what happens
+ * (`- no daily cap`). A few descriptions name values from here (`every 5 minutes`); the test checks those too.
+ */
+
+import type { BonusTier } from '../bonus-tier';
+
+/** PurpleFleaConnection. */
+export const PURPLEFLEA_CONNECTION_DEFAULTS = Object.freeze({
+  apiKeyField: 'key',
+  agentIdField: 'agent_id',
+  baseUrl: 'https://api.purpleflea.com',
+  requestTimeoutSeconds: 10,
+} as const);
+
+/** ModelOutputFormat.json()'s and ModelOutputFormat.csv()'s options (JsonModelOutputOptions, CsvModelOutputOptions). */
+export const MODEL_OUTPUT_DEFAULTS = Object.freeze({
+  directionField: 'direction',
+  confidenceField: 'confidence',
+  directionColumn: 0,
+  confidenceColumn: 1,
+} as const);
+
+/** PredictToTrade. */
+export const PREDICT_TO_TRADE_DEFAULTS = Object.freeze({
+  /** `schedule`: a rate of this many minutes, unless `eventPattern` is given (PredictToTrade.DEFAULT_SCHEDULE_RATE). */
+  scheduleRateMinutes: 5,
+  features: Object.freeze({}),
+  featuresPath: '$.detail',
+  modelOutput: 'json',
+  confidenceThreshold: 0.6,
+  orderAmountUsdc: 50,
+  maxOrderAmountUsdc: 1000,
+  asset: 'BTC-USDC',
+  dryRun: false,
+  enabled: true,
+  maxSignalAgeMinutes: 5,
+  logRetention: 'THREE_MONTHS',
+} as const);
+
+/** TrainingBonusEscrow. */
+export const TRAINING_BONUS_ESCROW_DEFAULTS = Object.freeze({
+  metricName: 'validation:accuracy',
+  metricGoal: 'MAXIMIZE',
+  /** The seed's tiers (TrainingBonusEscrow.DEFAULT_BONUS_TIERS), best first. */
+  bonusTiers: Object.freeze([
+    Object.freeze({ threshold: 0.9, amountUsdc: 50 }),
+    Object.freeze({ threshold: 0.8, amountUsdc: 20 }),
+    Object.freeze({ threshold: 0.7, amountUsdc: 5 }),
+  ]) as readonly BonusTier[],
+  maxBonusUsdc: 1000,
+  buyerAgentId: 'agt_platform_treasury',
+  sellerTemplate: 'agt_model_{jobName}',
+  conditionTemplate: 'model_owner_approved:{jobName}',
+  dryRun: false,
+  enabled: true,
+  logRetention: 'THREE_MONTHS',
+} as const);
+
+/** BatchRunProps: the props BatchPayout and FraudHoldEscrow share, with the same defaults. */
+export const BATCH_RUN_DEFAULTS = Object.freeze({
+  maxBatchTotalUsdc: 100_000,
+  maxRequestsPerSecond: 10,
+  maxConcurrency: 10,
+  itemsPerBatch: 100,
+  toleratedFailurePercentage: 0,
+  dryRun: false,
+  enabled: true,
+  logRetention: 'THREE_MONTHS',
+} as const);
+
+/** BatchPayout, beside BATCH_RUN_DEFAULTS. */
+export const BATCH_PAYOUT_DEFAULTS = Object.freeze({
+  outputPrefix: 'purpleflea-payouts',
+  processingOutputName: 'payout',
+  processingFileName: 'scores.csv',
+  agentIdColumn: 'agent_id',
+  scoreColumn: 'score',
+  usdPerScorePoint: 10,
+  minPayoutUsdc: 0.01,
+  maxPayoutPerAgentUsdc: 1000,
+  payConcurrency: 5,
+} as const);
+
+/** FraudHoldEscrow, beside BATCH_RUN_DEFAULTS. */
+export const FRAUD_HOLD_ESCROW_DEFAULTS = Object.freeze({
+  outputPrefix: 'purpleflea-holds',
+  objectSuffix: '.out',
+  inputFormat: 'JSON_LINES',
+  transactionIdField: 'transaction_id',
+  buyerField: 'buyer',
+  sellerField: 'seller',
+  amountField: 'amount',
+  fraudScoreField: 'fraud_score',
+  fraudScoreThreshold: 0.8,
+  conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}',
+  maxHoldUsdc: 1000,
+  actConcurrency: 5,
+} as const);
+
+/** PurpleFleaDashboard. */
+export const PURPLEFLEA_DASHBOARD_DEFAULTS = Object.freeze({
+  periodMinutes: 5,
+} as const);
+
+/**
+ * Every handler function, unless its construct's `functionOptions` says otherwise (the `functionOptions`
+ * default of PredictToTrade and TrainingBonusEscrow; a batch construct's act function keeps this memory size).
+ */
+export const HANDLER_FUNCTION_DEFAULTS = Object.freeze({
+  memorySizeMb: 256,
+  /** Leaves room for backing off from 429s (fixed one-minute windows, no Retry-After) within one invocation. */
+  timeoutSeconds: 90,
+} as const);
+
+/** A batch construct's three functions (its `functionOptions` default), over HANDLER_FUNCTION_DEFAULTS. */
+export const BATCH_FUNCTION_DEFAULTS = Object.freeze({
+  /** A batch acted on at its share of the rate, with room to back off from 429s. */
+  timeoutMinutes: 5,
+  /** Prepare and Summarize read and write whole files. */
+  prepareAndSummarizeMemorySizeMb: 1024,
+} as const);

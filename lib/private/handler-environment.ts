@@ -1,6 +1,10 @@
-import { connectionEnvironmentOf } from './connection-environment';
-import { CONNECTION_ENV } from './contracts/connection-env';
+import { CONNECTION_ENV, connectionEnvironment } from './contracts/connection-env';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
+
+/*
+ * The construct side of every handler's environment. What each variable means, and how a handler reads
+ * it, is the contract's (lib/private/contracts/*-env.ts); this module fills the contracts from constructs.
+ */
 
 /** Powertools' service name and metrics namespace of one handler. */
 export interface HandlerMetricsNames {
@@ -45,4 +49,19 @@ export function commonHandlerEnvironment(metrics: HandlerMetricsNames): { [name:
  */
 export function constructEnvironmentNames(settingsNames: { readonly [key: string]: string }): string[] {
   return [...COMMON_ENVIRONMENT_NAMES, ...Object.values(CONNECTION_ENV), ...Object.values(settingsNames)];
+}
+
+/** The environment variables that tell a handler how to reach Purple Flea and the ledger. */
+export function connectionEnvironmentOf(connection: PurpleFleaConnection): { [name: string]: string } {
+  return connectionEnvironment({
+    // The ARN, never the value.
+    secretArn: connection.apiKeySecret.secretArn,
+    apiKeyField: connection.apiKeyField,
+    agentIdField: connection.agentIdField,
+    agentId: connection.agentId,
+    baseUrl: connection.baseUrl,
+    ledgerTableName: connection.ledgerTable.tableName,
+    ledgerRetentionDays: connection.ledgerRetention?.toDays({ integral: false }),
+    requestTimeoutMs: connection.requestTimeout.toMilliseconds(),
+  });
 }

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PurpleFleaConnection, PurpleFleaConnectionProps } from '../../lib';
-import { connectionEnvironmentOf } from '../../lib/private/connection-environment';
+import { connectionEnvironmentOf } from '../../lib/private/handler-environment';
 import { CONNECTION_ENV, readConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../lib/private/contracts/ledger-schema';
 import { ACCOUNT, REGION, arnWithPartition, newConnection, newStack, sortStatements } from './fixtures';

@@ -4,6 +4,7 @@ import { readConnectionSettings } from '../../lib/private/contracts/connection-e
 import { PREDICT_TO_TRADE_METRICS as METRIC, PREDICT_TO_TRADE_OUTCOME_METRICS, readPredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
 import { dailyNotionalKey, tradeActionKey } from '../shared/action-keys';
 import { ActionLedger } from '../shared/action-ledger';
+import { toCentsRounded } from '../shared/decimal';
 import { ModelOutputFormat, parseModelOutput, Prediction } from '../shared/model-output';
 import { ActionReport, MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
@@ -37,7 +38,11 @@ export interface TradeResult {
   readonly actionKey?: string;
   readonly reason?: string;
   readonly prediction?: Prediction;
+  /** The order: for a repeat (the ledger already had the event's order), the one the ledger recorded. */
   readonly decision?: TradeDecision;
+  /** A repeat whose order this delivery computed otherwise (the model, or the settings, changed): that order; `note` says so. */
+  readonly computedDecision?: TradeDecision;
+  readonly note?: string;
   readonly repeated?: boolean;
   readonly response?: { readonly [key: string]: unknown };
 }
@@ -126,8 +131,26 @@ async function invokeEndpoint(features: unknown): Promise<string> {
   }
 }
 
-function fromReport(report: ActionReport, prediction: Prediction, decision: TradeDecision): TradeResult {
-  const common = { actionKey: report.actionKey, prediction, decision, repeated: report.repeated, reason: report.error };
+type OrderDecision = Extract<TradeDecision, { action: 'order' }>;
+
+function fromReport(report: ActionReport, prediction: Prediction, decision: OrderDecision): TradeResult {
+  const common = { actionKey: report.actionKey, prediction, ...reportedDecision(report, decision), repeated: report.repeated, reason: report.error };
   if (report.status === 'SUCCEEDED') return { ...common, status: 'SUCCEEDED', response: report.response };
   return { ...common, status: report.status };
+}
+
+/** A repeat reports the order the ledger recorded, and this delivery's own where it differs. */
+function reportedDecision(report: ActionReport, computed: OrderDecision): Pick<TradeResult, 'decision' | 'computedDecision' | 'note'> {
+  if (report.recorded === undefined) return { decision: computed };
+  const order = GATEWAY_PROFILE.recordedTradeOrder(report.recorded.request ?? {});
+  const recorded: OrderDecision = {
+    action: 'order',
+    direction: order.direction ?? computed.direction,
+    amountUsdc: report.recorded.amountUsdc ?? order.amountUsdc ?? computed.amountUsdc,
+    asset: order.asset ?? computed.asset,
+  };
+  const same = recorded.direction === computed.direction && toCentsRounded(recorded.amountUsdc) === toCentsRounded(computed.amountUsdc) && recorded.asset === computed.asset;
+  if (same) return { decision: recorded };
+  const describe = (d: OrderDecision) => `a ${d.direction} order of ${d.amountUsdc} USDC on ${d.asset}`;
+  return { decision: recorded, computedDecision: computed, note: `repeated: the ledger recorded ${describe(recorded)}; this delivery computed ${describe(computed)}` };
 }

@@ -47,6 +47,8 @@ export interface ActionReport {
   readonly apiLatencyMs?: number;
   /** For SUCCEEDED: whether the action's follow-up was already recorded as done (ActionLedger.markNotified). */
   readonly notified?: boolean;
+  /** When the ledger already had the action: what it recorded (it may differ from the action this invocation computed). */
+  readonly recorded?: { readonly amountUsdc?: number; readonly request?: { readonly [key: string]: unknown } };
 }
 
 /**
@@ -231,7 +233,7 @@ export class MoneyPath {
     }
     // The invocation that turns an expired SENDING into UNKNOWN reports it as its own outcome, so
     // it is counted (and alarmed) once; every later repeat reads it as already known.
-    const base = { actionKey: current.actionKey, repeated: !foundUnknown, error: current.error };
+    const base = { actionKey: current.actionKey, repeated: !foundUnknown, error: current.error, recorded: { amountUsdc: current.amountUsdc, request: current.request } };
     switch (current.state) {
       case 'SUCCEEDED':
         return { ...base, status: 'SUCCEEDED', response: current.response, notified: current.notifiedAt !== undefined };

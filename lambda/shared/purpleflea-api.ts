@@ -33,7 +33,11 @@ export interface ApiRequest {
 
 export interface PurpleFleaApiProfile {
   tradeOrder(order: TradeOrder): ApiRequest;
+  /** A trade order's request body as the ledger recorded it, read back (what is not there is undefined). */
+  recordedTradeOrder(body: { readonly [key: string]: unknown }): Partial<Pick<TradeOrder, 'direction' | 'amountUsdc' | 'asset'>>;
   createEscrow(escrow: EscrowCreation): ApiRequest;
+  /** An escrow's request body as the ledger recorded it, read back (what is not there is undefined). */
+  recordedEscrow(body: { readonly [key: string]: unknown }): Partial<Pick<EscrowCreation, 'buyer' | 'seller' | 'amountUsdc' | 'condition'>>;
   walletTransfer(transfer: WalletTransfer): ApiRequest;
 }
 
@@ -50,6 +54,11 @@ export const GATEWAY_PROFILE: PurpleFleaApiProfile = {
       metadata: order.metadata,
     },
   }),
+  recordedTradeOrder: (body) => ({
+    direction: body.direction === 'long' || body.direction === 'short' ? body.direction : undefined,
+    amountUsdc: typeof body.amount === 'number' ? body.amount : undefined,
+    asset: typeof body.asset === 'string' ? body.asset : undefined,
+  }),
   createEscrow: (escrow) => ({
     path: '/escrow/create',
     body: {
@@ -59,6 +68,12 @@ export const GATEWAY_PROFILE: PurpleFleaApiProfile = {
       condition: escrow.condition,
       metadata: escrow.metadata,
     },
+  }),
+  recordedEscrow: (body) => ({
+    buyer: typeof body.buyer === 'string' ? body.buyer : undefined,
+    seller: typeof body.seller === 'string' ? body.seller : undefined,
+    amountUsdc: typeof body.amount === 'number' ? body.amount : undefined,
+    condition: typeof body.condition === 'string' ? body.condition : undefined,
   }),
   walletTransfer: (transfer) => ({
     path: '/wallet/transfer',

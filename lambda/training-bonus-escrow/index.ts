@@ -11,6 +11,7 @@ import {
 } from '../../lib/private/contracts/training-bonus-escrow-env';
 import { escrowActionKey } from '../shared/action-keys';
 import { ActionLedger } from '../shared/action-ledger';
+import { toCentsRounded } from '../shared/decimal';
 import { MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
 import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
@@ -46,7 +47,11 @@ export interface EscrowResult {
   readonly actionKey?: string;
   readonly reason?: string;
   readonly metricValue?: number;
+  /** The escrow's amount: for a repeat (the ledger already had the job's escrow), the one the ledger recorded. */
   readonly bonusUsdc?: number;
+  /** A repeat whose bonus this delivery computed otherwise (the tiers changed): that bonus; `note` says so. */
+  readonly computedBonusUsdc?: number;
+  readonly note?: string;
   readonly seller?: string;
   readonly escrowId?: string;
   readonly repeated?: boolean;
@@ -125,17 +130,33 @@ async function escrowBonus(event: unknown, deadline: number): Promise<EscrowResu
   );
   if (report.apiLatencyMs !== undefined) metrics.addMetric(METRIC.apiLatency, MetricUnit.Milliseconds, report.apiLatencyMs);
   const escrowId = typeof report.response?.escrow_id === 'string' ? report.response.escrow_id : undefined;
+  // A repeat reports, and announces, the escrow the ledger recorded, not the one this delivery computed.
+  const recorded = GATEWAY_PROFILE.recordedEscrow(report.recorded?.request ?? {});
+  const escrow = {
+    buyer: recorded.buyer ?? settings.buyerAgentId,
+    seller: recorded.seller ?? seller.agentId,
+    bonusUsdc: report.recorded?.amountUsdc ?? recorded.amountUsdc ?? bonusUsdc,
+    condition: recorded.condition ?? condition,
+  };
+  const differs = [
+    ...(toCentsRounded(escrow.bonusUsdc) !== toCentsRounded(bonusUsdc) ? [`${bonusUsdc} USDC`] : []),
+    ...(escrow.seller !== seller.agentId ? [`the seller ${seller.agentId}`] : []),
+  ];
+  const computedOtherwise = differs.length === 0 ? {} : {
+    computedBonusUsdc: bonusUsdc,
+    note: `repeated: the ledger recorded an escrow of ${escrow.bonusUsdc} USDC${escrow.seller !== seller.agentId ? ` to ${escrow.seller}` : ''} for this job; this delivery computed ${differs.join(' and ')}`,
+  };
   // Announced once: the invocation that takes the notification in the ledger puts the event.
   if (report.status === 'SUCCEEDED' && !report.notified && (await ledger.claimNotification(actionKey, NOTIFICATION_LEASE_MS))) {
     try {
-      await announceEscrow({ escrowId, jobName: job.jobName, jobArn, actionKey, bonusUsdc, seller: seller.agentId, condition, metricValue });
+      await announceEscrow({ escrowId, jobName: job.jobName, jobArn, actionKey, ...escrow, metricValue });
     } catch (error) {
       await ledger.releaseNotification(actionKey);
       throw error;
     }
     await ledger.markNotified(actionKey);
   }
-  return { ...common, seller: seller.agentId, status: report.status, escrowId, repeated: report.repeated, reason: report.error };
+  return { ...common, bonusUsdc: escrow.bonusUsdc, ...computedOtherwise, seller: escrow.seller, status: report.status, escrowId, repeated: report.repeated, reason: report.error };
 }
 
 /** A failed announcement may be taken over after this (Lambda's retry comes a minute later or more). */
@@ -171,7 +192,7 @@ function sellerOf(job: TrainingJobEvent, values: Parameters<typeof renderTemplat
 }
 
 async function announceEscrow(detail: {
-  escrowId?: string; jobName: string; jobArn: string; actionKey: string; bonusUsdc: number; seller: string; condition: string; metricValue: number;
+  escrowId?: string; jobName: string; jobArn: string; actionKey: string; bonusUsdc: number; buyer: string; seller: string; condition: string; metricValue: number;
 }): Promise<void> {
   const result = await eventBridge.send(
     new PutEventsCommand({
@@ -186,7 +207,7 @@ async function announceEscrow(detail: {
             training_job: detail.jobName,
             training_job_arn: detail.jobArn,
             amount_usdc: detail.bonusUsdc,
-            buyer: settings.buyerAgentId,
+            buyer: detail.buyer,
             seller: detail.seller,
             condition: detail.condition,
             metric_name: settings.metricName,

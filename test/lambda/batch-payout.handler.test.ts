@@ -397,6 +397,44 @@ describe('BatchPayout: 10,000 rows end to end, with faults', () => {
   }, 300_000);
 });
 
+describe('finding 6: a repeated row is logged with the amount that moved', () => {
+  const note = 'repeated: the ledger recorded 10.00 USDC for this action; this run computed 15.00 USDC';
+
+  test('finding 6: after a change of usdPerScorePoint, a rerun logs the recorded amount, says it differs, and totals what moved', async () => {
+    const source = upload('agent_id,score\nagt_t6_paid,1\n');
+    await driveRun(harness.s3, handlers(), runId(), source);
+    expect(transfers().map((t) => t.body.amount)).toEqual([10]);
+
+    // The construct redeployed at $15 a point; the same file (the same action keys) runs again.
+    const { log } = await driveRun(harness.s3, handlers({ prepare: { usdPerScorePoint: 15 } }), runId(), source);
+    expect(transfers()).toHaveLength(1);
+    expect(log.rows).toEqual([
+      expect.objectContaining({ agent_id: 'agt_t6_paid', status: 'SUCCEEDED', repeated: true, amount_usdc: 10, computed_amount_usdc: 15, note }),
+    ]);
+    expect(log.totals).toMatchObject({ SUCCEEDED: { rows: 1, amountUsdc: 10 }, amountUsdc: 10 });
+  });
+
+  test('finding 6: a repeat Summarize reads from the ledger (its batch did not run) is logged with the recorded amount too', async () => {
+    const source = upload('agent_id,score\nagt_t6_ledger,1\n');
+    await driveRun(harness.s3, handlers(), runId(), source);
+    const failing = { ...handlers({ prepare: { usdPerScorePoint: 15 } }), act: async () => { throw new Error('Lambda.ServiceException'); } };
+    const { log } = await driveRun(harness.s3, failing, runId(), source);
+    expect(log.rows).toEqual([
+      expect.objectContaining({ agent_id: 'agt_t6_ledger', status: 'SUCCEEDED', repeated: true, amount_usdc: 10, computed_amount_usdc: 15, note }),
+    ]);
+    expect(log.totals).toMatchObject({ SUCCEEDED: { rows: 1, amountUsdc: 10 } });
+  });
+
+  test('finding 6: a repeat whose amount did not change shows no note', async () => {
+    const source = upload('agent_id,score\nagt_t6_same,1\n');
+    await driveRun(harness.s3, handlers(), runId(), source);
+    const { log } = await driveRun(harness.s3, handlers(), runId(), source);
+    expect(log.rows[0]).toMatchObject({ status: 'SUCCEEDED', repeated: true, amount_usdc: 10 });
+    expect(log.rows[0].note).toBeUndefined();
+    expect(log.rows[0].computed_amount_usdc).toBeUndefined();
+  });
+});
+
 describe('BatchPayout: Summarize asks the ledger about rows the Map did not report as done', () => {
   test('a row the Map reported REJECTED that another run of the same file has since paid is SUCCEEDED in the log', async () => {
     const source = upload('agent_id,score\nagt_race,1\n');

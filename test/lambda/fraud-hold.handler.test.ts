@@ -294,6 +294,30 @@ describe('finding 11: Act does not trust input.csv', () => {
   });
 });
 
+describe('finding 6: a repeated hold is logged with the amount that was held', () => {
+  test('finding 6: a transaction held at 5.00 and found again at 7.00 in another file logs 5.00, says this run computed 7.00, and totals 5.00', async () => {
+    const transaction = `tx-t6-${unique()}`;
+    const first = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, first, jsonl([{ transaction_id: transaction, buyer: 'agt_b', seller: 'agt_s', amount: 5, fraud_score: 0.95 }]));
+    await drive(handlers(), { bucket: RECORDS_BUCKET, key: first });
+    const rescored = `uploads/${unique()}.out`;
+    harness.s3.putObject(RECORDS_BUCKET, rescored, jsonl([{ transaction_id: transaction, buyer: 'agt_b', seller: 'agt_s', amount: 7, fraud_score: 0.97 }]));
+    const { log } = await drive(handlers(), { bucket: RECORDS_BUCKET, key: rescored });
+    expect(escrows().map((e) => e.body.amount)).toEqual([5]);
+    expect(log.rows).toEqual([
+      expect.objectContaining({
+        transaction_id: transaction,
+        status: 'SUCCEEDED',
+        repeated: true,
+        amount_usdc: 5,
+        computed_amount_usdc: 7,
+        note: 'repeated: the ledger recorded 5.00 USDC for this action; this run computed 7.00 USDC',
+      }),
+    ]);
+    expect(log.totals).toMatchObject({ SUCCEEDED: { rows: 1, amountUsdc: 5 }, amountUsdc: 5 });
+  });
+});
+
 describe('finding 7: totals keep every cent', () => {
   test('finding 7: a SKIPPED record of 1e20 USDC is INVALID (over the largest amount a row may have) and no longer swallows a 12.34 hold in the totals', async () => {
     const id = unique();

@@ -47,6 +47,40 @@ beforeEach(() => {
 });
 afterEach(() => output.restore());
 
+describe('finding 6: a repeated trade reports the order the ledger recorded', () => {
+  test('finding 6: a redelivered event whose model now says short, at a new order amount, reports the long 50 USDC order that was placed, and says so', async () => {
+    modelAnswers('{"direction":"long","confidence":0.73}');
+    const event = tradeEvent();
+    expect(await load()(event, lambdaContext())).toMatchObject({ status: 'SUCCEEDED', repeated: false });
+
+    // Redeployed at 80 USDC an order, and the model answers otherwise: the same event, delivered again.
+    modelAnswers('{"direction":"short","confidence":0.91}');
+    output.clear();
+    const repeat = await load({ orderAmountUsdc: 80 })(event, lambdaContext());
+    expect(orders()).toHaveLength(1);
+    expect(repeat).toMatchObject({
+      status: 'SUCCEEDED',
+      repeated: true,
+      decision: { action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' },
+      computedDecision: { action: 'order', direction: 'short', amountUsdc: 80, asset: 'BTC-USDC' },
+      note: 'repeated: the ledger recorded a long order of 50 USDC on BTC-USDC; this delivery computed a short order of 80 USDC on BTC-USDC',
+    });
+    const logged = output.records().filter((line) => line.message === 'trade SUCCEEDED');
+    expect(logged).toEqual([expect.objectContaining({ decision: { action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' }, repeated: true })]);
+  });
+
+  test('finding 6: a redelivery that computes the same order reports it with no note', async () => {
+    modelAnswers('{"direction":"long","confidence":0.8}');
+    const event = tradeEvent();
+    const handler = load();
+    await handler(event, lambdaContext());
+    const repeat = await handler(event, lambdaContext());
+    expect(repeat).toMatchObject({ status: 'SUCCEEDED', repeated: true, decision: { action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' } });
+    expect(repeat.note).toBeUndefined();
+    expect(repeat.computedDecision).toBeUndefined();
+  });
+});
+
 describe('PredictToTrade handler: the prediction becomes one market order', () => {
   let handler: Handler;
   beforeAll(() => {

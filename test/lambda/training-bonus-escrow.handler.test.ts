@@ -217,6 +217,30 @@ describe('TrainingBonusEscrow handler: exactly one escrow per training job, ever
   });
 });
 
+describe('finding 6: a repeated escrow reports, and announces, the escrow the ledger recorded', () => {
+  test('finding 6: redelivered after the tiers changed, the result shows the 50 USDC escrowed, says this delivery computed 75, and a late announcement names 50', async () => {
+    const job = completedJob({ 'validation:accuracy': 0.93 });
+    expect(await load()(job.event, lambdaContext())).toMatchObject({ status: 'SUCCEEDED', bonusUsdc: 50, repeated: false });
+    // As if the first invocation died between the escrow and its announcement.
+    const { notifiedAt: _announced, notifyLeaseUntil: _announcing, ...record } = (await readLedger(harness, job.actionKey))!;
+    await writeLedger(harness, record);
+    const putEventsBefore = harness.aws.putEvents.length;
+
+    const repeat = await load({ bonusTiers: [{ threshold: 0.9, amountUsdc: 75 }] })(job.event, lambdaContext());
+    expect(escrows()).toHaveLength(1);
+    expect(repeat).toMatchObject({
+      status: 'SUCCEEDED',
+      repeated: true,
+      bonusUsdc: 50,
+      computedBonusUsdc: 75,
+      note: 'repeated: the ledger recorded an escrow of 50 USDC for this job; this delivery computed 75 USDC',
+    });
+    const announced = harness.aws.putEvents.slice(putEventsBefore);
+    expect(announced).toHaveLength(1);
+    expect(JSON.parse(announced[0].Detail!)).toMatchObject({ amount_usdc: 50, seller: escrows()[0].body.seller, condition: escrows()[0].body.condition });
+  });
+});
+
 describe('TrainingBonusEscrow handler: bad input gets no escrow and one clear log line', () => {
   let handler: Handler;
   beforeAll(() => {

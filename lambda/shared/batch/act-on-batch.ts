@@ -8,7 +8,7 @@ import { compactResponse } from '../api-response';
 import type { ApiOutcome } from '../purpleflea-client';
 import { countOutcome, OutcomeMetricNames } from '../outcome-metrics';
 import { mapWithConcurrency, RateLimiter } from './rate-limiter';
-import type { RowColumns } from './row-outcomes';
+import { RowColumns, withRecordedAmount } from './row-outcomes';
 
 /** What to do with one row: its log columns, and either a reason not to act or the action. */
 export interface RowPlan {
@@ -77,7 +77,8 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
     }
     if (report.apiLatencyMs !== undefined) metrics.addMetric(options.apiLatencyMetric, MetricUnit.Milliseconds, report.apiLatencyMs);
     return {
-      ...plan.columns,
+      // A repeat shows what the ledger recorded, not what this run computed.
+      ...(report.recorded ? withRecordedAmount(plan.columns, report.recorded.amountUsdc) : plan.columns),
       status: report.status,
       result: report.status === 'SUCCEEDED' ? compactResponse(report.response) : undefined,
       error: report.error,

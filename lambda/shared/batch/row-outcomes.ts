@@ -2,6 +2,23 @@ import { ActRowOutcome, MAX_ROW_AMOUNT_USDC, RowOutcome, RowStatus } from '../..
 import type { LedgerRecord } from '../action-ledger';
 import { centsOfAmount, usdcOfCents } from '../decimal';
 
+/**
+ * The columns of a row whose action the ledger already had: the amount it recorded (what moved, or may
+ * have), and, where this run computed another, that one and a note saying so.
+ */
+export function withRecordedAmount(columns: RowColumns, recordedUsdc: number | undefined): RowColumns {
+  if (recordedUsdc === undefined) return columns;
+  const computed = columns.amount_usdc;
+  if (computed !== undefined && centsOfAmount(computed) === centsOfAmount(recordedUsdc)) return { ...columns, amount_usdc: recordedUsdc };
+  const computedText = computed === undefined ? 'no amount' : `${computed.toFixed(2)} USDC`;
+  return {
+    ...columns,
+    amount_usdc: recordedUsdc,
+    computed_amount_usdc: computed,
+    note: `repeated: the ledger recorded ${recordedUsdc.toFixed(2)} USDC for this action; this run computed ${computedText}`,
+  };
+}
+
 export const ROW_STATUSES: readonly RowStatus[] = ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN', 'IN_PROGRESS'];
 
 /** A row's columns as the run's log shows them: its line, its amount, and the construct's own. */
@@ -18,7 +35,11 @@ export const NEVER_ATTEMPTED = 'never attempted: its batch did not run (a rerun 
  * send it, so neither REJECTED nor UNKNOWN would be true yet. A lease that ran out tells what happened:
  * CLAIMED was never sent, SENDING may have been.
  */
-export function outcomeFromLedger(base: RowColumns, record: LedgerRecord | undefined, now: number): RowOutcome {
+export function outcomeFromLedger(computed: RowColumns, record: LedgerRecord | undefined, now: number): RowOutcome {
+  // Where the request went out, or may have, or is held: the amount the ledger recorded. Otherwise nothing
+  // moved, and a rerun sends this run's amount.
+  const sentOrHeld = record !== undefined && record.state !== 'REJECTED' && !(record.state === 'CLAIMED' && record.leaseExpiresAt < now);
+  const base = sentOrHeld ? withRecordedAmount(computed, record.amountUsdc) : computed;
   const held = (state: string) => `another invocation holds it (${state} until ${new Date(record!.leaseExpiresAt).toISOString()}): an overlapping run of the same file, or a retried batch, is sending it`;
   switch (record?.state) {
     case 'SUCCEEDED':

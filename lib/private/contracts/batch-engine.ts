@@ -95,6 +95,13 @@ interface RowOutcomeFields {
   readonly error?: string;
   /** True when an earlier run or invocation did the work and this one read the ledger. */
   readonly repeated?: boolean;
+  /**
+   * A row whose action the ledger already had shows the ledger's amount (what moved, or may have) in
+   * `amount_usdc`; where this run computed another (a changed rule, a re-scored transaction), that one is
+   * here, and `note` says so.
+   */
+  readonly computed_amount_usdc?: number;
+  readonly note?: string;
   readonly [column: string]: unknown;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The seed's handler (pattern 1), in Node, as the benchmark's reference: InvokeEndpoint with the real
+ * The hand-written handler (pattern 1), in Node, as the benchmark's reference: InvokeEndpoint with the real
  * SDK client, then the order with a keep-alive http agent. The key and agent id are constants here
  * (no secret fetch, no ledger, no logs, no metrics).
  */
@@ -48,8 +48,8 @@ export function createBareHandler(baseUrl: string): { handler: Handler; close():
 }
 
 /**
- * One POST the way the seed makes it (Python requests with timeout=10): a keep-alive agent, the bearer
- * key, the answer's status and text. Shared by the seed's trade handler and its payout loop.
+ * One POST the way the hand-written pattern makes it (Python requests with timeout=10): a keep-alive agent, the bearer
+ * key, the answer's status and text. Shared by the hand-written trade handler and payout loop.
  */
 export function seedPost(url: URL, agent: http.Agent): (body: string) => Promise<{ status: number; text: string }> {
   return (body) =>

@@ -1,6 +1,6 @@
 /**
  * The BatchPayout benchmark's moving parts (bench/batch-payout.bench.ts): the rows and batches,
- * the Pay "containers" (copies of the bundle, each in a worker thread of its own), the same structure without the ledger, the seed's
+ * the Pay "containers" (copies of the bundle, each in a worker thread of its own), the same structure without the ledger, the hand-written
  * sequential loop, and a timestamped record of every answer the sandbox sends.
  */
 import * as http from 'node:http';
@@ -12,7 +12,7 @@ import { payoutActionKey } from '../lambda/shared/action-keys';
 import { GATEWAY_PROFILE } from '../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../lambda/shared/purpleflea-client';
 import { CredentialSource } from '../lambda/shared/purpleflea-credentials';
-import type { BatchInput, PayBatchEvent, PayoutItem } from '../lib/private/contracts/batch-engine';
+import type { BatchInput, ActBatchEvent, PayoutItem } from '../lib/private/contracts/batch-engine';
 import { PurpleFleaSandbox, WALLET_TRANSFER_PATH } from '../test/support/purpleflea-sandbox';
 import { sink } from './output-sink';
 import type { WorkerReply, WorkerRequest, WorkerSpec, WorkerStats } from './pay-worker-protocol';
@@ -30,7 +30,7 @@ export interface RowResult {
 }
 
 /** One Lambda container running Pay: takes one batch at a time. */
-export type PayCopy = (batch: PayBatchEvent) => Promise<readonly RowResult[]>;
+export type PayCopy = (batch: ActBatchEvent) => Promise<readonly RowResult[]>;
 
 // ---------------------------------------------------------------------------------------------
 // Rows and batches
@@ -47,9 +47,9 @@ export function payoutItems(label: string, count: number): PayoutItem[] {
 }
 
 /** The ItemBatcher's batches: a source key of their own, so no action key is shared with another phase. */
-export function batchesOf(items: readonly PayoutItem[], itemsPerBatch: number, runLabel: string): PayBatchEvent[] {
+export function batchesOf(items: readonly PayoutItem[], itemsPerBatch: number, runLabel: string): ActBatchEvent[] {
   const batchInput: BatchInput = { runId: `bench-${runLabel}`, sourceBucket: 'bench-scores', sourceKey: `scores/${runLabel}-${randomUUID()}.csv`, sourceEtag: randomUUID().replace(/-/g, '') };
-  const batches: PayBatchEvent[] = [];
+  const batches: ActBatchEvent[] = [];
   for (let start = 0; start < items.length; start += itemsPerBatch) batches.push({ Items: items.slice(start, start + itemsPerBatch), BatchInput: batchInput });
   return batches;
 }
@@ -58,7 +58,7 @@ export function batchesOf(items: readonly PayoutItem[], itemsPerBatch: number, r
  * The Distributed Map, as far as throughput goes: every copy runs one batch at a time and takes the
  * next one when done (so maxConcurrency = copies.length batches in flight). Returns the rows' outcomes.
  */
-export async function driveBatches(copies: readonly PayCopy[], batches: readonly PayBatchEvent[]): Promise<RowResult[]> {
+export async function driveBatches(copies: readonly PayCopy[], batches: readonly ActBatchEvent[]): Promise<RowResult[]> {
   const results = new Array<readonly RowResult[]>(batches.length);
   let next = 0;
   await Promise.all(
@@ -141,7 +141,7 @@ export async function startPayWorkers(count: number, spec: WorkerSpec, env: { [n
     });
     worker.on('error', (error) => failAll(error));
     worker.on('exit', (code) => failAll(new BenchFailure(`Pay worker exited (code ${code})`)));
-    const ask = (request: { type: WorkerRequest['type']; batch?: PayBatchEvent }) =>
+    const ask = (request: { type: WorkerRequest['type']; batch?: ActBatchEvent }) =>
       new Promise<WorkerReply>((resolveReply, rejectReply) => {
         if (failure) return rejectReply(failure);
         const id = nextId++;
@@ -152,7 +152,7 @@ export async function startPayWorkers(count: number, spec: WorkerSpec, env: { [n
   });
   await Promise.all(workers.map((w) => w.ready));
   return {
-    copies: workers.map(({ ask }) => async (batch: PayBatchEvent) => ((await ask({ type: 'pay', batch })) as Extract<WorkerReply, { type: 'paid' }>).rows),
+    copies: workers.map(({ ask }) => async (batch: ActBatchEvent) => ((await ask({ type: 'pay', batch })) as Extract<WorkerReply, { type: 'paid' }>).rows),
     startStats: async () => void (await Promise.all(workers.map(({ ask }) => ask({ type: 'stats-start' })))),
     stats: async () => (await Promise.all(workers.map(({ ask }) => ask({ type: 'stats' })))) as WorkerStats[],
     close: async () => {
@@ -172,7 +172,7 @@ export async function startPayWorkers(count: number, spec: WorkerSpec, env: { [n
 export function noLedgerCopies(count: number, baseUrl: string, secretArn: string, concurrency: number): PayCopy[] {
   return Array.from({ length: count }, () => {
     const client = new PurpleFleaClient({ baseUrl, credentials: new CredentialSource(secretArn, { apiKeyField: 'key', agentIdField: 'agent_id' }) });
-    return async (batch: PayBatchEvent) => {
+    return async (batch: ActBatchEvent) => {
       const deadline = Date.now() + PAY_TIMEOUT_MS;
       const { sourceBucket, sourceKey, sourceEtag } = batch.BatchInput;
       return mapWithConcurrency(batch.Items, concurrency, async (item): Promise<RowResult> => {
@@ -187,13 +187,13 @@ export function noLedgerCopies(count: number, baseUrl: string, secretArn: string
 }
 
 // ---------------------------------------------------------------------------------------------
-// The seed's loop
+// The hand-written loop
 
 /**
- * The seed's pattern 2, in Node: for each row, one POST /wallet/transfer (keep-alive agent, 10 s
+ * The hand-written pattern 2, in Node: for each row, one POST /wallet/transfer (keep-alive agent, 10 s
  * timeout), fail on a non-2xx, parse the answer; one row at a time. No ledger, no logs.
  */
-export function createSeedPayer(baseUrl: string): { pay(item: PayoutItem): Promise<RowResult>; close(): void } {
+export function createHandWrittenPayer(baseUrl: string): { pay(item: PayoutItem): Promise<RowResult>; close(): void } {
   const agent = new http.Agent({ keepAlive: true });
   const url = new URL(WALLET_TRANSFER_PATH, baseUrl);
   const post = seedPost(url, agent);
@@ -201,7 +201,7 @@ export function createSeedPayer(baseUrl: string): { pay(item: PayoutItem): Promi
     async pay(item) {
       const score = Number(item.score);
       const answer = await post(JSON.stringify({ from_agent: AGENT_ID, to_agent: item.agent_id, amount: Math.round(score * 1000) / 100, memo: `pipeline-bonus score=${score.toFixed(3)}` }));
-      if (answer.status < 200 || answer.status >= 300) throw new BenchFailure(`seed loop: transfer to ${item.agent_id} failed: ${answer.status} ${answer.text}`);
+      if (answer.status < 200 || answer.status >= 300) throw new BenchFailure(`hand-written loop: transfer to ${item.agent_id} failed: ${answer.status} ${answer.text}`);
       JSON.parse(answer.text);
       return { status: 'SUCCEEDED' };
     },

@@ -6,8 +6,8 @@
  *    10 copies of the bundle (the Map's default maxConcurrency; each copy is one container with its own
  *    rate limiter, SDK clients and http agent, in a worker thread of its own: its own event loop), one batch in flight per copy, PAY_CONCURRENCY 5 rows in
  *    flight per batch, REQUESTS_PER_SECOND 100,000 (never binds). The same structure without the ledger
- *    (each row only the handler's PurpleFleaClient POST), and the seed's sequential loop (one plain
- *    keep-alive POST per row) on a sample. payouts/s for each and the ratios against the seed's loop.
+ *    (each row only the handler's PurpleFleaClient POST), and the hand-written sequential loop (one plain
+ *    keep-alive POST per row) on a sample. payouts/s for each and the ratios against the hand-written loop.
  * 2. Rate limit: maxRequestsPerSecond 200 split across maxConcurrency 10 (REQUESTS_PER_SECOND 20 per
  *    copy) against a sandbox that allows 200 requests per 1-second fixed window on /wallet/transfer
  *    (still adding 20 ms per call): the committed transfers' rate from first to last commit, and the 429s.
@@ -27,7 +27,7 @@ import { BATCH_PAYOUT_METRICS, batchPayoutPayEnvironment } from '../lib/private/
 import { connectionEnvironment } from '../lib/private/contracts/connection-env';
 import { applyEnvironment, awsTestEnvironment } from '../test/support/aws-env';
 import { PurpleFleaSandbox, WALLET_TRANSFER_PATH } from '../test/support/purpleflea-sandbox';
-import { Answer, batchesOf, createSeedPayer, driveBatches, PAY_BUNDLE, PayCopy, PayWorkers, payoutItems, recordAnswers, RowResult, startPayWorkers } from './batch-payout-drive';
+import { Answer, batchesOf, createHandWrittenPayer, driveBatches, PAY_BUNDLE, PayCopy, PayWorkers, payoutItems, recordAnswers, RowResult, startPayWorkers } from './batch-payout-drive';
 import { sink, silenceOutput, unsilenceOutput } from './output-sink';
 import { LEDGER_TABLE, REPO_ROOT } from './scenario';
 import { startStandIns } from './stand-ins';
@@ -45,7 +45,7 @@ const PAY_CONCURRENCY = 5;
 const LATENCY_MS = 20;
 /** REQUESTS_PER_SECOND per copy in the throughput phase: never binds. */
 const NON_BINDING_RPS = 100_000;
-/** The seed's loop at 20+ ms a row would take 200+ s for every row: its rate comes from a sample. */
+/** The hand-written loop at 20+ ms a row would take 200+ s for every row: its rate comes from a sample. */
 const SEQUENTIAL_SAMPLE = 500;
 /** Per copy before timing: the secret fetch and the first connections, not counted. */
 const WARMUP_ROWS_PER_COPY = 5;
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   const restoreAwsEnv = applyEnvironment({ ...awsTestEnvironment(standIns.awsUrl, standIns.dynamoEndpoint), AWS_LAMBDA_FUNCTION_NAME: 'bench-batch-payout-pay' });
   const sandbox = await PurpleFleaSandbox.start({ latencyMs: LATENCY_MS });
   const recorder = recordAnswers(sandbox);
-  const seed = createSeedPayer(sandbox.baseUrl);
+  const handWritten = createHandWrittenPayer(sandbox.baseUrl);
   const problems: string[] = [];
   const lines: string[] = [];
   const say = (line = '') => lines.push(line);
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
     sandbox.setLatency(LATENCY_MS);
     await warmUp(ours.copies, 'ours');
     await warmUp(bare.copies, 'bare');
-    for (const item of payoutItems(`${RUN_LABEL}_warm_seq`, 20)) await seed.pay(item);
+    for (const item of payoutItems(`${RUN_LABEL}_warm_seq`, 20)) await handWritten.pay(item);
     const warmupMs = Date.now() - warmupStarted;
 
     const oursPhase = await measure('ledger', () => driveBatches(ours.copies, batchesOf(payoutItems(`${RUN_LABEL}_ours`, ROWS), ITEMS_PER_BATCH, `ours-${RUN_LABEL}`)), undefined, ours);
@@ -201,9 +201,9 @@ async function main(): Promise<void> {
     checkAllSucceeded(barePhase, ROWS);
     checkTransfers(barePhase, ROWS);
 
-    const seqPhase = await measure('seed loop', async () => {
+    const seqPhase = await measure('hand-written loop', async () => {
       const rows: RowResult[] = [];
-      for (const item of payoutItems(`${RUN_LABEL}_seq`, SEQUENTIAL_SAMPLE)) rows.push(await seed.pay(item));
+      for (const item of payoutItems(`${RUN_LABEL}_seq`, SEQUENTIAL_SAMPLE)) rows.push(await handWritten.pay(item));
       return rows;
     });
     checkAllSucceeded(seqPhase, SEQUENTIAL_SAMPLE);
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
     say('  it is reconfigured and its answers timed per phase); dynalite (the ledger table) and the fake Secrets Manager in the');
     say('  stand-ins child process of bench/stand-ins.ts. Handler logs and EMF go to a discarding sink (in each worker) ' +
       `(${(logBytes / 1024 / 1024).toFixed(1)} MiB discarded).`);
-    say(`  warm-up (not timed, before each phase's copies run): ${WARMUP_ROWS_PER_COPY} rows per copy and 20 seed rows (secret fetch, first connections), ${warmupMs} ms.`);
+    say(`  warm-up (not timed, before each phase's copies run): ${WARMUP_ROWS_PER_COPY} rows per copy and 20 hand-written-loop rows (secret fetch, first connections), ${warmupMs} ms.`);
     say();
 
     say(`Throughput: ${ROWS.toLocaleString('en-US')} distinct rows, batches of ${ITEMS_PER_BATCH}, ${MAX_CONCURRENCY} copies (maxConcurrency) x ${PAY_CONCURRENCY} rows in flight (PAY_CONCURRENCY)`);
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     say(`  ledger     the bundled Pay handler, ledger path per row (REQUESTS_PER_SECOND ${NON_BINDING_RPS} per copy: never binds)`);
     say('  no ledger  the same structure (10 copies in 10 workers, batches of 100, 5 rows in flight each), each row only the POST through a');
     say('             PurpleFleaClient of its own per copy (the handler\'s client: cached secret, 429 back-off); no ledger, no limiter');
-    say(`  seed loop  the seed's pattern 2: one keep-alive http POST per row, one row at a time, no ledger. A SAMPLE of ${SEQUENTIAL_SAMPLE} rows`);
+    say(`  hand-written loop  the hand-written pattern 2: one keep-alive http POST per row, one row at a time, no ledger. A SAMPLE of ${SEQUENTIAL_SAMPLE} rows`);
     say(`             (${ROWS.toLocaleString('en-US')} would take ~${((ROWS * seqPhase.wallMs) / seqPhase.rows.length / 1000).toFixed(0)} s); its rate is computed from the sample: ` +
       `${(seqPhase.wallMs / seqPhase.rows.length).toFixed(2)} ms per row, ${LATENCY_MS} ms of it the sandbox's added latency.`);
     say('  * CPU time (user + system) per row during the phase, and in brackets as a share of the wall time (100% = one core busy):');
@@ -281,7 +281,7 @@ async function main(): Promise<void> {
     say('    and http timeouts run on its own loop. "main loop"/"main delay" = the main thread (the sandbox\'s 20 ms, the driver).');
     say();
     const oursCpu = cpuPerRow(oursPhase.cpuMicros + oursPhase.standIns.cpuMicros, oursPhase);
-    say('Throughput summary (target: ours, ledger included, >= 10x the seed loop)');
+    say('Throughput summary (target: ours, ledger included, >= 10x the hand-written loop)');
     const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
     say(
       table(
@@ -289,9 +289,9 @@ async function main(): Promise<void> {
           ['measure', 'figure', 'target', ''],
           ['payouts/s, ours (ledger)', oursRate.toFixed(1), '', ''],
           ['payouts/s, no ledger', bareRate.toFixed(1), '', ''],
-          ['payouts/s, seed loop (sample)', seqRate.toFixed(1), '', ''],
-          ['ours / seed loop', ratio(oursRate, seqRate), `>= ${TARGETS.speedup}x`, mark(oursRate >= TARGETS.speedup * seqRate)],
-          ['no ledger / seed loop', ratio(bareRate, seqRate), '(reference)', ''],
+          ['payouts/s, hand-written loop (sample)', seqRate.toFixed(1), '', ''],
+          ['ours / hand-written loop', ratio(oursRate, seqRate), `>= ${TARGETS.speedup}x`, mark(oursRate >= TARGETS.speedup * seqRate)],
+          ['no ledger / hand-written loop', ratio(bareRate, seqRate), '(reference)', ''],
           ['ours / no ledger', `${((100 * oursRate) / bareRate).toFixed(0)}%`, '(reference)', ''],
           [`latency bound: ${MAX_CONCURRENCY * PAY_CONCURRENCY} rows in flight / ${LATENCY_MS} ms`, ((MAX_CONCURRENCY * PAY_CONCURRENCY * 1000) / LATENCY_MS).toFixed(0), '(reference)', ''],
           [`CPU bound, ours: ${availableParallelism()} cores / ${oursCpu.toFixed(2)} ms per row`, ((availableParallelism() * 1000) / oursCpu).toFixed(0), '(reference)', ''],
@@ -360,7 +360,7 @@ async function main(): Promise<void> {
   } finally {
     unsilenceOutput();
     for (const pool of pools) await pool.close().catch(() => undefined);
-    seed.close();
+    handWritten.close();
     await sandbox.close();
     await standIns.close();
     restoreAwsEnv();

@@ -2,7 +2,7 @@
  * Messages between bench/batch-payout-drive.ts (the Map) and bench/pay-worker.ts (one Pay container
  * in a worker thread of its own).
  */
-import type { PayBatchEvent } from '../lib/private/contracts/batch-engine';
+import type { ActBatchEvent } from '../lib/private/contracts/batch-engine';
 
 /** What the worker runs: the bundled handler, or the same structure without the ledger. */
 export type WorkerSpec =
@@ -10,7 +10,7 @@ export type WorkerSpec =
   | { readonly kind: 'bare'; readonly baseUrl: string; readonly secretArn: string; readonly concurrency: number };
 
 export type WorkerRequest =
-  | { readonly type: 'pay'; readonly id: number; readonly batch: PayBatchEvent }
+  | { readonly type: 'pay'; readonly id: number; readonly batch: ActBatchEvent }
   | { readonly type: 'stats-start'; readonly id: number }
   | { readonly type: 'stats'; readonly id: number };
 

@@ -10,7 +10,7 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PayBatchEvent, PayBatchResult } from '../lib/private/contracts/batch-engine';
+import type { ActBatchEvent, ActBatchResult } from '../lib/private/contracts/batch-engine';
 import { lambdaContext, noLedgerCopies, PayCopy } from './batch-payout-drive';
 import type { WorkerReply, WorkerRequest, WorkerSpec } from './pay-worker-protocol';
 
@@ -28,7 +28,7 @@ if (!port) throw new Error('bench/pay-worker.ts runs as a worker thread only');
 
 function loadCopy(): PayCopy {
   if (spec.kind === 'bundle') {
-    const { handler } = require(spec.bundle) as { handler: (event: PayBatchEvent, context: unknown) => Promise<PayBatchResult> };
+    const { handler } = require(spec.bundle) as { handler: (event: ActBatchEvent, context: unknown) => Promise<ActBatchResult> };
     return async (batch) => (await handler(batch, lambdaContext())).rows;
   }
   return noLedgerCopies(1, spec.baseUrl, spec.secretArn, spec.concurrency)[0];

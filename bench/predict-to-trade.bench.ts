@@ -5,7 +5,7 @@
  *
  * - median and p99 per warm invocation (1,000 sequential, each a distinct event placing one order),
  *   for the handler as configured by default, with a daily cap that never binds, with logs and
- *   metrics switched off, and for a bare handler making only the seed's two calls;
+ *   metrics switched off, and for a bare handler making only the hand-written handler's two calls;
  * - network round trips per warm invocation, by service, counted at the stand-ins;
  * - the bundle's cold init (require() in fresh node processes) and size;
  * - a summary against the targets of issue 2.
@@ -79,7 +79,7 @@ function handlerEnvironment(standIns: StandIns, settings: Partial<PredictToTrade
   return {
     POWERTOOLS_SERVICE_NAME: PREDICT_TO_TRADE_METRICS.serviceName,
     POWERTOOLS_METRICS_NAMESPACE: PREDICT_TO_TRADE_METRICS.namespace,
-    // requestTimeoutMs left out: the handler's default (10 s, as the seed), as a deployed construct has it.
+    // requestTimeoutMs left out: the handler's default (10 s, as the hand-written pattern), as a deployed construct has it.
     ...connectionEnvironment({ secretArn: standIns.secretArn, apiKeyField: 'key', agentIdField: 'agent_id', baseUrl: standIns.sandboxUrl, ledgerTableName: LEDGER_TABLE }),
     ...predictToTradeEnvironment({ ...DEFAULT_SETTINGS, ...settings }),
   };
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
       ours('ours', 'bundled handler, default config (logs + EMF to a discarding sink)', {}, {}, 2),
       ours('ours+cap', `bundled handler, maxDailyNotionalUsdc ${NEVER_BINDING_CAP_USDC} (never binds)`, { maxDailyNotionalUsdc: NEVER_BINDING_CAP_USDC }, {}, 3),
       ours('ours-quiet', 'bundled handler, default config, POWERTOOLS_LOG_LEVEL=SILENT + POWERTOOLS_METRICS_DISABLED=true', {}, { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, 2),
-      variant('bare', "the seed's two calls: SDK InvokeEndpoint + http POST /trading/order (keep-alive)", bare.handler, {
+      variant('bare', "the hand-written handler's two calls: SDK InvokeEndpoint + http POST /trading/order (keep-alive)", bare.handler, {
         invokeEndpoint: 1, getSecretValue: 0, otherAws: 0, dynamodb: 0, purpleflea: 1,
       }),
     ];

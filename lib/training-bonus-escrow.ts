@@ -150,7 +150,7 @@ export interface TrainingBonusEscrowProps {
  * escrow it puts a `Purple Flea Escrow Created` event on `eventBus`.
  */
 export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAction {
-  /** The default bonus tiers, as the seed: above 0.90 → 50 USDC, above 0.80 → 20 USDC, above 0.70 → 5 USDC. */
+  /** The default bonus tiers, as in the user's story: above 0.90 → 50 USDC, above 0.80 → 20 USDC, above 0.70 → 5 USDC. */
   public static readonly DEFAULT_BONUS_TIERS: BonusTier[] = TRAINING_BONUS_ESCROW_DEFAULTS.bonusTiers as BonusTier[];
 
   /** The function that describes the job and creates the escrow. */

@@ -33,7 +33,7 @@ export const handler = async (event: PrepareEvent): Promise<PreparedRun> => {
       { runId: event.runId, source, ...scored },
       PAYOUT_COLUMNS,
     );
-    logger.info('prepared', { source, rows: scored.rowCount, payableRows: prepared.payableRows, payableTotalUsdc: prepared.payableTotalUsdc });
+    logger.info('prepared', { source, rows: scored.rowCount, rowsToAct: prepared.rowsToAct, totalToActUsdc: prepared.totalToActUsdc });
     return prepared;
   } catch (error) {
     logger.error('prepare FAILED: nothing is paid', { reason: (error as Error).message });

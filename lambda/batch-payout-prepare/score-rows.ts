@@ -15,10 +15,10 @@ export interface ScoreRules {
 
 /** A scores file, sorted into the rows to pay and the rows that are not paid, each with a reason. */
 export interface ScoredFile {
-  readonly payable: readonly PayoutItem[];
+  readonly toAct: readonly PayoutItem[];
   /** SKIPPED and INVALID rows, in file order. */
-  readonly notPaid: readonly RowOutcome[];
-  readonly payableTotalCents: number;
+  readonly notActedOn: readonly RowOutcome[];
+  readonly totalToActCents: number;
   readonly rowCount: number;
 }
 
@@ -67,9 +67,9 @@ export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFi
   // An agent id that breaks the rule is INVALID for that, not counted as a duplicate.
   const linesByAgent = linesByKey(candidates, (candidate) => (AGENT_ID_PATTERN.test(candidate.agentId) ? candidate.agentId : undefined), (candidate) => candidate.line);
 
-  const payable: PayoutItem[] = [];
-  const notPaid: RowOutcome[] = [];
-  let payableTotalCents = 0;
+  const toAct: PayoutItem[] = [];
+  const notActedOn: RowOutcome[] = [];
+  let totalToActCents = 0;
   for (const candidate of candidates) {
     const lines = linesByAgent.get(candidate.agentId) ?? [];
     const problem =
@@ -78,13 +78,13 @@ export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFi
         : candidate.problem;
     const amount = candidate.amountCents === undefined ? undefined : candidate.amountCents / 100;
     if (problem) {
-      notPaid.push({ line: candidate.line, agent_id: candidate.agentId, score: candidate.score, amount_usdc: amount, status: problem.status, error: problem.error });
+      notActedOn.push({ line: candidate.line, agent_id: candidate.agentId, score: candidate.score, amount_usdc: amount, status: problem.status, error: problem.error });
       continue;
     }
-    payableTotalCents += candidate.amountCents!;
-    payable.push({ line: String(candidate.line), agent_id: candidate.agentId, score: candidate.score, amount_usdc: amount!.toFixed(2) });
+    totalToActCents += candidate.amountCents!;
+    toAct.push({ line: String(candidate.line), agent_id: candidate.agentId, score: candidate.score, amount_usdc: amount!.toFixed(2) });
   }
-  return { payable, notPaid, payableTotalCents, rowCount: candidates.length };
+  return { toAct, notActedOn, totalToActCents, rowCount: candidates.length };
 }
 
 function scoreRow(line: number, agentId: string, score: string, rules: ScoreRules): Candidate {

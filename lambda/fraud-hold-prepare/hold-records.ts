@@ -21,9 +21,9 @@ export interface RecordObject {
 }
 
 export interface DecidedHolds {
-  readonly payable: readonly HoldItem[];
-  readonly notPaid: readonly RowOutcome[];
-  readonly payableTotalCents: number;
+  readonly toAct: readonly HoldItem[];
+  readonly notActedOn: readonly RowOutcome[];
+  readonly totalToActCents: number;
   readonly rowCount: number;
 }
 
@@ -57,9 +57,9 @@ export function decideHolds(objects: readonly RecordObject[], rules: HoldRules, 
   }
   const linesByTransaction = linesByKey(candidates, (c) => (c.idRefused ? undefined : c.columns.transaction_id), (c) => Number(c.columns.line));
 
-  const payable: HoldItem[] = [];
-  const notPaid: RowOutcome[] = [];
-  let payableTotalCents = 0;
+  const toAct: HoldItem[] = [];
+  const notActedOn: RowOutcome[] = [];
+  let totalToActCents = 0;
   for (const candidate of candidates) {
     const lines = linesByTransaction.get(candidate.columns.transaction_id) ?? [];
     const problem =
@@ -68,13 +68,13 @@ export function decideHolds(objects: readonly RecordObject[], rules: HoldRules, 
         : candidate.problem;
     if (problem) {
       const amount = candidate.amountCents === undefined ? undefined : candidate.amountCents / 100;
-      notPaid.push({ ...candidate.columns, line: Number(candidate.columns.line), amount_usdc: amount, status: problem.status, error: problem.error });
+      notActedOn.push({ ...candidate.columns, line: Number(candidate.columns.line), amount_usdc: amount, status: problem.status, error: problem.error });
       continue;
     }
-    payableTotalCents += candidate.amountCents!;
-    payable.push(candidate.columns);
+    totalToActCents += candidate.amountCents!;
+    toAct.push(candidate.columns);
   }
-  return { payable, notPaid, payableTotalCents, rowCount: candidates.length };
+  return { toAct, notActedOn, totalToActCents, rowCount: candidates.length };
 }
 
 type RawRecord = { readonly objectLine: number } & ({ readonly fields: { readonly [field: string]: unknown } } | { readonly unreadable: string });

@@ -34,7 +34,7 @@ export const handler = async (event: PrepareEvent): Promise<PreparedRun> => {
       { runId: event.runId, source, ...decided },
       HOLD_COLUMNS,
     );
-    logger.info('prepared', { source, objects: objects.length, rows: decided.rowCount, holds: prepared.payableRows, totalUsdc: prepared.payableTotalUsdc });
+    logger.info('prepared', { source, objects: objects.length, rows: decided.rowCount, holds: prepared.rowsToAct, totalUsdc: prepared.totalToActUsdc });
     return prepared;
   } catch (error) {
     logger.error('prepare FAILED: nothing is held', { reason: (error as Error).message });

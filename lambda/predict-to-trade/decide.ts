@@ -12,7 +12,7 @@ export type TradeDecision =
   | { readonly action: 'skip'; readonly reason: string }
   | { readonly action: 'invalid'; readonly reason: string };
 
-/** The seed's rule: hold or confidence below the threshold places nothing; else a market order. */
+/** The hand-written pattern's rule: hold or confidence below the threshold places nothing; else a market order. */
 export function decideTrade(prediction: Prediction, rules: TradeRules): TradeDecision {
   if (prediction.direction === 'hold') return { action: 'skip', reason: 'the model says hold' };
   if (prediction.confidence < rules.confidenceThreshold) {

@@ -41,7 +41,7 @@ export interface PurpleFleaApiProfile {
   walletTransfer(transfer: WalletTransfer): ApiRequest;
 }
 
-/** The gateway contract at api.purpleflea.com (purpleflea-api.md §1), as the seed calls it. */
+/** The gateway contract at api.purpleflea.com (purpleflea-api.md §1), as the user's story calls it. */
 export const GATEWAY_PROFILE: PurpleFleaApiProfile = {
   tradeOrder: (order) => ({
     path: '/trading/order',

@@ -16,7 +16,7 @@ export type ApiOutcome =
 export interface PurpleFleaClientOptions {
   readonly baseUrl: string;
   readonly credentials: CredentialsProvider;
-  /** Per request; the seed used 10 s. */
+  /** Per request; the hand-written pattern used 10 s. */
   readonly requestTimeoutMs?: number;
   /** First backoff ceiling; doubles each retry up to `maxBackoffMs`. */
   readonly backoffBaseMs?: number;

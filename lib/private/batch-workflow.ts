@@ -14,7 +14,7 @@ import { newWildcardPolicy } from './wildcard-policy';
 export interface BatchWorkflowProps {
   /** Reads the source once, writes the run's `input.csv`; returns a {@link PreparedRun}. */
   readonly prepareFunction: lambda.IFunction;
-  /** Acts on one batch of rows: gets the Map's `{Items, BatchInput}` (a PayBatchEvent for BatchPayout). */
+  /** Acts on one batch of rows: gets the Map's `{Items, BatchInput}` (a ActBatchEvent for BatchPayout). */
   readonly actFunction: lambda.IFunction;
   /** Reads the Map's results and writes the run's log. */
   readonly summarizeFunction: lambda.IFunction;

@@ -56,7 +56,7 @@ export const PREDICT_TO_TRADE_DEFAULTS = Object.freeze({
 export const TRAINING_BONUS_ESCROW_DEFAULTS = Object.freeze({
   metricName: 'validation:accuracy',
   metricGoal: 'MAXIMIZE',
-  /** The seed's tiers (TrainingBonusEscrow.DEFAULT_BONUS_TIERS), best first. */
+  /** The tiers of the user's story (TrainingBonusEscrow.DEFAULT_BONUS_TIERS), best first. */
   bonusTiers: Object.freeze([
     Object.freeze({ threshold: 0.9, amountUsdc: 50 }),
     Object.freeze({ threshold: 0.8, amountUsdc: 20 }),

@@ -47,8 +47,8 @@ const PREPARED_RUN: PreparedRun = {
   source: { bucket: 'scores-bucket', key: 'scores/june.csv', etag: '0a1b2c' },
   runFolder: { bucket: 'payouts-bucket', prefix: 'purpleflea-payouts/run-2024-06-01' },
   inputKey: `purpleflea-payouts/run-2024-06-01/${RUN_FILES.input}`,
-  payableRows: 2,
-  payableTotalUsdc: 12.5,
+  rowsToAct: 2,
+  totalToActUsdc: 12.5,
 };
 
 describe('BatchPayout: the workflow', () => {

@@ -75,8 +75,8 @@ const PREPARED_RUN: PreparedRun = {
   source: { bucket: 'transform-output', key: 'fraud-2024-06-01/', etag: '0a1b2c' },
   runFolder: { bucket: 'holds-bucket', prefix: 'purpleflea-holds/run-2024-06-01' },
   inputKey: `purpleflea-holds/run-2024-06-01/${RUN_FILES.input}`,
-  payableRows: 2,
-  payableTotalUsdc: 640,
+  rowsToAct: 2,
+  totalToActUsdc: 640,
 };
 
 describe('FraudHoldEscrow: the workflow', () => {
@@ -515,7 +515,7 @@ describe('FraudHoldEscrow: the handler environments', () => {
     expect(readFraudHoldActSettings(variables)).toEqual(settings);
   });
 
-  test('Act defaults: the seed condition, 10 requests a second over 10 batches in flight is 1 a second per batch, 5 in flight, live', () => {
+  test("Act defaults: the story's condition, 10 requests a second over 10 batches in flight is 1 a second per batch, 5 in flight, live", () => {
     const { template, holds } = newFraudHoldEscrow();
     expect(readFraudHoldActSettings(variablesOf(template, holds.actFunction))).toEqual({
       conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}',

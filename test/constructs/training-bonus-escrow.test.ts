@@ -246,7 +246,7 @@ describe('TrainingBonusEscrow: the handler environment', () => {
     expect(readTrainingBonusEscrowSettings(variables)).toEqual(settings);
   });
 
-  test('defaults: validation:accuracy, MAXIMIZE, the seed tiers, $1000 cap, the treasury, agt_model_{jobName}, live, enabled', () => {
+  test("defaults: validation:accuracy, MAXIMIZE, the story's tiers, $1000 cap, the treasury, agt_model_{jobName}, live, enabled", () => {
     const variables = variablesOf(newBonusEscrow().template);
     // The default bus's ARN is a reference (the partition); the rest reads back as it is.
     expect(variables[TRAINING_BONUS_ESCROW_ENV.eventBusName]).toEqual(DEFAULT_BUS_ARN);
@@ -270,7 +270,7 @@ describe('TrainingBonusEscrow: the handler environment', () => {
     expect(variables).not.toHaveProperty(TRAINING_BONUS_ESCROW_ENV.sellerTagKey);
   });
 
-  test('DEFAULT_BONUS_TIERS are the seed tiers, and cannot be changed by accident', () => {
+  test("DEFAULT_BONUS_TIERS are the story's tiers, and cannot be changed by accident", () => {
     expect(TrainingBonusEscrow.DEFAULT_BONUS_TIERS).toEqual([
       { threshold: 0.9, amountUsdc: 50 },
       { threshold: 0.8, amountUsdc: 20 },

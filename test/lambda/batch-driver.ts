@@ -5,7 +5,7 @@
  * then the ResultWriter's manifest and result files, then Summarize.
  */
 import { mapWithConcurrency } from '../../lambda/shared/batch/rate-limiter';
-import { BatchInput, PayBatchEvent, PreparedRun, RUN_FILES } from '../../lib/private/contracts/batch-engine';
+import { BatchInput, ActBatchEvent, PreparedRun, RUN_FILES } from '../../lib/private/contracts/batch-engine';
 import { FakeS3 } from '../support/fake-s3';
 import { readCsvAsStepFunctions } from '../support/step-functions-csv';
 import { lambdaContext } from './handler-harness';
@@ -36,11 +36,11 @@ export async function driveRun(s3: FakeS3, handlers: BatchHandlers, runId: strin
   const prepared = await handlers.prepare({ runId, input }, lambdaContext(300_000));
   const { bucket } = prepared.runFolder;
   // The Map's CSV reader, as AWS documents it (a model that refuses what the documentation leaves open).
-  const items = readCsvAsStepFunctions(s3.getObject(bucket, prepared.inputKey)!) as unknown as PayBatchEvent['Items'];
+  const items = readCsvAsStepFunctions(s3.getObject(bucket, prepared.inputKey)!) as unknown as ActBatchEvent['Items'];
 
   const batchInput: BatchInput = { runId, sourceBucket: prepared.source.bucket, sourceKey: prepared.source.key, sourceEtag: prepared.source.etag };
   const size = options.itemsPerBatch ?? 100;
-  const batches: PayBatchEvent[] = [];
+  const batches: ActBatchEvent[] = [];
   for (let start = 0; start < items.length; start += size) batches.push({ Items: items.slice(start, start + size), BatchInput: batchInput });
 
   const children = await mapWithConcurrency(batches, options.maxConcurrency ?? 10, async (batch): Promise<ChildExecutionResult> => {

@@ -76,12 +76,12 @@ beforeEach(() => {
 afterEach(() => output.restore());
 
 describe('BatchPayout: a scored CSV becomes payouts, each agent paid once', () => {
-  test('the seed pattern: $10 per point, the seed memo, from the connection agent; the log reconciles', async () => {
+  test("the hand-written pattern: $10 per point, the story's memo, from the connection agent; the log reconciles", async () => {
     const source = upload('agent_id,score,team\nagt_alice,0.5,a\nagt_bob,1.234,b\nagt_carol,0.0005,c\nagt_dave,abc,d\nagt_erin,2,e\n');
     const putEventsBefore = harness.aws.putEvents.length;
     const { prepared, log, summary } = await driveRun(harness.s3, handlers(), runId(), { bucket: source.bucket, key: source.key });
 
-    expect(prepared).toMatchObject({ source, payableRows: 3, payableTotalUsdc: 37.34 });
+    expect(prepared).toMatchObject({ source, rowsToAct: 3, totalToActUsdc: 37.34 });
     expect(transfers().map((t) => t.body)).toEqual(
       expect.arrayContaining([
         { from_agent: AGENT_ID, to_agent: 'agt_alice', amount: 5, memo: 'pipeline-bonus score=0.500' },

@@ -6,33 +6,33 @@ import { PAYOUT_COLUMNS } from '../../lib/private/contracts/batch-engine';
 
 const rules: ScoreRules = { agentIdColumn: 'agent_id', scoreColumn: 'score', usdPerScorePoint: 10, minPayoutUsdc: 0.01, maxPayoutPerAgentUsdc: 1000 };
 const statusOf = (file: ReturnType<typeof scoreRows>, line: number) =>
-  file.payable.some((row) => row.line === String(line)) ? 'PAYABLE' : file.notPaid.find((row) => row.line === line)?.status;
+  file.toAct.some((row) => row.line === String(line)) ? 'PAYABLE' : file.notActedOn.find((row) => row.line === line)?.status;
 
-describe('scoreRows: amounts as the seed computes them', () => {
+describe('scoreRows: amounts as the hand-written pattern computes them', () => {
   test('amount = round(score × $10, 2); other columns ignored; BOM, CRLF and quoted fields', () => {
     const file = scoreRows('\ufeffteam,agent_id,"score"\r\n"a, b",agt_one,0.615\r\nx,"agt_two",1.2345\r\n', rules);
-    expect(file.payable).toEqual([
+    expect(file.toAct).toEqual([
       { line: '2', agent_id: 'agt_one', score: '0.615', amount_usdc: '6.15' },
       { line: '3', agent_id: 'agt_two', score: '1.2345', amount_usdc: '12.35' },
     ]);
-    expect(file.payableTotalCents).toBe(1850);
-    expect(file.notPaid).toEqual([]);
+    expect(file.totalToActCents).toBe(1850);
+    expect(file.notActedOn).toEqual([]);
   });
 
   test('configurable column names', () => {
     const file = scoreRows('recipient,perf\nag_x,2\n', { ...rules, agentIdColumn: 'recipient', scoreColumn: 'perf' });
-    expect(file.payable).toEqual([{ line: '2', agent_id: 'ag_x', score: '2', amount_usdc: '20.00' }]);
+    expect(file.toAct).toEqual([{ line: '2', agent_id: 'ag_x', score: '2', amount_usdc: '20.00' }]);
   });
 
   test('at or below minPayoutUsdc is SKIPPED; over maxPayoutPerAgentUsdc is INVALID, never reduced', () => {
     const file = scoreRows('agent_id,score\nagt_a,0.001\nagt_b,0\nagt_c,100.01\nagt_d,100\n', rules);
-    expect(file.notPaid.map((row) => [row.line, row.status, row.error])).toEqual([
+    expect(file.notActedOn.map((row) => [row.line, row.status, row.error])).toEqual([
       [2, 'SKIPPED', 'amount 0.01 is at or below minPayoutUsdc 0.01'],
       [3, 'SKIPPED', 'amount 0.00 is at or below minPayoutUsdc 0.01'],
       [4, 'INVALID', 'amount 1000.10 is over maxPayoutPerAgentUsdc 1000'],
     ]);
     // Exactly at the cap is paid.
-    expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_d']);
+    expect(file.toAct.map((row) => row.agent_id)).toEqual(['agt_d']);
   });
 });
 
@@ -43,17 +43,17 @@ describe('scoreRows: bad rows are INVALID with the field and the value, and the 
     ['agt_\\', 'agent_id "agt_\\\\" is not a valid agent id'],
   ])('agent id %j', (agentId, error) => {
     const file = scoreRows(`agent_id,score\n${agentId},1\nagt_ok,1\n`, rules);
-    expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
-    expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_ok']);
+    expect(file.notActedOn).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
+    expect(file.toAct.map((row) => row.agent_id)).toEqual(['agt_ok']);
   });
 
   test('a 2 KB agent id (or 129 characters, one too many) is INVALID, the value shortened in the reason', () => {
     const file = scoreRows(`agent_id,score\n${'a'.repeat(2048)},1\n${'c'.repeat(129)},1\n${'d'.repeat(128)},1\n`, rules);
-    expect(file.notPaid.map((row) => row.error)).toEqual([
+    expect(file.notActedOn.map((row) => row.error)).toEqual([
       `agent_id "${'a'.repeat(64)}…" (2048 characters) is not a valid agent id`,
       `agent_id "${'c'.repeat(64)}…" (129 characters) is not a valid agent id`,
     ]);
-    expect(file.payable.map((row) => row.agent_id)).toEqual(['d'.repeat(128)]);
+    expect(file.toAct.map((row) => row.agent_id)).toEqual(['d'.repeat(128)]);
   });
 
   test.each([
@@ -65,13 +65,13 @@ describe('scoreRows: bad rows are INVALID with the field and the value, and the 
     ['0x10', 'score "0x10" is not a number'],
   ])('score %j', (score, error) => {
     const file = scoreRows(`agent_id,score\nagt_a,${score}\nagt_ok,1\n`, rules);
-    expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
-    expect(file.payable).toHaveLength(1);
+    expect(file.notActedOn).toEqual([expect.objectContaining({ line: 2, status: 'INVALID', error })]);
+    expect(file.toAct).toHaveLength(1);
   });
 
   test('finding 7: an amount over the largest a row may have (1,000,000,000 USDC) is INVALID with the score, and carries no amount', () => {
     const file = scoreRows('agent_id,score\nagt_at_max,100000000\nagt_over_max,100000000.001\nagt_huge,5000000000000.002\n', rules);
-    expect(file.notPaid).toEqual([
+    expect(file.notActedOn).toEqual([
       // At the maximum: an amount (over maxPayoutPerAgentUsdc), exact in cents.
       expect.objectContaining({ agent_id: 'agt_at_max', status: 'INVALID', amount_usdc: 1_000_000_000, error: 'amount 1000000000.00 is over maxPayoutPerAgentUsdc 1000' }),
       expect.objectContaining({ agent_id: 'agt_over_max', status: 'INVALID', amount_usdc: undefined, error: 'score 100000000.001 gives an amount over 1000000000 USDC, the largest a row may have' }),
@@ -82,17 +82,17 @@ describe('scoreRows: bad rows are INVALID with the field and the value, and the 
   test('rows sharing an agent id that breaks the rule are INVALID for the rule, not as duplicates', () => {
     const long = 'b'.repeat(200);
     const file = scoreRows(`agent_id,score\n${long},1\n${long},1\nagt_ok,1\n`, rules);
-    expect(file.notPaid.map((row) => row.error)).toEqual([
+    expect(file.notActedOn.map((row) => row.error)).toEqual([
       `agent_id "${'b'.repeat(64)}…" (200 characters) is not a valid agent id`,
       `agent_id "${'b'.repeat(64)}…" (200 characters) is not a valid agent id`,
     ]);
-    expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_ok']);
+    expect(file.toAct.map((row) => row.agent_id)).toEqual(['agt_ok']);
   });
 
   test('every row of a duplicated agent id is INVALID, naming the lines', () => {
     const file = scoreRows('agent_id,score\nagt_a,1\nagt_b,1\nagt_a,0.001\nagt_a,2\n', rules);
-    expect(file.payable.map((row) => row.agent_id)).toEqual(['agt_b']);
-    expect(file.notPaid.map((row) => [row.line, row.status, row.error])).toEqual([
+    expect(file.toAct.map((row) => row.agent_id)).toEqual(['agt_b']);
+    expect(file.notActedOn.map((row) => [row.line, row.status, row.error])).toEqual([
       [2, 'INVALID', 'agent_id "agt_a" appears more than once (lines 2, 4, 5)'],
       [4, 'INVALID', 'agent_id "agt_a" appears more than once (lines 2, 4, 5)'],
       [5, 'INVALID', 'agent_id "agt_a" appears more than once (lines 2, 4, 5)'],
@@ -101,7 +101,7 @@ describe('scoreRows: bad rows are INVALID with the field and the value, and the 
 
   test('a short row (missing the score cell) is INVALID, not a crash', () => {
     const file = scoreRows('agent_id,score\nagt_a\nagt_b,1\n', rules);
-    expect(file.notPaid).toEqual([expect.objectContaining({ line: 2, error: 'score is empty' })]);
+    expect(file.notActedOn).toEqual([expect.objectContaining({ line: 2, error: 'score is empty' })]);
   });
 });
 
@@ -118,7 +118,7 @@ describe('scoreRows: files that pay no one', () => {
   });
 
   test('a header-only file has nothing to pay, and is no error', () => {
-    expect(scoreRows('agent_id,score\r\n', rules)).toEqual({ payable: [], notPaid: [], payableTotalCents: 0, rowCount: 0 });
+    expect(scoreRows('agent_id,score\r\n', rules)).toEqual({ toAct: [], notActedOn: [], totalToActCents: 0, rowCount: 0 });
   });
 
   test('a broken quote is unreadable', () => {
@@ -134,13 +134,13 @@ describe('scoreRows properties', () => {
       fc.property(fc.array(fc.tuple(agent, score), { maxLength: 40 }), (rows) => {
         const csv = ['agent_id,score', ...rows.map(([a, s]) => `${a},${s}`)].join('\n');
         const file = scoreRows(csv, rules);
-        expect(file.payable.length + file.notPaid.length).toBe(rows.length);
-        const lines = [...file.payable.map((row) => Number(row.line)), ...file.notPaid.map((row) => row.line)].sort((a, b) => a - b);
+        expect(file.toAct.length + file.notActedOn.length).toBe(rows.length);
+        const lines = [...file.toAct.map((row) => Number(row.line)), ...file.notActedOn.map((row) => row.line)].sort((a, b) => a - b);
         expect(lines).toEqual(rows.map((_, index) => index + 2));
-        expect(file.payableTotalCents).toBe(file.payable.reduce((sum, row) => sum + Math.round(Number(row.amount_usdc) * 100), 0));
-        const paidAgents = file.payable.map((row) => row.agent_id);
+        expect(file.totalToActCents).toBe(file.toAct.reduce((sum, row) => sum + Math.round(Number(row.amount_usdc) * 100), 0));
+        const paidAgents = file.toAct.map((row) => row.agent_id);
         expect(new Set(paidAgents).size).toBe(paidAgents.length);
-        for (const row of file.payable) {
+        for (const row of file.toAct) {
           expect(Number(row.amount_usdc)).toBeGreaterThan(0.01);
           expect(Number(row.amount_usdc)).toBeLessThanOrEqual(1000);
         }
@@ -150,7 +150,7 @@ describe('scoreRows properties', () => {
 
   test('normalizedCsv writes the payable rows back under the fixed columns', () => {
     const file = scoreRows('agent_id,score\nagt_a,1\nagt_b,0.5\n', rules);
-    expect(normalizedCsv(file.payable, PAYOUT_COLUMNS)).toBe('line,agent_id,score,amount_usdc\n2,agt_a,1,10.00\n3,agt_b,0.5,5.00\n');
+    expect(normalizedCsv(file.toAct, PAYOUT_COLUMNS)).toBe('line,agent_id,score,amount_usdc\n2,agt_a,1,10.00\n3,agt_b,0.5,5.00\n');
     expect(statusOf(file, 2)).toBe('PAYABLE');
   });
 });

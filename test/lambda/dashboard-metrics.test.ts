@@ -104,15 +104,15 @@ function deployedHandler(name: string, fn: lambda.IFunction, env: { [name: strin
 async function summarizeARun(name: string, fn: lambda.IFunction, logFile: string): Promise<void> {
   const summarize = deployedHandler(name, fn, batchSummarizeEnvironment({ eventBusName: BUS_ARN, dryRun: false }));
   const prefix = `runs/${unique()}`;
-  harness.s3.putObject(RUNS_BUCKET, `${prefix}/${RUN_FILES.prepareReport}`, JSON.stringify({ notPaid: [] }));
+  harness.s3.putObject(RUNS_BUCKET, `${prefix}/${RUN_FILES.prepareReport}`, JSON.stringify({ notActedOn: [] }));
   harness.s3.putObject(RUNS_BUCKET, `${prefix}/${RUN_FILES.input}`, 'line\n');
   const event: SummarizeEvent = {
     runId: prefix,
     source: { bucket: RUNS_BUCKET, key: 'source', etag: 'etag1' },
     runFolder: { bucket: RUNS_BUCKET, prefix },
     inputKey: `${prefix}/${RUN_FILES.input}`,
-    payableRows: 0,
-    payableTotalUsdc: 0,
+    rowsToAct: 0,
+    totalToActUsdc: 0,
     mapResult: {},
   };
   expect(await summarize(event, lambdaContext())).toMatchObject({ log: `s3://${RUNS_BUCKET}/${prefix}/${logFile}` });

@@ -3,13 +3,13 @@ import { decideTrade, TradeRules } from '../../lambda/predict-to-trade/decide';
 
 const rules: TradeRules = { confidenceThreshold: 0.6, orderAmountUsdc: 50, maxOrderAmountUsdc: 1000, asset: 'BTC-USDC' };
 
-describe('decideTrade (the seed defaults)', () => {
+describe("decideTrade (the story's defaults)", () => {
   test('long and short above the threshold place a market order of the configured amount', () => {
     expect(decideTrade({ direction: 'long', confidence: 0.73 }, rules)).toEqual({ action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' });
     expect(decideTrade({ direction: 'short', confidence: 0.9 }, rules)).toEqual({ action: 'order', direction: 'short', amountUsdc: 50, asset: 'BTC-USDC' });
   });
 
-  test('confidence exactly at the threshold trades (the seed skips only below it)', () => {
+  test('confidence exactly at the threshold trades (the hand-written pattern skips only below it)', () => {
     expect(decideTrade({ direction: 'long', confidence: 0.6 }, rules).action).toBe('order');
   });
 

@@ -62,7 +62,7 @@ beforeEach(() => {
 afterEach(() => output.restore());
 
 describe('FraudHoldEscrow: flagged transactions become escrow holds', () => {
-  test("the seed's example: a transform job's .out objects, holds above 0.80 with the seed condition and metadata", async () => {
+  test("the story's example: a transform job's .out objects, holds above 0.80 with the story's condition and metadata", async () => {
     const prefix = `fraud/${unique()}/`;
     harness.s3.putObject(RECORDS_BUCKET, `${prefix}part-1.jsonl.out`, jsonl([
       { transaction_id: 'tx-001', buyer: 'agt_buyer_001', seller: 'agt_merchant_042', amount: 250.0, fraud_score: 0.91 },

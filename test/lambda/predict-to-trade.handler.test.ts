@@ -87,7 +87,7 @@ describe('PredictToTrade handler: the prediction becomes one market order', () =
     handler = load();
   });
 
-  test('long above the threshold places the seed order, with the idempotency key of the action key', async () => {
+  test("long above the threshold places the story's order, with the idempotency key of the action key", async () => {
     modelAnswers('{"direction":"long","confidence":0.73}');
     const event = tradeEvent();
     const result = await handler(event, lambdaContext());

@@ -5,7 +5,7 @@
  * secret but a valid agent id reaches a request, a ledger record, a log line or an error.
  */
 import { batchPayoutPayEnvironment, BATCH_PAYOUT_METRICS } from '../../lib/private/contracts/batch-payout-env';
-import { PayBatchEvent } from '../../lib/private/contracts/batch-engine';
+import { ActBatchEvent } from '../../lib/private/contracts/batch-engine';
 import { ConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { PREDICT_TO_TRADE_METRICS, predictToTradeEnvironment } from '../../lib/private/contracts/predict-to-trade-env';
 import { payoutActionKey, tradeActionKey } from '../../lambda/shared/action-keys';
@@ -54,7 +54,7 @@ function tradeEvent() {
   return { eventId: `evt-f8-${counter}-${Date.now()}`, eventTime: new Date().toISOString(), ruleArn: RULE_ARN, features: { rsi: 40 } };
 }
 
-function payBatch(): PayBatchEvent {
+function payBatch(): ActBatchEvent {
   counter += 1;
   return {
     Items: [{ line: '2', agent_id: 'agt_recipient', score: '0.5', amount_usdc: '5.00' }],

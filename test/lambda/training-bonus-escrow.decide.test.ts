@@ -8,7 +8,7 @@ const SEED_TIERS = [
   { threshold: 0.7, amountUsdc: 5 },
 ];
 
-describe('bonusFor (the seed tiers, MAXIMIZE)', () => {
+describe("bonusFor (the story's tiers, MAXIMIZE)", () => {
   test.each([
     [0.95, 50],
     [0.9000001, 50],

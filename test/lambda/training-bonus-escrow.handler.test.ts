@@ -89,7 +89,7 @@ describe('TrainingBonusEscrow handler: a finished job that beats its bar gets on
     handler = load();
   });
 
-  test('accuracy 0.93 escrows the seed bonus, records the escrow id, and announces it on the bus', async () => {
+  test("accuracy 0.93 escrows the story's bonus, records the escrow id, and announces it on the bus", async () => {
     const job = completedJob({ 'validation:accuracy': 0.93, 'train:loss': 0.2 });
     const putEventsBefore = harness.aws.putEvents.length;
     const result = await handler(job.event, lambdaContext());

@@ -4,7 +4,7 @@ import type { PredictToTradeSettings } from '../../lib/private/contracts/predict
 export const TEST_ENDPOINT_NAME = 'demo-direction-model';
 
 /**
- * What PredictToTrade's construct writes by default (the seed's defaults), for running the handler
+ * What PredictToTrade's construct writes by default (the story's defaults), for running the handler
  * in tests and the benchmark. The construct's own tests assert those defaults literally.
  */
 export function defaultTradeSettings(overrides: Partial<PredictToTradeSettings> = {}): PredictToTradeSettings {

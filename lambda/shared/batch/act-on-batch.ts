@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { ActRowOutcome, PayBatchResult } from '../../../lib/private/contracts/batch-engine';
+import type { ActRowOutcome, ActBatchResult } from '../../../lib/private/contracts/batch-engine';
 import { MoneyAction, MoneyPath, OutcomeNotRecordedError, Pacing } from '../money-path';
 import { compactResponse } from '../api-response';
 import type { ApiOutcome } from '../purpleflea-client';
@@ -86,7 +86,7 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
     };
   };
 
-  return async (event: { Items?: readonly Item[]; BatchInput: Input }, context: Context): Promise<PayBatchResult> => {
+  return async (event: { Items?: readonly Item[]; BatchInput: Input }, context: Context): Promise<ActBatchResult> => {
     logger.addContext(context);
     logger.appendKeys({ runId: (event.BatchInput as { runId?: string } | undefined)?.runId });
     const deadline = Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS;

@@ -8,10 +8,10 @@ export interface DecidedRun<Item> {
   readonly runId: string;
   readonly source: SourceObject;
   /** The rows to act on, in the normalized columns. */
-  readonly payable: readonly Item[];
+  readonly toAct: readonly Item[];
   /** SKIPPED and INVALID rows, with reasons. */
-  readonly notPaid: readonly RowOutcome[];
-  readonly payableTotalCents: number;
+  readonly notActedOn: readonly RowOutcome[];
+  readonly totalToActCents: number;
   readonly rowCount: number;
 }
 
@@ -32,35 +32,35 @@ export async function writePreparedRun<Item extends { readonly [column: string]:
   columns: readonly (keyof Item & string)[],
 ): Promise<PreparedRun> {
   const prefix = runFolderPrefix(target.prefix, run.runId);
-  const payableTotalUsdc = run.payableTotalCents / 100;
+  const totalToActUsdc = run.totalToActCents / 100;
   const counts = {
     rows: run.rowCount,
-    payable: run.payable.length,
-    skipped: run.notPaid.filter((row) => row.status === 'SKIPPED').length,
-    invalid: run.notPaid.filter((row) => row.status === 'INVALID').length,
+    toAct: run.toAct.length,
+    skipped: run.notActedOn.filter((row) => row.status === 'SKIPPED').length,
+    invalid: run.notActedOn.filter((row) => row.status === 'INVALID').length,
   };
-  const overCap = run.payableTotalCents > Math.round(target.maxBatchTotalUsdc * 100);
-  const report = { runId: run.runId, source: run.source, counts, payableTotalUsdc, overCap, notPaid: run.notPaid };
+  const overCap = run.totalToActCents > Math.round(target.maxBatchTotalUsdc * 100);
+  const report = { runId: run.runId, source: run.source, counts, totalToActUsdc, overCap, notActedOn: run.notActedOn };
   await writeObject(s3, target.bucket, `${prefix}/${RUN_FILES.prepareReport}`, JSON.stringify(report), 'application/json');
   if (overCap) {
-    throw new Error(`the total ${payableTotalUsdc.toFixed(2)} USDC of s3://${run.source.bucket}/${run.source.key} is over maxBatchTotalUsdc ${target.maxBatchTotalUsdc}: nothing moves`);
+    throw new Error(`the total ${totalToActUsdc.toFixed(2)} USDC of s3://${run.source.bucket}/${run.source.key} is over maxBatchTotalUsdc ${target.maxBatchTotalUsdc}: nothing moves`);
   }
   // Every row's amount is at most MAX_ROW_AMOUNT_USDC; their sum must keep the log's totals exact JSON numbers.
-  const rowsTotalCents = run.notPaid.reduce((sum, row) => sum + centsOfAmount(row.amount_usdc), BigInt(run.payableTotalCents));
+  const rowsTotalCents = run.notActedOn.reduce((sum, row) => sum + centsOfAmount(row.amount_usdc), BigInt(run.totalToActCents));
   if (rowsTotalCents > BigInt(MAX_RUN_TOTAL_USDC) * 100n) {
     throw new Error(
       `the rows of s3://${run.source.bucket}/${run.source.key} add up to ${centsText(rowsTotalCents)} USDC, over ${MAX_RUN_TOTAL_USDC} USDC: ` +
         "its log's totals could not be exact; nothing moves",
     );
   }
-  await writeObject(s3, target.bucket, `${prefix}/${RUN_FILES.input}`, normalizedCsv(run.payable, columns), 'text/csv');
+  await writeObject(s3, target.bucket, `${prefix}/${RUN_FILES.input}`, normalizedCsv(run.toAct, columns), 'text/csv');
   return {
     runId: run.runId,
     source: run.source,
     runFolder: { bucket: target.bucket, prefix },
     inputKey: `${prefix}/${RUN_FILES.input}`,
-    payableRows: run.payable.length,
-    payableTotalUsdc,
+    rowsToAct: run.toAct.length,
+    totalToActUsdc,
   };
 }
 

@@ -30,7 +30,7 @@ export type Totals = { rows: number; amountUsdc: number } & { [status in RowStat
 export const NEVER_ATTEMPTED = 'never attempted: its batch did not run (a rerun or redrive pays it)';
 
 /**
- * The outcome of a payable row the Map did not settle (its batch failed, or another invocation held
+ * The outcome of a row to act on the Map did not settle (its batch failed, or another invocation held
  * it), from the ledger at `now`. A row held under a live lease is IN_PROGRESS: its holder may still
  * send it, so neither REJECTED nor UNKNOWN would be true yet. A lease that ran out tells what happened:
  * CLAIMED was never sent, SENDING may have been.

@@ -3,7 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
-import { ActRowOutcome, BatchSummarizeSettings, PayBatchResult, RowOutcome, RUN_FILES, SummarizeEvent } from '../../../lib/private/contracts/batch-engine';
+import { ActRowOutcome, BatchSummarizeSettings, ActBatchResult, RowOutcome, RUN_FILES, SummarizeEvent } from '../../../lib/private/contracts/batch-engine';
 import type { ActionLedger } from '../action-ledger';
 import { mapWithConcurrency } from './rate-limiter';
 import { readJson, readObject, writeObject } from './run-folder';
@@ -27,6 +27,13 @@ export interface RunSummaryOptions<Item> {
 export interface SummarizeResult {
   readonly log: string;
   readonly totals: Totals;
+}
+
+/** What Summarize reads of Prepare's report: the rows it did not pass on to the Map. */
+interface PrepareReport {
+  readonly notActedOn?: readonly RowOutcome[];
+  /** The same rows, as Prepare of version 0.1.0 named them. */
+  readonly notPaid?: readonly RowOutcome[];
 }
 
 interface ResultManifest {
@@ -53,7 +60,9 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
     logger.appendKeys({ runId: event.runId });
     try {
       const folder = event.runFolder;
-      const report = await readJson<{ notPaid: RowOutcome[] }>(s3, folder.bucket, `${folder.prefix}/${RUN_FILES.prepareReport}`);
+      const report = await readJson<PrepareReport>(s3, folder.bucket, `${folder.prefix}/${RUN_FILES.prepareReport}`);
+      // A run prepared before the rename (an execution in flight across an upgrade) calls them notPaid.
+      const notActedOn = report.notActedOn ?? report.notPaid ?? [];
       const items = parse((await readObject(s3, folder.bucket, event.inputKey)).body, { columns: true, skip_empty_lines: true }) as Item[];
       const settled = await mapResults(event);
 
@@ -72,7 +81,7 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
       const overlapped = ledgerOutcomes.some((row) => row.status === 'IN_PROGRESS');
       const itemOutcomes = overlapped ? ledgerOutcomes.map(notAttemptedWhileOverlapping) : ledgerOutcomes;
       // Every amount the log shows is exact in cents (an input.csv rewritten after Prepare may hold others).
-      const rows = [...report.notPaid, ...itemOutcomes].map((row) => ({ ...row, amount_usdc: loggableAmount(row.amount_usdc) })).sort((a, b) => a.line - b.line);
+      const rows = [...notActedOn, ...itemOutcomes].map((row) => ({ ...row, amount_usdc: loggableAmount(row.amount_usdc) })).sort((a, b) => a.line - b.line);
       const totals = totalsOf(rows);
       const inProgressLines = rows.filter((row) => row.status === 'IN_PROGRESS').map((row) => row.line);
 
@@ -128,7 +137,7 @@ async function mapResults(event: SummarizeEvent): Promise<Map<number, ActRowOutc
   for (const file of manifest.ResultFiles?.SUCCEEDED ?? []) {
     for (const child of await readJson<ChildExecution[]>(s3, details.Bucket, file.Key)) {
       if (!child.Output) continue;
-      for (const row of (JSON.parse(child.Output) as PayBatchResult).rows) {
+      for (const row of (JSON.parse(child.Output) as ActBatchResult).rows) {
         if (!isSettled(byLine.get(row.line))) byLine.set(row.line, row);
       }
     }

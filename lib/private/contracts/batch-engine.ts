@@ -48,8 +48,8 @@ export interface PreparedRun {
   /** `<runFolder.prefix>/input.csv`, for the ItemReader. */
   readonly inputKey: string;
   /** Rows in `input.csv` (the Map's items). */
-  readonly payableRows: number;
-  readonly payableTotalUsdc: number;
+  readonly rowsToAct: number;
+  readonly totalToActUsdc: number;
 }
 
 /** Prepare's event: `{runId: $$.Execution.Name, input: <the execution's input>}`. */
@@ -72,7 +72,7 @@ export interface BatchInput {
 }
 
 /** The Act handler's event, as Distributed Map sends it. */
-export interface PayBatchEvent {
+export interface ActBatchEvent {
   readonly Items: readonly PayoutItem[];
   readonly BatchInput: BatchInput;
 }
@@ -125,7 +125,7 @@ export interface ActRowOutcome extends RowOutcomeFields {
 }
 
 /** The Act handler's output (one Map child execution's Output). */
-export interface PayBatchResult {
+export interface ActBatchResult {
   readonly rows: readonly ActRowOutcome[];
 }
 

@@ -13,7 +13,7 @@ export interface ConnectionSettings {
   readonly ledgerTableName: string;
   /** Ledger records expire after this many days; absent means never. */
   readonly ledgerRetentionDays?: number;
-  /** How long one Purple Flea request may take; absent means the handler's default (10 s, as the seed). */
+  /** How long one Purple Flea request may take; absent means the handler's default (10 s, as the hand-written pattern). */
   readonly requestTimeoutMs?: number;
 }
 

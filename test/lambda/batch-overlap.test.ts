@@ -9,6 +9,7 @@ import { batchSummarizeEnvironment } from '../../lib/private/contracts/batch-eng
 import { BATCH_PAYOUT_METRICS as METRIC, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment } from '../../lib/private/contracts/batch-payout-env';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { faultMix, seededRandom } from '../support/fault-mix';
+import { defaultPayoutPrepareSettings } from '../support/handler-settings';
 import { WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
 import { BatchHandlers, driveRun } from './batch-driver';
 import { captureOutput, Harness, handlerEnvironment, loadBundledHandler, readLedger, startHarness } from './handler-harness';
@@ -39,19 +40,7 @@ function handlers(requestsPerSecond: number): BatchHandlers {
   return {
     prepare: loadBundledHandler<{ handler: BatchHandlers['prepare'] }>('batch-payout-prepare', {
       ...service,
-      ...batchPayoutPrepareEnvironment({
-        agentIdColumn: 'agent_id',
-        scoreColumn: 'score',
-        usdPerScorePoint: 10,
-        minPayoutUsdc: 0.01,
-        maxPayoutPerAgentUsdc: 1000,
-        maxBatchTotalUsdc: 1_000_000,
-        outputBucket: OUTPUT_BUCKET,
-        outputPrefix: 'purpleflea-payouts',
-        processingOutputName: 'payout',
-        processingFileName: 'scores.csv',
-        enabled: true,
-      }),
+      ...batchPayoutPrepareEnvironment(defaultPayoutPrepareSettings(OUTPUT_BUCKET)),
     }).handler,
     act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('batch-payout-pay', {
       ...service,

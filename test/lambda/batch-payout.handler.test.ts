@@ -2,6 +2,7 @@ import { BATCH_PAYOUT_METRICS as METRIC, batchPayoutPayEnvironment, batchPayoutP
 import { batchSummarizeEnvironment } from '../../lib/private/contracts/batch-engine';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { faultMix, seededRandom } from '../support/fault-mix';
+import { defaultPayoutPrepareSettings } from '../support/handler-settings';
 import { WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
 import { BatchHandlers, driveRun } from './batch-driver';
 import { AGENT_ID, captureOutput, Harness, handlerEnvironment, lambdaContext, loadBundledHandler, readLedger, startHarness } from './handler-harness';
@@ -10,19 +11,7 @@ const SOURCE_BUCKET = 'model-scores';
 const OUTPUT_BUCKET = 'payout-runs';
 const BUS_ARN = `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:event-bus/default`;
 
-const prepareDefaults: BatchPayoutPrepareSettings = {
-  agentIdColumn: 'agent_id',
-  scoreColumn: 'score',
-  usdPerScorePoint: 10,
-  minPayoutUsdc: 0.01,
-  maxPayoutPerAgentUsdc: 1000,
-  maxBatchTotalUsdc: 1_000_000,
-  outputBucket: OUTPUT_BUCKET,
-  outputPrefix: 'purpleflea-payouts',
-  processingOutputName: 'payout',
-  processingFileName: 'scores.csv',
-  enabled: true,
-};
+const prepareDefaults = defaultPayoutPrepareSettings(OUTPUT_BUCKET);
 
 let harness: Harness;
 let output: ReturnType<typeof captureOutput>;

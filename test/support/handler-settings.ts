@@ -1,3 +1,4 @@
+import type { BatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
 import type { FraudHoldPrepareSettings } from '../../lib/private/contracts/fraud-hold-env';
 import type { PredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
 
@@ -45,6 +46,27 @@ export function defaultHoldPrepareSettings(overrides: Partial<FraudHoldPrepareSe
     objectSuffix: '.out',
     outputBucket: 'test-output-bucket',
     outputPrefix: 'purpleflea-holds',
+    enabled: true,
+    ...overrides,
+  };
+}
+
+/**
+ * What BatchPayout's construct writes for its Prepare step by default ($10 per score point, the story's
+ * columns), with the run folders in `outputBucket`, for running the handler in tests.
+ */
+export function defaultPayoutPrepareSettings(outputBucket: string, overrides: Partial<BatchPayoutPrepareSettings> = {}): BatchPayoutPrepareSettings {
+  return {
+    agentIdColumn: 'agent_id',
+    scoreColumn: 'score',
+    usdPerScorePoint: 10,
+    minPayoutUsdc: 0.01,
+    maxPayoutPerAgentUsdc: 1000,
+    maxBatchTotalUsdc: 1_000_000,
+    outputBucket,
+    outputPrefix: 'purpleflea-payouts',
+    processingOutputName: 'payout',
+    processingFileName: 'scores.csv',
     enabled: true,
     ...overrides,
   };

@@ -11,7 +11,9 @@ Where the ledger is (one of):
   --region <region>        default: the AWS SDK's (AWS_REGION, your profile)
 
 Commands:
-  list [--status UNKNOWN[,SENDING...]] [--kind trade|escrow|payout|hold] [--since <ISO date | 30m | 24h | 7d>] [--json]
+  list [--status UNKNOWN[,SENDING...]] [--kind trade|escrow|payout|hold] [--since <ISO date | 30m | 24h | 7d>] [--scan] [--json]
+       --status UNKNOWN and/or SENDING alone reads the attention index (cost: those records); anything
+       else, or --scan (finds records from before version 0.2), scans the whole table (cost: its size)
   show <action key> [--json]
   resolve <action key> --as succeeded --reference <Purple Flea id> --reason <text> [--json]
   resolve <action key> --as not-executed --reason <text> [--json]
@@ -28,7 +30,7 @@ export class UsageError extends Error {
 
 export type Command =
   | { readonly name: 'help' }
-  | { readonly name: 'list'; readonly states?: LedgerState[]; readonly kind?: string; readonly since?: Date }
+  | { readonly name: 'list'; readonly states?: LedgerState[]; readonly kind?: string; readonly since?: Date; readonly scan: boolean }
   | { readonly name: 'show'; readonly actionKey: string }
   | { readonly name: 'resolve'; readonly actionKey: string; readonly as: ResolveAs; readonly reason: string; readonly reference?: string };
 
@@ -57,6 +59,7 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
         kind: { type: 'string' },
         since: { type: 'string' },
         json: { type: 'boolean', default: false },
+        scan: { type: 'boolean' },
         as: { type: 'string' },
         reference: { type: 'string' },
         reason: { type: 'string' },
@@ -98,15 +101,16 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
           states: values.status === undefined ? undefined : parseStates(values.status),
           kind: values.kind === undefined ? undefined : parseKind(values.kind),
           since: values.since === undefined ? undefined : parseSince(values.since, now),
+          scan: values.scan === true,
         },
       };
     }
     case 'show':
       ['as', 'reference', 'reason'].forEach((option) => onlyFor(option, 'resolve'));
-      ['status', 'kind', 'since'].forEach((option) => onlyFor(option, 'list'));
+      ['status', 'kind', 'since', 'scan'].forEach((option) => onlyFor(option, 'list'));
       return { ...common, command: { name: 'show', actionKey: oneKey() } };
     case 'resolve': {
-      ['status', 'kind', 'since'].forEach((option) => onlyFor(option, 'list'));
+      ['status', 'kind', 'since', 'scan'].forEach((option) => onlyFor(option, 'list'));
       const actionKey = oneKey();
       if (values.as === undefined) throw new UsageError(`resolve needs --as ${RESOLVE_AS.join(' or --as ')}`);
       if (!RESOLVE_AS.includes(values.as as ResolveAs)) throw new UsageError(`--as must be ${RESOLVE_AS.map((as) => `'${as}'`).join(' or ')}, got '${values.as}'`);

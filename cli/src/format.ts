@@ -34,9 +34,13 @@ export function printableLines(text: string): string {
 
 const ERROR_COLUMN_CHARS = 60;
 
-/** `list` as aligned columns; the action key last and whole, so it can be copied into `show` or `resolve`. */
-export function formatActionTable(actions: readonly ActionSummary[]): string {
-  if (actions.length === 0) return 'no actions match\n';
+/**
+ * `list` as aligned columns; the action key last and whole, so it can be copied into `show` or `resolve`.
+ * `plan`, how the list was read (the attention index or a scan, and the items read), follows the count.
+ */
+export function formatActionTable(actions: readonly ActionSummary[], plan?: { readonly read: 'index' | 'scan'; readonly itemsRead: number }): string {
+  const cost = plan ? ` (${plan.read === 'index' ? 'from the attention index' : 'scanned the whole table'}: ${plan.itemsRead} items read)` : '';
+  if (actions.length === 0) return `no actions match${cost}\n`;
   const header = ['UPDATED', 'STATE', 'KIND', 'USDC', 'ATTEMPTS', 'REFERENCE', 'ERROR', 'ACTION KEY'];
   // Escaped before the widths are measured, so that the columns line up as printed.
   const rows = actions.map((action) => [
@@ -51,7 +55,8 @@ export function formatActionTable(actions: readonly ActionSummary[]): string {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ');
-  return [line(header), ...rows.map(line), `${actions.length} action${actions.length === 1 ? '' : 's'}`].join('\n') + '\n';
+  const count = `${actions.length} action${actions.length === 1 ? '' : 's'}`;
+  return [line(header), ...rows.map(line), count + cost].join('\n') + '\n';
 }
 
 export function formatRecord(record: LedgerRecord, now: number): string {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateQuery, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { actionKindOf, REFERENCE_FIELD_BY_KIND } from '../../lib/private/contracts/action-keys';
-import { CapReservation, LEDGER_PARTITION_KEY, LEDGER_STATES, LedgerRecord, LedgerResolution, LedgerState } from '../../lib/private/contracts/ledger-schema';
-import { ActionLedger, APPEND_HISTORY, historyValues } from '../../lambda/shared/action-ledger';
+import {
+  ATTENTION_STATES, CapReservation, LEDGER_ATTENTION_INDEX, LEDGER_PARTITION_KEY, LEDGER_STATES, LedgerRecord, LedgerResolution, LedgerState,
+} from '../../lib/private/contracts/ledger-schema';
+import { ActionLedger, APPEND_HISTORY, ATTENTION_REMOVE, historyValues } from '../../lambda/shared/action-ledger';
 
 /**
  * What an operator does with the ledger (the `purpleflea-ledger` command): list actions, read one,
@@ -21,6 +23,11 @@ export interface ListFilter {
   readonly kind?: string;
   /** Only actions whose record changed at or after this time. */
   readonly since?: Date;
+  /**
+   * Scan the whole table even for `UNKNOWN` and `SENDING`: finds records that became so before the
+   * ledger kept the attention index (version 0.1.0), and works on a table without the index.
+   */
+  readonly scan?: boolean;
 }
 
 /** One line of `list`: enough to choose; `show` has the rest. */
@@ -118,21 +125,32 @@ export class LedgerOperator {
   }
 
   /**
-   * Every action matching `filter`, oldest change first. A Scan (the table has no index on state):
-   * it reads the whole table, so it costs what the table's size costs. Cap counters are left out.
+   * Every action matching `filter`, oldest change first, and how it was read. Only `UNKNOWN` and
+   * `SENDING` actions (and only when `filter.scan` is not set): a Query of the attention index per state,
+   * whose cost follows the number of such records, not the table's size. Anything else: a Scan of the
+   * whole table (it costs what the table's size costs). Cap counters are left out.
    */
   async list(filter: ListFilter = {}): Promise<ActionSummary[]> {
+    return (await this.listWithPlan(filter)).actions;
+  }
+
+  /** `list`, and whether it queried the attention index or scanned the table (the command says which). */
+  async listWithPlan(filter: ListFilter = {}): Promise<{ actions: ActionSummary[]; read: 'index' | 'scan'; itemsRead: number }> {
+    try {
+      return await this.listOnce(filter);
+    } catch (error) {
+      // A ledger table of the user's own, created without the index: the same list, by a Scan.
+      const noIndex = (error as Error).name === 'ValidationException' && /index/i.test((error as Error).message);
+      if (!noIndex || filter.scan) throw error;
+      return this.listOnce({ ...filter, scan: true });
+    }
+  }
+
+  private async listOnce(filter: ListFilter): Promise<{ actions: ActionSummary[]; read: 'index' | 'scan'; itemsRead: number }> {
     const names: { [placeholder: string]: string } = { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#error': 'error', '#response': 'response' };
     const values: { [placeholder: string]: unknown } = {};
     // Counters (`v1:daily-notional:...`) have no state.
     const conditions = ['attribute_exists(#state)'];
-    if (filter.states?.length) {
-      const placeholders = filter.states.map((state, index) => {
-        values[`:state${index}`] = state;
-        return `:state${index}`;
-      });
-      conditions.push(`#state IN (${placeholders.join(', ')})`);
-    }
     if (filter.kind !== undefined) {
       values[':kindPrefix'] = `v1:${filter.kind}:`;
       conditions.push('begins_with(#pk, :kindPrefix)');
@@ -142,24 +160,60 @@ export class LedgerOperator {
       values[':since'] = filter.since.toISOString();
       conditions.push('updatedAt >= :since');
     }
-    const pages = paginateScan(
-      { client: this.doc },
-      {
-        TableName: this.options.tableName,
-        ConsistentRead: true,
-        FilterExpression: conditions.join(' AND '),
-        ProjectionExpression: '#pk, #state, amountUsdc, attempts, #error, #response, leaseExpiresAt, createdAt, updatedAt',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-      },
-    );
+    const projection = '#pk, #state, amountUsdc, attempts, #error, #response, leaseExpiresAt, createdAt, updatedAt';
+    const byIndex = !filter.scan && filter.states?.length && filter.states.every((state) => ATTENTION_STATES.includes(state));
     const summaries: ActionSummary[] = [];
-    await this.tableCall(async () => {
+    let itemsRead = 0;
+    const collect = async (pages: AsyncIterable<{ Items?: { [name: string]: unknown }[]; ScannedCount?: number }>) => {
       for await (const page of pages) {
+        itemsRead += page.ScannedCount ?? 0;
         for (const item of page.Items ?? []) summaries.push(this.summarize(item));
       }
+    };
+    await this.tableCall(async () => {
+      if (byIndex) {
+        for (const state of filter.states!) {
+          const stateValues = { ...values, ':attention': state };
+          await collect(
+            paginateQuery(
+              { client: this.doc },
+              {
+                TableName: this.options.tableName,
+                IndexName: LEDGER_ATTENTION_INDEX.indexName,
+                KeyConditionExpression: `${LEDGER_ATTENTION_INDEX.partitionKey} = :attention`,
+                FilterExpression: conditions.join(' AND '),
+                ProjectionExpression: projection,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: stateValues,
+              },
+            ),
+          );
+        }
+        return;
+      }
+      if (filter.states?.length) {
+        const placeholders = filter.states.map((state, index) => {
+          values[`:state${index}`] = state;
+          return `:state${index}`;
+        });
+        conditions.push(`#state IN (${placeholders.join(', ')})`);
+      }
+      await collect(
+        paginateScan(
+          { client: this.doc },
+          {
+            TableName: this.options.tableName,
+            ConsistentRead: true,
+            FilterExpression: conditions.join(' AND '),
+            ProjectionExpression: projection,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+          },
+        ),
+      );
     });
-    return summaries.sort((a, b) => (a.updatedAt ?? '').localeCompare(b.updatedAt ?? '') || a.actionKey.localeCompare(b.actionKey));
+    const actions = summaries.sort((a, b) => (a.updatedAt ?? '').localeCompare(b.updatedAt ?? '') || a.actionKey.localeCompare(b.actionKey));
+    return { actions, read: byIndex ? 'index' : 'scan', itemsRead };
   }
 
   /** The whole record, or an ActionNotFoundError. */
@@ -231,13 +285,13 @@ export class LedgerOperator {
       resolution.as === 'succeeded'
         ? {
             set: '#response = :response',
-            remove: ' REMOVE #error',
+            remove: ` REMOVE #error, ${ATTENTION_REMOVE}`,
             names: { '#response': 'response', '#error': 'error' },
             values: { ':response': { [REFERENCE_FIELD_BY_KIND[kind ?? ''] ?? 'id']: resolution.reference, source: 'operator-resolution' } },
           }
         : {
             set: '#error = :error',
-            remove: '',
+            remove: ` REMOVE ${ATTENTION_REMOVE}`,
             names: { '#error': 'error' },
             values: { ':error': `resolved as not-executed by ${resolution.by}: ${resolution.reason}` },
           };

@@ -33,8 +33,9 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     switch (command.name) {
       case 'list': {
-        const actions = await operator.list({ states: command.states, kind: command.kind, since: command.since });
-        write(invocation.json ? `${toJson(actions)}\n` : text(formatActionTable(actions)));
+        const { actions, read, itemsRead } = await operator.listWithPlan({ states: command.states, kind: command.kind, since: command.since, scan: command.scan });
+        // The text names how the list was read (its cost); the JSON is the actions alone.
+        write(invocation.json ? `${toJson(actions)}\n` : text(formatActionTable(actions, { read, itemsRead })));
         return;
       }
       case 'show': {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  CapReservation, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE, LedgerEvent, LedgerHistoryEntry, LedgerRecord, LedgerState,
+  attentionOf, CapReservation, LEDGER_ATTENTION_INDEX, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE, LedgerEvent, LedgerHistoryEntry, LedgerRecord, LedgerState,
 } from '../../lib/private/contracts/ledger-schema';
 
 // The record's schema is shared with the operator's command: it lives with the contracts.
@@ -61,6 +61,10 @@ const RESERVATION_NOT_HELD = 'NOT contains(heldReservations, :reservationId)';
 /** The counter holds this reservation: releasing it is this write's, and no other's. */
 const RESERVATION_HELD = 'contains(heldReservations, :reservationId)';
 
+/** Puts the record in the attention index (`:attention`, `:attentionAt`), or takes it out. */
+export const ATTENTION_SET = `${LEDGER_ATTENTION_INDEX.partitionKey} = :attention, ${LEDGER_ATTENTION_INDEX.sortKey} = :attentionAt`;
+export const ATTENTION_REMOVE = `${LEDGER_ATTENTION_INDEX.partitionKey}, ${LEDGER_ATTENTION_INDEX.sortKey}`;
+
 /**
  * History kept per record. An attempt adds two or three entries, so this covers dozens of attempts;
  * with errors cut to HISTORY_ERROR_CHARS the history stays under ~50 KB of the 400 KB item limit.
@@ -116,9 +120,12 @@ export class ActionLedger {
             // Earlier attempts' reservations stay listed until released: this claim releases them next.
             ', capReservations = list_append(if_not_exists(capReservations, :emptyList), :reservation)' +
             (claim.cap ? ', capCounterKey = :capCounterKey, capReservedCents = :capCents' : '') +
+            // A SENDING claim joins the attention index until its outcome is recorded; a CLAIMED one is not in it.
+            (claim.state === 'SENDING' ? `, ${ATTENTION_SET}` : '') +
             this.expirySet() +
             ' REMOVE #response, #error' +
-            (claim.cap ? '' : ', capCounterKey, capReservedCents'),
+            (claim.cap ? '' : ', capCounterKey, capReservedCents') +
+            (claim.state === 'SENDING' ? '' : `, ${ATTENTION_REMOVE}`),
           ConditionExpression: ACTION_IS_CLAIMABLE,
           ExpressionAttributeNames: { ...ATTRIBUTE_NAMES, '#request': 'request', '#response': 'response', '#error': 'error', '#history': 'history' },
           // The attributes this write set come back (the request, the history and the reservations
@@ -127,6 +134,7 @@ export class ActionLedger {
           ExpressionAttributeValues: {
             ...historyValues({ at: nowIso, event: 'claim', state: claim.state }),
             ':reservation': claim.cap ? [{ counterKey: claim.cap.counterKey, cents: claim.cap.cents, id: claimToken }] : [],
+            ...(claim.state === 'SENDING' ? { ':attention': 'SENDING', ':attentionAt': now + claim.leaseMs } : {}),
             ...(claim.cap ? { ':capCounterKey': claim.cap.counterKey, ':capCents': claim.cap.cents } : {}),
             ':state': claim.state,
             ':token': claimToken,
@@ -385,12 +393,20 @@ export class ActionLedger {
       values[`:${name}`] = value;
       sets.push(`#${name} = :${name}`);
     }
+    // In the same write: the record joins, moves in or leaves the attention index with its state.
+    const leaseExpiresAt = typeof fields.leaseExpiresAt === 'number' ? fields.leaseExpiresAt : this.now();
+    const attention = attentionOf(to, leaseExpiresAt, this.now());
+    if (attention) {
+      sets.push(ATTENTION_SET);
+      values[':attention'] = attention.attention;
+      values[':attentionAt'] = attention.attentionAt;
+    }
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: { [LEDGER_PARTITION_KEY]: actionKey },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}` + (attention ? '' : ` REMOVE ${ATTENTION_REMOVE}`),
           ConditionExpression: HELD_BY_THIS_CLAIM,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

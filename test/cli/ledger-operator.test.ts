@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ActionLedger, toCents } from '../../lambda/shared/action-ledger';
 import {
   ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest, SENDING_EXPIRY_MARGIN_MS,
@@ -359,5 +359,84 @@ describe('LedgerOperator.list', () => {
       createdAt: '2026-11-10T00:00:00.000Z',
       updatedAt: '2026-11-10T00:00:00.000Z',
     });
+  });
+});
+
+describe('the attention index: list --status UNKNOWN without a scan (issue 17, item 3)', () => {
+  const INDEXED = 'AttentionIndexedLedger';
+  const indexedLedger = () => new ActionLedger({ tableName: INDEXED, client, now: () => now });
+  const indexedOperator = () => new LedgerOperator({ tableName: INDEXED, client, now: () => now });
+
+  /** Where the record stands in the index: its partition and sort key, or undefined when it is not in it. */
+  async function attentionOfRecord(actionKey: string): Promise<{ attention: string; attentionAt: number } | undefined> {
+    const { Item } = await DynamoDBDocumentClient.from(client).send(new GetCommand({ TableName: INDEXED, Key: { [LEDGER_PARTITION_KEY]: actionKey }, ConsistentRead: true }));
+    return Item?.attention === undefined ? undefined : { attention: Item.attention, attentionAt: Item.attentionAt };
+  }
+
+  beforeAll(async () => {
+    await createLedgerTable(dynamo.endpoint, INDEXED);
+  });
+
+  test('a record is in the index while SENDING (until its lease) or UNKNOWN, and leaves it with its outcome or resolution', async () => {
+    const sending = `v1:payout:attention:${++counter}`;
+    const claim = await indexedLedger().claim(sending, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 5 });
+    if (!claim.claimed) throw new Error('expected a claim');
+    expect(await attentionOfRecord(sending)).toEqual({ attention: 'SENDING', attentionAt: now + 60_000 });
+    await indexedLedger().recordOutcome(sending, claim.claimToken, 'SUCCEEDED', { response: { transfer_id: 'tx_1' } });
+    expect(await attentionOfRecord(sending)).toBeUndefined();
+
+    const waiting = `v1:payout:attention:${++counter}`;
+    const claimed = await indexedLedger().claim(waiting, { state: 'CLAIMED', leaseMs: 60_000, request: {}, amountUsdc: 5 });
+    if (!claimed.claimed) throw new Error('expected a claim');
+    expect(await attentionOfRecord(waiting)).toBeUndefined();
+    await indexedLedger().markSending(waiting, claimed.claimToken, 30_000);
+    expect(await attentionOfRecord(waiting)).toEqual({ attention: 'SENDING', attentionAt: now + 30_000 });
+    await indexedLedger().recordOutcome(waiting, claimed.claimToken, 'UNKNOWN', { error: 'no answer' });
+    expect(await attentionOfRecord(waiting)).toEqual({ attention: 'UNKNOWN', attentionAt: now });
+    now += 60_000;
+    await indexedOperator().resolve(waiting, { ...notExecuted });
+    expect(await attentionOfRecord(waiting)).toBeUndefined();
+  });
+
+  test('listing UNKNOWN reads only the index: the items read follow the unknowns, not the table', async () => {
+    const kind = `attn${++counter}`;
+    const unknowns: string[] = [];
+    for (let index = 0; index < 40; index++) {
+      const actionKey = `v1:${kind}:row-${index}`;
+      const held = await indexedLedger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 1 });
+      if (!held.claimed) throw new Error('expected a claim');
+      const lost = index % 10 === 0;
+      await indexedLedger().recordOutcome(actionKey, held.claimToken, lost ? 'UNKNOWN' : 'SUCCEEDED', { error: lost ? 'no answer' : undefined });
+      if (lost) unknowns.push(actionKey);
+    }
+    const listed = await indexedOperator().listWithPlan({ states: ['UNKNOWN'], kind });
+    expect(listed.read).toBe('index');
+    expect(listed.actions.map((action) => action.actionKey).sort()).toEqual([...unknowns].sort());
+    // Every UNKNOWN of the table is in the index (other tests' too), but none of the 36 SUCCEEDED records here.
+    const allUnknown = await indexedOperator().listWithPlan({ states: ['UNKNOWN'] });
+    expect(listed.itemsRead).toBe(allUnknown.actions.length);
+    const scanned = await indexedOperator().listWithPlan({ states: ['UNKNOWN'], kind, scan: true });
+    expect(scanned.read).toBe('scan');
+    expect(scanned.actions.map((action) => action.actionKey).sort()).toEqual([...unknowns].sort());
+    expect(scanned.itemsRead).toBeGreaterThanOrEqual(40);
+  });
+
+  test('an UNKNOWN written before the index existed is found with scan; a table without the index is scanned', async () => {
+    const legacy = `v1:trade:attention-legacy:${++counter}`;
+    await DynamoDBDocumentClient.from(client).send(
+      new PutCommand({ TableName: INDEXED, Item: { [LEDGER_PARTITION_KEY]: legacy, state: 'UNKNOWN', claimToken: 't', leaseExpiresAt: 0, attempts: 1, updatedAt: new Date(now).toISOString() } }),
+    );
+    expect((await indexedOperator().list({ states: ['UNKNOWN'] })).map((action) => action.actionKey)).not.toContain(legacy);
+    expect((await indexedOperator().list({ states: ['UNKNOWN'], scan: true })).map((action) => action.actionKey)).toContain(legacy);
+
+    const plain = 'LedgerWithoutAttentionIndex';
+    await createLedgerTable(dynamo.endpoint, plain, false);
+    const actionKey = `v1:trade:attention-plain:${++counter}`;
+    const ledgerOfPlain = new ActionLedger({ tableName: plain, client, now: () => now });
+    const held = await ledgerOfPlain.claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 1 });
+    if (!held.claimed) throw new Error('expected a claim');
+    await ledgerOfPlain.recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no answer' });
+    const listed = await new LedgerOperator({ tableName: plain, client, now: () => now }).listWithPlan({ states: ['UNKNOWN'] });
+    expect(listed).toMatchObject({ read: 'scan', actions: [{ actionKey, state: 'UNKNOWN' }] });
   });
 });

@@ -245,7 +245,7 @@ describe('list', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^UPDATED\s+STATE\s+KIND\s+USDC\s+ATTEMPTS\s+REFERENCE\s+ERROR\s+ACTION KEY$/);
     expect(lines).toHaveLength(1 + 4 + 1);
-    expect(lines.at(-1)).toBe('4 actions');
+    expect(lines.at(-1)).toMatch(/^4 actions \(scanned the whole table: \d+ items read\)$/);
     const payout = lines.find((line) => line.includes('agt_alice'))!;
     expect(payout).toMatch(/SUCCEEDED\s+payout\s+20\s+1\s+tx_77\s+v1:payout:scores\/run\.csv:etag1:agt_alice$/);
     // Errors are flattened to one line, so a row stays a row.
@@ -254,6 +254,15 @@ describe('list', () => {
     const keyColumn = lines[0].indexOf('ACTION KEY');
     for (const line of lines.slice(1, -1)) expect(line.slice(keyColumn)).toMatch(/^v1:/);
     expect(run.stdout).not.toContain('daily-notional');
+  });
+
+  test('--status UNKNOWN reads the attention index (it says so, with the items read); --scan reads the whole table', async () => {
+    const indexed = await list('--status', 'UNKNOWN');
+    expect(indexed).toMatchObject({ code: 0, stderr: '' });
+    expect(indexed.stdout.trimEnd().split('\n').at(-1)).toBe('2 actions (from the attention index: 2 items read)');
+    const scanned = await list('--status', 'UNKNOWN', '--scan');
+    expect(scanned.stdout.trimEnd().split('\n').at(-1)).toMatch(/^2 actions \(scanned the whole table: [5-9]\d* items read\)$/);
+    expect((await cli(['show', 'v1:hold:txn-9', '--table', TABLE, '--scan'])).stderr).toContain('--scan is only for list');
   });
 
   test('JSON: the same actions as data', async () => {
@@ -280,7 +289,7 @@ describe('list', () => {
     expect(await keys('--status', 'UNKNOWN', '--since', '24h')).toEqual(['escrow:training-job/job-a']);
     expect(await keys('--since', new Date(hours(1.5)).toISOString())).toHaveLength(2);
     expect(await keys('--kind', 'trade', '--since', '30m')).toEqual([]);
-    expect((await list('--kind', 'trade', '--since', '30m')).stdout).toBe('no actions match\n');
+    expect((await list('--kind', 'trade', '--since', '30m')).stdout).toMatch(/^no actions match \(scanned the whole table: \d+ items read\)\n$/);
   });
 
   test('bad filters are usage errors (exit 2) that name the value', async () => {
@@ -367,7 +376,7 @@ describe('finding 9: text output escapes control characters from records', () =>
     expectPrintable(run.stdout);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1 + 3 + 1);
-    expect(lines.at(-1)).toBe('3 actions');
+    expect(lines.at(-1)).toMatch(/^3 actions \(scanned the whole table: \d+ items read\)$/);
     // No line but the real row says SUCCEEDED: the forged ones stay inside the forged key, escaped.
     expect(lines.filter((line) => /^\S+Z\s+SUCCEEDED\s/.test(line))).toHaveLength(1);
     const forged = lines.find((line) => line.includes('agt_mallory'))!;

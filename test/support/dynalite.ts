@@ -5,7 +5,7 @@
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
+import { LEDGER_ATTENTION_INDEX, LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
 import { FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY } from './aws-env';
 
 interface DynaliteOptions {
@@ -86,14 +86,35 @@ export function instrumentedDynaliteClient(endpoint: string, failOnceOn?: string
 }
 
 /** Creates the ledger table (partition key LEDGER_PARTITION_KEY, string, on-demand) and waits until ACTIVE. */
-export async function createLedgerTable(endpoint: string, tableName: string): Promise<void> {
+export async function createLedgerTable(endpoint: string, tableName: string, withAttentionIndex = true): Promise<void> {
   const client = dynaliteClient(endpoint);
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' },
+          ...(withAttentionIndex
+            ? [
+                { AttributeName: LEDGER_ATTENTION_INDEX.partitionKey, AttributeType: 'S' as const },
+                { AttributeName: LEDGER_ATTENTION_INDEX.sortKey, AttributeType: 'N' as const },
+              ]
+            : []),
+        ],
         KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
+        // As PurpleFleaConnection creates it (test/constructs/purpleflea-connection.test.ts checks the construct's side).
+        GlobalSecondaryIndexes: withAttentionIndex
+          ? [
+              {
+                IndexName: LEDGER_ATTENTION_INDEX.indexName,
+                KeySchema: [
+                  { AttributeName: LEDGER_ATTENTION_INDEX.partitionKey, KeyType: 'HASH' },
+                  { AttributeName: LEDGER_ATTENTION_INDEX.sortKey, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...LEDGER_ATTENTION_INDEX.projected] },
+              },
+            ]
+          : undefined,
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );

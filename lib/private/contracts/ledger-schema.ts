@@ -9,6 +9,34 @@ export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
 /** Shorter retention could let a late retry or redrive find no record and pay again. */
 export const LEDGER_MINIMUM_RETENTION_DAYS = 35;
 
+/**
+ * The sparse index of the records an operator may need: only records that are UNKNOWN or SENDING carry
+ * its key (`attention` = the state), so listing them is a Query whose cost follows their number, not the
+ * table's size. Its sort key `attentionAt` is the lease's end for SENDING (one past it is an UNKNOWN in
+ * effect) and the time the record became UNKNOWN otherwise. The ledger sets and removes both attributes in
+ * the same conditional write that changes the state.
+ */
+export const LEDGER_ATTENTION_INDEX = {
+  indexName: 'attention',
+  partitionKey: 'attention',
+  sortKey: 'attentionAt',
+  /** What `purpleflea-ledger list` shows of a record, projected into the index. */
+  projected: ['state', 'amountUsdc', 'attempts', 'error', 'response', 'leaseExpiresAt', 'createdAt', 'updatedAt'],
+} as const;
+
+/** The states that put a record in the attention index. */
+export const ATTENTION_STATES: readonly LedgerState[] = ['SENDING', 'UNKNOWN'];
+
+/**
+ * The attention index's attributes of a record entering `state` at `now` with a lease ending at
+ * `leaseExpiresAt`: the values to set, or undefined when the record leaves the index.
+ */
+export function attentionOf(state: LedgerState, leaseExpiresAt: number, now: number): { readonly attention: LedgerState; readonly attentionAt: number } | undefined {
+  if (state === 'SENDING') return { attention: state, attentionAt: leaseExpiresAt };
+  if (state === 'UNKNOWN') return { attention: state, attentionAt: now };
+  return undefined;
+}
+
 /** docs/design.md "Money moves exactly once": the states of one money-moving action. */
 export type LedgerState = 'CLAIMED' | 'SENDING' | 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN';
 

@@ -13,7 +13,7 @@ Where the ledger is (one of):
 Commands:
   list [--status UNKNOWN[,SENDING...]] [--kind trade|escrow|payout|hold] [--since <ISO date | 30m | 24h | 7d>] [--scan] [--json]
        --status UNKNOWN and/or SENDING alone reads the attention index (cost: those records); anything
-       else, or --scan (finds records from before version 0.2), scans the whole table (cost: its size)
+       else, or --scan (finds records from version 0.1.0, before the index), scans the whole table (cost: its size)
   show <action key> [--json]
   resolve <action key> --as succeeded --reference <Purple Flea id> --reason <text> [--json]
   resolve <action key> --as not-executed --reason <text> [--json]

@@ -114,9 +114,7 @@ function agentIdProblem(b: Body, field: string): string | undefined {
 
 function amountProblem(b: Body): string | undefined {
   const { amount } = b;
-  return typeof amount === 'number' && Number.isFinite(amount) && amount > 0
-    ? undefined
-    : 'amount must be a number greater than 0';
+  return typeof amount === 'number' && Number.isFinite(amount) && amount > 0 ? undefined : 'amount must be a number greater than 0';
 }
 
 function nonEmptyStringProblem(b: Body, field: string): string | undefined {
@@ -224,14 +222,15 @@ export class PurpleFleaSandbox {
   private answer(call: RecordedCall): Answer {
     const outcome = this.process(call);
     return 'error' in outcome
-      ? { status: outcome.status, body: errorBody(outcome.status, outcome.error ?? ERROR_CODES[outcome.status] ?? 'error', outcome.message) }
+      ? {
+          status: outcome.status,
+          body: errorBody(outcome.status, outcome.error ?? ERROR_CODES[outcome.status] ?? 'error', outcome.message),
+        }
       : { status: 200, body: outcome.response };
   }
 
   /** Routing, rate limit, auth, validation and commit, in the order a request meets them. */
-  private process(
-    call: RecordedCall,
-  ): { response: Body } | { status: number; error: string | undefined; message?: string } {
+  private process(call: RecordedCall): { response: Body } | { status: number; error: string | undefined; message?: string } {
     const route = call.method === 'POST' ? ROUTES[call.path] : undefined;
     // No message here: clients must cope with error bodies that have only `error`.
     if (!route) return { status: 404, error: 'not_found' };

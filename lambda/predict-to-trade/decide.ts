@@ -1,4 +1,12 @@
-import { Prediction } from '../shared/model-output';
+/**
+ * PredictToTrade's decisions, with no I/O (the clock is an argument): whether a signal may trade at all, which
+ * order a prediction earns, whether it is sent, and which order a repeat delivery reports.
+ */
+import { toCentsRounded } from '../shared/decimal';
+import type { Prediction } from '../shared/model-output';
+import type { ActionReport } from '../shared/money-path';
+import { GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import type { TradeEnvelope } from './envelope';
 
 export interface TradeRules {
   readonly confidenceThreshold: number;
@@ -12,6 +20,32 @@ export type TradeDecision =
   | { readonly action: 'skip'; readonly reason: string }
   | { readonly action: 'invalid'; readonly reason: string };
 
+export type OrderDecision = Extract<TradeDecision, { action: 'order' }>;
+
+export interface SignalRules {
+  readonly enabled: boolean;
+  readonly maxSignalAgeSeconds: number;
+}
+
+/** A signal that may trade must be sent by `sendBy` (epoch ms), when it grows older than maxSignalAge. */
+export type SignalCheck = { readonly ok: true; readonly sendBy: number } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Before the model is asked: a disabled construct trades nothing, and neither does a signal older than
+ * maxSignalAge at `now` (epoch ms).
+ */
+export function checkSignal(envelope: Pick<TradeEnvelope, 'eventTimeMs'>, now: number, rules: SignalRules): SignalCheck {
+  if (!rules.enabled) return { ok: false, reason: 'disabled (enabled: false)' };
+  const signalAgeMs = now - envelope.eventTimeMs;
+  if (signalAgeMs > rules.maxSignalAgeSeconds * 1000) {
+    return {
+      ok: false,
+      reason: `stale signal: the event is ${Math.round(signalAgeMs / 1000)} s old, maxSignalAge is ${rules.maxSignalAgeSeconds} s`,
+    };
+  }
+  return { ok: true, sendBy: envelope.eventTimeMs + rules.maxSignalAgeSeconds * 1000 };
+}
+
 /** The hand-written pattern's rule: hold or confidence below the threshold places nothing; else a market order. */
 export function decideTrade(prediction: Prediction, rules: TradeRules): TradeDecision {
   if (prediction.direction === 'hold') return { action: 'skip', reason: 'the model says hold' };
@@ -19,7 +53,46 @@ export function decideTrade(prediction: Prediction, rules: TradeRules): TradeDec
     return { action: 'skip', reason: `confidence ${prediction.confidence} is below the threshold ${rules.confidenceThreshold}` };
   }
   if (!(rules.orderAmountUsdc > 0) || rules.orderAmountUsdc > rules.maxOrderAmountUsdc) {
-    return { action: 'invalid', reason: `order amount ${rules.orderAmountUsdc} USDC is over maxOrderAmountUsdc ${rules.maxOrderAmountUsdc}` };
+    return {
+      action: 'invalid',
+      reason: `order amount ${rules.orderAmountUsdc} USDC is over maxOrderAmountUsdc ${rules.maxOrderAmountUsdc}`,
+    };
   }
   return { action: 'order', direction: prediction.direction, amountUsdc: rules.orderAmountUsdc, asset: rules.asset };
+}
+
+/** Why an order decided on is not sent (a dry run, which says what it would place), or undefined: it is sent. */
+export function dryRunReason(order: OrderDecision, rules: { readonly dryRun: boolean }): string | undefined {
+  if (!rules.dryRun) return undefined;
+  return `dry run: would place a ${order.direction} order of ${order.amountUsdc} USDC on ${order.asset}`;
+}
+
+/** The order a result reports, and this delivery's own with a note where a repeat found another recorded. */
+export interface ReportedDecision {
+  readonly decision: OrderDecision;
+  readonly computedDecision?: OrderDecision;
+  readonly note?: string;
+}
+
+/** A repeat (the ledger already had the action) reports the order the ledger recorded, and this delivery's own where it differs. */
+export function reportedDecision(recorded: ActionReport['recorded'], computed: OrderDecision): ReportedDecision {
+  if (recorded === undefined) return { decision: computed };
+  const order = GATEWAY_PROFILE.recordedTradeOrder(recorded.request ?? {});
+  const placed: OrderDecision = {
+    action: 'order',
+    direction: order.direction ?? computed.direction,
+    amountUsdc: recorded.amountUsdc ?? order.amountUsdc ?? computed.amountUsdc,
+    asset: order.asset ?? computed.asset,
+  };
+  const same =
+    placed.direction === computed.direction &&
+    toCentsRounded(placed.amountUsdc) === toCentsRounded(computed.amountUsdc) &&
+    placed.asset === computed.asset;
+  if (same) return { decision: placed };
+  const describe = (d: OrderDecision) => `a ${d.direction} order of ${d.amountUsdc} USDC on ${d.asset}`;
+  return {
+    decision: placed,
+    computedDecision: computed,
+    note: `repeated: the ledger recorded ${describe(placed)}; this delivery computed ${describe(computed)}`,
+  };
 }

@@ -74,6 +74,11 @@ export interface ExecuteOptions {
   readonly pacing?: Pacing;
 }
 
+/** The money path as a handler uses it: MoneyPath implements it; a handler's unit test may fake it. */
+export interface ExecuteOnce {
+  executeOnce(action: MoneyAction, options: ExecuteOptions): Promise<ActionReport>;
+}
+
 /** Longer than any request can still be in flight after the deadline, so a live sender keeps its claim. */
 const LEASE_MARGIN_MS = 30_000;
 
@@ -102,7 +107,7 @@ export class OutcomeNotRecordedError extends Error {
  * The one path every money-moving call takes (docs/design.md): claim in the ledger, send once, record
  * the outcome. A repeat delivery finds the record and reports it without calling the API.
  */
-export class MoneyPath {
+export class MoneyPath implements ExecuteOnce {
   constructor(
     private readonly ledger: MoneyPathLedger,
     private readonly client: MoneyApi,

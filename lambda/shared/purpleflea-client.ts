@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../lib/private/contracts/connection-env';
 import { backoffDelayMs, sleep } from './backoff';
 import { httpPost, HttpPostResult } from './http-post';
 import { ApiRequest } from './purpleflea-api';
@@ -16,7 +17,7 @@ export type ApiOutcome =
 export interface PurpleFleaClientOptions {
   readonly baseUrl: string;
   readonly credentials: CredentialsProvider;
-  /** Per request; the hand-written pattern used 10 s. */
+  /** Per request; by default DEFAULT_REQUEST_TIMEOUT_MS (10 s, as the hand-written pattern). */
   readonly requestTimeoutMs?: number;
   /** First backoff ceiling; doubles each retry up to `maxBackoffMs`. */
   readonly backoffBaseMs?: number;
@@ -62,7 +63,7 @@ export class PurpleFleaClient implements MoneyApi {
 
   constructor(private readonly options: PurpleFleaClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.backoffBaseMs = options.backoffBaseMs ?? 1_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.now = options.now ?? Date.now;

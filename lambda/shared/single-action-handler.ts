@@ -10,6 +10,8 @@ const RECORDING_MARGIN_MS = 5_000;
 export interface SingleActionHandlerOptions<R extends CountedOutcome> {
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The clock (epoch ms) the deadline is reckoned on: Date.now in Lambda. */
+  readonly now: () => number;
   /** Names the log line: `<label> <status>`, e.g. `trade SUCCEEDED`. */
   readonly label: string;
   readonly metricNames: OutcomeMetricNames;
@@ -29,7 +31,7 @@ export function singleActionHandler<R extends CountedOutcome>(options: SingleAct
   return async (event: unknown, context: Context): Promise<R> => {
     logger.addContext(context);
     try {
-      const result = await options.act(event, Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS);
+      const result = await options.act(event, options.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS);
       countOutcome(metrics, options.metricNames, { ...result, amountUsdc: options.amountOf(result) });
       // INVALID, REJECTED and UNKNOWN need a person (nothing retries them on its own): logged as errors.
       const level = result.status === 'UNKNOWN' || result.status === 'INVALID' || result.status === 'REJECTED' ? 'error' : 'info';

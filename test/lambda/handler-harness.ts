@@ -113,37 +113,8 @@ export function lambdaContext(remainingMs = 30_000) {
   };
 }
 
-/**
- * Everything the handler writes (Powertools logs, errors on stderr, EMF metrics on stdout), kept
- * off the console.
- */
-export function captureOutput() {
-  const chunks: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
-  return {
-    text: () => chunks.join(''),
-    records(): { [key: string]: any }[] {
-      return chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line.trim().startsWith('{'))
-        .map((line) => JSON.parse(line));
-    },
-    /** Sum of one EMF metric over everything published so far. */
-    metric(name: string): number {
-      return this.records()
-        .filter((record) => record._aws?.CloudWatchMetrics)
-        // Powertools puts several values of one metric in one record as a list.
-        .reduce((sum, record) => sum + [record[name]].flat().reduce((a: number, v: unknown) => a + (typeof v === 'number' ? v : 0), 0), 0);
-    },
-    clear: () => chunks.splice(0),
-    restore: () => spies.forEach((spy) => spy.mockRestore()),
-  };
-}
+// Kept in test/support, where the handlers' unit tests read it too.
+export { captureOutput } from '../support/handler-fakes';
 
 export async function readLedger(harness: Harness, actionKey: string): Promise<{ [key: string]: any } | undefined> {
   const { Item } = await harness.ledger.send(

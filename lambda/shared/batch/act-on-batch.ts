@@ -3,7 +3,7 @@ import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ActRowOutcome, ActBatchResult } from '../../../lib/private/contracts/batch-engine';
-import { MoneyAction, MoneyPath, OutcomeNotRecordedError, Pacing } from '../money-path';
+import { ExecuteOnce, MoneyAction, OutcomeNotRecordedError, Pacing } from '../money-path';
 import { compactResponse } from '../api-response';
 import type { ApiOutcome } from '../purpleflea-client';
 import { countOutcome, OutcomeMetricNames } from '../outcome-metrics';
@@ -26,7 +26,7 @@ export interface BatchActOptions<Item, Input> {
   readonly label: string;
   readonly metricNames: OutcomeMetricNames;
   readonly apiLatencyMetric: string;
-  readonly moneyPath: MoneyPath;
+  readonly moneyPath: ExecuteOnce;
   /** This batch's share of the run's rate (the run's maxRequestsPerSecond / the Map's maxConcurrency). */
   readonly requestsPerSecond: number;
   /** Rows in flight at once within the batch. */

@@ -13,9 +13,16 @@ export interface ConnectionSettings {
   readonly ledgerTableName: string;
   /** Ledger records expire after this many days; absent means never. */
   readonly ledgerRetentionDays?: number;
-  /** How long one Purple Flea request may take; absent means the handler's default (10 s, as the hand-written pattern). */
+  /** How long one Purple Flea request may take; absent means DEFAULT_REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
 }
+
+/**
+ * The handlers' request timeout when PF_REQUEST_TIMEOUT_MS is absent: 10 s, as the hand-written pattern. The
+ * construct always writes its connection's requestTimeout, whose default is PURPLEFLEA_CONNECTION_DEFAULTS
+ * (lib/private/defaults.ts); test/lambda/connection-runtime.unit.test.ts checks that the two agree.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export const CONNECTION_ENV = {
   secretArn: 'PF_SECRET_ARN',

@@ -1,0 +1,56 @@
+/**
+ * BatchPayout Pay's decisions on one row of `input.csv`, with no I/O: whether it is paid (and how much), and
+ * the transfer that pays it.
+ */
+import type { BatchInput, PayoutItem } from '../../lib/private/contracts/batch-engine';
+import type { BatchPayoutPaySettings } from '../../lib/private/contracts/batch-payout-env';
+import { payoutActionKey } from '../shared/action-keys';
+import { amountRecheckProblem } from '../shared/batch/row-caps';
+import type { RowColumns } from '../shared/batch/row-outcomes';
+import { parseDecimal } from '../shared/decimal';
+import type { MoneyAction } from '../shared/money-path';
+import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
+
+export type PayoutRowRules = Pick<BatchPayoutPaySettings, 'enabled' | 'dryRun' | 'maxPayoutPerAgentUsdc' | 'maxBatchTotalUsdc'>;
+
+/** A row's log columns, and why it is not paid (INVALID or SKIPPED), or the amount to pay. */
+export type CheckedPayoutRow =
+  | { readonly columns: RowColumns; readonly invalid: string }
+  | { readonly columns: RowColumns; readonly skipped: string }
+  | { readonly columns: RowColumns; readonly amountUsdc: number };
+
+/** The checks of one row before it is paid: well formed, within the caps (again), enabled, not a dry run. */
+export function checkPayoutRow(item: PayoutItem, rules: PayoutRowRules): CheckedPayoutRow {
+  const line = Number(item.line);
+  const amount = parseDecimal(item.amount_usdc ?? '');
+  const columns = { line, agent_id: item.agent_id, score: item.score, amount_usdc: amount };
+  // Prepare validated every row; a row that arrives otherwise is never paid.
+  if (!Number.isInteger(line) || !AGENT_ID_PATTERN.test(item.agent_id ?? '') || amount === undefined || !(amount > 0)) {
+    return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
+  }
+  // Prepare checked the caps, but input.csv may have been rewritten since: each row is checked again.
+  const caps = [
+    ['maxPayoutPerAgentUsdc', rules.maxPayoutPerAgentUsdc],
+    ['maxBatchTotalUsdc', rules.maxBatchTotalUsdc],
+  ] as const;
+  const overCap = amountRecheckProblem(item.amount_usdc, amount, caps, 'not paid');
+  if (overCap !== undefined) return { columns, invalid: overCap };
+  // Read by every step that moves money: a run in flight, or a redrive, after the construct was disabled pays no one.
+  if (!rules.enabled) return { columns, skipped: 'disabled (enabled: false): nothing is paid' };
+  if (rules.dryRun) return { columns, skipped: `dry run: would pay ${amount.toFixed(2)} USDC` };
+  return { columns, amountUsdc: amount };
+}
+
+/** The wallet transfer that pays a checked row, from the connection's agent: once per agent per source file. */
+export function payoutAction(item: PayoutItem, batch: BatchInput, amountUsdc: number, fromAgent: string): MoneyAction {
+  return {
+    actionKey: payoutActionKey(batch.sourceBucket, batch.sourceKey, batch.sourceEtag, item.agent_id),
+    amountUsdc,
+    request: GATEWAY_PROFILE.walletTransfer({
+      fromAgent,
+      toAgent: item.agent_id,
+      amountUsdc,
+      memo: `pipeline-bonus score=${Number(item.score).toFixed(3)}`,
+    }),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * FraudHoldEscrow Act's decision on one row of `input.csv`, with no I/O: whether it is held, and the escrow
+ * that holds it.
+ */
+import type { BatchInput } from '../../lib/private/contracts/batch-engine';
+import type { FraudHoldActSettings, HoldItem } from '../../lib/private/contracts/fraud-hold-env';
+import type { RowPlan } from '../shared/batch/act-on-batch';
+import { amountRecheckProblem } from '../shared/batch/row-caps';
+import { parseDecimal } from '../shared/decimal';
+import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import { TRANSACTION_ID_PATTERN } from '../shared/record-ids';
+import { fillTemplate } from '../shared/template';
+import { holdColumns, holdKeyOf } from './hold-row';
+
+export type HoldRowRules = Pick<FraudHoldActSettings, 'conditionTemplate' | 'enabled' | 'dryRun' | 'maxHoldUsdc' | 'maxBatchTotalUsdc'>;
+
+/** One row: INVALID (malformed, or over a cap), SKIPPED (disabled, dry run), or the escrow hold. */
+export function planHold(item: HoldItem, batch: BatchInput, rules: HoldRowRules): RowPlan {
+  const columns = holdColumns(item);
+  const score = parseDecimal(item.fraud_score ?? '');
+  const amount = columns.amount_usdc;
+  // Prepare validated every row; a row that arrives otherwise holds nothing.
+  const transactionId = item.transaction_id ?? '';
+  if (transactionId !== '' && !TRANSACTION_ID_PATTERN.test(transactionId))
+    return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
+  if (
+    !Number.isInteger(columns.line) ||
+    !AGENT_ID_PATTERN.test(item.buyer ?? '') ||
+    !AGENT_ID_PATTERN.test(item.seller ?? '') ||
+    amount === undefined ||
+    !(amount > 0) ||
+    score === undefined
+  ) {
+    return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
+  }
+  // Prepare checked the caps, but input.csv may have been rewritten since: each row is checked again.
+  const caps = [
+    ['maxHoldUsdc', rules.maxHoldUsdc],
+    ['maxBatchTotalUsdc', rules.maxBatchTotalUsdc],
+  ] as const;
+  const overCap = amountRecheckProblem(item.amount_usdc, amount, caps, 'not held');
+  if (overCap !== undefined) return { columns, invalid: overCap };
+  // Read by every step that moves money: a run in flight, or a redrive, after the construct was disabled holds nothing.
+  if (!rules.enabled) return { columns, skipped: 'disabled (enabled: false): nothing is held' };
+  if (rules.dryRun) return { columns, skipped: `dry run: would hold ${amount.toFixed(2)} USDC from ${item.buyer} for ${item.seller}` };
+  const condition = fillTemplate(rules.conditionTemplate, {
+    transactionId: item.transaction_id,
+    fraudScore: score.toFixed(2),
+    jobName: item.transform_job,
+  });
+  return {
+    columns,
+    action: {
+      actionKey: holdKeyOf(item, batch.sourceBucket),
+      amountUsdc: amount,
+      request: GATEWAY_PROFILE.createEscrow({
+        buyer: item.buyer,
+        seller: item.seller,
+        amountUsdc: amount,
+        condition,
+        metadata: {
+          source: 'sagemaker-batch',
+          transaction_id: item.transaction_id || null,
+          fraud_score: score,
+          transform_job: item.transform_job || null,
+        },
+      }),
+    },
+  };
+}

@@ -1,5 +1,16 @@
 import fc from 'fast-check';
-import { bonusFor, renderTemplate } from '../../lambda/training-bonus-escrow/decide';
+import {
+  bonusFor,
+  checkJob,
+  decideBonus,
+  dryRunReason,
+  EscrowTerms,
+  finalMetricValue,
+  renderTemplate,
+  reportedEscrow,
+  sellerOf,
+} from '../../lambda/training-bonus-escrow/decide';
+import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { parseTrainingJobEvent } from '../../lambda/training-bonus-escrow/training-job-event';
 
 const SEED_TIERS = [
@@ -76,5 +87,93 @@ describe('parseTrainingJobEvent', () => {
     const parsed = parseTrainingJobEvent(input);
     expect(parsed.ok).toBe(false);
     expect(!parsed.ok && parsed.reason).toContain(reason);
+  });
+});
+
+describe('checkJob (before SageMaker is asked)', () => {
+  test('a Completed job of an enabled construct goes on; a disabled construct or another status is skipped', () => {
+    expect(checkJob({ status: 'Completed' }, { enabled: true })).toEqual({ ok: true });
+    expect(checkJob({ status: 'Completed' }, { enabled: false })).toEqual({ ok: false, reason: 'disabled (enabled: false)' });
+    expect(checkJob({ status: 'Stopped' }, { enabled: true })).toEqual({ ok: false, reason: 'the job is Stopped, not Completed' });
+  });
+});
+
+describe('finalMetricValue', () => {
+  test('the named metric of FinalMetricDataList', () => {
+    expect(finalMetricValue('j', [{ MetricName: 'train:loss', Value: 0.2 }, { MetricName: 'validation:accuracy', Value: 0.93 }], 'validation:accuracy')).toEqual({ ok: true, value: 0.93 });
+  });
+
+  test('a missing metric names those the job has (or none)', () => {
+    expect(finalMetricValue('j', [{ MetricName: 'train:loss', Value: 0.2 }], 'validation:accuracy')).toEqual({
+      ok: false,
+      reason: 'job j has no final metric "validation:accuracy" (it has: train:loss)',
+    });
+    expect(finalMetricValue('j', undefined, 'validation:accuracy')).toEqual({ ok: false, reason: 'job j has no final metric "validation:accuracy" (it has: none)' });
+  });
+
+  test.each([[undefined], [Number.NaN], [Number.POSITIVE_INFINITY]])('a value of %p is not a finite number', (value) => {
+    expect(finalMetricValue('j', [{ MetricName: 'm', Value: value }], 'm')).toEqual({ ok: false, reason: `job j's final metric "m" is not a finite number, got ${String(value)}` });
+  });
+});
+
+describe('decideBonus', () => {
+  const rules = { metricName: 'validation:accuracy', bonusTiers: SEED_TIERS, metricGoal: 'MAXIMIZE' as const, maxBonusUsdc: 1000 };
+
+  test("the tier's bonus; below every tier is skipped with the metric; over maxBonusUsdc is invalid, never reduced", () => {
+    expect(decideBonus(0.93, rules)).toEqual({ action: 'escrow', bonusUsdc: 50 });
+    expect(decideBonus(0.5, rules)).toEqual({ action: 'skip', bonusUsdc: 0, reason: 'validation:accuracy 0.5 is below every bonus tier' });
+    expect(decideBonus(0.93, { ...rules, maxBonusUsdc: 49.99 })).toEqual({ action: 'invalid', bonusUsdc: 50, reason: 'bonus 50 USDC is over maxBonusUsdc 49.99' });
+  });
+});
+
+describe('sellerOf', () => {
+  const values = { jobName: 'Job-1', metricName: 'validation:accuracy', metricValue: 0.93 };
+  const rules = { sellerTagKey: 'purpleflea:seller', sellerTemplate: 'agt_model_{jobName}' };
+
+  test("the job's tag when the key is set and the job has it; else the template", () => {
+    expect(sellerOf({ jobName: 'Job-1', tags: { 'purpleflea:seller': 'agt_alice' } }, values, rules)).toEqual({ ok: true, agentId: 'agt_alice' });
+    expect(sellerOf({ jobName: 'Job-1', tags: {} }, values, rules)).toEqual({ ok: true, agentId: 'agt_model_Job-1' });
+    expect(sellerOf({ jobName: 'Job-1', tags: { 'purpleflea:seller': 'agt_alice' } }, values, { ...rules, sellerTagKey: undefined })).toEqual({
+      ok: true,
+      agentId: 'agt_model_Job-1',
+    });
+  });
+
+  test('an invalid agent id names where it came from', () => {
+    expect(sellerOf({ jobName: 'Job 1', tags: {} }, { ...values, jobName: 'Job 1' }, rules)).toEqual({
+      ok: false,
+      reason: 'the seller template gives an invalid seller agent id for job Job 1: "agt_model_Job 1"',
+    });
+  });
+});
+
+describe('dryRunReason and reportedEscrow', () => {
+  const computed: EscrowTerms = { buyer: 'agt_treasury', seller: 'agt_model_j', bonusUsdc: 75, condition: 'approved:j' };
+  const recorded = (terms: EscrowTerms) => ({
+    amountUsdc: terms.bonusUsdc,
+    request: GATEWAY_PROFILE.createEscrow({ ...terms, amountUsdc: terms.bonusUsdc, metadata: {} }).body,
+  });
+
+  test('a dry run says what it would escrow; otherwise the escrow is sent', () => {
+    expect(dryRunReason(computed, { dryRun: true })).toBe('dry run: would escrow 75 USDC from agt_treasury to agt_model_j');
+    expect(dryRunReason(computed, { dryRun: false })).toBeUndefined();
+  });
+
+  test('a first delivery, or a repeat of the same escrow, reports it with no note', () => {
+    expect(reportedEscrow(undefined, computed)).toEqual({ escrow: computed });
+    expect(reportedEscrow(recorded(computed), computed)).toEqual({ escrow: computed });
+  });
+
+  test("a repeat reports the recorded escrow, and this delivery's bonus and seller where they differ", () => {
+    expect(reportedEscrow(recorded({ ...computed, bonusUsdc: 50 }), computed)).toEqual({
+      escrow: { ...computed, bonusUsdc: 50 },
+      computedBonusUsdc: 75,
+      note: 'repeated: the ledger recorded an escrow of 50 USDC for this job; this delivery computed 75 USDC',
+    });
+    expect(reportedEscrow(recorded({ ...computed, seller: 'agt_bob' }), computed)).toEqual({
+      escrow: { ...computed, seller: 'agt_bob' },
+      computedBonusUsdc: 75,
+      note: 'repeated: the ledger recorded an escrow of 75 USDC to agt_bob for this job; this delivery computed the seller agt_model_j',
+    });
   });
 });

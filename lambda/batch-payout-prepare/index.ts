@@ -1,56 +1,16 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { DescribeProcessingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { PAYOUT_COLUMNS, PrepareEvent, PreparedRun } from '../../lib/private/contracts/batch-engine';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { BATCH_PAYOUT_METRICS, readBatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
-import { writePreparedRun } from '../shared/batch/prepare-run';
-import { readObject } from '../shared/batch/run-folder';
 import { createObservability } from '../shared/observability';
-import { scoreRows } from './score-rows';
-import { resolveSource, scoresInOutputs, SourceLocation } from './source-object';
+import { createBatchPayoutPrepareHandler } from './handler';
 
+// Read and checked once per container: a missing variable fails the cold start with its name.
 const settings = readBatchPayoutPrepareSettings(process.env);
 const { logger } = createObservability(BATCH_PAYOUT_METRICS.functionNameDimension);
-const s3 = new S3Client({});
-const sagemaker = new SageMakerClient({ maxAttempts: 5 });
 
-/**
- * Prepare: reads the scores file once, decides every row, and writes the run folder: `input.csv`
- * (the rows to pay, for the Map) and `prepare_report.json` (the rows not paid, and why). Fails the
- * execution, paying no one, when the file cannot be read as scores or its total is over the cap.
- */
-export const handler = async (event: PrepareEvent): Promise<PreparedRun> => {
-  logger.appendKeys({ runId: event.runId });
-  try {
-    if (!settings.enabled) throw new Error('BatchPayout is disabled (enabled: false): nothing is paid');
-    const location = await locateScores(event.input);
-    const { body, etag } = await readObject(s3, location.bucket, location.key);
-    const source = { bucket: location.bucket, key: location.key, etag };
-    const scored = scoreRows(body, settings);
-
-    const prepared = await writePreparedRun(
-      s3,
-      { bucket: settings.outputBucket, prefix: settings.outputPrefix, maxBatchTotalUsdc: settings.maxBatchTotalUsdc },
-      { runId: event.runId, source, ...scored },
-      PAYOUT_COLUMNS,
-    );
-    logger.info('prepared', { source, rows: scored.rowCount, rowsToAct: prepared.rowsToAct, totalToActUsdc: prepared.totalToActUsdc });
-    return prepared;
-  } catch (error) {
-    logger.error('prepare FAILED: nothing is paid', { reason: (error as Error).message });
-    throw error;
-  } finally {
-    logger.resetKeys();
-  }
-};
-
-async function locateScores(input: unknown): Promise<Extract<SourceLocation, { kind: 'object' }>> {
-  const processing = { outputName: settings.processingOutputName, fileName: settings.processingFileName };
-  let resolved = resolveSource(input, processing);
-  if (resolved.ok && resolved.location.kind === 'processing-job') {
-    const job = await sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: resolved.location.jobName }));
-    resolved = scoresInOutputs(resolved.location.jobName, job.ProcessingOutputConfig ?? {}, processing);
-  }
-  if (!resolved.ok) throw new Error(`cannot tell which scores file to read: ${resolved.reason}`);
-  if (resolved.location.kind !== 'object') throw new Error('cannot tell which scores file to read');
-  return resolved.location;
-}
+export const handler = createBatchPayoutPrepareHandler({
+  settings,
+  s3: new S3Client({}),
+  sagemaker: new SageMakerClient({ maxAttempts: 5 }),
+  logger,
+});

@@ -1,23 +1,24 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { readBatchSummarizeSettings } from '../../lib/private/contracts/batch-engine';
 import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
-import { FRAUD_HOLD_METRICS as METRIC, HoldItem, HOLDS_COMPLETED_EVENT, HOLDS_LOG_FILE } from '../../lib/private/contracts/fraud-hold-env';
-import { ActionLedger } from '../shared/action-ledger';
-import { summarizeRunHandler } from '../shared/batch/summarize-run';
+import { FRAUD_HOLD_METRICS } from '../../lib/private/contracts/fraud-hold-env';
+import { connectionLedger } from '../shared/action-ledger';
+import { putEventsWith } from '../shared/events';
 import { createObservability } from '../shared/observability';
-import { holdColumns, holdKeyOf } from '../fraud-hold-act/hold-row';
+import { createFraudHoldSummarizeHandler } from './handler';
 
+// Read and checked once per container: a missing variable fails the cold start with its name.
 const connection = readConnectionSettings(process.env, 'FraudHoldEscrow Summarize');
-const { logger, metrics } = createObservability(METRIC.functionNameDimension);
+const { logger, metrics } = createObservability(FRAUD_HOLD_METRICS.functionNameDimension);
+const settings = readBatchSummarizeSettings(process.env);
 
-/** Summarize (FraudHoldEscrow): `holds_log.json` and the `Purple Flea Holds Completed` event. */
-export const handler = summarizeRunHandler<HoldItem>({
+export const handler = createFraudHoldSummarizeHandler({
+  settings,
+  ledger: connectionLedger(connection),
+  s3: new S3Client({}),
+  putEvents: putEventsWith(new EventBridgeClient({})),
+  now: Date.now,
   logger,
   metrics,
-  settings: readBatchSummarizeSettings(process.env),
-  ledger: new ActionLedger({ tableName: connection.ledgerTableName }),
-  logFile: HOLDS_LOG_FILE,
-  completedEvent: HOLDS_COMPLETED_EVENT,
-  metricNames: { runsSummarized: METRIC.runsSummarized, runUnknownRows: METRIC.runUnknownRows },
-  columnsOf: holdColumns,
-  actionKeyOf: (item, event) => holdKeyOf(item, event.source.bucket),
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ConnectionSettings } from '../../lib/private/contracts/connection-env';
 import {
   attentionOf, CapReservation, LEDGER_ATTENTION_INDEX, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE, LedgerEvent, LedgerHistoryEntry, LedgerRecord, LedgerState,
 } from '../../lib/private/contracts/ledger-schema';
@@ -452,6 +453,15 @@ export class ActionLedger {
     if (this.options.retentionDays === undefined) return {};
     return { ':expiresAt': Math.floor(now / 1000) + Math.ceil(this.options.retentionDays * 86_400) };
   }
+}
+
+/**
+ * The PurpleFleaConnection's ledger, from its settings: its table, and the retention its records get. Built by
+ * createConnectionRuntime (lambda/shared/connection-runtime.ts) for the handlers that move money, and alone
+ * by those that only read it (Summarize).
+ */
+export function connectionLedger(connection: Pick<ConnectionSettings, 'ledgerTableName' | 'ledgerRetentionDays'>, client?: DynamoDBClient): ActionLedger {
+  return new ActionLedger({ tableName: connection.ledgerTableName, retentionDays: connection.ledgerRetentionDays, client });
 }
 
 export { toCentsRounded as toCents } from './decimal';

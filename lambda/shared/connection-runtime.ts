@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConnectionSettings, DEFAULT_REQUEST_TIMEOUT_MS } from '../../lib/private/contracts/connection-env';
-import { ActionLedger } from './action-ledger';
+import { ActionLedger, connectionLedger } from './action-ledger';
 import { ExecuteOnce, MoneyPath } from './money-path';
 import { PurpleFleaClient } from './purpleflea-client';
 import { connectionAgentId, CredentialSource, CredentialsProvider } from './purpleflea-credentials';
@@ -43,9 +43,4 @@ export function createConnectionRuntime(connection: ConnectionSettings, clients:
     requestTimeoutMs,
     agentId: () => connectionAgentId(connection, credentials),
   };
-}
-
-/** The connection's action ledger alone, for a handler that only reads it (Summarize). */
-export function connectionLedger(connection: ConnectionSettings, client?: DynamoDBClient): ActionLedger {
-  return new ActionLedger({ tableName: connection.ledgerTableName, retentionDays: connection.ledgerRetentionDays, client });
 }

@@ -1,10 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
 import { ActRowOutcome, BatchSummarizeSettings, ActBatchResult, RowOutcome, RUN_FILES, SummarizeEvent } from '../../../lib/private/contracts/batch-engine';
 import type { ActionLedger } from '../action-ledger';
+import type { PutEvents } from '../events';
 import { mapWithConcurrency } from './rate-limiter';
 import { readJson, readObject, writeObject } from './run-folder';
 import { isSettled, loggableAmount, notAttemptedWhileOverlapping, outcomeFromLedger, RowColumns, Totals, totalsOf } from './row-outcomes';
@@ -13,7 +13,14 @@ export interface RunSummaryOptions<Item> {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly settings: BatchSummarizeSettings;
-  readonly ledger: ActionLedger;
+  /** Read for the rows the Map did not settle (the connection's ledger: connectionLedger). */
+  readonly ledger: Pick<ActionLedger, 'get'>;
+  /** Reads Prepare's report, input.csv and the Map's results; writes the run's log. */
+  readonly s3: S3Client;
+  /** Puts the completed event on the settings' bus. */
+  readonly putEvents: PutEvents;
+  /** The clock (epoch ms) a lease in the ledger is live or over by. */
+  readonly now: () => number;
   /** The run's log, written into the run folder (`payout_log.json`, `holds_log.json`). */
   readonly logFile: string;
   readonly completedEvent: { readonly source: string; readonly detailType: string };
@@ -46,16 +53,13 @@ interface ChildExecution {
 /** The completed event names at most this many IN_PROGRESS lines (an event is at most 256 KB); the log has all. */
 const ANNOUNCED_LINES = 100;
 
-const s3 = new S3Client({});
-const eventBridge = new EventBridgeClient({});
-
 /**
  * The Summarize step of the batch engine: one entry per source row — the rows Prepare did not pass
  * on, and every `input.csv` row with the status the Map gave it (or, where the Map could not say, the
  * ledger's) — with totals per status that reconcile to the cent; then the construct's completed event.
  */
 export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
-  const { logger, metrics, settings } = options;
+  const { logger, metrics, settings, s3 } = options;
   return async (event: SummarizeEvent): Promise<SummarizeResult> => {
     logger.appendKeys({ runId: event.runId });
     try {
@@ -64,9 +68,9 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
       // A run prepared before the rename (an execution in flight across an upgrade) calls them notPaid.
       const notActedOn = report.notActedOn ?? report.notPaid ?? [];
       const items = parse((await readObject(s3, folder.bucket, event.inputKey)).body, { columns: true, skip_empty_lines: true }) as Item[];
-      const settled = await mapResults(event);
+      const settled = await mapResults(s3, event);
 
-      const now = Date.now();
+      const now = options.now();
       const ledgerOutcomes = await mapWithConcurrency(items, 16, async (item) => {
         const columns = options.columnsOf(item);
         const row = settled.get(columns.line);
@@ -112,24 +116,22 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
     const overlap = inProgressLines
       ? { overlapped: true, in_progress_rows: inProgressLines.length, in_progress_lines: inProgressLines.slice(0, ANNOUNCED_LINES) }
       : {};
-    const result = await eventBridge.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: settings.eventBusName,
-            Source: options.completedEvent.source,
-            DetailType: options.completedEvent.detailType,
-            Detail: JSON.stringify({ run_id: event.runId, source: event.source, log, dry_run: settings.dryRun, totals, ...overlap }),
-          },
-        ],
-      }),
-    );
+    const result = await options.putEvents({
+      Entries: [
+        {
+          EventBusName: settings.eventBusName,
+          Source: options.completedEvent.source,
+          DetailType: options.completedEvent.detailType,
+          Detail: JSON.stringify({ run_id: event.runId, source: event.source, log, dry_run: settings.dryRun, totals, ...overlap }),
+        },
+      ],
+    });
     if (result.FailedEntryCount) throw new Error(`PutEvents failed for run ${event.runId}: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
   }
 }
 
 /** The rows the Map's batches reported, by line; the first settled report of a line wins. */
-async function mapResults(event: SummarizeEvent): Promise<Map<number, ActRowOutcome>> {
+async function mapResults(s3: S3Client, event: SummarizeEvent): Promise<Map<number, ActRowOutcome>> {
   const byLine = new Map<number, ActRowOutcome>();
   const details = event.mapResult?.ResultWriterDetails;
   if (!details) return byLine;

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { LEDGER_MINIMUM_RETENTION_DAYS, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from './private/contracts/ledger-schema';
+import { LEDGER_ATTENTION_INDEX, LEDGER_MINIMUM_RETENTION_DAYS, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from './private/contracts/ledger-schema';
 import { PURPLEFLEA_CONNECTION_DEFAULTS } from './private/defaults';
 import { grantActionAccess } from './private/ledger-access';
 import { AGENT_ID, AGENT_ID_RULE } from './private/patterns';
@@ -104,16 +104,7 @@ export class PurpleFleaConnection extends Construct {
     this.ledgerRetention = props.ledgerRetention;
     this.requestTimeout = props.requestTimeout ?? Duration.seconds(PURPLEFLEA_CONNECTION_DEFAULTS.requestTimeoutSeconds);
 
-    this.ledgerTable =
-      props.ledgerTable ??
-      new dynamodb.Table(this, 'Ledger', {
-        partitionKey: { name: LEDGER_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        // The ledger is the record of money moved: it outlives the stack.
-        removalPolicy: RemovalPolicy.RETAIN,
-        timeToLiveAttribute: props.ledgerRetention ? LEDGER_TTL_ATTRIBUTE : undefined,
-      });
+    this.ledgerTable = props.ledgerTable ?? newLedgerTable(this, props.ledgerRetention);
   }
 
   /**
@@ -175,4 +166,27 @@ function isAllowedBaseUrl(value: string): boolean {
 
 function trimTrailingSlashes(url: string): string {
   return Token.isUnresolved(url) ? url : url.replace(/\/+$/, '');
+}
+
+/**
+ * The action ledger: the record of money moved, so it outlives the stack. Its sparse attention index
+ * holds only the records an operator may need (UNKNOWN, SENDING), so the operator's command lists them
+ * with a Query whose cost follows their number, not the table's size.
+ */
+function newLedgerTable(scope: Construct, ledgerRetention: Duration | undefined): dynamodb.Table {
+  const table = new dynamodb.Table(scope, 'Ledger', {
+    partitionKey: { name: LEDGER_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    removalPolicy: RemovalPolicy.RETAIN,
+    timeToLiveAttribute: ledgerRetention ? LEDGER_TTL_ATTRIBUTE : undefined,
+  });
+  table.addGlobalSecondaryIndex({
+    indexName: LEDGER_ATTENTION_INDEX.indexName,
+    partitionKey: { name: LEDGER_ATTENTION_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: LEDGER_ATTENTION_INDEX.sortKey, type: dynamodb.AttributeType.NUMBER },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...LEDGER_ATTENTION_INDEX.projected],
+  });
+  return table;
 }

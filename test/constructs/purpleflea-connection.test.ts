@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PurpleFleaConnection, PurpleFleaConnectionProps } from '../../lib';
 import { connectionEnvironmentOf } from '../../lib/private/handler-environment';
 import { CONNECTION_ENV, readConnectionSettings } from '../../lib/private/contracts/connection-env';
-import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../lib/private/contracts/ledger-schema';
+import { LEDGER_ATTENTION_INDEX, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../lib/private/contracts/ledger-schema';
 import { ACCOUNT, REGION, arnWithPartition, newConnection, newStack, sortStatements } from './fixtures';
 
 describe('PurpleFleaConnection: the ledger table', () => {
@@ -22,11 +22,36 @@ describe('PurpleFleaConnection: the ledger table', () => {
       UpdateReplacePolicy: 'Retain',
       Properties: {
         KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' },
+          { AttributeName: LEDGER_ATTENTION_INDEX.partitionKey, AttributeType: 'S' },
+          { AttributeName: LEDGER_ATTENTION_INDEX.sortKey, AttributeType: 'N' },
+        ],
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         TimeToLiveSpecification: Match.absent(),
       },
+    });
+  });
+
+  test('has the sparse attention index the operator command queries, with what `list` shows projected', () => {
+    const stack = newStack();
+    newConnection(stack);
+
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'attention',
+          KeySchema: [
+            { AttributeName: 'attention', KeyType: 'HASH' },
+            { AttributeName: 'attentionAt', KeyType: 'RANGE' },
+          ],
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: ['state', 'amountUsdc', 'attempts', 'error', 'response', 'leaseExpiresAt', 'createdAt', 'updatedAt'],
+          },
+        },
+      ],
     });
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateQuery, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { actionKindOf, REFERENCE_FIELD_BY_KIND } from '../../lib/private/contracts/action-keys';
+import { actionKindOf, referenceFieldOf, referenceOf } from '../../lib/private/contracts/action-keys';
 import {
   ATTENTION_STATES, CapReservation, LEDGER_ATTENTION_INDEX, LEDGER_PARTITION_KEY, LEDGER_STATES, LedgerRecord, LedgerResolution, LedgerState,
 } from '../../lib/private/contracts/ledger-schema';
@@ -287,7 +287,7 @@ export class LedgerOperator {
             set: '#response = :response',
             remove: ` REMOVE #error, ${ATTENTION_REMOVE}`,
             names: { '#response': 'response', '#error': 'error' },
-            values: { ':response': { [REFERENCE_FIELD_BY_KIND[kind ?? ''] ?? 'id']: resolution.reference, source: 'operator-resolution' } },
+            values: { ':response': { [referenceFieldOf(kind, current.request)]: resolution.reference, source: 'operator-resolution' } },
           }
         : {
             set: '#error = :error',
@@ -381,7 +381,6 @@ export class LedgerOperator {
   private summarize(item: { [name: string]: unknown }): ActionSummary {
     const record = toRecord(item);
     const kind = actionKindOf(record.actionKey);
-    const referenceValue = record.response?.[REFERENCE_FIELD_BY_KIND[kind ?? ''] ?? 'id'];
     return {
       actionKey: record.actionKey,
       kind,
@@ -389,7 +388,7 @@ export class LedgerOperator {
       leaseExpired: (record.state === 'CLAIMED' || record.state === 'SENDING') && record.leaseExpiresAt < this.now(),
       amountUsdc: record.amountUsdc,
       attempts: record.attempts,
-      reference: typeof referenceValue === 'string' || typeof referenceValue === 'number' ? String(referenceValue) : undefined,
+      reference: referenceOf(kind, record.response),
       error: record.error,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,

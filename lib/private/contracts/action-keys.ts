@@ -45,8 +45,9 @@ export function actionKindOf(key: string): string | undefined {
 }
 
 /**
- * Where a SUCCEEDED record's response holds the id of what the action created: the field the API
- * answers with, which the handlers, run logs and the operator's command read.
+ * Where a SUCCEEDED record's response holds the id of what the action created, on the gateway: the field the API
+ * answers with, which the handlers, run logs and the operator's command read. (An operator's resolution of a
+ * gateway record writes its reference under this field.)
  */
 export const REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
   [ACTION_KINDS.trade]: 'order_id',
@@ -54,3 +55,52 @@ export const REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
   [ACTION_KINDS.payout]: 'transfer_id',
   [ACTION_KINDS.hold]: 'escrow_id',
 };
+
+/**
+ * The same on the services profile (purpleflea-services.md): a trade's position (`pos_...`, what a close and the
+ * positions read name; its answer also has `order_id`), an escrow's `escrow_id`, a casino payment's `tx_id`.
+ */
+export const SERVICES_REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
+  [ACTION_KINDS.trade]: 'position_id',
+  [ACTION_KINDS.escrow]: 'escrow_id',
+  [ACTION_KINDS.payout]: 'tx_id',
+  [ACTION_KINDS.hold]: 'escrow_id',
+};
+
+/**
+ * A field only the services profile's request of a kind has: a record does not name its connection's profile,
+ * but its recorded request (the body sent) tells them apart.
+ */
+const SERVICES_REQUEST_FIELD_BY_KIND: { readonly [kind: string]: string } = {
+  [ACTION_KINDS.trade]: 'size_usd',
+  [ACTION_KINDS.escrow]: 'counterparty_agent_id',
+  [ACTION_KINDS.payout]: 'to_agent_id',
+  [ACTION_KINDS.hold]: 'counterparty_agent_id',
+};
+
+/**
+ * The response field naming what a record's action created, on the profile its recorded request was sent to
+ * (the gateway's when the request is absent or of the gateway); `id` for a kind without one. An operator's
+ * resolution writes the reference it is given under this field.
+ */
+export function referenceFieldOf(kind: string | undefined, request?: { readonly [field: string]: unknown }): string {
+  const servicesField = SERVICES_REQUEST_FIELD_BY_KIND[kind ?? ''];
+  const services = servicesField !== undefined && request?.[servicesField] !== undefined;
+  return (services ? SERVICES_REFERENCE_FIELD_BY_KIND : REFERENCE_FIELD_BY_KIND)[kind ?? ''] ?? 'id';
+}
+
+/**
+ * The reference a SUCCEEDED record's response holds, on either profile: read from the response alone (the
+ * operator's `list` does not read the request), the services' field first where both profiles' could be there
+ * (a services trade answers `position_id` and `order_id`; a gateway order has no `position_id`); `id` for a kind
+ * without a field.
+ */
+export function referenceOf(kind: string | undefined, response: { readonly [field: string]: unknown } | undefined): string | undefined {
+  const gatewayField = REFERENCE_FIELD_BY_KIND[kind ?? ''];
+  const fields = gatewayField === undefined ? ['id'] : [SERVICES_REFERENCE_FIELD_BY_KIND[kind ?? ''], gatewayField];
+  for (const field of fields) {
+    const value = response?.[field];
+    if (typeof value === 'string' || typeof value === 'number') return String(value);
+  }
+  return undefined;
+}

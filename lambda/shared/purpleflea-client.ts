@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../lib/private/contracts/connection-env';
 import { backoffDelayMs, sleep } from './backoff';
 import { httpPost, HttpPostResult } from './http-post';
-import { ApiRequest } from './purpleflea-api';
+import { ApiRequest, ApiService, RouteRules } from './purpleflea-api';
 import { CredentialsProvider } from './purpleflea-credentials';
 
 /**
@@ -12,11 +12,25 @@ import { CredentialsProvider } from './purpleflea-credentials';
 export type ApiOutcome =
   | { readonly outcome: 'SUCCEEDED'; readonly status: number; readonly response: { [key: string]: unknown }; readonly attempts: number }
   | { readonly outcome: 'REJECTED'; readonly status?: number; readonly error: string; readonly message?: string; readonly attempts: number }
-  | { readonly outcome: 'UNKNOWN'; readonly status?: number; readonly error: string; readonly attempts: number };
+  | { readonly outcome: 'UNKNOWN'; readonly status?: number; readonly error: string; readonly message?: string; readonly attempts: number };
 
-export interface PurpleFleaClientOptions {
+/** Where one service is, and the key that acts there. */
+export interface ServiceEndpoint {
+  /** Without a trailing slash (removed if present); a request's path is appended to it, so it keeps its own path. */
   readonly baseUrl: string;
   readonly credentials: CredentialsProvider;
+}
+
+export interface PurpleFleaClientOptions {
+  /** The gateway's base URL: where a request for the gateway (or naming no service) goes, with `credentials`. */
+  readonly baseUrl?: string;
+  /** The gateway's key. */
+  readonly credentials?: CredentialsProvider;
+  /**
+   * The services profile's hosts and keys (the casino key for escrow, casino and faucet; the trading key for
+   * trading). A request for a service without an endpoint fails before anything is sent, naming the service.
+   */
+  readonly services?: { readonly [service in Exclude<ApiService, 'gateway'>]?: ServiceEndpoint };
   /** Per request; by default DEFAULT_REQUEST_TIMEOUT_MS (10 s, as the hand-written pattern). */
   readonly requestTimeoutMs?: number;
   /** First backoff ceiling; doubles each retry up to `maxBackoffMs`. */
@@ -55,14 +69,21 @@ export interface MoneyApi {
 }
 
 export class PurpleFleaClient implements MoneyApi {
-  private readonly baseUrl: string;
+  private readonly endpoints: { readonly [service in ApiService]?: ServiceEndpoint };
   private readonly requestTimeoutMs: number;
   private readonly backoffBaseMs: number;
   private readonly maxBackoffMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly options: PurpleFleaClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+  constructor(options: PurpleFleaClientOptions) {
+    const { baseUrl, credentials } = options;
+    const gateway = baseUrl !== undefined && credentials !== undefined ? { baseUrl, credentials } : undefined;
+    const endpoints: { [service in ApiService]?: ServiceEndpoint } = { gateway, ...options.services };
+    this.endpoints = Object.fromEntries(
+      Object.entries(endpoints)
+        .filter((entry): entry is [ApiService, ServiceEndpoint] => entry[1] !== undefined)
+        .map(([service, endpoint]) => [service, { ...endpoint, baseUrl: endpoint.baseUrl.replace(/\/+$/, '') }]),
+    );
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.backoffBaseMs = options.backoffBaseMs ?? 1_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
@@ -70,13 +91,18 @@ export class PurpleFleaClient implements MoneyApi {
   }
 
   /**
-   * Sends one money-moving request. Retries only where the request provably did not take effect:
-   * 429, a connection that never opened, and one 401 after re-reading the secret.
+   * Sends one money-moving request to its service (the gateway when it names none), with that service's key.
+   * Retries only where the request provably did not take effect: 429, a connection that never opened, and one
+   * 401 after re-reading the secret. Throws, before anything is sent, when the service has no endpoint or its
+   * key cannot be read.
    */
   async post(request: ApiRequest, options: PostOptions): Promise<ApiOutcome> {
-    const url = new URL(this.baseUrl + request.path);
+    const service = request.service ?? 'gateway';
+    const endpoint = this.endpoints[service];
+    if (endpoint === undefined) throw new Error(`no base URL and key for the ${service} service: this connection does not speak it`);
+    const url = new URL(endpoint.baseUrl + request.path);
     const body = JSON.stringify(request.body);
-    let credentials = await this.options.credentials.get();
+    let credentials = await endpoint.credentials.get();
     let refreshedAfter401 = false;
     let lastRefusal = { status: undefined as number | undefined, error: 'not_sent', message: undefined as string | undefined };
 
@@ -98,13 +124,13 @@ export class PurpleFleaClient implements MoneyApi {
           'idempotency-key': idempotencyKey(options.actionKey),
         },
       });
-      const verdict = classify(result);
+      const verdict = classify(result, request.route);
       if (verdict.kind === 'final') return { ...verdict.outcome, attempts: attempt };
 
       if (verdict.kind === 'unauthorized') {
         if (refreshedAfter401) return { outcome: 'REJECTED', status: 401, error: 'unauthorized', message: verdict.message, attempts: attempt };
         refreshedAfter401 = true;
-        credentials = await this.options.credentials.refresh();
+        credentials = await endpoint.credentials.refresh();
         continue;
       }
       // Retryable: rate limited, or the connection never opened. Wait, unless the deadline forbids it.
@@ -120,14 +146,21 @@ export class PurpleFleaClient implements MoneyApi {
   }
 }
 
-type Verdict =
+export type Verdict =
   | { readonly kind: 'final'; readonly outcome: DistributiveOmit<ApiOutcome, 'attempts'> }
   | { readonly kind: 'unauthorized'; readonly message?: string }
   | { readonly kind: 'retry'; readonly status?: number; readonly error: string; readonly message?: string };
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 
-function classify(result: HttpPostResult): Verdict {
+/**
+ * What one answer means. By status: a 2xx is SUCCEEDED whatever its body (an `_info` envelope, or no id, is
+ * recorded as it came); 401 re-reads the key; 429 and a connection that never opened are retried; another 4xx
+ * is REJECTED; a 5xx or a lost answer is UNKNOWN. A route's rules (the services profile's, SERVICES_ROUTES) refine
+ * a 4xx by its error code: one of `mayHaveExecutedOn` is UNKNOWN, never REJECTED; and `reasons` explains a code
+ * in the recorded reason.
+ */
+export function classify(result: HttpPostResult, route?: RouteRules): Verdict {
   if (result.kind === 'not-sent') return { kind: 'retry', error: 'not_sent', message: `connection failed before sending: ${result.reason}` };
   if (result.kind === 'no-answer') return { kind: 'final', outcome: { outcome: 'UNKNOWN', error: `no answer after sending: ${result.reason}` } };
 
@@ -141,7 +174,15 @@ function classify(result: HttpPostResult): Verdict {
   const message = typeof parsed?.message === 'string' ? parsed.message : undefined;
   if (status === 401) return { kind: 'unauthorized', message };
   if (status === 429) return { kind: 'retry', status, error, message };
-  if (status >= 400 && status < 500) return { kind: 'final', outcome: { outcome: 'REJECTED', status, error, message } };
+  if (status >= 400 && status < 500) {
+    const reason = route?.reasons?.[error];
+    if (route?.mayHaveExecutedOn?.includes(error)) {
+      const why = reason ?? `a ${status} ${error} from ${route.name} may follow an executed action`;
+      return { kind: 'final', outcome: { outcome: 'UNKNOWN', status, error, message: appendReason(message, why) } };
+    }
+    const explained = reason === undefined ? message : appendReason(message, reason);
+    return { kind: 'final', outcome: { outcome: 'REJECTED', status, error, message: explained } };
+  }
   // 5xx (and anything else): the server may have committed before failing.
   return { kind: 'final', outcome: { outcome: 'UNKNOWN', status, error } };
 }

@@ -13,17 +13,32 @@ export interface SecretFormat {
   readonly agentIdField: string;
 }
 
+/** How a key is read from its secret, beyond its fields. */
+export interface KeyReading {
+  /** Names the secret in errors; default `the Purple Flea API-key secret`. */
+  readonly secretName?: string;
+  /**
+   * The secret must be a JSON object holding both fields, the agent id a valid one (the services profile's
+   * trading key: a plain string could only be the connection's key, and the trading agent is the key's own).
+   */
+  readonly fieldsRequired?: boolean;
+}
+
+/** The services profile's trading key, read from its secret (the connection's, or a second one). */
+export const TRADING_KEY_READING: KeyReading = { secretName: 'the Purple Flea trading-key secret', fieldsRequired: true };
+
 /**
  * A SecretString that parses as a JSON object holds the key under `apiKeyField` and may hold the
  * agent id under `agentIdField`; any other string is the key itself. Errors name the field, never
  * the value. The key is never the agent id: equal field names, or an agent id field holding the key
- * itself, are errors.
+ * itself, are errors. With `fieldsRequired`, only a JSON object with both fields (and a valid agent id) will do.
  */
-export function parseSecretString(secretString: string, format: SecretFormat): PurpleFleaCredentials {
+export function parseSecretString(secretString: string, format: SecretFormat, reading: KeyReading = {}): PurpleFleaCredentials {
+  const secretName = reading.secretName ?? 'the Purple Flea API-key secret';
   if (format.agentIdField === format.apiKeyField) {
     // The construct refuses this at synth; fields given as tokens (or an edited environment) reach here.
     throw new Error(
-      `the Purple Flea API-key secret's fields are misconfigured: agentIdField and apiKeyField both name "${format.apiKeyField}", so the key would be read as the agent id`,
+      `${secretName}'s fields are misconfigured: agentIdField and apiKeyField both name "${format.apiKeyField}", so the key would be read as the agent id`,
     );
   }
   let parsed: unknown;
@@ -31,25 +46,34 @@ export function parseSecretString(secretString: string, format: SecretFormat): P
     parsed = JSON.parse(secretString);
   } catch {
     // A broken JSON object must not be sent whole as the key (with whatever else it holds).
-    if (secretString.trim().startsWith('{')) throw new Error('the Purple Flea API-key secret looks like a JSON object but does not parse');
+    if (secretString.trim().startsWith('{')) throw new Error(`${secretName} looks like a JSON object but does not parse`);
     parsed = undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    if (reading.fieldsRequired) {
+      throw new Error(`${secretName} must be a JSON object with the fields "${format.apiKeyField}" and "${format.agentIdField}"`);
+    }
     const apiKey = secretString.trim();
-    if (apiKey === '') throw new Error('the Purple Flea API-key secret is empty');
+    if (apiKey === '') throw new Error(`${secretName} is empty`);
     return { apiKey };
   }
   const fields = parsed as { [field: string]: unknown };
   const apiKey = fields[format.apiKeyField];
   if (typeof apiKey !== 'string' || apiKey.trim() === '') {
-    throw new Error(`the Purple Flea API-key secret is a JSON object without a non-empty string field "${format.apiKeyField}"`);
+    throw new Error(`${secretName} is a JSON object without a non-empty string field "${format.apiKeyField}"`);
   }
   const agentId = fields[format.agentIdField];
   const agentIdFromSecret = typeof agentId === 'string' && agentId.trim() !== '' ? agentId.trim() : undefined;
   if (agentIdFromSecret === apiKey.trim()) {
     throw new Error(
-      `the Purple Flea API-key secret's field "${format.agentIdField}" holds the same value as its field "${format.apiKeyField}" (the API key): it is not read as the agent id`,
+      `${secretName}'s field "${format.agentIdField}" holds the same value as its field "${format.apiKeyField}" (the API key): it is not read as the agent id`,
     );
+  }
+  if (reading.fieldsRequired && agentIdFromSecret === undefined) {
+    throw new Error(`${secretName} is a JSON object without a non-empty string field "${format.agentIdField}"`);
+  }
+  if (reading.fieldsRequired && !AGENT_ID_PATTERN.test(agentIdFromSecret!)) {
+    throw new Error(`${secretName}'s field "${format.agentIdField}" does not hold a valid agent id (its value is not shown: it comes from the secret)`);
   }
   return { apiKey: apiKey.trim(), agentIdFromSecret };
 }
@@ -98,6 +122,7 @@ export class CredentialSource implements CredentialsProvider {
     private readonly secretArn: string,
     private readonly format: SecretFormat,
     client: SecretsManagerClient = new SecretsManagerClient({}),
+    private readonly reading: KeyReading = {},
   ) {
     this.provider = new SecretsProvider({ awsSdkV3Client: client });
   }
@@ -115,6 +140,6 @@ export class CredentialSource implements CredentialsProvider {
     if (typeof value !== 'string') {
       throw new Error(`secret ${this.secretArn} has no SecretString (binary secrets are not supported)`);
     }
-    return parseSecretString(value, this.format);
+    return parseSecretString(value, this.format, this.reading);
   }
 }

@@ -1,3 +1,4 @@
+export * from './purpleflea-api';
 export * from './purpleflea-connection';
 export * from './predict-to-trade';
 export * from './model-output-format';

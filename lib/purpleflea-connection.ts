@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -7,16 +7,27 @@ import { LEDGER_ATTENTION_INDEX, LEDGER_MINIMUM_RETENTION_DAYS, LEDGER_PARTITION
 import { PURPLEFLEA_CONNECTION_DEFAULTS } from './private/defaults';
 import { grantActionAccess } from './private/ledger-access';
 import { AGENT_ID, AGENT_ID_RULE } from './private/patterns';
+import { API_URL_RULE, isAllowedApiUrl } from './private/urls';
 import { PropsValidator } from './private/validation';
+import { PurpleFleaApi, PurpleFleaApiProfile } from './purpleflea-api';
 
 /** Props of a {@link PurpleFleaConnection}. */
 export interface PurpleFleaConnectionProps {
   /**
    * The secret holding the Purple Flea API key. Its `SecretString` is either a JSON object (the key under
    * `apiKeyField`, the agent id under `agentIdField`) or the bare key. Its value never appears in the
-   * template, the environment or the logs; only its ARN does.
+   * template, the environment or the logs; only its ARN does. On the services profile it holds the casino
+   * key (escrow, pay, faucet), and the trading key too unless `tradingKeySecret` is given.
    */
   readonly apiKeySecret: secretsmanager.ISecret;
+
+  /**
+   * Which Purple Flea API the functions speak, and where it is: the gateway (`PurpleFleaApi.gateway()`) or
+   * Purple Flea's published services (`PurpleFleaApi.services()`). Cannot be given with `baseUrl`, which is
+   * the gateway's: give `PurpleFleaApi.gateway({ baseUrl })` instead.
+   * @default PurpleFleaApi.gateway()
+   */
+  readonly api?: PurpleFleaApi;
 
   /**
    * The field of a JSON `SecretString` that holds the API key.
@@ -38,11 +49,35 @@ export interface PurpleFleaConnectionProps {
   readonly agentId?: string;
 
   /**
-   * The Purple Flea API. Must be https; plain http is accepted only to a loopback address
-   * (127.0.0.0/8, localhost, [::1]), for tests.
+   * The gateway's base URL. Must be https; plain http is accepted only to a loopback address
+   * (127.0.0.0/8, localhost, [::1]), for tests. Cannot be given with `api`.
    * @default 'https://api.purpleflea.com'
    */
   readonly baseUrl?: string;
+
+  /**
+   * The services profile only: a second secret holding the trading key (the trading service has its own
+   * registry, keys and agent ids), as a JSON object with the key under `tradingKeyField` and the trading agent
+   * id under `tradingAgentIdField`. Only the functions that trade (`PredictToTrade`) may read it. Its value
+   * never appears in the template, the environment or the logs; only its ARN does.
+   * @default - the trading key and agent id are in `apiKeySecret`, beside the casino key
+   */
+  readonly tradingKeySecret?: secretsmanager.ISecret;
+
+  /**
+   * The services profile only: the field of the trading key's JSON `SecretString` (in `tradingKeySecret`, or
+   * else in `apiKeySecret`) that holds the trading key. In `apiKeySecret`, it must differ from `apiKeyField`.
+   * @default 'trading_key'
+   */
+  readonly tradingKeyField?: string;
+
+  /**
+   * The services profile only: the field that holds the trading agent id (an `ag_` id of the trading
+   * registry), beside the trading key. Must differ from `tradingKeyField` and, in `apiKeySecret`, from
+   * `apiKeyField`: a key is never read as an agent id.
+   * @default 'trading_agent_id'
+   */
+  readonly tradingAgentIdField?: string;
 
   /**
    * An existing table to use as the action ledger, with a string partition key named `pk`.
@@ -67,9 +102,9 @@ export interface PurpleFleaConnectionProps {
 }
 
 /**
- * How the library's functions reach Purple Flea: the API-key secret, the agent id, the base URL and the
- * action ledger that makes every money-moving call happen exactly once. Share one connection between
- * all the constructs of an app.
+ * How the library's functions reach Purple Flea: the API (the gateway, by default, or the published
+ * services), the API-key secret, the agent id and the action ledger that makes every money-moving call
+ * happen exactly once. Share one connection between all the constructs of an app.
  */
 export class PurpleFleaConnection extends Construct {
   /** The default Purple Flea API. */
@@ -83,8 +118,16 @@ export class PurpleFleaConnection extends Construct {
   public readonly agentIdField: string;
   /** The agent id, when given as a prop (otherwise it is read from the secret). */
   public readonly agentId?: string;
-  /** The Purple Flea API, without a trailing slash. */
-  public readonly baseUrl: string;
+  /** Which Purple Flea API the functions speak, and where it is. */
+  public readonly api: PurpleFleaApi;
+  /** The gateway's base URL, without a trailing slash (the gateway profile only; see `api`). */
+  public readonly baseUrl?: string;
+  /** The services profile's second secret holding the trading key, when given. */
+  public readonly tradingKeySecret?: secretsmanager.ISecret;
+  /** The field holding the trading key (the services profile only). */
+  public readonly tradingKeyField?: string;
+  /** The field holding the trading agent id (the services profile only). */
+  public readonly tradingAgentIdField?: string;
   /** The action ledger: one record per money-moving action. */
   public readonly ledgerTable: dynamodb.ITable;
   /** How long ledger records are kept, when they expire at all. */
@@ -100,7 +143,14 @@ export class PurpleFleaConnection extends Construct {
     this.apiKeyField = props.apiKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.apiKeyField;
     this.agentIdField = props.agentIdField ?? PURPLEFLEA_CONNECTION_DEFAULTS.agentIdField;
     this.agentId = props.agentId;
-    this.baseUrl = trimTrailingSlashes(props.baseUrl ?? PURPLEFLEA_CONNECTION_DEFAULTS.baseUrl);
+    // The gateway at baseUrl, unless another API is given (validate() refuses both).
+    this.api = props.api ?? PurpleFleaApi[PURPLEFLEA_CONNECTION_DEFAULTS.api]({ baseUrl: props.baseUrl });
+    this.baseUrl = this.api.baseUrl;
+    if (this.api.profile === PurpleFleaApiProfile.SERVICES) {
+      this.tradingKeySecret = props.tradingKeySecret;
+      this.tradingKeyField = props.tradingKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.tradingKeyField;
+      this.tradingAgentIdField = props.tradingAgentIdField ?? PURPLEFLEA_CONNECTION_DEFAULTS.tradingAgentIdField;
+    }
     this.ledgerRetention = props.ledgerRetention;
     this.requestTimeout = props.requestTimeout ?? Duration.seconds(PURPLEFLEA_CONNECTION_DEFAULTS.requestTimeoutSeconds);
 
@@ -108,9 +158,9 @@ export class PurpleFleaConnection extends Construct {
   }
 
   /**
-   * Lets a handler take actions through this connection: read the one API-key secret, and read and
-   * update single ledger records (GetItem and UpdateItem on the ledger table, the only calls of the money
-   * path, nothing else), with the ledger's customer managed key if it has one.
+   * Lets a handler take actions through this connection: read the API-key secret (and `tradingKeySecret`,
+   * when given), and read and update single ledger records (GetItem and UpdateItem on the ledger table, the
+   * only calls of the money path, nothing else), with the ledger's customer managed key if it has one.
    *
    * The grant covers every record of the ledger. The library's own constructs limit each of their roles
    * to their own kinds of action keys (`dynamodb:LeadingKeys`).
@@ -121,14 +171,10 @@ export class PurpleFleaConnection extends Construct {
 }
 
 function validate(id: string, props: PurpleFleaConnectionProps): void {
-  new PropsValidator('PurpleFleaConnection', id)
+  const v = new PropsValidator('PurpleFleaConnection', id)
     .matches('agentId', props.agentId, AGENT_ID, AGENT_ID_RULE)
-    .check(
-      'baseUrl',
-      props.baseUrl,
-      isAllowedBaseUrl,
-      'must be an https URL without credentials (plain http only to loopback: 127.0.0.0/8, localhost, [::1])',
-    )
+    .check('baseUrl', props.baseUrl, isAllowedApiUrl, API_URL_RULE)
+    .notBoth('baseUrl', props.baseUrl, 'api', props.api, "baseUrl is the gateway's: give api: PurpleFleaApi.gateway({ baseUrl }) instead")
     .check('apiKeyField', props.apiKeyField, (v: string) => v.length > 0, 'must not be empty')
     .check('agentIdField', props.agentIdField, (v: string) => v.length > 0, 'must not be empty')
     // With the constructor's defaults. Refused even with agentId given: the key must never be readable
@@ -146,26 +192,61 @@ function validate(id: string, props: PurpleFleaConnectionProps): void {
       (v: Duration) => v.toDays({ integral: false }) >= LEDGER_MINIMUM_RETENTION_DAYS,
       `must be at least ${LEDGER_MINIMUM_RETENTION_DAYS} days, longer than every retry and redrive window`,
     )
-    .duration('requestTimeout', props.requestTimeout, Duration.seconds(1), Duration.seconds(30))
-    .throwIfInvalid();
+    .duration('requestTimeout', props.requestTimeout, Duration.seconds(1), Duration.seconds(30));
+  checkTradingKey(v, props);
+  v.throwIfInvalid();
 }
 
-function isAllowedBaseUrl(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
+/**
+ * The trading key's props: the services profile's only. Its fields, like the casino key's, never let a key be
+ * read as an agent id: within the trading pair, and across the pairs when both are in one secret.
+ */
+function checkTradingKey(v: PropsValidator, props: PurpleFleaConnectionProps): void {
+  if (props.api?.profile !== PurpleFleaApiProfile.SERVICES) {
+    const why = 'the trading key is used by the services profile only (api: PurpleFleaApi.services())';
+    v.notAllowed('tradingKeySecret', props.tradingKeySecret, why);
+    v.notAllowed('tradingKeyField', props.tradingKeyField, why);
+    v.notAllowed('tradingAgentIdField', props.tradingAgentIdField, why);
+    return;
   }
-  if (url.username !== '' || url.password !== '') return false;
-  if (url.protocol === 'https:') return true;
-  if (url.protocol !== 'http:') return false;
-  const host = url.hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-function trimTrailingSlashes(url: string): string {
-  return Token.isUnresolved(url) ? url : url.replace(/\/+$/, '');
+  const apiKeyField = props.apiKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.apiKeyField;
+  const agentIdField = props.agentIdField ?? PURPLEFLEA_CONNECTION_DEFAULTS.agentIdField;
+  const tradingKeyField = props.tradingKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.tradingKeyField;
+  const tradingAgentIdField = props.tradingAgentIdField ?? PURPLEFLEA_CONNECTION_DEFAULTS.tradingAgentIdField;
+  v.check('tradingKeyField', props.tradingKeyField, (f: string) => f.length > 0, 'must not be empty');
+  v.check('tradingAgentIdField', props.tradingAgentIdField, (f: string) => f.length > 0, 'must not be empty');
+  v.different(
+    'tradingAgentIdField',
+    tradingAgentIdField,
+    'tradingKeyField',
+    tradingKeyField,
+    "must not name the trading key's field (tradingKeyField): the trading key would be read as the trading agent id",
+  );
+  // Both pairs in one JSON object: no field may hold one pair's key and the other's agent id, or both keys.
+  if (props.tradingKeySecret === undefined || props.tradingKeySecret === props.apiKeySecret) {
+    const inOneSecret = 'while the trading key is in apiKeySecret';
+    v.different(
+      'tradingAgentIdField',
+      tradingAgentIdField,
+      'apiKeyField',
+      apiKeyField,
+      `must not name the API key's field (apiKeyField) ${inOneSecret}: the casino key would be read as the trading agent id`,
+    );
+    v.different(
+      'agentIdField',
+      agentIdField,
+      'tradingKeyField',
+      tradingKeyField,
+      `must not name the trading key's field (tradingKeyField) ${inOneSecret}: the trading key would be read as the agent id`,
+    );
+    v.different(
+      'tradingKeyField',
+      tradingKeyField,
+      'apiKeyField',
+      apiKeyField,
+      `must not name the API key's field (apiKeyField) ${inOneSecret}: the casino key would be sent to the trading service, which has keys of its own`,
+    );
+  }
 }
 
 /**

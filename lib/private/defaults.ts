@@ -21,10 +21,26 @@ import type { BonusTier } from '../bonus-tier';
 
 /** PurpleFleaConnection. */
 export const PURPLEFLEA_CONNECTION_DEFAULTS = Object.freeze({
+  /** `PurpleFleaApi.gateway()`: the gateway at `baseUrl`. */
+  api: 'gateway',
   apiKeyField: 'key',
   agentIdField: 'agent_id',
   baseUrl: 'https://api.purpleflea.com',
   requestTimeoutSeconds: 10,
+  tradingKeyField: 'trading_key',
+  tradingAgentIdField: 'trading_agent_id',
+} as const);
+
+/**
+ * PurpleFleaApi.gateway()'s and PurpleFleaApi.services()'s options (GatewayApiOptions, ServicesApiOptions): the
+ * gateway of the user's story, and the public hosts of Purple Flea's published services (purpleflea-services.md §0).
+ */
+export const PURPLEFLEA_API_DEFAULTS = Object.freeze({
+  baseUrl: PURPLEFLEA_CONNECTION_DEFAULTS.baseUrl,
+  escrowUrl: 'https://escrow.purpleflea.com',
+  casinoUrl: 'https://casino.purpleflea.com/api/v1',
+  tradingUrl: 'https://trading.purpleflea.com/v1',
+  faucetUrl: 'https://faucet.purpleflea.com',
 } as const);
 
 /** ModelOutputFormat.json()'s and ModelOutputFormat.csv()'s options (JsonModelOutputOptions, CsvModelOutputOptions). */

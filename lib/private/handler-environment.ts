@@ -1,4 +1,5 @@
-import { CONNECTION_ENV, connectionEnvironment } from './contracts/connection-env';
+import { AnyConnectionSettings, CONNECTION_ENV, connectionEnvironment } from './contracts/connection-env';
+import { PurpleFleaApiProfile } from '../purpleflea-api';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
 
 /*
@@ -15,6 +16,12 @@ export interface HandlerMetricsNames {
 /** The variables every handler gets besides the connection's and its construct's own settings. */
 const COMMON_ENVIRONMENT_NAMES = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'] as const;
 
+/** What a handler does with the connection, beyond reaching Purple Flea and the ledger. */
+export interface ConnectionUse {
+  /** It trades: on the services profile, it is told where the trading key is (and only it may read it). */
+  readonly trades?: boolean;
+}
+
 /**
  * A handler's whole environment: source maps, Powertools' service and namespace, how to reach
  * Purple Flea and the ledger, then the construct's settings (from its contract).
@@ -23,10 +30,11 @@ export function handlerEnvironment(
   metrics: HandlerMetricsNames,
   connection: PurpleFleaConnection,
   settings: { [name: string]: string },
+  use: ConnectionUse = {},
 ): { [name: string]: string } {
   return {
     ...commonHandlerEnvironment(metrics),
-    ...connectionEnvironmentOf(connection),
+    ...connectionEnvironmentOf(connection, use),
     ...settings,
   };
 }
@@ -51,17 +59,50 @@ export function constructEnvironmentNames(settingsNames: { readonly [key: string
   return [...COMMON_ENVIRONMENT_NAMES, ...Object.values(CONNECTION_ENV), ...Object.values(settingsNames)];
 }
 
-/** The environment variables that tell a handler how to reach Purple Flea and the ledger. */
-export function connectionEnvironmentOf(connection: PurpleFleaConnection): { [name: string]: string } {
-  return connectionEnvironment({
+/**
+ * The environment variables that tell a handler how to reach Purple Flea and the ledger. On the gateway they
+ * are exactly those of before profiles existed; on the services profile they name the services' URLs and,
+ * for a handler that trades, where the trading key is.
+ */
+export function connectionEnvironmentOf(connection: PurpleFleaConnection, use: ConnectionUse = {}): { [name: string]: string } {
+  return connectionEnvironment(connectionSettingsOf(connection, use));
+}
+
+function connectionSettingsOf(connection: PurpleFleaConnection, use: ConnectionUse): AnyConnectionSettings {
+  const common = {
     // The ARN, never the value.
     secretArn: connection.apiKeySecret.secretArn,
     apiKeyField: connection.apiKeyField,
     agentIdField: connection.agentIdField,
     agentId: connection.agentId,
-    baseUrl: connection.baseUrl,
     ledgerTableName: connection.ledgerTable.tableName,
     ledgerRetentionDays: connection.ledgerRetention?.toDays({ integral: false }),
     requestTimeoutMs: connection.requestTimeout.toMilliseconds(),
-  });
+  };
+  const api = connection.api;
+  if (api.profile !== PurpleFleaApiProfile.SERVICES) {
+    return { ...common, baseUrl: required(api.baseUrl, 'baseUrl') };
+  }
+  return {
+    ...common,
+    profile: 'services',
+    escrowUrl: required(api.escrowUrl, 'escrowUrl'),
+    casinoUrl: required(api.casinoUrl, 'casinoUrl'),
+    tradingUrl: required(api.tradingUrl, 'tradingUrl'),
+    faucetUrl: required(api.faucetUrl, 'faucetUrl'),
+    tradingKey: use.trades
+      ? {
+          // The ARN, never the value; absent: the trading key is in the connection's secret.
+          secretArn: connection.tradingKeySecret?.secretArn,
+          keyField: required(connection.tradingKeyField, 'tradingKeyField'),
+          agentIdField: required(connection.tradingAgentIdField, 'tradingAgentIdField'),
+        }
+      : undefined,
+  };
+}
+
+/** A value the connection sets for its profile (PurpleFleaApi's factories and the connection's constructor). */
+function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`PurpleFleaConnection: ${name} is missing for its profile`);
+  return value;
 }

@@ -1,5 +1,7 @@
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ActionKind, actionKeyPrefix } from './contracts/action-keys';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { ACTION_KINDS, ActionKind, actionKeyPrefix } from './contracts/action-keys';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
 
 /**
@@ -12,19 +14,50 @@ export const LEDGER_ACTION_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem']
 export const LEDGER_READ_ACTIONS = ['dynamodb:GetItem'];
 
 /**
- * Lets a handler take actions through the connection: read the one API-key secret, and read and update
- * single ledger records (and use the ledger's customer managed key, if any). With `kinds`, only the
- * records whose keys are of those kinds (`dynamodb:LeadingKeys`): the construct's own.
+ * Whether a handler taking actions of these kinds trades (every kind, when none are named): only such a
+ * handler may read the services profile's trading key secret, and is told where the trading key is.
+ */
+export function tradesWith(kinds?: readonly ActionKind[]): boolean {
+  return kinds === undefined || kinds.includes(ACTION_KINDS.trade);
+}
+
+/**
+ * Lets a handler take actions through the connection: read the API-key secret (and, for a handler that
+ * trades, the services profile's trading key secret, when there is one), and read and update single ledger
+ * records (and use the ledger's customer managed key, if any). With `kinds`, only the records whose keys are
+ * of those kinds (`dynamodb:LeadingKeys`): the construct's own. A secret encrypted with a customer managed key
+ * is granted with its key (aws-cdk-lib's grantRead: decrypt through Secrets Manager).
  */
 export function grantActionAccess(connection: PurpleFleaConnection, grantee: iam.IGrantable, kinds?: readonly ActionKind[]): iam.Grant {
-  let grant = connection.apiKeySecret
-    .grantRead(grantee)
-    .combine(grantLedgerRecords(connection, grantee, LEDGER_ACTION_ACTIONS, kinds));
+  let grant = grantSecretRead(connection.apiKeySecret, grantee).combine(grantLedgerRecords(connection, grantee, LEDGER_ACTION_ACTIONS, kinds));
+  if (connection.tradingKeySecret !== undefined && tradesWith(kinds)) {
+    grant = grant.combine(grantSecretRead(connection.tradingKeySecret, grantee));
+  }
   // An existing table encrypted with a customer managed key also needs the key.
   if (connection.ledgerTable.encryptionKey) {
     grant = grant.combine(connection.ledgerTable.encryptionKey.grantEncryptDecrypt(grantee));
   }
   return grant;
+}
+
+/**
+ * Reading a secret, and decrypting it with its customer managed key if it has one, through Secrets Manager
+ * only. aws-cdk-lib's grantRead grants the key of a secret created in the app, but not of an imported one
+ * (`Secret.fromSecretAttributes({ encryptionKey })`): the statement is added to the grantee here (the same
+ * statement, when aws-cdk-lib adds it too, appears once).
+ */
+function grantSecretRead(secret: secretsmanager.ISecret, grantee: iam.IGrantable): iam.Grant {
+  const grant = secret.grantRead(grantee);
+  const key = secret.encryptionKey;
+  if (key === undefined) return grant;
+  return grant.combine(
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(secret).region}.amazonaws.com` } },
+    }),
+  );
 }
 
 /**

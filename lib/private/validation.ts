@@ -10,9 +10,13 @@ import { Duration, Token } from 'aws-cdk-lib';
 export class PropsValidator {
   private readonly problems: string[] = [];
 
+  /**
+   * @param constructName what the props are of: a construct's name, or a factory's (`PurpleFleaApi.services()`)
+   * @param id the construct's id; a factory has none
+   */
   constructor(
     private readonly constructName: string,
-    private readonly id: string,
+    private readonly id?: string,
   ) {}
 
   /** Records `<prop> <why>, got <value>` unless `ok`; a token value is never checked. */
@@ -78,7 +82,7 @@ export class PropsValidator {
   /** Throws one Error listing every problem, if there were any. */
   public throwIfInvalid(): void {
     if (this.problems.length === 0) return;
-    const where = `${this.constructName} '${this.id}'`;
+    const where = this.id === undefined ? this.constructName : `${this.constructName} '${this.id}'`;
     if (this.problems.length === 1) {
       throw new Error(`${where}: ${this.problems[0]}`);
     }

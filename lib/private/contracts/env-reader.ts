@@ -45,6 +45,18 @@ export class EnvironmentReader {
     return raw as T;
   }
 
+  /** One of `allowed`, or undefined when the variable is absent or empty. */
+  optionalOneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    return this.optionalString(name) === undefined ? undefined : this.oneOf(name, allowed);
+  }
+
+  /** A variable that must not be set, `because` names why (e.g. another variable's value). */
+  absent(name: string, because: string): void {
+    if (this.optionalString(name) !== undefined) {
+      throw new Error(`${this.handlerName}: environment variable ${name} must not be set: ${because}`);
+    }
+  }
+
   private parseNumber(name: string, raw: string): number {
     const value = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(value)) {

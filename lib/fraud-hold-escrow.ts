@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -35,9 +36,11 @@ import { BATCH_RUN_DEFAULTS, FRAUD_HOLD_ESCROW_DEFAULTS } from './private/defaul
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
+import { checkEscrowTimeout } from './private/services-escrow';
 import { checkTemplate } from './private/templates';
 import { PropsValidator, isToken } from './private/validation';
 import { WildcardStatement } from './private/wildcard-policy';
+import { PurpleFleaApiProfile } from './purpleflea-api';
 
 /** How a {@link FraudHoldEscrow}'s records are written. */
 export enum HoldInputFormat {
@@ -157,6 +160,17 @@ export interface FraudHoldEscrowProps extends BatchRunProps {
    */
   readonly maxHoldUsdc?: number;
 
+  /**
+   * The services profile only: how long a hold lasts unless it is released, a whole number of hours from
+   * 1 hour to 30 days. Releasing a hold (review cleared) pays the seller at any time before; the escrow
+   * service has no other way to end it early, so a hold that is not released (a confirmed fraud, or no review)
+   * is refunded to its creator (the agent of the connection's key, not the transaction's buyer) at the timeout,
+   * less the service's 1 % commission. A week gives review its time, and returns the funds of a confirmed
+   * fraud without locking them for the service's maximum of 30 days. The gateway's escrow has no timeout.
+   * @default Duration.days(7)
+   */
+  readonly escrowTimeout?: Duration;
+
   // How fast (the run's rate and shape are in BatchRunProps).
 
   /**
@@ -224,6 +238,8 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
 
     const enabled = props.enabled ?? BATCH_RUN_DEFAULTS.enabled;
     const transform = transformTriggerOf(props);
+    const services = props.connection.api.profile === PurpleFleaApiProfile.SERVICES;
+    const escrowTimeout = props.escrowTimeout ?? Duration.days(FRAUD_HOLD_ESCROW_DEFAULTS.escrowTimeoutDays);
     const engine = new BatchEngine(this, {
       options: props,
       defaultOutputPrefix: FRAUD_HOLD_ESCROW_DEFAULTS.outputPrefix,
@@ -264,6 +280,8 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
             // Checked again on each row: input.csv is not trusted.
             maxHoldUsdc: props.maxHoldUsdc ?? FRAUD_HOLD_ESCROW_DEFAULTS.maxHoldUsdc,
             maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
+            // Only the services profile's escrow has a timeout.
+            services: services ? { escrowTimeoutHours: escrowTimeout.toHours() } : undefined,
           }),
       },
       summarize: {
@@ -435,6 +453,7 @@ function validate(id: string, props: FraudHoldEscrowProps): void {
   v.number('maxHoldUsdc', props.maxHoldUsdc, { min: 0, minExclusive: true });
   v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
   checkAmountMaxima(v, 'maxHoldUsdc', props.maxHoldUsdc, props);
+  checkEscrowTimeout(v, props.escrowTimeout);
 
   // How fast, and where the run folders go.
   checkRunShape(v, props, { concurrencyProp: 'actConcurrency', concurrency: props.actConcurrency, id: 'Act' });

@@ -29,7 +29,8 @@ import { grantActionAccess } from './private/ledger-access';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME, SAGEMAKER_NAME_RULE } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
-import { PropsValidator } from './private/validation';
+import { PropsValidator, isToken } from './private/validation';
+import { PurpleFleaApiProfile } from './purpleflea-api';
 import { PurpleFleaConnection } from './purpleflea-connection';
 
 /** Props of a {@link PredictToTrade}. */
@@ -108,6 +109,22 @@ export interface PredictToTradeProps {
   readonly asset?: string;
 
   /**
+   * The services profile only: the trading service's market, e.g. `BTC`, or `xyz:TSLA` for a market of
+   * another dex. The gateway trades `asset`.
+   * @default - derived from `asset`: the part before the dash, in upper case (`BTC-USDC` → `BTC`); an asset quoted in anything but USDC or USD gives none, and synth fails on the services profile
+   */
+  readonly coin?: string;
+
+  /**
+   * The services profile only: the leverage sent with every trade, a whole number from 1 to 50. The trading
+   * service's own default (5) never applies, as the leverage is always sent; the service silently caps it at
+   * the agent's maximum (10 unless the agent raised it). On the services profile `orderAmountUsdc` is the
+   * notional (`size_usd`), of which the margin is 1/leverage. The gateway's order has no leverage.
+   * @default 1
+   */
+  readonly leverage?: number;
+
+  /**
    * Decide, log and report, but never place an order.
    * @default false
    */
@@ -184,6 +201,8 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
     const maxSignalAge = props.maxSignalAge ?? Duration.minutes(PREDICT_TO_TRADE_DEFAULTS.maxSignalAgeMinutes);
     const enabled = props.enabled ?? PREDICT_TO_TRADE_DEFAULTS.enabled;
     const deliveryAge = deliveryMaxAge(maxSignalAge);
+    const asset = props.asset ?? PREDICT_TO_TRADE_DEFAULTS.asset;
+    const services = props.connection.api.profile === PurpleFleaApiProfile.SERVICES;
 
     this.deadLetterQueue = newDeadLetterQueue(this);
 
@@ -210,11 +229,17 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
           maxDailyNotionalUsdc: props.maxDailyNotionalUsdc,
           // Unique to this construct in the app, so that two PredictToTrade keep separate daily caps.
           dailyCapScope: this.node.addr,
-          asset: props.asset ?? PREDICT_TO_TRADE_DEFAULTS.asset,
+          asset,
           dryRun: props.dryRun ?? PREDICT_TO_TRADE_DEFAULTS.dryRun,
           enabled,
           maxSignalAgeSeconds: maxSignalAge.toSeconds({ integral: false }),
+          // Only the services profile's trade has a coin and a leverage (validate() made sure the coin is known).
+          services: services
+            ? { coin: props.coin ?? coinOf(asset) ?? '', leverage: props.leverage ?? PREDICT_TO_TRADE_DEFAULTS.leverage }
+            : undefined,
         }),
+        // It trades: on the services profile it is told where the trading key is.
+        { trades: true },
       ),
       // No async retries: a failed invocation goes to the dead-letter queue, for an operator to look at.
       retryAttempts: 0,
@@ -309,6 +334,23 @@ const MAX_STATIC_FEATURES_LENGTH = 8000;
 
 const ASSET = /^[A-Za-z0-9]+-[A-Za-z0-9]+$/;
 
+/** A market of the trading service: `BTC`, or `xyz:TSLA` for another dex's. */
+const COIN = /^(?:[A-Za-z0-9]{1,16}:)?[A-Za-z0-9]{1,32}$/;
+
+/** The trading service's leverage: Hyperliquid's and the agent settings' range. */
+const MIN_LEVERAGE = 1;
+const MAX_LEVERAGE = 50;
+
+/**
+ * The trading service's market for an asset: its base in upper case, when the asset is quoted in USDC or USD
+ * (the service's markets are USDC-margined perpetuals); undefined otherwise, or for a token.
+ */
+function coinOf(asset: string): string | undefined {
+  if (isToken(asset) || !ASSET.test(asset)) return undefined;
+  const [base, quote] = asset.split('-');
+  return /^USDC?$/i.test(quote) ? base.toUpperCase() : undefined;
+}
+
 /** The environment variables the construct sets; the user's `functionOptions.environment` may not. */
 const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames(PREDICT_TO_TRADE_ENV);
 
@@ -367,6 +409,25 @@ function validate(id: string, props: PredictToTradeProps): void {
     v.check('maxDailyNotionalUsdc', props.maxDailyNotionalUsdc, (d: number) => !(d < orderAmount), `must be at least orderAmountUsdc (${orderAmount})`);
   }
   v.matches('asset', props.asset, ASSET, 'must be a market like BTC-USDC');
+
+  // The services profile's trade.
+  v.matches(
+    'coin',
+    props.coin,
+    COIN,
+    'must be a market of the trading service: letters and digits, optionally after a dex and a colon (BTC, xyz:TSLA)',
+  );
+  v.number('leverage', props.leverage, { min: MIN_LEVERAGE, max: MAX_LEVERAGE, integer: true });
+  // Without a coin, the services profile derives it from the asset (an invalid asset is reported above).
+  const asset = props.asset ?? PREDICT_TO_TRADE_DEFAULTS.asset;
+  const services = props.connection.api.profile === PurpleFleaApiProfile.SERVICES;
+  if (services && props.coin === undefined && (isToken(asset) || ASSET.test(asset)) && coinOf(asset) === undefined) {
+    v.fail(
+      isToken(asset)
+        ? 'coin must be given on the services profile when asset is a token: it is derived from the value of asset at synth'
+        : `coin cannot be derived from asset ${JSON.stringify(asset)}: the trading service's markets are quoted in USDC (BTC-USDC → BTC); give coin`,
+    );
+  }
   v.duration('maxSignalAge', props.maxSignalAge, Duration.minutes(1), Duration.hours(24));
 
   // Function settings the construct must own.

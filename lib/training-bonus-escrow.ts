@@ -30,8 +30,10 @@ import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { checkTemplate, placeholderPattern } from './private/templates';
+import { SERVICES_AGENT_ID, checkEscrowTimeout, isServicesAgentId } from './private/services-escrow';
 import { PropsValidator, isToken } from './private/validation';
 import { newWildcardPolicy } from './private/wildcard-policy';
+import { PurpleFleaApiProfile } from './purpleflea-api';
 import { PurpleFleaConnection } from './purpleflea-connection';
 
 /** Props of a {@link TrainingBonusEscrow}. */
@@ -73,7 +75,8 @@ export interface TrainingBonusEscrowProps {
   readonly maxBonusUsdc?: number;
 
   /**
-   * The escrow's buyer: the agent that pays the bonus.
+   * The escrow's buyer: the agent that pays the bonus. The gateway only: on the services profile the buyer is
+   * always the agent of the connection's key, and giving `buyerAgentId` is an error.
    * @default 'agt_platform_treasury'
    */
   readonly buyerAgentId?: string;
@@ -86,10 +89,29 @@ export interface TrainingBonusEscrowProps {
   readonly sellerTagKey?: string;
 
   /**
-   * The seller's agent id, from the placeholders `{jobName}`, `{metricName}` and `{metricValue}`.
+   * The seller's agent id, from the placeholders `{jobName}`, `{metricName}` and `{metricValue}`. On the
+   * services profile it must render an `ag_` id of the casino registry, which the default cannot: there, give
+   * `sellerAgentId` or an `ag_` template.
    * @default 'agt_model_{jobName}'
    */
   readonly sellerTemplate?: string;
+
+  /**
+   * The seller of every bonus, one agent id, in place of `sellerTemplate` (a job's `sellerTagKey` tag still
+   * names its own seller). On the services profile it must be an `ag_` id of the casino registry: the
+   * escrow service refuses others.
+   * @default - the seller comes from `sellerTemplate`
+   */
+  readonly sellerAgentId?: string;
+
+  /**
+   * The services profile only: how long an escrow waits for its release, a whole number of hours from 1 hour
+   * to 30 days. When it passes, an escrow that was not released is refunded to its creator (the agent of the
+   * connection's key) less the escrow service's 1 % commission, and the seller gets nothing: a bonus waits for
+   * the owner's approval, hence the longest the service allows. The gateway's escrow has no timeout.
+   * @default Duration.days(30)
+   */
+  readonly escrowTimeout?: Duration;
 
   /**
    * The escrow's release condition, from the placeholders `{jobName}`, `{metricName}` and `{metricValue}`.
@@ -176,6 +198,8 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
 
     const enabled = props.enabled ?? TRAINING_BONUS_ESCROW_DEFAULTS.enabled;
     const prefix = props.trainingJobNamePrefix;
+    const services = props.connection.api.profile === PurpleFleaApiProfile.SERVICES;
+    const escrowTimeout = props.escrowTimeout ?? Duration.days(TRAINING_BONUS_ESCROW_DEFAULTS.escrowTimeoutDays);
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.deadLetterQueue = newDeadLetterQueue(this);
 
@@ -194,12 +218,15 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
           maxBonusUsdc: props.maxBonusUsdc ?? TRAINING_BONUS_ESCROW_DEFAULTS.maxBonusUsdc,
           buyerAgentId: props.buyerAgentId ?? TRAINING_BONUS_ESCROW_DEFAULTS.buyerAgentId,
           sellerTagKey: props.sellerTagKey,
-          sellerTemplate: props.sellerTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate,
+          // One seller for every job is a template without placeholders: it renders itself, on either profile.
+          sellerTemplate: props.sellerAgentId ?? props.sellerTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate,
           conditionTemplate: props.conditionTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.conditionTemplate,
           // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
           eventBusName: this.eventBus.eventBusArn,
           dryRun: props.dryRun ?? TRAINING_BONUS_ESCROW_DEFAULTS.dryRun,
           enabled,
+          // Only the services profile's escrow has a timeout.
+          services: services ? { escrowTimeoutHours: escrowTimeout.toHours() } : undefined,
         }),
       ),
       // Retrying is safe (the ledger makes a repeat harmless) and helps a throttled or failing DescribeTrainingJob.
@@ -342,7 +369,8 @@ function validate(id: string, props: TrainingBonusEscrowProps): void {
     (k: string) => k.length > 0 && k.length <= MAX_TAG_KEY_LENGTH,
     `must be a tag key of 1 to ${MAX_TAG_KEY_LENGTH} characters`,
   );
-  if (checkTemplate(v, 'sellerTemplate', props.sellerTemplate, ESCROW_TEMPLATE_PLACEHOLDERS)) {
+  const sellerTemplateValid = checkTemplate(v, 'sellerTemplate', props.sellerTemplate, ESCROW_TEMPLATE_PLACEHOLDERS);
+  if (sellerTemplateValid) {
     // Placeholders as a one-character value: the smallest agent id this template can render.
     v.check(
       'sellerTemplate',
@@ -351,7 +379,11 @@ function validate(id: string, props: TrainingBonusEscrowProps): void {
       `must render a Purple Flea agent id (^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$) once its placeholders are filled`,
     );
   }
+  v.matches('sellerAgentId', props.sellerAgentId, AGENT_ID, AGENT_ID_RULE);
+  v.notBoth('sellerAgentId', props.sellerAgentId, 'sellerTemplate', props.sellerTemplate, 'give one seller, or a template for each job');
   checkTemplate(v, 'conditionTemplate', props.conditionTemplate, ESCROW_TEMPLATE_PLACEHOLDERS);
+  if (props.connection.api.profile === PurpleFleaApiProfile.SERVICES) checkServicesEscrow(v, props, sellerTemplateValid);
+  checkEscrowTimeout(v, props.escrowTimeout);
 
   // Function settings the construct must own.
   checkFunctionOptions(v, props.functionOptions, {
@@ -360,6 +392,30 @@ function validate(id: string, props: TrainingBonusEscrowProps): void {
     maxEventAgeWhy: `the construct keeps an event for ${HANDLER_MAX_EVENT_AGE.toHumanString()}`,
   });
   v.throwIfInvalid();
+}
+
+/**
+ * On the services profile the escrow service names the buyer (the key's agent) and takes only `ag_` ids of the
+ * casino registry as the counterparty: the gateway's buyer and its default seller template cannot work there.
+ */
+function checkServicesEscrow(v: PropsValidator, props: TrainingBonusEscrowProps, sellerTemplateValid: boolean): void {
+  v.notAllowed('buyerAgentId', props.buyerAgentId, "on the services profile the buyer is always the agent of the connection's key");
+  if (props.sellerAgentId === undefined && props.sellerTemplate === undefined) {
+    v.fail(
+      `sellerAgentId or sellerTemplate must be given on the services profile: the default seller template ${JSON.stringify(TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate)} ` +
+        'renders agt_ ids, and the escrow service takes only ag_ ids of the casino registry',
+    );
+  }
+  v.check('sellerAgentId', props.sellerAgentId, isServicesAgentId, `must be ${SERVICES_AGENT_ID}`);
+  if (sellerTemplateValid) {
+    // Placeholders as a one-character value, as for the agent id rule above.
+    v.check(
+      'sellerTemplate',
+      props.sellerTemplate,
+      (t: string) => isServicesAgentId(t.replace(PLACEHOLDER, 'a')),
+      `must render ${SERVICES_AGENT_ID}`,
+    );
+  }
 }
 
 /** At least one tier; finite, distinct thresholds; amounts in (0, maxBonusUsdc]. Token values are skipped. */

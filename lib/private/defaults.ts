@@ -62,6 +62,8 @@ export const PREDICT_TO_TRADE_DEFAULTS = Object.freeze({
   orderAmountUsdc: 50,
   maxOrderAmountUsdc: 1000,
   asset: 'BTC-USDC',
+  /** The services profile's leverage, always sent (the trading service's own default is 5). */
+  leverage: 1,
   dryRun: false,
   enabled: true,
   maxSignalAgeMinutes: 5,
@@ -82,6 +84,8 @@ export const TRAINING_BONUS_ESCROW_DEFAULTS = Object.freeze({
   buyerAgentId: 'agt_platform_treasury',
   sellerTemplate: 'agt_model_{jobName}',
   conditionTemplate: 'model_owner_approved:{jobName}',
+  /** The services profile's escrow timeout: the longest the escrow service allows, as a bonus waits for the owner's approval. */
+  escrowTimeoutDays: 30,
   dryRun: false,
   enabled: true,
   logRetention: 'THREE_MONTHS',
@@ -126,6 +130,12 @@ export const FRAUD_HOLD_ESCROW_DEFAULTS = Object.freeze({
   conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}',
   maxHoldUsdc: 1000,
   actConcurrency: 5,
+  /**
+   * The services profile's escrow timeout. A hold can be ended early only by releasing it to the seller (review
+   * cleared); a hold that is not released goes back to its creator at the timeout. A week gives review its time and
+   * returns the funds of a confirmed fraud without locking them for the service's maximum of 30 days.
+   */
+  escrowTimeoutDays: 7,
 } as const);
 
 /** PurpleFleaDashboard. */

@@ -1,3 +1,4 @@
+import { readApiProfile } from './connection-env';
 import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
 import type { OutcomeMetricNames } from './outcome-metrics';
 
@@ -104,6 +105,21 @@ export interface FraudHoldActSettings {
    */
   readonly maxHoldUsdc: number;
   readonly maxBatchTotalUsdc: number;
+  /**
+   * What only the services profile's escrow uses: present exactly when the connection speaks the services
+   * profile (PF_API_PROFILE=services), absent on the gateway. (On the services profile the escrow's buyer is
+   * always the key's agent; the record's buyer goes into the description.)
+   */
+  readonly services?: ServicesHoldSettings;
+}
+
+/** The services profile's hold (`POST /escrow/create`). */
+export interface ServicesHoldSettings {
+  /**
+   * `timeout_hours`, a whole number from 1 to 720: a hold that is not released (review cleared) by then is
+   * refunded to its creator (the key's agent) less the 1 % commission.
+   */
+  readonly escrowTimeoutHours: number;
 }
 
 export const FRAUD_HOLD_ACT_ENV = {
@@ -114,6 +130,8 @@ export const FRAUD_HOLD_ACT_ENV = {
   enabled: 'ENABLED',
   maxHoldUsdc: 'MAX_HOLD_USDC',
   maxBatchTotalUsdc: 'MAX_BATCH_TOTAL_USDC',
+  /** The services profile only (ServicesHoldSettings). */
+  escrowTimeoutHours: 'ESCROW_TIMEOUT_HOURS',
 } as const;
 
 export function fraudHoldActEnvironment(settings: FraudHoldActSettings): { [name: string]: string } {
@@ -126,6 +144,7 @@ export function fraudHoldActEnvironment(settings: FraudHoldActSettings): { [name
     [env.enabled]: String(settings.enabled),
     [env.maxHoldUsdc]: settings.maxHoldUsdc.toString(),
     [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
+    [env.escrowTimeoutHours]: settings.services?.escrowTimeoutHours.toString(),
   });
 }
 
@@ -140,6 +159,8 @@ export function readFraudHoldActSettings(env: Environment): FraudHoldActSettings
     enabled: read.boolean(names.enabled),
     maxHoldUsdc: read.number(names.maxHoldUsdc),
     maxBatchTotalUsdc: read.number(names.maxBatchTotalUsdc),
+    services:
+      readApiProfile(env, 'FraudHoldEscrow Act') === 'services' ? { escrowTimeoutHours: read.number(names.escrowTimeoutHours) } : undefined,
   };
 }
 

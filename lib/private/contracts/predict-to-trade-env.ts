@@ -1,3 +1,4 @@
+import { readApiProfile } from './connection-env';
 import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
 import type { OutcomeMetricNames } from './outcome-metrics';
 
@@ -26,6 +27,19 @@ export interface PredictToTradeSettings {
   readonly dryRun: boolean;
   readonly enabled: boolean;
   readonly maxSignalAgeSeconds: number;
+  /**
+   * What only the services profile's trade uses: present exactly when the connection speaks the services
+   * profile (PF_API_PROFILE=services), absent on the gateway, whose order has neither.
+   */
+  readonly services?: ServicesTradeSettings;
+}
+
+/** The services profile's trade (`POST /trade/open`): the market and the leverage, always sent. */
+export interface ServicesTradeSettings {
+  /** The trading service's market, e.g. `BTC` (from the asset `BTC-USDC` unless given). */
+  readonly coin: string;
+  /** A whole number from 1 to 50: sent with every trade (the service's own default is 5). `size_usd` is the notional. */
+  readonly leverage: number;
 }
 
 export const PREDICT_TO_TRADE_ENV = {
@@ -45,6 +59,9 @@ export const PREDICT_TO_TRADE_ENV = {
   dryRun: 'DRY_RUN',
   enabled: 'ENABLED',
   maxSignalAgeSeconds: 'MAX_SIGNAL_AGE_SECONDS',
+  /** The services profile only (ServicesTradeSettings). */
+  coin: 'COIN',
+  leverage: 'LEVERAGE',
 } as const;
 
 export function predictToTradeEnvironment(settings: PredictToTradeSettings): { [name: string]: string } {
@@ -66,6 +83,8 @@ export function predictToTradeEnvironment(settings: PredictToTradeSettings): { [
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
     [env.maxSignalAgeSeconds]: settings.maxSignalAgeSeconds.toString(),
+    [env.coin]: settings.services?.coin,
+    [env.leverage]: settings.services?.leverage.toString(),
   });
 }
 
@@ -89,6 +108,10 @@ export function readPredictToTradeSettings(env: Environment): PredictToTradeSett
     dryRun: read.boolean(names.dryRun),
     enabled: read.boolean(names.enabled),
     maxSignalAgeSeconds: read.number(names.maxSignalAgeSeconds),
+    services:
+      readApiProfile(env, 'PredictToTrade') === 'services'
+        ? { coin: read.string(names.coin), leverage: read.number(names.leverage) }
+        : undefined,
   };
 }
 

@@ -1,3 +1,4 @@
+import { readApiProfile } from './connection-env';
 import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
 import type { OutcomeMetricNames } from './outcome-metrics';
 
@@ -30,6 +31,21 @@ export interface TrainingBonusEscrowSettings {
   readonly eventBusName: string;
   readonly dryRun: boolean;
   readonly enabled: boolean;
+  /**
+   * What only the services profile's escrow uses: present exactly when the connection speaks the services
+   * profile (PF_API_PROFILE=services), absent on the gateway. (On the services profile the buyer is always the
+   * key's agent: buyerAgentId is not sent.)
+   */
+  readonly services?: ServicesEscrowSettings;
+}
+
+/** The services profile's escrow (`POST /escrow/create`). */
+export interface ServicesEscrowSettings {
+  /**
+   * `timeout_hours`, a whole number from 1 to 720: when it passes, an escrow that was not released is refunded
+   * to its creator (the key's agent) less the 1 % commission.
+   */
+  readonly escrowTimeoutHours: number;
 }
 
 export const TRAINING_BONUS_ESCROW_ENV = {
@@ -44,6 +60,8 @@ export const TRAINING_BONUS_ESCROW_ENV = {
   eventBusName: 'EVENT_BUS_NAME',
   dryRun: 'DRY_RUN',
   enabled: 'ENABLED',
+  /** The services profile only (ServicesEscrowSettings). */
+  escrowTimeoutHours: 'ESCROW_TIMEOUT_HOURS',
 } as const;
 
 export function trainingBonusEscrowEnvironment(settings: TrainingBonusEscrowSettings): { [name: string]: string } {
@@ -61,6 +79,7 @@ export function trainingBonusEscrowEnvironment(settings: TrainingBonusEscrowSett
     [env.eventBusName]: settings.eventBusName,
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
+    [env.escrowTimeoutHours]: settings.services?.escrowTimeoutHours.toString(),
   });
 }
 
@@ -79,6 +98,8 @@ export function readTrainingBonusEscrowSettings(env: Environment): TrainingBonus
     eventBusName: read.string(names.eventBusName),
     dryRun: read.boolean(names.dryRun),
     enabled: read.boolean(names.enabled),
+    services:
+      readApiProfile(env, 'TrainingBonusEscrow') === 'services' ? { escrowTimeoutHours: read.number(names.escrowTimeoutHours) } : undefined,
   };
 }
 

@@ -2,13 +2,27 @@
 //   npx cdk synth -c endpointName=my-model -c secretName=MyPurpleFleaKey -c dryRun=false
 //   npx cdk synth -c trainingJobNamePrefix=my-model-   (an empty prefix, -c trainingJobNamePrefix=, matches every training job)
 //   npx cdk synth -c transformJobNamePrefix=my-fraud-  (an empty prefix, -c transformJobNamePrefix=, matches every transform job)
+//   npx cdk synth -c api=services   (Purple Flea's published services instead of the gateway, the default: -c api=gateway)
+//     -c sellerAgentId=ag_...          the bonuses' seller on the services profile (an ag_ id of the casino registry)
+//     -c tradingSecretName=MyTradingKey a second secret for the trading key (else it is in the API-key secret)
 import { App, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, PurpleFleaDashboard, TrainingBonusEscrow } from '../lib';
+import {
+  BatchPayout,
+  FraudHoldEscrow,
+  PredictToTrade,
+  PurpleFleaApi,
+  PurpleFleaConnection,
+  PurpleFleaDashboard,
+  TrainingBonusEscrow,
+} from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
+
+/** The bonuses' seller on the services profile unless `-c sellerAgentId` names one: a placeholder, no real agent. */
+export const SAMPLE_SERVICES_SELLER = 'ag_000000000000';
 
 /** Builds the sample app without synthesizing it, so that a test can inspect it. */
 export function buildSampleApp(context: { [key: string]: any } = {}): App {
@@ -21,6 +35,14 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const trainingJobNamePrefix = String(app.node.tryGetContext('trainingJobNamePrefix') ?? 'demo-direction-model');
   // Fraud holds only for the sample fraud model's Batch Transform jobs, unless asked otherwise.
   const transformJobNamePrefix = String(app.node.tryGetContext('transformJobNamePrefix') ?? 'demo-fraud-model');
+  // Which Purple Flea API: the gateway (the default) or the published services, the same constructs on either.
+  const apiName = String(app.node.tryGetContext('api') ?? 'gateway');
+  if (apiName !== 'gateway' && apiName !== 'services') {
+    throw new Error(`The sample app's context api must be gateway or services, got ${JSON.stringify(apiName)}`);
+  }
+  const services = apiName === 'services';
+  const tradingSecretName: string | undefined = app.node.tryGetContext('tradingSecretName');
+  const sellerAgentId = String(app.node.tryGetContext('sellerAgentId') ?? SAMPLE_SERVICES_SELLER);
 
   const stack = new Stack(app, SAMPLE_STACK_NAME, {
     description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade, TrainingBonusEscrow, BatchPayout, FraudHoldEscrow)',
@@ -29,6 +51,12 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const connection = new PurpleFleaConnection(stack, 'PurpleFlea', {
     // Imported by name, with no lookup: synth needs no AWS account, and the value never enters the template.
     apiKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'ApiKey', secretName),
+    api: services ? PurpleFleaApi.services() : PurpleFleaApi.gateway(),
+    // The services profile's trading key: in the API-key secret (trading_key, trading_agent_id), or in a secret of its own.
+    tradingKeySecret:
+      services && tradingSecretName !== undefined
+        ? secretsmanager.Secret.fromSecretNameV2(stack, 'TradingKey', tradingSecretName)
+        : undefined,
   });
   new CfnOutput(stack, 'LedgerTableName', {
     description: "The action ledger: one record per money-moving action; records in state UNKNOWN need an operator.",
@@ -44,6 +72,8 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const trainingBonus = new TrainingBonusEscrow(stack, 'TrainingBonus', {
     connection,
     trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
+    // The services' escrow takes only ag_ ids of the casino registry: the gateway's seller template cannot work there.
+    sellerAgentId: services ? sellerAgentId : undefined,
     dryRun,
   });
 

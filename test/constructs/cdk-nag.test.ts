@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -16,7 +17,9 @@ import {
   FraudHoldEscrowProps,
   HoldInputFormat,
   PredictToTrade,
+  PurpleFleaApi,
   PurpleFleaConnection,
+  PurpleFleaConnectionProps,
   PurpleFleaDashboard,
   TrainingBonusEscrow,
   TrainingBonusEscrowProps,
@@ -194,6 +197,60 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     });
     new FraudHoldEscrow(stack, 'Holds', { connection, ...props(stack) });
     expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
+  /** Every construct, each with a trigger, on one connection (on the services profile, with `connectionProps`). */
+  function stackWithEveryConstruct(id: string, connectionProps: (stack: Stack) => Partial<PurpleFleaConnectionProps>): Stack {
+    const stack = newStack(id);
+    const connection = newConnection(stack, connectionProps(stack));
+    const services = connection.api.baseUrl === undefined;
+    const monitored = [
+      new PredictToTrade(stack, 'Scheduled', { connection, endpointName: 'demo-direction-model' }),
+      new PredictToTrade(stack, 'OnEvent', {
+        connection,
+        endpointName: 'demo-direction-model',
+        eventPattern: { source: ['my.signals'], detailType: ['Features Ready'] },
+        maxDailyNotionalUsdc: 500,
+      }),
+      new TrainingBonusEscrow(stack, 'Bonus', {
+        connection,
+        trainingJobNamePrefix: 'churn-',
+        sellerAgentId: services ? 'ag_0123456789ab' : undefined,
+      }),
+      new BatchPayout(stack, 'Payout', { connection, sourceBucket: scoresBucket(stack), sourcePrefix: 'scores/' }),
+      new FraudHoldEscrow(stack, 'Holds', {
+        connection,
+        transformJobNamePrefix: 'fraud-',
+        transformOutputBucket: s3.Bucket.fromBucketName(stack, 'TransformOutput', 'transform-output'),
+      }),
+    ];
+    new PurpleFleaDashboard(stack, 'Dashboard', { monitored });
+    return stack;
+  }
+
+  test.each<[string, (stack: Stack) => Partial<PurpleFleaConnectionProps>]>([
+    ['the trading key in the API-key secret', () => ({})],
+    [
+      'a trading key secret of its own',
+      (stack) => ({ tradingKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'TradingKey', 'PurpleFleaTradingKey') }),
+    ],
+    [
+      'a trading key secret encrypted with a customer managed key',
+      (stack) => ({
+        tradingKeySecret: secretsmanager.Secret.fromSecretAttributes(stack, 'TradingKey', {
+          secretCompleteArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:PurpleFleaTradingKey-AbCdEf`,
+          encryptionKey: new kms.Key(stack, 'TradingKmsKey', { enableKeyRotation: true }),
+        }),
+      }),
+    ],
+  ])('the services profile, with %s: no unacknowledged finding, and exactly the acknowledgments of the gateway', (_name, tradingKey) => {
+    const services = stackWithEveryConstruct('NagProfile', (stack) => ({ api: PurpleFleaApi.services(), ...tradingKey(stack) }));
+    const gateway = stackWithEveryConstruct('NagProfile', () => ({}));
+    expect(unacknowledgedFindings(services)).toEqual([]);
+    expect(unacknowledgedFindings(gateway)).toEqual([]);
+    const sorted = (stack: Stack) => acknowledgments(stack).sort((a, b) => `${a.path} ${a.id}`.localeCompare(`${b.path} ${b.id}`));
+    expect(sorted(services).length).toBeGreaterThan(0);
+    expect(sorted(services)).toEqual(sorted(gateway));
   });
 
   test('no unacknowledged finding for two BatchPayouts on one source bucket', () => {

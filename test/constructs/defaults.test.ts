@@ -29,6 +29,7 @@ import {
   HANDLER_FUNCTION_DEFAULTS,
   MODEL_OUTPUT_DEFAULTS,
   PREDICT_TO_TRADE_DEFAULTS,
+  PURPLEFLEA_API_DEFAULTS,
   PURPLEFLEA_CONNECTION_DEFAULTS,
   PURPLEFLEA_DASHBOARD_DEFAULTS,
   TRAINING_BONUS_ESCROW_DEFAULTS,
@@ -228,6 +229,38 @@ describe('ModelOutputFormat', () => {
 
   test("its constant holds nothing but the options' defaults", () => {
     expect(Object.keys(MODEL_OUTPUT_DEFAULTS).sort()).toEqual(options.map((p) => p.name).sort());
+  });
+});
+
+describe('PurpleFleaApi', () => {
+  const options = ['GatewayApiOptions', 'ServicesApiOptions']
+    .map((struct) => assembly.types[`${assembly.name}.${struct}`])
+    .flatMap((struct: AssemblyType) => struct.properties ?? []);
+  /** The options table of the README's section on the two API profiles (`| option | default | |`). */
+  const profiles = readme.match(/\n## Two API profiles[^\n]*\n([\s\S]*?)(?=\n## )/)?.[1] ?? '';
+  const optionRows = new Map(
+    profiles
+      .split('\n')
+      .filter((line) => /^\| `\w+` \|/.test(line))
+      .map((line) => line.split('|').map((cell) => cell.trim()))
+      .map(([, option, cell]) => [option.replace(/`/g, ''), cell] as const),
+  );
+
+  test.each(options.map((p) => [p.name, p] as const))("%s: its @default and the README give the constant's default", (propName, prop) => {
+    const value = (PURPLEFLEA_API_DEFAULTS as Defaults)[propName];
+    expect(value).toBeDefined();
+    expect({ '@default': prop.docs?.default, 'README': optionRows.get(propName) }).toEqual({
+      '@default': jsdocForm(assembly, prop, propName, value),
+      'README': readmeForm(assembly, prop, propName, value),
+    });
+  });
+
+  test("its constant holds nothing but the options' defaults", () => {
+    expect(Object.keys(PURPLEFLEA_API_DEFAULTS).sort()).toEqual(options.map((p) => p.name).sort());
+  });
+
+  test("the gateway's default base URL is the connection's", () => {
+    expect(PURPLEFLEA_API_DEFAULTS.baseUrl).toBe(PURPLEFLEA_CONNECTION_DEFAULTS.baseUrl);
   });
 });
 

@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
+import { SAMPLE_SERVICES_SELLER, SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../../lib';
@@ -241,5 +241,85 @@ describe('the API key never leaves its secret', () => {
       .filter(([, r]) => JSON.stringify(r).includes('pf_live_DO_NOT_LEAK'))
       .map(([, r]) => r.Type);
     expect(holding).toEqual(['AWS::SecretsManager::Secret']);
+  });
+});
+
+describe('the sample app on the services profile (-c api=services)', () => {
+  /** The library's functions that reach Purple Flea or the ledger (they have the connection's variables), by logical id. */
+  function connectedFunctions(template: Template): { [id: string]: { [name: string]: any } } {
+    return Object.fromEntries(
+      Object.entries(template.findResources('AWS::Lambda::Function'))
+        .map(([id, f]: [string, any]) => [id, f.Properties.Environment?.Variables] as const)
+        .filter(([, variables]) => variables?.PF_SECRET_ARN !== undefined),
+    );
+  }
+  const resourceLines = (template: Template) =>
+    Object.entries(template.toJSON().Resources as { [id: string]: { Type: string } })
+      .map(([id, r]) => `${id} ${r.Type}`)
+      .sort();
+
+  test('synthesizes with no AWS account, cdk-nag finds nothing unacknowledged, and has the same resources as on the gateway', () => {
+    // Synthesis fails on any cdk-nag error.
+    const assembly = buildSampleApp({ api: 'services' }).synth();
+    expect(assembly.getStackByName(SAMPLE_STACK_NAME).template.Resources).toBeDefined();
+    expect(resourceLines(sampleTemplate({ api: 'services' }))).toEqual(resourceLines(sampleTemplate()));
+    expect(resourceLines(sampleTemplate({ api: 'gateway' }))).toEqual(resourceLines(sampleTemplate()));
+  });
+
+  test('every function that reaches Purple Flea or the ledger speaks the services profile; by default, the gateway as before', () => {
+    const services = connectedFunctions(sampleTemplate({ api: 'services' }));
+    expect(Object.keys(services)).toHaveLength(6);
+    for (const variables of Object.values(services)) {
+      expect(variables).toMatchObject({
+        PF_API_PROFILE: 'services',
+        PF_ESCROW_URL: 'https://escrow.purpleflea.com',
+        PF_CASINO_URL: 'https://casino.purpleflea.com/api/v1',
+        PF_TRADING_URL: 'https://trading.purpleflea.com/v1',
+        PF_FAUCET_URL: 'https://faucet.purpleflea.com',
+      });
+      expect(variables).not.toHaveProperty('PF_BASE_URL');
+    }
+    const gateway = connectedFunctions(sampleTemplate());
+    expect(Object.keys(gateway).sort()).toEqual(Object.keys(services).sort());
+    for (const variables of Object.values(gateway)) {
+      expect(variables.PF_BASE_URL).toBe('https://api.purpleflea.com');
+      expect(Object.keys(variables).filter((name) => /^(PF_API_PROFILE|PF_ESCROW_URL|PF_TRADING_|COIN$|LEVERAGE$|ESCROW_TIMEOUT_HOURS$)/.test(name))).toEqual([]);
+    }
+    // -c api=gateway is the default.
+    expect(sampleTemplate({ api: 'gateway' }).toJSON()).toEqual(sampleTemplate().toJSON());
+  });
+
+  test("the trader trades BTC at leverage 1; bonuses go to the placeholder seller (or -c sellerAgentId) and time out after 30 days, holds after 7", () => {
+    const variablesOf = (context: { [key: string]: any }, service: string) =>
+      Object.values(sampleTemplate(context).findResources('AWS::Lambda::Function'))
+        .map((f: any) => f.Properties.Environment?.Variables)
+        .filter((v) => v?.POWERTOOLS_SERVICE_NAME === service && v.PF_SECRET_ARN !== undefined);
+    expect(variablesOf({ api: 'services' }, 'predict-to-trade')).toEqual([
+      expect.objectContaining({ COIN: 'BTC', LEVERAGE: '1', PF_TRADING_KEY_FIELD: 'trading_key', PF_TRADING_AGENT_ID_FIELD: 'trading_agent_id' }),
+    ]);
+    expect(variablesOf({ api: 'services' }, 'training-bonus-escrow')).toEqual([
+      expect.objectContaining({ SELLER_TEMPLATE: SAMPLE_SERVICES_SELLER, ESCROW_TIMEOUT_HOURS: '720' }),
+    ]);
+    expect(variablesOf({ api: 'services', sellerAgentId: 'ag_0123456789ab' }, 'training-bonus-escrow')).toEqual([
+      expect.objectContaining({ SELLER_TEMPLATE: 'ag_0123456789ab' }),
+    ]);
+    // The Act function holds; Summarize only reads the ledger.
+    expect(variablesOf({ api: 'services' }, 'fraud-hold-escrow').map((v) => v.ESCROW_TIMEOUT_HOURS)).toEqual(['168', undefined]);
+  });
+
+  test('-c tradingSecretName: the trading key in a secret of its own, which only the trader may read', () => {
+    const stack = buildSampleApp({ api: 'services', tradingSecretName: 'prod/purpleflea-trading' }).node.findChild(SAMPLE_STACK_NAME) as Stack;
+    const template = Template.fromStack(stack);
+    const trader = stack.node.findChild('Trader') as PredictToTrade;
+    const traderRole = stack.getLogicalId(trader.lambdaFunction.role!.node.defaultChild as iam.CfnRole);
+    const readers = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p: any) => JSON.stringify(p.Properties.PolicyDocument).includes(':secret:prod/purpleflea-trading'))
+      .flatMap((p: any) => p.Properties.Roles.map((r: any) => r.Ref));
+    expect(readers).toEqual([traderRole]);
+    expect(JSON.stringify(template.toJSON()).match(/secret:prod\/purpleflea-trading"/g)).toHaveLength(1);
+  });
+
+  test('an unknown api is refused, naming it', () => {
+    expect(() => buildSampleApp({ api: 'service' })).toThrow('The sample app\'s context api must be gateway or services, got "service"');
   });
 });

@@ -11,7 +11,7 @@ import { ROOT, constructsOf, readAssembly } from './assembly';
 import { offlineApp } from './offline-install';
 
 const library = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-const STACKS = ['RequiredPropsOnly', 'ExistingResources'];
+const STACKS = ['RequiredPropsOnly', 'ExistingResources', 'ServicesProfile'];
 
 const work = mkdtempSync(join(tmpdir(), 'pf-consumer-'));
 const appDir = join(work, 'app');
@@ -134,5 +134,23 @@ describe('a CDK app that installs the packed library', () => {
     const rules = resources.filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern?.source?.includes('aws.s3'));
     expect(rules.length).toBeGreaterThan(0);
     for (const rule of rules) expect(rule.Properties.EventPattern.detail.bucket.name).toEqual(['existing-model-output']);
+  });
+
+  test('ServicesProfile: every function that reaches Purple Flea speaks the services profile, with the props where the profiles differ', () => {
+    const variables = Object.values(template('ServicesProfile').Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.PF_SECRET_ARN !== undefined)
+      .map((r) => r.Properties.Environment.Variables);
+    expect(variables.length).toBeGreaterThan(0);
+    for (const v of variables) {
+      expect(v).toMatchObject({ PF_API_PROFILE: 'services', PF_ESCROW_URL: 'https://escrow.purpleflea.com' });
+      expect(v).not.toHaveProperty('PF_BASE_URL');
+    }
+    // Only the trader is told where the trading key is.
+    const traders = variables.filter((v) => v.PF_TRADING_SECRET_ARN !== undefined);
+    expect(traders).toEqual([
+      expect.objectContaining({ PF_TRADING_KEY_FIELD: 'key', PF_TRADING_AGENT_ID_FIELD: 'agent_id', COIN: 'BTC', LEVERAGE: '2' }),
+    ]);
+    expect(variables.filter((v) => v.ESCROW_TIMEOUT_HOURS !== undefined).map((v) => v.ESCROW_TIMEOUT_HOURS)).toEqual(['72', '72']);
+    expect(variables.filter((v) => v.SELLER_TEMPLATE !== undefined).map((v) => v.SELLER_TEMPLATE)).toEqual(['ag_0123456789ab']);
   });
 });

@@ -5,10 +5,12 @@
 // Every construct of the library's assembly is used, so a construct added later is used too:
 //   RequiredPropsOnly   each construct with only its required props
 //   ExistingResources   each construct again, on an existing secret (by ARN), ledger table and bucket (by name)
+//   ServicesProfile     each construct again, on Purple Flea's published services (a trading key secret of its own), with
+//                       the props where the profiles differ
 'use strict';
 const { readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
-const { App, Stack } = require('aws-cdk-lib');
+const { App, Duration, Stack } = require('aws-cdk-lib');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
 const s3 = require('aws-cdk-lib/aws-s3');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
@@ -124,6 +126,22 @@ report[existing.stackName] = useEveryConstruct(
     sourceBucket: s3.Bucket.fromBucketName(existing, 'Scores', 'existing-model-output'),
     // One folder of the bucket per construct, so that each upload starts one construct's run.
     sourcePrefix: (type) => `${type.name.toLowerCase()}/`,
+  },
+);
+
+const services = new Stack(app, 'ServicesProfile');
+report[services.stackName] = useEveryConstruct(
+  services,
+  { 'aws-cdk-lib.aws_secretsmanager.ISecret': secretsmanager.Secret.fromSecretNameV2(services, 'ApiKey', 'PurpleFleaCasinoKey') },
+  {
+    api: library.PurpleFleaApi.services(),
+    tradingKeySecret: secretsmanager.Secret.fromSecretNameV2(services, 'TradingKey', 'PurpleFleaTradingKey'),
+    tradingKeyField: 'key',
+    tradingAgentIdField: 'agent_id',
+    leverage: 2,
+    // The escrow service takes only ag_ ids of the casino registry: the gateway's default seller template cannot work there.
+    sellerAgentId: 'ag_0123456789ab',
+    escrowTimeout: Duration.days(3),
   },
 );
 

@@ -9,7 +9,7 @@ import { amountRecheckProblem } from '../shared/batch/row-caps';
 import type { RowColumns } from '../shared/batch/row-outcomes';
 import { parseDecimal } from '../shared/decimal';
 import type { MoneyAction } from '../shared/money-path';
-import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import { AGENT_ID_PATTERN, type PurpleFleaApiProfile } from '../shared/purpleflea-api';
 
 export type PayoutRowRules = Pick<BatchPayoutPaySettings, 'enabled' | 'dryRun' | 'maxPayoutPerAgentUsdc' | 'maxBatchTotalUsdc'>;
 
@@ -41,12 +41,30 @@ export function checkPayoutRow(item: PayoutItem, rules: PayoutRowRules): Checked
   return { columns, amountUsdc: amount };
 }
 
-/** The wallet transfer that pays a checked row, from the connection's agent: once per agent per source file. */
-export function payoutAction(item: PayoutItem, batch: BatchInput, amountUsdc: number, fromAgent: string): MoneyAction {
+/**
+ * Why the connection's API cannot pay a checked row's agent (on the services profile, an id that is not an `ag_`
+ * id of the casino registry), or undefined: the row is then INVALID, never sent.
+ */
+export function recipientProblem(item: PayoutItem, api: Pick<PurpleFleaApiProfile, 'counterpartyProblem'>): string | undefined {
+  const problem = api.counterpartyProblem(item.agent_id);
+  return problem === undefined ? undefined : `not paid: ${problem}`;
+}
+
+/**
+ * The transfer that pays a checked row, from the connection's agent (on the services profile, casino pay from the
+ * key's agent): once per agent per source file.
+ */
+export function payoutAction(
+  item: PayoutItem,
+  batch: BatchInput,
+  amountUsdc: number,
+  fromAgent: string,
+  api: Pick<PurpleFleaApiProfile, 'walletTransfer'>,
+): MoneyAction {
   return {
     actionKey: payoutActionKey(batch.sourceBucket, batch.sourceKey, batch.sourceEtag, item.agent_id),
     amountUsdc,
-    request: GATEWAY_PROFILE.walletTransfer({
+    request: api.walletTransfer({
       fromAgent,
       toAgent: item.agent_id,
       amountUsdc,

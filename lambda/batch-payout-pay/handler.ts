@@ -8,19 +8,20 @@ import {
 } from '../../lib/private/contracts/batch-payout-env';
 import { batchActHandler, RowPlan } from '../shared/batch/act-on-batch';
 import type { ConnectionRuntime } from '../shared/connection-runtime';
-import { checkPayoutRow, payoutAction } from './decide';
+import { checkPayoutRow, payoutAction, recipientProblem } from './decide';
 
 export interface BatchPayoutPayDeps {
   readonly settings: BatchPayoutPaySettings;
-  /** The connection's money path, request timeout and agent id (lambda/shared/connection-runtime.ts). */
-  readonly runtime: Pick<ConnectionRuntime, 'moneyPath' | 'requestTimeoutMs' | 'agentId'>;
+  /** The connection's API profile, money path, request timeout and agent id (lambda/shared/connection-runtime.ts). */
+  readonly runtime: Pick<ConnectionRuntime, 'api' | 'moneyPath' | 'requestTimeoutMs' | 'agentId'>;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
-/** Pay (one Distributed Map batch): a wallet transfer per row, from the connection's agent. */
+/** Pay (one Distributed Map batch): a transfer per row (casino pay on the services profile), from the connection's agent. */
 export function createBatchPayoutPayHandler(deps: BatchPayoutPayDeps) {
   const { settings, runtime } = deps;
+  const { api } = runtime;
   return batchActHandler<PayoutItem, BatchInput>({
     logger: deps.logger,
     metrics: deps.metrics,
@@ -34,9 +35,11 @@ export function createBatchPayoutPayHandler(deps: BatchPayoutPayDeps) {
     plan: async (item, batch): Promise<RowPlan> => {
       const row = checkPayoutRow(item, settings);
       if (!('amountUsdc' in row)) return row;
+      const recipient = recipientProblem(item, api);
+      if (recipient !== undefined) return { columns: row.columns, invalid: recipient };
       // Read only for a row to pay. Errors never quote a value read from the secret.
-      const fromAgent = await runtime.agentId();
-      return { columns: row.columns, action: payoutAction(item, batch, row.amountUsdc, fromAgent) };
+      const fromAgent = await runtime.agentId(api.serviceOf.transfer);
+      return { columns: row.columns, action: payoutAction(item, batch, row.amountUsdc, fromAgent, api) };
     },
   });
 }

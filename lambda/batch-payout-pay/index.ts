@@ -6,7 +6,7 @@ import { createBatchPayoutPayHandler } from './handler';
 
 // Read and checked once per container: a missing variable fails the cold start with its name.
 const settings = readBatchPayoutPaySettings(process.env);
-const connection = readConnectionSettings(process.env, 'BatchPayout Pay');
+const connection = readConnectionSettings(process.env, 'BatchPayout Pay', { servicesProfile: true });
 const { logger, metrics } = createObservability(BATCH_PAYOUT_METRICS.functionNameDimension);
 
 export const handler = createBatchPayoutPayHandler({ settings, runtime: createConnectionRuntime(connection), logger, metrics });

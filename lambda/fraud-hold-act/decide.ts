@@ -7,15 +7,19 @@ import type { FraudHoldActSettings, HoldItem } from '../../lib/private/contracts
 import type { RowPlan } from '../shared/batch/act-on-batch';
 import { amountRecheckProblem } from '../shared/batch/row-caps';
 import { parseDecimal } from '../shared/decimal';
-import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import { AGENT_ID_PATTERN, type PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import { TRANSACTION_ID_PATTERN } from '../shared/record-ids';
 import { fillTemplate } from '../shared/template';
 import { holdColumns, holdKeyOf } from './hold-row';
 
-export type HoldRowRules = Pick<FraudHoldActSettings, 'conditionTemplate' | 'enabled' | 'dryRun' | 'maxHoldUsdc' | 'maxBatchTotalUsdc'>;
+export type HoldRowRules = Pick<FraudHoldActSettings, 'conditionTemplate' | 'enabled' | 'dryRun' | 'maxHoldUsdc' | 'maxBatchTotalUsdc' | 'services'>;
 
-/** One row: INVALID (malformed, or over a cap), SKIPPED (disabled, dry run), or the escrow hold. */
-export function planHold(item: HoldItem, batch: BatchInput, rules: HoldRowRules): RowPlan {
+/**
+ * One row: INVALID (malformed, over a cap, or a seller the connection's API cannot take), SKIPPED (disabled, dry
+ * run), or the escrow hold, built by the connection's API profile (on the services profile the key's agent pays,
+ * the transaction's buyer is named in the description, and the hold lasts `escrowTimeoutHours`).
+ */
+export function planHold(item: HoldItem, batch: BatchInput, rules: HoldRowRules, api: PurpleFleaApiProfile): RowPlan {
   const columns = holdColumns(item);
   const score = parseDecimal(item.fraud_score ?? '');
   const amount = columns.amount_usdc;
@@ -40,6 +44,8 @@ export function planHold(item: HoldItem, batch: BatchInput, rules: HoldRowRules)
   ] as const;
   const overCap = amountRecheckProblem(item.amount_usdc, amount, caps, 'not held');
   if (overCap !== undefined) return { columns, invalid: overCap };
+  const seller = api.counterpartyProblem(item.seller);
+  if (seller !== undefined) return { columns, invalid: `not held: the seller ${seller}` };
   // Read by every step that moves money: a run in flight, or a redrive, after the construct was disabled holds nothing.
   if (!rules.enabled) return { columns, skipped: 'disabled (enabled: false): nothing is held' };
   if (rules.dryRun) return { columns, skipped: `dry run: would hold ${amount.toFixed(2)} USDC from ${item.buyer} for ${item.seller}` };
@@ -48,12 +54,13 @@ export function planHold(item: HoldItem, batch: BatchInput, rules: HoldRowRules)
     fraudScore: score.toFixed(2),
     jobName: item.transform_job,
   });
+  const actionKey = holdKeyOf(item, batch.sourceBucket);
   return {
     columns,
     action: {
-      actionKey: holdKeyOf(item, batch.sourceBucket),
+      actionKey,
       amountUsdc: amount,
-      request: GATEWAY_PROFILE.createEscrow({
+      request: api.createEscrow({
         buyer: item.buyer,
         seller: item.seller,
         amountUsdc: amount,
@@ -64,6 +71,8 @@ export function planHold(item: HoldItem, batch: BatchInput, rules: HoldRowRules)
           fraud_score: score,
           transform_job: item.transform_job || null,
         },
+        actionKey,
+        services: rules.services && { timeoutHours: rules.services.escrowTimeoutHours },
       }),
     },
   };

@@ -13,8 +13,8 @@ import { planHold } from './decide';
 
 export interface FraudHoldActDeps {
   readonly settings: FraudHoldActSettings;
-  /** The connection's money path and request timeout (lambda/shared/connection-runtime.ts). */
-  readonly runtime: Pick<ConnectionRuntime, 'moneyPath' | 'requestTimeoutMs'>;
+  /** The connection's API profile, money path and request timeout (lambda/shared/connection-runtime.ts). */
+  readonly runtime: Pick<ConnectionRuntime, 'api' | 'moneyPath' | 'requestTimeoutMs'>;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -32,6 +32,6 @@ export function createFraudHoldActHandler(deps: FraudHoldActDeps) {
     requestsPerSecond: settings.requestsPerSecond,
     concurrency: settings.concurrency,
     requestTimeoutMs: runtime.requestTimeoutMs,
-    plan: (item, batch) => planHold(item, batch, settings),
+    plan: (item, batch) => planHold(item, batch, settings, runtime.api),
   });
 }

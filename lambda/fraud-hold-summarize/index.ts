@@ -8,8 +8,9 @@ import { putEventsWith } from '../shared/events';
 import { createObservability } from '../shared/observability';
 import { createFraudHoldSummarizeHandler } from './handler';
 
-// Read and checked once per container: a missing variable fails the cold start with its name.
-const connection = readConnectionSettings(process.env, 'FraudHoldEscrow Summarize');
+// Read and checked once per container: a missing variable fails the cold start with its name. Either API profile:
+// Summarize reads only the ledger.
+const connection = readConnectionSettings(process.env, 'FraudHoldEscrow Summarize', { servicesProfile: true });
 const { logger, metrics } = createObservability(FRAUD_HOLD_METRICS.functionNameDimension);
 const settings = readBatchSummarizeSettings(process.env);
 

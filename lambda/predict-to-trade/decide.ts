@@ -5,7 +5,7 @@
 import { toCentsRounded } from '../shared/decimal';
 import type { Prediction } from '../shared/model-output';
 import type { ActionReport } from '../shared/money-path';
-import { GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import type { PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import type { TradeEnvelope } from './envelope';
 
 export interface TradeRules {
@@ -13,10 +13,21 @@ export interface TradeRules {
   readonly orderAmountUsdc: number;
   readonly maxOrderAmountUsdc: number;
   readonly asset: string;
+  /** The services profile's market and leverage (PredictToTradeSettings' `services`); absent on the gateway. */
+  readonly services?: { readonly coin: string; readonly leverage: number };
 }
 
 export type TradeDecision =
-  | { readonly action: 'order'; readonly direction: 'long' | 'short'; readonly amountUsdc: number; readonly asset: string }
+  | {
+      readonly action: 'order';
+      readonly direction: 'long' | 'short';
+      /** On the services profile the notional (`size_usd`). */
+      readonly amountUsdc: number;
+      readonly asset: string;
+      /** The services profile's market and leverage, sent with the order; absent on the gateway. */
+      readonly coin?: string;
+      readonly leverage?: number;
+    }
   | { readonly action: 'skip'; readonly reason: string }
   | { readonly action: 'invalid'; readonly reason: string };
 
@@ -58,13 +69,20 @@ export function decideTrade(prediction: Prediction, rules: TradeRules): TradeDec
       reason: `order amount ${rules.orderAmountUsdc} USDC is over maxOrderAmountUsdc ${rules.maxOrderAmountUsdc}`,
     };
   }
-  return { action: 'order', direction: prediction.direction, amountUsdc: rules.orderAmountUsdc, asset: rules.asset };
+  const order = { action: 'order', direction: prediction.direction, amountUsdc: rules.orderAmountUsdc, asset: rules.asset } as const;
+  return rules.services === undefined ? order : { ...order, coin: rules.services.coin, leverage: rules.services.leverage };
+}
+
+/** An order in words: `a long order of 50 USDC on BTC-USDC`; on the services profile its market and leverage. */
+function describeOrder(order: OrderDecision): string {
+  if (order.coin === undefined) return `a ${order.direction} order of ${order.amountUsdc} USDC on ${order.asset}`;
+  return `a ${order.direction} order of ${order.amountUsdc} USDC notional on ${order.coin} at leverage ${order.leverage}`;
 }
 
 /** Why an order decided on is not sent (a dry run, which says what it would place), or undefined: it is sent. */
 export function dryRunReason(order: OrderDecision, rules: { readonly dryRun: boolean }): string | undefined {
   if (!rules.dryRun) return undefined;
-  return `dry run: would place a ${order.direction} order of ${order.amountUsdc} USDC on ${order.asset}`;
+  return `dry run: would place ${describeOrder(order)}`;
 }
 
 /** The order a result reports, and this delivery's own with a note where a repeat found another recorded. */
@@ -74,25 +92,34 @@ export interface ReportedDecision {
   readonly note?: string;
 }
 
-/** A repeat (the ledger already had the action) reports the order the ledger recorded, and this delivery's own where it differs. */
-export function reportedDecision(recorded: ActionReport['recorded'], computed: OrderDecision): ReportedDecision {
+/**
+ * A repeat (the ledger already had the action) reports the order the ledger recorded, read back by the
+ * connection's API profile, and this delivery's own where it differs.
+ */
+export function reportedDecision(
+  recorded: ActionReport['recorded'],
+  computed: OrderDecision,
+  api: Pick<PurpleFleaApiProfile, 'recordedTradeOrder'>,
+): ReportedDecision {
   if (recorded === undefined) return { decision: computed };
-  const order = GATEWAY_PROFILE.recordedTradeOrder(recorded.request ?? {});
+  const order = api.recordedTradeOrder(recorded.request ?? {});
   const placed: OrderDecision = {
     action: 'order',
     direction: order.direction ?? computed.direction,
     amountUsdc: recorded.amountUsdc ?? order.amountUsdc ?? computed.amountUsdc,
     asset: order.asset ?? computed.asset,
+    ...(computed.coin === undefined ? {} : { coin: order.coin ?? computed.coin, leverage: order.leverage ?? computed.leverage }),
   };
   const same =
     placed.direction === computed.direction &&
     toCentsRounded(placed.amountUsdc) === toCentsRounded(computed.amountUsdc) &&
-    placed.asset === computed.asset;
+    placed.asset === computed.asset &&
+    placed.coin === computed.coin &&
+    placed.leverage === computed.leverage;
   if (same) return { decision: placed };
-  const describe = (d: OrderDecision) => `a ${d.direction} order of ${d.amountUsdc} USDC on ${d.asset}`;
   return {
     decision: placed,
     computedDecision: computed,
-    note: `repeated: the ledger recorded ${describe(placed)}; this delivery computed ${describe(computed)}`,
+    note: `repeated: the ledger recorded ${describeOrder(placed)}; this delivery computed ${describeOrder(computed)}`,
   };
 }

@@ -10,7 +10,7 @@ import { dailyNotionalKey, tradeActionKey } from '../shared/action-keys';
 import type { ConnectionRuntime } from '../shared/connection-runtime';
 import { ModelOutputFormat, parseModelOutput, Prediction } from '../shared/model-output';
 import type { ActionReport } from '../shared/money-path';
-import { GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import type { PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import { singleActionHandler } from '../shared/single-action-handler';
 import { checkSignal, decideTrade, dryRunReason, OrderDecision, reportedDecision, TradeDecision } from './decide';
 import { parseEnvelope } from './envelope';
@@ -29,6 +29,11 @@ export interface TradeResult {
   readonly note?: string;
   readonly repeated?: boolean;
   readonly response?: { readonly [key: string]: unknown };
+  /**
+   * The services profile: the notional the answer says was filled (its `size_usd`, recorded with the answer in
+   * the ledger), which may be less than the order's (an immediate-or-cancel order fills partly or not at all).
+   */
+  readonly filledUsdc?: number;
 }
 
 /** One InvokeEndpoint call: the request's JSON body out, the response's body back as text. */
@@ -61,8 +66,8 @@ export function invokeEndpointWith(client: SageMakerRuntimeClient): InvokeEndpoi
 
 export interface PredictToTradeDeps {
   readonly settings: PredictToTradeSettings;
-  /** The connection's money path and agent id (lambda/shared/connection-runtime.ts). */
-  readonly runtime: Pick<ConnectionRuntime, 'moneyPath' | 'agentId'>;
+  /** The connection's API profile, money path and agent ids (lambda/shared/connection-runtime.ts). */
+  readonly runtime: Pick<ConnectionRuntime, 'api' | 'moneyPath' | 'agentId'>;
   readonly invokeEndpoint: InvokeEndpoint;
   /** The clock (epoch ms): the signal's age, the day of the daily cap, the invocation's deadline. */
   readonly now: () => number;
@@ -77,6 +82,7 @@ export interface PredictToTradeDeps {
  */
 export function createPredictToTradeHandler(deps: PredictToTradeDeps) {
   const { settings, runtime, now, logger, metrics } = deps;
+  const { api } = runtime;
   const modelOutputFormat: ModelOutputFormat =
     settings.outputFormat === 'JSON'
       ? { kind: 'JSON', directionField: settings.directionField, confidenceField: settings.confidenceField }
@@ -103,18 +109,19 @@ export function createPredictToTradeHandler(deps: PredictToTradeDeps) {
     const dryRun = dryRunReason(decision, settings);
     if (dryRun !== undefined) return { status: 'SKIPPED', actionKey, prediction, decision, reason: dryRun };
 
-    // Errors never quote a value read from the secret.
-    const agentId = await runtime.agentId();
+    // The agent that trades (on the services profile the trading key's). Errors never quote a value read from the secret.
+    const agentId = await runtime.agentId(api.serviceOf.trade);
     const report = await runtime.moneyPath.executeOnce(
       {
         actionKey,
         amountUsdc: decision.amountUsdc,
-        request: GATEWAY_PROFILE.tradeOrder({
+        request: api.tradeOrder({
           agentId,
           direction: decision.direction,
           amountUsdc: decision.amountUsdc,
           asset: decision.asset,
           metadata: { source: 'sagemaker', confidence: prediction.confidence, endpoint: settings.endpointName },
+          services: settings.services,
         }),
         cap:
           settings.maxDailyNotionalUsdc === undefined
@@ -125,7 +132,7 @@ export function createPredictToTradeHandler(deps: PredictToTradeDeps) {
       { deadline: Math.min(deadline, signal.sendBy) },
     );
     if (report.apiLatencyMs !== undefined) metrics.addMetric(METRIC.apiLatency, MetricUnit.Milliseconds, report.apiLatencyMs);
-    return fromReport(report, prediction, decision);
+    return fromReport(report, prediction, decision, api);
   }
 
   async function invokeEndpoint(features: unknown): Promise<string> {
@@ -152,19 +159,20 @@ export function createPredictToTradeHandler(deps: PredictToTradeDeps) {
     now,
     label: 'trade',
     metricNames: PREDICT_TO_TRADE_OUTCOME_METRICS,
-    amountOf: (result) => (result.decision?.action === 'order' ? result.decision.amountUsdc : undefined),
+    // What was traded: the filled notional where the answer says (a partial fill), else the order's.
+    amountOf: (result) => result.filledUsdc ?? (result.decision?.action === 'order' ? result.decision.amountUsdc : undefined),
     act: trade,
   });
 }
 
-function fromReport(report: ActionReport, prediction: Prediction, decision: OrderDecision): TradeResult {
+function fromReport(report: ActionReport, prediction: Prediction, decision: OrderDecision, api: PurpleFleaApiProfile): TradeResult {
   const common = {
     actionKey: report.actionKey,
     prediction,
-    ...reportedDecision(report.recorded, decision),
+    ...reportedDecision(report.recorded, decision, api),
     repeated: report.repeated,
     reason: report.error,
   };
-  if (report.status === 'SUCCEEDED') return { ...common, status: 'SUCCEEDED', response: report.response };
+  if (report.status === 'SUCCEEDED') return { ...common, status: 'SUCCEEDED', response: report.response, filledUsdc: api.filledUsdc(report.response) };
   return { ...common, status: report.status };
 }

@@ -7,7 +7,7 @@ import { createPredictToTradeHandler, invokeEndpointWith } from './handler';
 
 // Read and checked once per container: a missing variable fails the cold start with its name.
 const settings = readPredictToTradeSettings(process.env);
-const connection = readConnectionSettings(process.env, 'PredictToTrade');
+const connection = readConnectionSettings(process.env, 'PredictToTrade', { servicesProfile: true, trades: true });
 const { logger, metrics } = createObservability(PREDICT_TO_TRADE_METRICS.functionNameDimension);
 
 export const handler = createPredictToTradeHandler({

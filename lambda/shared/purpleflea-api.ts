@@ -370,8 +370,3 @@ export const SERVICES_PROFILE: PurpleFleaApiProfile = {
     memo: stringOf(body.memo),
   }),
 };
-
-/** The profile of a connection's `PF_API_PROFILE`. */
-export function apiProfileNamed(name: 'gateway' | 'services'): PurpleFleaApiProfile {
-  return name === 'services' ? SERVICES_PROFILE : GATEWAY_PROFILE;
-}

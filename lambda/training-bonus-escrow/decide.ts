@@ -10,7 +10,7 @@ import {
 } from '../../lib/private/contracts/training-bonus-escrow-env';
 import { toCentsRounded } from '../shared/decimal';
 import type { ActionReport } from '../shared/money-path';
-import { AGENT_ID_PATTERN, GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import { AGENT_ID_PATTERN, type PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import { fillTemplate } from '../shared/template';
 import type { TrainingJobEvent } from './training-job-event';
 
@@ -84,18 +84,25 @@ export function renderTemplate(template: string, values: TemplateValues): string
   return fillTemplate(template, { ...values });
 }
 
-/** The seller: the job's tag when `sellerTagKey` is set and the job has it, else the seller template. */
+/**
+ * The seller: the job's tag when `sellerTagKey` is set and the job has it, else the seller template. It must be
+ * an agent id, and one the connection's API can take as a counterparty (`counterpartyProblem`, the profile's:
+ * on the services profile an `ag_` id of the casino registry), else the escrow is INVALID, never sent.
+ */
 export function sellerOf(
   job: Pick<TrainingJobEvent, 'jobName' | 'tags'>,
   values: TemplateValues,
   rules: Pick<TrainingBonusEscrowSettings, 'sellerTagKey' | 'sellerTemplate'>,
+  counterpartyProblem: (agentId: string) => string | undefined = () => undefined,
 ): Checked<{ readonly agentId: string }> {
   const tagged = rules.sellerTagKey === undefined ? undefined : job.tags[rules.sellerTagKey];
   const agentId = tagged ?? renderTemplate(rules.sellerTemplate, values);
+  const source = tagged === undefined ? 'the seller template' : `the job's tag "${rules.sellerTagKey}"`;
   if (!AGENT_ID_PATTERN.test(agentId)) {
-    const source = tagged === undefined ? 'the seller template' : `the job's tag "${rules.sellerTagKey}"`;
     return { ok: false, reason: `${source} gives an invalid seller agent id for job ${job.jobName}: ${JSON.stringify(agentId)}` };
   }
+  const problem = counterpartyProblem(agentId);
+  if (problem !== undefined) return { ok: false, reason: `${source} gives a seller this connection cannot escrow for, for job ${job.jobName}: ${problem}` };
   return { ok: true, agentId };
 }
 
@@ -120,9 +127,16 @@ export interface ReportedEscrow {
   readonly note?: string;
 }
 
-/** A repeat (the ledger already had the job's escrow) reports, and announces, the escrow the ledger recorded, not the one this delivery computed. */
-export function reportedEscrow(recorded: ActionReport['recorded'], computed: EscrowTerms): ReportedEscrow {
-  const request = GATEWAY_PROFILE.recordedEscrow(recorded?.request ?? {});
+/**
+ * A repeat (the ledger already had the job's escrow) reports, and announces, the escrow the ledger recorded (read
+ * back by the connection's API profile), not the one this delivery computed.
+ */
+export function reportedEscrow(
+  recorded: ActionReport['recorded'],
+  computed: EscrowTerms,
+  api: Pick<PurpleFleaApiProfile, 'recordedEscrow'>,
+): ReportedEscrow {
+  const request = api.recordedEscrow(recorded?.request ?? {});
   const escrow: EscrowTerms = {
     buyer: request.buyer ?? computed.buyer,
     seller: request.seller ?? computed.seller,

@@ -11,7 +11,7 @@ import { escrowActionKey } from '../shared/action-keys';
 import type { ActionLedger } from '../shared/action-ledger';
 import type { PutEvents } from '../shared/events';
 import type { ExecuteOnce } from '../shared/money-path';
-import { GATEWAY_PROFILE } from '../shared/purpleflea-api';
+import type { ApiService, PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import { singleActionHandler } from '../shared/single-action-handler';
 import { checkJob, decideBonus, dryRunReason, EscrowTerms, finalMetricValue, renderTemplate, reportedEscrow, sellerOf } from './decide';
 import { parseTrainingJobEvent } from './training-job-event';
@@ -50,8 +50,16 @@ export type NotificationLedger = Pick<ActionLedger, 'claimNotification' | 'relea
 
 export interface TrainingBonusEscrowDeps {
   readonly settings: TrainingBonusEscrowSettings;
-  /** The connection's money path and ledger (lambda/shared/connection-runtime.ts). */
-  readonly runtime: { readonly moneyPath: ExecuteOnce; readonly ledger: NotificationLedger };
+  /**
+   * The connection's API profile, money path, ledger and agent ids (lambda/shared/connection-runtime.ts). The
+   * agent id is read only where the profile makes the key's agent the buyer (the services).
+   */
+  readonly runtime: {
+    readonly api: PurpleFleaApiProfile;
+    readonly moneyPath: ExecuteOnce;
+    readonly ledger: NotificationLedger;
+    agentId(service?: ApiService): Promise<string>;
+  };
   readonly describeTrainingJob: DescribeTrainingJob;
   /** Puts `Purple Flea Escrow Created` on the settings' bus. */
   readonly putEvents: PutEvents;
@@ -73,6 +81,7 @@ const NOTIFICATION_LEASE_MS = 50_000;
  */
 export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) {
   const { settings, runtime, now, logger, metrics } = deps;
+  const { api } = runtime;
 
   async function escrowBonus(event: unknown, deadline: number): Promise<EscrowResult> {
     const parsed = parseTrainingJobEvent(event);
@@ -101,22 +110,22 @@ export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) 
     if (bonus.action === 'invalid') return { ...common, status: 'INVALID', reason: bonus.reason };
 
     const values = { jobName: job.jobName, metricName: settings.metricName, metricValue };
-    const seller = sellerOf(job, values, settings);
+    const seller = sellerOf(job, values, settings, api.counterpartyProblem);
     if (!seller.ok) return { ...common, status: 'INVALID', reason: seller.reason };
-    const computed: EscrowTerms = {
-      buyer: settings.buyerAgentId,
-      seller: seller.agentId,
-      bonusUsdc,
-      condition: renderTemplate(settings.conditionTemplate, values),
-    };
-    const dryRun = dryRunReason(computed, settings);
+    const terms = { seller: seller.agentId, bonusUsdc, condition: renderTemplate(settings.conditionTemplate, values) };
+    // On the services profile the key's agent pays: its id is read (from the secret) only once the escrow is sent.
+    const dryRun = dryRunReason({ ...terms, buyer: api.escrowBuyerIsKeyAgent ? "the connection key's agent" : settings.buyerAgentId }, settings);
     if (dryRun !== undefined) return { ...common, seller: seller.agentId, status: 'SKIPPED', reason: dryRun };
+    const computed: EscrowTerms = {
+      ...terms,
+      buyer: api.escrowBuyerIsKeyAgent ? await runtime.agentId(api.serviceOf.escrow) : settings.buyerAgentId,
+    };
 
     const report = await runtime.moneyPath.executeOnce(
       {
         actionKey,
         amountUsdc: bonusUsdc,
-        request: GATEWAY_PROFILE.createEscrow({
+        request: api.createEscrow({
           buyer: computed.buyer,
           seller: computed.seller,
           amountUsdc: bonusUsdc,
@@ -127,6 +136,8 @@ export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) 
             metric_value: metricValue,
             trigger: 'sagemaker-training-complete',
           },
+          actionKey,
+          services: settings.services && { timeoutHours: settings.services.escrowTimeoutHours },
         }),
       },
       { deadline },
@@ -134,7 +145,7 @@ export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) 
     if (report.apiLatencyMs !== undefined) metrics.addMetric(METRIC.apiLatency, MetricUnit.Milliseconds, report.apiLatencyMs);
     const escrowId = typeof report.response?.escrow_id === 'string' ? report.response.escrow_id : undefined;
     // A repeat reports, and announces, the escrow the ledger recorded, not the one this delivery computed.
-    const { escrow, ...computedOtherwise } = reportedEscrow(report.recorded, computed);
+    const { escrow, ...computedOtherwise } = reportedEscrow(report.recorded, computed, api);
     // Announced once: the invocation that takes the notification in the ledger puts the event.
     if (report.status === 'SUCCEEDED' && !report.notified && (await runtime.ledger.claimNotification(actionKey, NOTIFICATION_LEASE_MS))) {
       try {

@@ -9,7 +9,7 @@ import { createTrainingBonusEscrowHandler, describeTrainingJobWith } from './han
 
 // Read and checked once per container: a missing variable fails the cold start with its name.
 const settings = readTrainingBonusEscrowSettings(process.env);
-const connection = readConnectionSettings(process.env, 'TrainingBonusEscrow');
+const connection = readConnectionSettings(process.env, 'TrainingBonusEscrow', { servicesProfile: true });
 const { logger, metrics } = createObservability(TRAINING_BONUS_ESCROW_METRICS.functionNameDimension);
 
 export const handler = createTrainingBonusEscrowHandler({

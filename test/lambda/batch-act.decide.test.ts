@@ -60,7 +60,7 @@ describe('checkPayoutRow and payoutAction (BatchPayout Pay)', () => {
   });
 
   test("the transfer: from the connection's agent, keyed by the file's ETag and the agent, the score in the memo", () => {
-    expect(payoutAction(item(), BATCH, 15, 'agt_treasury')).toEqual({
+    expect(payoutAction(item(), BATCH, 15, 'agt_treasury', GATEWAY_PROFILE)).toEqual({
       actionKey: 'v1:payout:bucket/in/scores.csv:etag-1:agt_alice',
       amountUsdc: 15,
       request: GATEWAY_PROFILE.walletTransfer({
@@ -96,7 +96,7 @@ describe('planHold (FraudHoldEscrow Act)', () => {
   });
 
   test("a hold: the transaction's key, the story's condition and metadata", () => {
-    const plan = planHold(item(), BATCH, rules);
+    const plan = planHold(item(), BATCH, rules, GATEWAY_PROFILE);
     expect(plan.invalid ?? plan.skipped).toBeUndefined();
     expect(plan.action).toEqual({
       actionKey: 'v1:hold:txn_1',
@@ -112,7 +112,7 @@ describe('planHold (FraudHoldEscrow Act)', () => {
   });
 
   test('a record without a transaction id is held by its place: bucket, object, ETag and line', () => {
-    const plan = planHold(item({ transaction_id: '', transform_job: '' }), BATCH, rules);
+    const plan = planHold(item({ transaction_id: '', transform_job: '' }), BATCH, rules, GATEWAY_PROFILE);
     expect(plan.action?.actionKey).toBe('v1:hold:bucket/out/part-1.out:etag-9:7');
     expect(plan.action?.request.body).toMatchObject({ metadata: { transaction_id: null, transform_job: null } });
   });
@@ -123,15 +123,15 @@ describe('planHold (FraudHoldEscrow Act)', () => {
     ['no fraud score', { fraud_score: '' }],
     ['a zero amount', { amount_usdc: '0' }],
   ])('%s is INVALID, malformed', (_name, overrides) => {
-    expect(planHold(item(overrides), BATCH, rules).invalid).toBe(`malformed batch item ${JSON.stringify(item(overrides))}`);
+    expect(planHold(item(overrides), BATCH, rules, GATEWAY_PROFILE).invalid).toBe(`malformed batch item ${JSON.stringify(item(overrides))}`);
   });
 
   test('the caps are checked again; disabled and dry run hold nothing', () => {
-    expect(planHold(item({ amount_usdc: '1000.01' }), BATCH, rules).invalid).toBe(
+    expect(planHold(item({ amount_usdc: '1000.01' }), BATCH, rules, GATEWAY_PROFILE).invalid).toBe(
       'amount_usdc 1000.01 is over maxHoldUsdc 1000: input.csv is not what Prepare checked; not held',
     );
-    expect(planHold(item(), BATCH, { ...rules, enabled: false })).toMatchObject({ skipped: 'disabled (enabled: false): nothing is held' });
-    expect(planHold(item(), BATCH, { ...rules, dryRun: true })).toMatchObject({
+    expect(planHold(item(), BATCH, { ...rules, enabled: false }, GATEWAY_PROFILE)).toMatchObject({ skipped: 'disabled (enabled: false): nothing is held' });
+    expect(planHold(item(), BATCH, { ...rules, dryRun: true }, GATEWAY_PROFILE)).toMatchObject({
       skipped: 'dry run: would hold 250.00 USDC from agt_buyer for agt_seller',
     });
   });

@@ -37,6 +37,7 @@ function payHandler(
   const handler = createBatchPayoutPayHandler({
     settings: { ...defaults, ...settings },
     runtime: {
+      api: GATEWAY_PROFILE,
       moneyPath,
       requestTimeoutMs: 1_000,
       agentId: () => {

@@ -96,15 +96,15 @@ describe('reportedDecision (what a repeat reports)', () => {
   });
 
   test('a first delivery reports its own order', () => {
-    expect(reportedDecision(undefined, computed)).toEqual({ decision: computed });
+    expect(reportedDecision(undefined, computed, GATEWAY_PROFILE)).toEqual({ decision: computed });
   });
 
   test('a repeat that computed the same order (to the cent) reports the recorded one, with no note', () => {
-    expect(reportedDecision(recordedOrder('long', 50.001), computed)).toEqual({ decision: { ...computed, amountUsdc: 50.001 } });
+    expect(reportedDecision(recordedOrder('long', 50.001), computed, GATEWAY_PROFILE)).toEqual({ decision: { ...computed, amountUsdc: 50.001 } });
   });
 
   test("a repeat that computed another order reports the recorded one, and its own with a note", () => {
-    expect(reportedDecision(recordedOrder('short', 80, 'ETH-USDC'), computed)).toEqual({
+    expect(reportedDecision(recordedOrder('short', 80, 'ETH-USDC'), computed, GATEWAY_PROFILE)).toEqual({
       decision: { action: 'order', direction: 'short', amountUsdc: 80, asset: 'ETH-USDC' },
       computedDecision: computed,
       note: 'repeated: the ledger recorded a short order of 80 USDC on ETH-USDC; this delivery computed a long order of 50 USDC on BTC-USDC',
@@ -112,6 +112,6 @@ describe('reportedDecision (what a repeat reports)', () => {
   });
 
   test("what the record lacks is taken from this delivery's order", () => {
-    expect(reportedDecision({}, computed)).toEqual({ decision: computed });
+    expect(reportedDecision({}, computed, GATEWAY_PROFILE)).toEqual({ decision: computed });
   });
 });

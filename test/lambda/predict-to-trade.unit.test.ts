@@ -31,7 +31,7 @@ function tradeHandler(
   const requests: EndpointRequest[] = [];
   const handler = createPredictToTradeHandler({
     settings: defaultTradeSettings(settings),
-    runtime: { moneyPath, agentId: async () => AGENT_ID },
+    runtime: { api: GATEWAY_PROFILE, moneyPath, agentId: async () => AGENT_ID },
     invokeEndpoint: async (request) => {
       requests.push(request);
       if (answer instanceof Error) throw answer;

@@ -160,17 +160,17 @@ describe('dryRunReason and reportedEscrow', () => {
   });
 
   test('a first delivery, or a repeat of the same escrow, reports it with no note', () => {
-    expect(reportedEscrow(undefined, computed)).toEqual({ escrow: computed });
-    expect(reportedEscrow(recorded(computed), computed)).toEqual({ escrow: computed });
+    expect(reportedEscrow(undefined, computed, GATEWAY_PROFILE)).toEqual({ escrow: computed });
+    expect(reportedEscrow(recorded(computed), computed, GATEWAY_PROFILE)).toEqual({ escrow: computed });
   });
 
   test("a repeat reports the recorded escrow, and this delivery's bonus and seller where they differ", () => {
-    expect(reportedEscrow(recorded({ ...computed, bonusUsdc: 50 }), computed)).toEqual({
+    expect(reportedEscrow(recorded({ ...computed, bonusUsdc: 50 }), computed, GATEWAY_PROFILE)).toEqual({
       escrow: { ...computed, bonusUsdc: 50 },
       computedBonusUsdc: 75,
       note: 'repeated: the ledger recorded an escrow of 50 USDC for this job; this delivery computed 75 USDC',
     });
-    expect(reportedEscrow(recorded({ ...computed, seller: 'agt_bob' }), computed)).toEqual({
+    expect(reportedEscrow(recorded({ ...computed, seller: 'agt_bob' }), computed, GATEWAY_PROFILE)).toEqual({
       escrow: { ...computed, seller: 'agt_bob' },
       computedBonusUsdc: 75,
       note: 'repeated: the ledger recorded an escrow of 75 USDC to agt_bob for this job; this delivery computed the seller agt_model_j',

@@ -101,7 +101,7 @@ function escrowHandler(settings: Partial<TrainingBonusEscrowSettings> = {}, worl
   };
   const handler = createTrainingBonusEscrowHandler({
     settings: { ...defaults, ...settings },
-    runtime: { moneyPath: f.moneyPath, ledger: f.notifications.ledger },
+    runtime: { api: GATEWAY_PROFILE, moneyPath: f.moneyPath, ledger: f.notifications.ledger, agentId: async () => 'agt_unit_buyer' },
     describeTrainingJob: async (jobName) => {
       f.described.push(jobName);
       const job = world.job ?? described(0.93);

@@ -3,9 +3,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DescribeProcessingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { PAYOUT_COLUMNS, PrepareEvent, PreparedRun } from '../../lib/private/contracts/batch-engine';
 import type { BatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
-import { writePreparedRun } from '../shared/batch/prepare-run';
-import { readObject } from '../shared/batch/run-folder';
-import { scoreRows } from './score-rows';
+import { prepareRun } from '../shared/batch/prepare-run';
+import { openObject } from '../shared/batch/run-folder';
+import { scoreRowRules, streamScoreRows } from './score-rows';
 import { resolveSource, scoresInOutputs, SourceLocation } from './source-object';
 
 export interface BatchPayoutPrepareDeps {
@@ -18,9 +18,10 @@ export interface BatchPayoutPrepareDeps {
 }
 
 /**
- * Prepare: reads the scores file once, decides every row (score-rows.ts), and writes the run folder:
- * `input.csv` (the rows to pay, for the Map) and `prepare_report.json` (the rows not paid, and why). Fails
- * the execution, paying no one, when the file cannot be read as scores or its total is over the cap.
+ * Prepare: streams the scores file twice (its repeated agent ids, then every row decided: score-rows.ts,
+ * prepare-run.ts), writing the run folder as it goes: `input.csv` (the rows to pay, for the Map) and
+ * `prepare_report.json` (the rows not paid, and why). Fails the execution, paying no one, when the file
+ * cannot be read as scores, changes between the two readings, or its total is over the cap.
  */
 export function createBatchPayoutPrepareHandler(deps: BatchPayoutPrepareDeps) {
   const { settings, s3, sagemaker, logger } = deps;
@@ -42,17 +43,29 @@ export function createBatchPayoutPrepareHandler(deps: BatchPayoutPrepareDeps) {
     try {
       if (!settings.enabled) throw new Error('BatchPayout is disabled (enabled: false): nothing is paid');
       const location = await locateScores(event.input);
-      const { body, etag } = await readObject(s3, location.bucket, location.key);
-      const source = { bucket: location.bucket, key: location.key, etag };
-      const scored = scoreRows(body, settings);
-
-      const prepared = await writePreparedRun(
+      // The first reading's ETag names the content (it is in every action key); the second must read the same.
+      let etag: string | undefined;
+      const { rowCount, ...prepared } = await prepareRun(
         s3,
         { bucket: settings.outputBucket, prefix: settings.outputPrefix, maxBatchTotalUsdc: settings.maxBatchTotalUsdc },
-        { runId: event.runId, source, ...scored },
-        PAYOUT_COLUMNS,
+        {
+          runId: event.runId,
+          rules: scoreRowRules(settings),
+          columns: PAYOUT_COLUMNS,
+          read: async function* () {
+            const object = await openObject(s3, location.bucket, location.key, etag);
+            etag ??= object.etag;
+            yield* streamScoreRows(object.body, settings);
+          },
+          source: () => ({ bucket: location.bucket, key: location.key, etag: etag! }),
+        },
       );
-      logger.info('prepared', { source, rows: scored.rowCount, rowsToAct: prepared.rowsToAct, totalToActUsdc: prepared.totalToActUsdc });
+      logger.info('prepared', {
+        source: prepared.source,
+        rows: rowCount,
+        rowsToAct: prepared.rowsToAct,
+        totalToActUsdc: prepared.totalToActUsdc,
+      });
       return prepared;
     } catch (error) {
       logger.error('prepare FAILED: nothing is paid', { reason: (error as Error).message });

@@ -1,7 +1,9 @@
+import type { Readable } from 'node:stream';
+import { CsvError } from 'csv-parse';
 import { MAX_ROW_AMOUNT_USDC, PayoutItem, RowOutcome } from '../../lib/private/contracts/batch-engine';
 import { parseDecimal, toCentsRounded } from '../shared/decimal';
-import { CsvWithHeader, missingColumns, readCsvWithHeader } from '../shared/batch/csv-with-header';
-import { linesByKey } from '../shared/batch/prepare-run';
+import { CsvRow, CsvWithHeader, missingColumns, readCsvWithHeader, streamCsvWithHeader } from '../shared/batch/csv-with-header';
+import { decideRows, DecidedRow, RowRules } from '../shared/batch/prepare-run';
 import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
 import { shownValue } from '../shared/record-ids';
 
@@ -27,19 +29,17 @@ export class UnreadableScoresError extends Error {
   override readonly name = 'UnreadableScoresError';
 }
 
-interface Candidate {
+/** One row of a scores file: its line, and its agent id and score as written (trimmed). */
+export interface ScoreRow {
   readonly line: number;
   readonly agentId: string;
   readonly score: string;
-  readonly amountCents?: number;
-  readonly problem?: { readonly status: 'SKIPPED' | 'INVALID'; readonly error: string };
 }
 
 /**
- * Reads a scores CSV (BOM, CRLF and quoted fields handled by csv-parse) and decides every row:
- * amount = round(score × usdPerScorePoint, 2); at or below minPayoutUsdc is SKIPPED; over
- * maxPayoutPerAgentUsdc, a bad agent id or score, and every row of an agent id that appears more
- * than once are INVALID. Other columns are ignored.
+ * Reads a scores CSV held in memory (BOM, CRLF and quoted fields handled by csv-parse) and decides every
+ * row (see {@link scoreRowRules}). Prepare streams the file instead ({@link streamScoreRows}, prepare-run.ts);
+ * both decide with the same rules and the same check of repeated agent ids.
  */
 export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFile {
   let csv: CsvWithHeader | undefined;
@@ -49,61 +49,95 @@ export function scoreRows(content: Buffer | string, rules: ScoreRules): ScoredFi
     throw new UnreadableScoresError(`the scores file is not valid CSV: ${(error as Error).message}`);
   }
   if (!csv) throw new UnreadableScoresError('the scores file is empty: it has no header row');
+  const columns = scoreColumns(csv.header, rules);
+  return decideRows(
+    csv.rows.map((row) => scoreRowOf(row, columns)),
+    scoreRowRules(rules),
+  );
+}
 
-  const { header } = csv;
+/**
+ * The rows of a scores file, read from a stream as they arrive. Throws {@link UnreadableScoresError} for a
+ * file that is empty, has not the columns, or is not CSV (a record over 1 MiB included).
+ */
+export async function* streamScoreRows(body: Readable, rules: ScoreRules): AsyncGenerator<ScoreRow> {
+  let columns: { agentId: number; score: number } | undefined;
+  try {
+    for await (const row of streamCsvWithHeader(body, (header) => (columns = scoreColumns(header, rules)))) yield scoreRowOf(row, columns!);
+  } catch (error) {
+    if (error instanceof CsvError) throw new UnreadableScoresError(`the scores file is not valid CSV: ${error.message}`);
+    throw error;
+  }
+  if (!columns) throw new UnreadableScoresError('the scores file is empty: it has no header row');
+}
+
+/** Where the agent id and the score are; a file without them pays no one. */
+function scoreColumns(header: readonly string[], rules: ScoreRules): { agentId: number; score: number } {
   const missing = missingColumns(header, [rules.agentIdColumn, rules.scoreColumn]);
   if (missing.length > 0) {
     throw new UnreadableScoresError(
       `the scores file has no ${missing.map((c) => `"${c}"`).join(' or ')} column (its header is: ${header.map((c) => JSON.stringify(c)).join(', ')})`,
     );
   }
-  const agentIdIndex = header.indexOf(rules.agentIdColumn);
-  const scoreIndex = header.indexOf(rules.scoreColumn);
-
-  const candidates = csv.rows.map(({ line, cells }) =>
-    scoreRow(line, (cells[agentIdIndex] ?? '').trim(), (cells[scoreIndex] ?? '').trim(), rules),
-  );
-
-  // An agent id that breaks the rule is INVALID for that, not counted as a duplicate.
-  const linesByAgent = linesByKey(candidates, (candidate) => (AGENT_ID_PATTERN.test(candidate.agentId) ? candidate.agentId : undefined), (candidate) => candidate.line);
-
-  const toAct: PayoutItem[] = [];
-  const notActedOn: RowOutcome[] = [];
-  let totalToActCents = 0;
-  for (const candidate of candidates) {
-    const lines = linesByAgent.get(candidate.agentId) ?? [];
-    const problem =
-      lines.length > 1
-        ? { status: 'INVALID' as const, error: `${rules.agentIdColumn} ${shownValue(candidate.agentId)} appears more than once (lines ${lines.join(', ')})` }
-        : candidate.problem;
-    const amount = candidate.amountCents === undefined ? undefined : candidate.amountCents / 100;
-    if (problem) {
-      notActedOn.push({ line: candidate.line, agent_id: candidate.agentId, score: candidate.score, amount_usdc: amount, status: problem.status, error: problem.error });
-      continue;
-    }
-    totalToActCents += candidate.amountCents!;
-    toAct.push({ line: String(candidate.line), agent_id: candidate.agentId, score: candidate.score, amount_usdc: amount!.toFixed(2) });
-  }
-  return { toAct, notActedOn, totalToActCents, rowCount: candidates.length };
+  return { agentId: header.indexOf(rules.agentIdColumn), score: header.indexOf(rules.scoreColumn) };
 }
 
-function scoreRow(line: number, agentId: string, score: string, rules: ScoreRules): Candidate {
-  const invalid = (error: string, amountCents?: number): Candidate => ({ line, agentId, score, amountCents, problem: { status: 'INVALID', error } });
+function scoreRowOf({ line, cells }: CsvRow, columns: { agentId: number; score: number }): ScoreRow {
+  return { line, agentId: (cells[columns.agentId] ?? '').trim(), score: (cells[columns.score] ?? '').trim() };
+}
+
+/**
+ * How a scores row is decided: amount = round(score × usdPerScorePoint, 2); at or below minPayoutUsdc is
+ * SKIPPED; over maxPayoutPerAgentUsdc, a bad agent id or score, and every row of an agent id that appears
+ * more than once are INVALID. Other columns are ignored.
+ */
+export function scoreRowRules(rules: ScoreRules): RowRules<ScoreRow, PayoutItem> {
+  return {
+    decide: (row) => scoreRow(row, rules),
+    outcomeOf: (row, problem) => ({
+      line: row.line,
+      agent_id: row.item.agent_id,
+      score: row.item.score,
+      amount_usdc: row.amountCents === undefined ? undefined : row.amountCents / 100,
+      status: problem.status,
+      error: problem.error,
+    }),
+    repeatedError: (agentId, lines) => `${rules.agentIdColumn} ${shownValue(agentId)} appears more than once (${lines})`,
+  };
+}
+
+function scoreRow({ line, agentId, score }: ScoreRow, rules: ScoreRules): DecidedRow<PayoutItem> {
+  // An agent id that breaks the rule is INVALID for that, not counted as a repeat.
+  const key = AGENT_ID_PATTERN.test(agentId) ? agentId : undefined;
+  const row = (amountCents?: number) => ({
+    line,
+    key,
+    amountCents,
+    item: { line: String(line), agent_id: agentId, score, amount_usdc: amountCents === undefined ? '' : (amountCents / 100).toFixed(2) },
+  });
+  const invalid = (error: string, amountCents?: number): DecidedRow<PayoutItem> => ({
+    ...row(amountCents),
+    problem: { status: 'INVALID', error },
+  });
   if (agentId === '') return invalid(`${rules.agentIdColumn} is empty`);
-  if (!AGENT_ID_PATTERN.test(agentId)) return invalid(`${rules.agentIdColumn} ${shownValue(agentId)} is not a valid agent id`);
+  if (key === undefined) return invalid(`${rules.agentIdColumn} ${shownValue(agentId)} is not a valid agent id`);
   if (score === '') return invalid(`${rules.scoreColumn} is empty`);
   const value = parseDecimal(score);
   if (value === undefined) return invalid(`${rules.scoreColumn} ${JSON.stringify(score)} is not a number`);
   if (value < 0) return invalid(`${rules.scoreColumn} ${score} is negative`);
   const amountCents = toCentsRounded(value * rules.usdPerScorePoint);
   // No amount in the log past the largest a row may have: its cents, and the run's totals, stay exact.
-  if (!(amountCents <= MAX_ROW_AMOUNT_USDC * 100)) return invalid(`${rules.scoreColumn} ${score} gives an amount over ${MAX_ROW_AMOUNT_USDC} USDC, the largest a row may have`);
+  if (!(amountCents <= MAX_ROW_AMOUNT_USDC * 100))
+    return invalid(`${rules.scoreColumn} ${score} gives an amount over ${MAX_ROW_AMOUNT_USDC} USDC, the largest a row may have`);
   const amount = amountCents / 100;
   if (amountCents <= toCentsRounded(rules.minPayoutUsdc)) {
-    return { line, agentId, score, amountCents, problem: { status: 'SKIPPED', error: `amount ${amount.toFixed(2)} is at or below minPayoutUsdc ${rules.minPayoutUsdc}` } };
+    return {
+      ...row(amountCents),
+      problem: { status: 'SKIPPED', error: `amount ${amount.toFixed(2)} is at or below minPayoutUsdc ${rules.minPayoutUsdc}` },
+    };
   }
   if (amountCents > toCentsRounded(rules.maxPayoutPerAgentUsdc)) {
     return invalid(`amount ${amount.toFixed(2)} is over maxPayoutPerAgentUsdc ${rules.maxPayoutPerAgentUsdc}`, amountCents);
   }
-  return { line, agentId, score, amountCents };
+  return row(amountCents);
 }

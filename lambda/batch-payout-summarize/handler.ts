@@ -1,5 +1,5 @@
 import type { PayoutItem } from '../../lib/private/contracts/batch-engine';
-import { BATCH_PAYOUT_METRICS as METRIC, PAYOUT_COMPLETED_EVENT, PAYOUT_LOG_FILE } from '../../lib/private/contracts/batch-payout-env';
+import { BATCH_PAYOUT_METRICS as METRIC, PAYOUT_COMPLETED_EVENT, PAYOUT_LOG_FILE, PAYOUT_SUMMARY_FILE } from '../../lib/private/contracts/batch-payout-env';
 import { payoutActionKey } from '../shared/action-keys';
 import { RunSummaryOptions, summarizeRunHandler } from '../shared/batch/summarize-run';
 
@@ -9,11 +9,12 @@ export type BatchPayoutSummarizeDeps = Pick<
   'settings' | 'ledger' | 's3' | 'putEvents' | 'now' | 'logger' | 'metrics'
 >;
 
-/** Summarize: `payout_log.json` and the `Purple Flea Payout Completed` event. */
+/** Summarize: `payout_log.jsonl`, `payout_summary.json` and the `Purple Flea Payout Completed` event. */
 export function createBatchPayoutSummarizeHandler(deps: BatchPayoutSummarizeDeps) {
   return summarizeRunHandler<PayoutItem>({
     ...deps,
     logFile: PAYOUT_LOG_FILE,
+    summaryFile: PAYOUT_SUMMARY_FILE,
     completedEvent: PAYOUT_COMPLETED_EVENT,
     metricNames: { runsSummarized: METRIC.runsSummarized, runUnknownRows: METRIC.runUnknownRows },
     columnsOf: (item) => ({ line: Number(item.line), agent_id: item.agent_id, score: item.score, amount_usdc: Number(item.amount_usdc) }),

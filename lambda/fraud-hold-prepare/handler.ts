@@ -3,10 +3,9 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DescribeTransformJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { PrepareEvent, PreparedRun } from '../../lib/private/contracts/batch-engine';
 import { FraudHoldPrepareSettings, HOLD_COLUMNS } from '../../lib/private/contracts/fraud-hold-env';
-import { writePreparedRun } from '../shared/batch/prepare-run';
-import { mapWithConcurrency } from '../shared/batch/rate-limiter';
-import { readObject } from '../shared/batch/run-folder';
-import { decideHolds, RecordObject } from './hold-records';
+import { prepareRun } from '../shared/batch/prepare-run';
+import { openObject } from '../shared/batch/run-folder';
+import { holdRowRules, RecordStream, streamHoldRecords } from './hold-records';
 import { outputLocation, RecordLocation, resolveRecords } from './record-sources';
 
 export interface FraudHoldPrepareDeps {
@@ -21,9 +20,10 @@ export interface FraudHoldPrepareDeps {
 type ReadableLocation = Exclude<RecordLocation, { kind: 'transform-job' }>;
 
 /**
- * Prepare (FraudHoldEscrow): reads every record object of the run once, decides every record
- * (hold-records.ts), and writes the run folder. Fails the execution, holding nothing, when the objects
- * cannot be read as records or the run's total is over the cap.
+ * Prepare (FraudHoldEscrow): streams the run's record objects twice, in key order (their repeated
+ * transaction ids, then every record decided: hold-records.ts, prepare-run.ts), writing the run folder as it
+ * goes. Fails the execution, holding nothing, when the objects cannot be read as records, one changes
+ * between the two readings, or the run's total is over the cap.
  */
 export function createFraudHoldPrepareHandler(deps: FraudHoldPrepareDeps) {
   const { settings, s3, sagemaker, logger } = deps;
@@ -43,14 +43,14 @@ export function createFraudHoldPrepareHandler(deps: FraudHoldPrepareDeps) {
   }
 
   /** The object, or every object under the prefix that ends in the record suffix, in key order. */
-  async function readRecordObjects(location: ReadableLocation): Promise<RecordObject[]> {
+  async function recordKeys(location: ReadableLocation): Promise<string[]> {
     const keys = location.kind === 'object' ? [location.key] : await listRecordKeys(location.bucket, location.prefix);
     if (keys.length === 0) {
       throw new Error(
         `no record objects (ending in "${settings.objectSuffix}") under s3://${location.bucket}/${location.kind === 'prefix' ? location.prefix : ''}`,
       );
     }
-    return mapWithConcurrency(keys, 8, async (key) => ({ key, ...(await readObject(s3, location.bucket, key)) }));
+    return keys;
   }
 
   async function listRecordKeys(bucket: string, prefix: string): Promise<string[]> {
@@ -71,23 +71,36 @@ export function createFraudHoldPrepareHandler(deps: FraudHoldPrepareDeps) {
     try {
       if (!settings.enabled) throw new Error('FraudHoldEscrow is disabled (enabled: false): nothing is held');
       const { location, transformJob } = await locateRecords(event.input);
-      const objects = await readRecordObjects(location);
-      const decided = decideHolds(objects, settings, transformJob);
+      const keys = await recordKeys(location);
+      // Each object's ETag from the first reading (it is in the action key of a record without an id); the second must read the same.
+      const etags = new Map<string, string>();
+      async function* objects(): AsyncGenerator<RecordStream> {
+        for (const key of keys) {
+          const object = await openObject(s3, location.bucket, key, etags.get(key));
+          if (!etags.has(key)) etags.set(key, object.etag);
+          yield { key, etag: object.etag, body: object.body };
+        }
+      }
       // One object names itself; several are named by their prefix (each row names its own object too).
-      const source =
-        objects.length === 1
-          ? { bucket: location.bucket, key: objects[0].key, etag: objects[0].etag }
+      const source = () =>
+        keys.length === 1
+          ? { bucket: location.bucket, key: keys[0], etag: etags.get(keys[0])! }
           : { bucket: location.bucket, key: location.kind === 'prefix' ? location.prefix : location.key, etag: '' };
-      const prepared = await writePreparedRun(
+      const { rowCount, ...prepared } = await prepareRun(
         s3,
         { bucket: settings.outputBucket, prefix: settings.outputPrefix, maxBatchTotalUsdc: settings.maxBatchTotalUsdc },
-        { runId: event.runId, source, ...decided },
-        HOLD_COLUMNS,
+        {
+          runId: event.runId,
+          rules: holdRowRules(settings, transformJob),
+          columns: HOLD_COLUMNS,
+          read: () => streamHoldRecords(objects(), settings),
+          source,
+        },
       );
       logger.info('prepared', {
-        source,
-        objects: objects.length,
-        rows: decided.rowCount,
+        source: prepared.source,
+        objects: keys.length,
+        rows: rowCount,
         holds: prepared.rowsToAct,
         totalUsdc: prepared.totalToActUsdc,
       });

@@ -85,8 +85,10 @@ export interface BatchEngineProps {
     readonly environment: (share: { readonly requestsPerSecond: number }) => { [name: string]: string };
   };
   readonly summarize: BatchHandlerProps & {
-    /** The run's log, written into the run folder (`payout_log.json`). */
+    /** The run's log, written into the run folder (`payout_log.jsonl`). */
     readonly logFile: string;
+    /** The summary written beside it (`payout_summary.json`). */
+    readonly summaryFile: string;
   };
 
   /**
@@ -191,7 +193,7 @@ export class BatchEngine {
 
     this.allowPrepare(options, props.prepare.statements ?? [], props.prepare.readBuckets ?? []);
     grantActionAccess(options.connection, act, props.actionKinds);
-    this.allowSummarize(options.connection, props.summarize.logFile, props.actionKinds);
+    this.allowSummarize(options.connection, [props.summarize.logFile, props.summarize.summaryFile], props.actionKinds);
 
     const workflow = new BatchWorkflow(scope, 'Workflow', {
       prepareFunction: prepare,
@@ -281,7 +283,8 @@ export class BatchEngine {
     const prepare = this.prepareFunction;
     const statements: WildcardStatement[] = [
       {
-        actions: ['s3:PutObject'],
+        // Multipart uploads: PutObject covers creating, uploading parts and completing; an abandoned one is aborted.
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
         resources: [RUN_FILES.input, RUN_FILES.prepareReport].map((file) => this.runFiles(file)),
         reason: `Prepare writes the ${RUN_FILES.input} and ${RUN_FILES.prepareReport} of each run folder, named by the execution, known only when it starts.`,
       },
@@ -306,9 +309,9 @@ export class BatchEngine {
 
   /**
    * Summarize reads the run's files (Prepare's report, input.csv, the Map's results) and the ledger records
-   * of the rows the Map could not settle, writes the run's log, and puts one event.
+   * of the rows the Map could not settle, writes the run's log and its summary, and puts one event.
    */
-  private allowSummarize(connection: PurpleFleaConnection, logFile: string, actionKinds: readonly ActionKind[]): void {
+  private allowSummarize(connection: PurpleFleaConnection, logFiles: readonly string[], actionKinds: readonly ActionKind[]): void {
     const summarize = this.summarizeFunction;
     newWildcardPolicy(this.scope, 'SummarizeAccess', {
       role: summarize.handlerRole,
@@ -322,9 +325,10 @@ export class BatchEngine {
             'known only when it starts.',
         },
         {
-          actions: ['s3:PutObject'],
-          resources: [this.runFiles(logFile)],
-          reason: `Summarize writes the ${logFile} of each run folder, named by the execution, known only when it starts.`,
+          // The log is a multipart upload: PutObject covers it; an abandoned one is aborted.
+          actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          resources: logFiles.map((file) => this.runFiles(file)),
+          reason: `Summarize writes the ${logFiles.join(' and ')} of each run folder, named by the execution, known only when it starts.`,
         },
       ],
     });

@@ -556,7 +556,7 @@ describe('BatchPayout: permissions', () => {
     expect(policy(template, role, 'PayoutPrepareAccess')).toEqual([
       {
         Effect: 'Allow',
-        Action: 's3:PutObject',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
         Resource: [objectsOf(payout.outputBucket, 'purpleflea-payouts/*/input.csv'), objectsOf(payout.outputBucket, 'purpleflea-payouts/*/prepare_report.json')],
       },
       { Effect: 'Allow', Action: 's3:GetObject', Resource: objectsOf(sourceBucket, 'scores/*') },
@@ -624,7 +624,7 @@ describe('BatchPayout: permissions', () => {
     );
   });
 
-  test('Summarize: reads the run files and ledger records, writes the payout log, puts events on the one bus; no secret', () => {
+  test('Summarize: reads the run files and ledger records, writes the payout log and its summary, puts events on the one bus; no secret', () => {
     const { template, payout, connection } = newBatchPayout();
     const role = payout.summarizeFunction.role!;
     expect(policy(template, role, 'PayoutSummarizeAccess')).toEqual([
@@ -633,7 +633,11 @@ describe('BatchPayout: permissions', () => {
         Action: 's3:GetObject',
         Resource: ['prepare_report.json', 'input.csv', 'map-results/*'].map((file) => objectsOf(payout.outputBucket, `purpleflea-payouts/*/${file}`)),
       },
-      { Effect: 'Allow', Action: 's3:PutObject', Resource: objectsOf(payout.outputBucket, 'purpleflea-payouts/*/payout_log.json') },
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        Resource: ['payout_log.jsonl', 'payout_summary.json'].map((file) => objectsOf(payout.outputBucket, `purpleflea-payouts/*/${file}`)),
+      },
     ]);
     expect(sortStatements(policy(template, role, 'PayoutSummarizeRoleDefaultPolicy'))).toEqual(
       sortStatements([
@@ -726,7 +730,10 @@ describe('BatchPayout: permissions', () => {
       objectsOf(payout.outputBucket, '*/input.csv'),
       objectsOf(payout.outputBucket, '*/map-results/*'),
     ]);
-    expect(policy(template, payout.summarizeFunction.role!, 'PayoutSummarizeAccess')[1].Resource).toEqual(objectsOf(payout.outputBucket, '*/payout_log.json'));
+    expect(policy(template, payout.summarizeFunction.role!, 'PayoutSummarizeAccess')[1].Resource).toEqual([
+      objectsOf(payout.outputBucket, '*/payout_log.jsonl'),
+      objectsOf(payout.outputBucket, '*/payout_summary.json'),
+    ]);
     expect(policy(template, payout.prepareFunction.role!, 'PayoutPrepareAccess')[0].Resource).toEqual([
       objectsOf(payout.outputBucket, '*/input.csv'),
       objectsOf(payout.outputBucket, '*/prepare_report.json'),

@@ -359,16 +359,16 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const invokeVersions = (fn: lambda.IFunction) =>
       `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`;
     /** A batch construct, by what differs: its act function and step, and its run log. */
-    type Batch = { construct: BatchPayout | FraudHoldEscrow; act: lambda.IFunction; actId: string; mapLabel: string; logFile: string };
-    const payoutBatch = (construct: BatchPayout): Batch => ({ construct, act: construct.payFunction, actId: 'Pay', mapLabel: 'PayBatches', logFile: 'payout_log.json' });
-    const holdsBatch = (construct: FraudHoldEscrow): Batch => ({ construct, act: construct.actFunction, actId: 'Act', mapLabel: 'HoldBatches', logFile: 'holds_log.json' });
+    type Batch = { construct: BatchPayout | FraudHoldEscrow; act: lambda.IFunction; actId: string; mapLabel: string; logFile: string; summaryFile: string };
+    const payoutBatch = (construct: BatchPayout): Batch => ({ construct, act: construct.payFunction, actId: 'Pay', mapLabel: 'PayBatches', logFile: 'payout_log.jsonl', summaryFile: 'payout_summary.json' });
+    const holdsBatch = (construct: FraudHoldEscrow): Batch => ({ construct, act: construct.actFunction, actId: 'Act', mapLabel: 'HoldBatches', logFile: 'holds_log.jsonl', summaryFile: 'holds_summary.json' });
     const executions = (sm: Batch['construct']) => {
       const id = stack.getLogicalId(sm.stateMachine.node.defaultChild as sfn.CfnStateMachine);
       return `arn:<AWS::Partition>:states:${REGION}:${ACCOUNT}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${id}"}]}]}`;
     };
     const objects = (sm: Batch['construct'], pattern: string) => `<${stack.getLogicalId(sm.outputBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${pattern}`;
     const bucketArn = (id: string) => `<${stack.getLogicalId(stack.node.findChild(id).node.defaultChild as s3.CfnBucket)}.Arn>`;
-    const batchAcknowledgments = ({ construct: sm, act, actId, mapLabel, logFile }: Batch, name: string, prefix: string, vpcToo: boolean) => [
+    const batchAcknowledgments = ({ construct: sm, act, actId, mapLabel, logFile, summaryFile }: Batch, name: string, prefix: string, vpcToo: boolean) => [
       // The three functions: X-Ray and (in a VPC) network interfaces, in policies of their own, as the other constructs.
       ...['Prepare', actId, 'Summarize'].flatMap((fn) => [
         `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/${fn}Tracing`,
@@ -383,6 +383,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/input.csv`)}] NagVpc/${name}/SummarizeAccess`,
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/map-results/*`)}] NagVpc/${name}/SummarizeAccess`,
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/${logFile}`)}] NagVpc/${name}/SummarizeAccess`,
+      `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/${summaryFile}`)}] NagVpc/${name}/SummarizeAccess`,
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/input.csv`)}] NagVpc/${name}/Workflow/RunFolderAccess`,
       `AwsSolutions-IAM5[Resource::${objects(sm, `${prefix}*/map-results/*`)}] NagVpc/${name}/Workflow/RunFolderAccess`,
       // The state machine: log delivery and X-Ray, in policies of their own...

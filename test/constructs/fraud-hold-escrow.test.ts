@@ -24,6 +24,7 @@ import {
   FraudHoldActSettings,
   FraudHoldPrepareSettings,
   HOLDS_LOG_FILE,
+  HOLDS_SUMMARY_FILE,
   TRANSFORM_JOB_STATE_CHANGE,
   fraudHoldActEnvironment,
   fraudHoldPrepareEnvironment,
@@ -579,7 +580,7 @@ describe('FraudHoldEscrow: permissions', () => {
     expect(policy(template, role, 'HoldsPrepareAccess')).toEqual([
       {
         Effect: 'Allow',
-        Action: 's3:PutObject',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
         Resource: [objectsOf(holds.outputBucket, 'purpleflea-holds/*/input.csv'), objectsOf(holds.outputBucket, 'purpleflea-holds/*/prepare_report.json')],
       },
       { Effect: 'Allow', Action: 's3:GetObject', Resource: objectsOf(sourceBucket, 'scored/*') },
@@ -645,7 +646,7 @@ describe('FraudHoldEscrow: permissions', () => {
     );
   });
 
-  test('Summarize: reads the run files and ledger records, writes holds_log.json only, puts events on the one bus; no secret', () => {
+  test('Summarize: reads the run files and ledger records, writes holds_log.jsonl and holds_summary.json only, puts events on the one bus; no secret', () => {
     const { template, holds, connection } = newFraudHoldEscrow();
     const role = holds.summarizeFunction.role!;
     expect(policy(template, role, 'HoldsSummarizeAccess')).toEqual([
@@ -654,9 +655,13 @@ describe('FraudHoldEscrow: permissions', () => {
         Action: 's3:GetObject',
         Resource: ['prepare_report.json', 'input.csv', 'map-results/*'].map((file) => objectsOf(holds.outputBucket, `purpleflea-holds/*/${file}`)),
       },
-      { Effect: 'Allow', Action: 's3:PutObject', Resource: objectsOf(holds.outputBucket, `purpleflea-holds/*/${HOLDS_LOG_FILE}`) },
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        Resource: [HOLDS_LOG_FILE, HOLDS_SUMMARY_FILE].map((file) => objectsOf(holds.outputBucket, `purpleflea-holds/*/${file}`)),
+      },
     ]);
-    expect(HOLDS_LOG_FILE).toBe('holds_log.json');
+    expect([HOLDS_LOG_FILE, HOLDS_SUMMARY_FILE]).toEqual(['holds_log.jsonl', 'holds_summary.json']);
     expect(sortStatements(policy(template, role, 'HoldsSummarizeRoleDefaultPolicy'))).toEqual(
       sortStatements([
         {
@@ -719,7 +724,10 @@ describe('FraudHoldEscrow: permissions', () => {
       objectsOf(holds.outputBucket, '*/input.csv'),
       objectsOf(holds.outputBucket, '*/map-results/*'),
     ]);
-    expect(policy(template, holds.summarizeFunction.role!, 'HoldsSummarizeAccess')[1].Resource).toEqual(objectsOf(holds.outputBucket, '*/holds_log.json'));
+    expect(policy(template, holds.summarizeFunction.role!, 'HoldsSummarizeAccess')[1].Resource).toEqual([
+      objectsOf(holds.outputBucket, '*/holds_log.jsonl'),
+      objectsOf(holds.outputBucket, '*/holds_summary.json'),
+    ]);
   });
 
   test('an output bucket encrypted with a KMS key: the key is granted to the roles that read or write it, by named actions', () => {

@@ -5,6 +5,7 @@
  * then the ResultWriter's manifest and result files, then Summarize.
  */
 import { mapWithConcurrency } from '../../lambda/shared/batch/rate-limiter';
+import { readRunLog } from '../../lambda/shared/batch/run-log';
 import { BatchInput, ActBatchEvent, PreparedRun, RUN_FILES } from '../../lib/private/contracts/batch-engine';
 import { FakeS3 } from '../support/fake-s3';
 import { readCsvAsStepFunctions } from '../support/step-functions-csv';
@@ -15,13 +16,13 @@ type Handler<E, R> = (event: E, context: unknown) => Promise<R>;
 export interface BatchHandlers {
   readonly prepare: Handler<unknown, PreparedRun>;
   readonly act: Handler<any, unknown>;
-  readonly summarize: Handler<unknown, { log: string }>;
+  readonly summarize: Handler<unknown, { log: string; summary: string }>;
 }
 
 export interface DriveOptions {
   readonly itemsPerBatch?: number;
   readonly maxConcurrency?: number;
-  /** The log Summarize writes into the run folder. */
+  /** The log Summarize writes into the run folder (its name is checked). */
   readonly logFile?: string;
 }
 
@@ -67,6 +68,12 @@ export async function driveRun(s3: FakeS3, handlers: BatchHandlers, runId: strin
   s3.putObject(bucket, manifestKey, JSON.stringify({ DestinationBucket: bucket, MapRunArn: `arn:aws:states:us-east-1:123456789012:mapRun:x/${runId}`, ResultFiles: resultFiles }));
 
   const summary = await handlers.summarize({ ...prepared, mapResult: { ResultWriterDetails: { Bucket: bucket, Key: manifestKey } } }, lambdaContext(300_000));
-  const log = JSON.parse(s3.getObject(bucket, `${prepared.runFolder.prefix}/${options.logFile ?? 'payout_log.json'}`)!.toString('utf8'));
+  // The JSON Lines log and its summary, read whole (rows in line order): the shape of 0.1.0's payout_log.json.
+  if (options.logFile !== undefined && !summary.log.endsWith(`/${options.logFile}`)) throw new Error(`Summarize wrote ${summary.log}, not ${options.logFile}`);
+  const read = (uri: string) => {
+    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri)!;
+    return s3.getObject(match[1], match[2])!.toString('utf8');
+  };
+  const log = readRunLog({ log: read(summary.log), summary: read(summary.summary) }) as any;
   return { prepared, children, summary, log };
 }

@@ -90,12 +90,13 @@ describe('BatchPayout: a scored CSV becomes payouts, each agent paid once', () =
     expect(log.rows[0].result).toEqual(expect.objectContaining({ transfer_id: expect.any(String) }));
     expect(log.rows[3].error).toBe('score "abc" is not a number');
     expect(log.totals).toMatchObject({ rows: 5, SUCCEEDED: { rows: 3, amountUsdc: 37.34 }, SKIPPED: { rows: 1, amountUsdc: 0.01 }, INVALID: { rows: 1, amountUsdc: 0 } });
-    expect(summary.log).toBe(`s3://${OUTPUT_BUCKET}/${prepared.runFolder.prefix}/payout_log.json`);
+    expect(summary.log).toBe(`s3://${OUTPUT_BUCKET}/${prepared.runFolder.prefix}/payout_log.jsonl`);
+    expect(summary.summary).toBe(`s3://${OUTPUT_BUCKET}/${prepared.runFolder.prefix}/payout_summary.json`);
 
     const announced = harness.aws.putEvents.slice(putEventsBefore);
     expect(announced).toHaveLength(1);
     expect(announced[0]).toMatchObject({ Source: PAYOUT_COMPLETED_EVENT.source, DetailType: PAYOUT_COMPLETED_EVENT.detailType, EventBusName: BUS_ARN });
-    expect(JSON.parse(announced[0].Detail!)).toMatchObject({ log: summary.log, totals: { SUCCEEDED: { rows: 3 } } });
+    expect(JSON.parse(announced[0].Detail!)).toMatchObject({ log: summary.log, summary: summary.summary, totals: { SUCCEEDED: { rows: 3 } } });
 
     const ledgerRecord = await readLedger(harness, `v1:payout:${source.bucket}/${source.key}:${source.etag}:agt_bob`);
     expect(ledgerRecord).toMatchObject({ state: 'SUCCEEDED', amountUsdc: 12.34 });

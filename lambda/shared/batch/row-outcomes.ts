@@ -79,19 +79,30 @@ export function isSettled(row: ActRowOutcome | undefined): row is RowOutcome {
  * refuses a file otherwise), each total is an exact JSON number.
  */
 export function totalsOf(rows: readonly RowOutcome[]): Totals {
-  const cents: { [status: string]: bigint } = {};
-  const counts: { [status: string]: number } = {};
-  for (const status of ROW_STATUSES) {
-    cents[status] = 0n;
-    counts[status] = 0;
+  const counter = new TotalsCounter();
+  for (const row of rows) counter.add(row);
+  return counter.totals();
+}
+
+/** {@link totalsOf}, one row at a time: what a log written as a stream keeps of its rows. */
+export class TotalsCounter {
+  private readonly cents = new Map<RowStatus, bigint>(ROW_STATUSES.map((status) => [status, 0n]));
+  private readonly counts = new Map<RowStatus, number>(ROW_STATUSES.map((status) => [status, 0]));
+  private rows = 0;
+
+  add(row: RowOutcome): void {
+    this.rows += 1;
+    this.counts.set(row.status, (this.counts.get(row.status) ?? 0) + 1);
+    this.cents.set(row.status, (this.cents.get(row.status) ?? 0n) + centsOfAmount(row.amount_usdc));
   }
-  for (const row of rows) {
-    counts[row.status] += 1;
-    cents[row.status] += centsOfAmount(row.amount_usdc);
+
+  totals(): Totals {
+    const all = [...this.cents.values()].reduce((a, b) => a + b, 0n);
+    const totals = { rows: this.rows, amountUsdc: usdcOfCents(all) } as Totals;
+    for (const status of ROW_STATUSES)
+      totals[status] = { rows: this.counts.get(status) ?? 0, amountUsdc: usdcOfCents(this.cents.get(status) ?? 0n) };
+    return totals;
   }
-  const totals = { rows: rows.length, amountUsdc: usdcOfCents(Object.values(cents).reduce((a, b) => a + b, 0n)) } as Totals;
-  for (const status of ROW_STATUSES) totals[status] = { rows: counts[status], amountUsdc: usdcOfCents(cents[status]) };
-  return totals;
 }
 
 /**

@@ -123,8 +123,10 @@ export function readBatchPayoutPaySettings(env: Environment): BatchPayoutPaySett
   };
 }
 
-/** The payout log Summarize writes into the run folder. */
-export const PAYOUT_LOG_FILE = 'payout_log.json';
+/** The payout log Summarize writes into the run folder: JSON Lines, one entry a source row (0.1.0 wrote `payout_log.json`). */
+export const PAYOUT_LOG_FILE = 'payout_log.jsonl';
+/** The summary Summarize writes beside the log: the run's totals. */
+export const PAYOUT_SUMMARY_FILE = 'payout_summary.json';
 
 /** The event put on the bus when a run is summarized. */
 export const PAYOUT_COMPLETED_EVENT = {

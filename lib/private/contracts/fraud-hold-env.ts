@@ -172,8 +172,10 @@ export function readFraudHoldActSettings(env: Environment): FraudHoldActSettings
 export const HOLD_COLUMNS = ['line', 'object_key', 'object_etag', 'object_line', 'transaction_id', 'buyer', 'seller', 'amount_usdc', 'fraud_score', 'transform_job'] as const;
 export type HoldItem = { readonly [column in (typeof HOLD_COLUMNS)[number]]: string };
 
-/** The holds log Summarize writes into the run folder. */
-export const HOLDS_LOG_FILE = 'holds_log.json';
+/** The holds log Summarize writes into the run folder: JSON Lines, one entry a record (0.1.0 wrote `holds_log.json`). */
+export const HOLDS_LOG_FILE = 'holds_log.jsonl';
+/** The summary Summarize writes beside the log: the run's totals. */
+export const HOLDS_SUMMARY_FILE = 'holds_summary.json';
 
 export const HOLDS_COMPLETED_EVENT = {
   source: 'purpleflea.sagemaker',

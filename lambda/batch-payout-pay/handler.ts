@@ -34,9 +34,11 @@ export function createBatchPayoutPayHandler(deps: BatchPayoutPayDeps) {
     requestTimeoutMs: runtime.requestTimeoutMs,
     plan: async (item, batch): Promise<RowPlan> => {
       const row = checkPayoutRow(item, settings);
-      if (!('amountUsdc' in row)) return row;
+      if ('invalid' in row) return row;
+      // A recipient the connection's API cannot pay is INVALID, in a dry run or a disabled run too.
       const recipient = recipientProblem(item, api);
       if (recipient !== undefined) return { columns: row.columns, invalid: recipient };
+      if (!('amountUsdc' in row)) return row;
       // Read only for a row to pay. Errors never quote a value read from the secret.
       const fromAgent = await runtime.agentId(api.serviceOf.transfer);
       return { columns: row.columns, action: payoutAction(item, batch, row.amountUsdc, fromAgent, api) };

@@ -125,12 +125,12 @@ export interface BatchPayoutProps extends BatchRunProps {
  * (Prepare may read the objects of the triggers' buckets; for another bucket, grant it read, e.g.
  * `bucket.grantRead(payout.prepareFunction, 'scores/*')`). Each run has a folder `s3://<outputBucket>/<outputPrefix>/<run id>/`:
  *
- * 1. Prepare reads the file once, checks every row and the caps (`maxBatchTotalUsdc` fails the run before
+ * 1. Prepare streams the file, checks every row and the caps (`maxBatchTotalUsdc` fails the run before
  *    any money moves), and writes the payable rows as `input.csv`;
  * 2. a Distributed Map reads `input.csv` in batches of `itemsPerBatch`, `maxConcurrency` at a time, and
  *    Pay transfers each row's amount from the connection's agent, through the action ledger keyed by
  *    the file's bucket, key and ETag and the agent id, within `maxRequestsPerSecond`;
- * 3. Summarize writes `payout_log.json` (one entry per source row, totals per status) and puts a
+ * 3. Summarize writes `payout_log.jsonl` (JSON Lines, one entry per source row), `payout_summary.json` (totals per status) and puts a
  *    `Purple Flea Payout Completed` event on `eventBus`.
  *
  * Running the same file again, or redriving a run, pays no one twice.

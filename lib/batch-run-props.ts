@@ -12,8 +12,8 @@ import { PurpleFleaConnection } from './purpleflea-connection';
  *
  * A run reads its input (BatchPayout's scored rows, FraudHoldEscrow's records), writes the items to act
  * on as the run's `input.csv`, acts on them in batches on a Distributed Map (BatchPayout's Pay function
- * pays, FraudHoldEscrow's Act function holds), then writes the run's log (`payout_log.json`,
- * `holds_log.json`) and puts a completion event.
+ * pays, FraudHoldEscrow's Act function holds), then writes the run's log (JSON Lines: `payout_log.jsonl`,
+ * `holds_log.jsonl`) and its summary (`payout_summary.json`, `holds_summary.json`), and puts a completion event.
  */
 export interface BatchRunProps {
   /** How to reach Purple Flea and the action ledger. */
@@ -133,7 +133,7 @@ export interface BatchRunProps {
    * handler, runtime, role, log group and its own environment variables; they are invoked synchronously
    * by Step Functions, so they have no async retries, event age or failure destination. Giving any of
    * those here is an error.
-   * @default - arm64, active tracing, 5 minutes; 1024 MB for Prepare and Summarize, 256 MB for the act
+   * @default - arm64, active tracing; 15 minutes and 1024 MB for Prepare and Summarize, 5 minutes and 256 MB for the act
    * function (BatchPayout's Pay, FraudHoldEscrow's Act)
    */
   readonly functionOptions?: lambda.FunctionOptions;

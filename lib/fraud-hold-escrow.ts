@@ -198,7 +198,7 @@ export interface FraudHoldEscrowProps extends BatchRunProps {
  *    Act creates an escrow from the buyer to the seller for each record whose fraud score is above
  *    `fraudScoreThreshold`, under `conditionTemplate`, through the action ledger keyed by the transaction
  *    id, within `maxRequestsPerSecond`;
- * 3. Summarize writes `holds_log.json` (one entry per record, totals per status) and puts a
+ * 3. Summarize writes `holds_log.jsonl` (JSON Lines, one entry per record), `holds_summary.json` (totals per status) and puts a
  *    `Purple Flea Holds Completed` event on `eventBus`.
  *
  * A repeated event, a rerun or a redrive never holds a transaction twice.

@@ -21,8 +21,10 @@ import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
 import type { BatchRunProps } from '../batch-run-props';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
 
-/** Each function's default timeout: a batch acted on at its share of the rate, with room to back off from 429s. */
+/** The act function's default timeout: a batch acted on at its share of the rate, with room to back off from 429s. */
 const BATCH_FUNCTION_TIMEOUT = Duration.minutes(BATCH_FUNCTION_DEFAULTS.timeoutMinutes);
+/** Prepare's and Summarize's: Lambda's longest, which sets the largest file one run can take. */
+const PREPARE_AND_SUMMARIZE_TIMEOUT = Duration.minutes(BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeTimeoutMinutes);
 /** Room a batch leaves in the act function's timeout for backing off from 429s (fixed one-minute windows). */
 const BACKOFF_ALLOWANCE = Duration.minutes(1);
 
@@ -114,8 +116,8 @@ export interface BatchEngineProps {
  * It creates, in the construct's own scope (so the paths and logical ids are the construct's:
  * `<construct>/Prepare`, `<construct>/Workflow/StateMachine`...):
  * - the run folders' bucket (unless given) and the event bus (the default one, unless given);
- * - the three functions (Prepare, the act function, Summarize), each a {@link HandlerFunction} with
- *   5 minutes, and 1024 MB for Prepare and Summarize, under the user's `functionOptions`;
+ * - the three functions (Prepare, the act function, Summarize), each a {@link HandlerFunction}: 15 minutes and
+ *   1024 MB for Prepare and Summarize, 5 minutes for the act function, under the user's `functionOptions`;
  * - their permissions: Prepare writes the run's `input.csv` and `prepare_report.json` and reads the
  *   source objects; the act function gets the connection's action access; Summarize reads the run's
  *   files and single ledger records, writes the run's log and puts events on the bus;
@@ -155,11 +157,17 @@ export class BatchEngine {
     this.eventBus = options.eventBus ?? events.EventBus.fromEventBusName(scope, 'DefaultBus', 'default');
 
     const functionOptions = { timeout: BATCH_FUNCTION_TIMEOUT, ...options.functionOptions };
+    // Prepare and Summarize stream whole files: more time and memory (CPU), unless the user sets them.
+    const fileStepOptions = {
+      timeout: PREPARE_AND_SUMMARIZE_TIMEOUT,
+      memorySize: BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeMemorySizeMb,
+      ...options.functionOptions,
+    };
     const prepare = new HandlerFunction(scope, 'Prepare', {
       assetName: props.prepare.assetName,
       description: props.prepare.description,
       logRetention,
-      functionOptions: { memorySize: BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeMemorySizeMb, ...functionOptions },
+      functionOptions: fileStepOptions,
       // Prepare calls no one: no connection.
       environment: {
         ...commonHandlerEnvironment(metrics),
@@ -178,7 +186,7 @@ export class BatchEngine {
       assetName: props.summarize.assetName,
       description: props.summarize.description,
       logRetention,
-      functionOptions: { memorySize: BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeMemorySizeMb, ...functionOptions },
+      functionOptions: fileStepOptions,
       // The connection too: Summarize reads the ledger for the rows the Map could not settle.
       environment: handlerEnvironment(
         metrics,

@@ -155,8 +155,14 @@ export const HANDLER_FUNCTION_DEFAULTS = Object.freeze({
 
 /** A batch construct's three functions (its `functionOptions` default), over HANDLER_FUNCTION_DEFAULTS. */
 export const BATCH_FUNCTION_DEFAULTS = Object.freeze({
-  /** A batch acted on at its share of the rate, with room to back off from 429s. */
+  /** The act function: a batch acted on at its share of the rate, with room to back off from 429s. */
   timeoutMinutes: 5,
-  /** Prepare and Summarize read and write whole files. */
+  /**
+   * Prepare and Summarize stream their files (issue 17): `npm run bench` (bench/batch-steps.bench.ts) measures
+   * them at a peak resident set under 256 MiB from 10,000 to 1,000,000 rows, and about 1M rows in 40 s at
+   * this memory's 0.58 vCPU. 1024 MB keeps memory four times the bound and CPU for files of ten million rows
+   * and more; Lambda's longest timeout sets the largest file one run can take (README, "Benchmarks").
+   */
   prepareAndSummarizeMemorySizeMb: 1024,
+  prepareAndSummarizeTimeoutMinutes: 15,
 } as const);

@@ -341,7 +341,7 @@ describe('BatchPayout: triggers', () => {
 });
 
 describe('BatchPayout: the functions', () => {
-  test('three bundled handlers: arm64, traced, 5 minutes; 1024 MB for Prepare and Summarize, 256 MB for Pay', () => {
+  test('three bundled handlers: arm64, traced; 15 minutes and 1024 MB for Prepare and Summarize, 5 minutes and 256 MB for Pay', () => {
     const { template, payout } = newBatchPayout();
     template.resourceCountIs('AWS::Lambda::Function', 3);
     const props = (fn: any) => template.toJSON().Resources[logicalIdOf(fn)].Properties;
@@ -351,9 +351,9 @@ describe('BatchPayout: the functions', () => {
         Handler: 'index.handler',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
-        Timeout: 300,
       });
     }
+    expect([payout.prepareFunction, payout.payFunction, payout.summarizeFunction].map((fn) => props(fn).Timeout)).toEqual([900, 300, 900]);
     expect(props(payout.prepareFunction).MemorySize).toBe(1024);
     expect(props(payout.payFunction).MemorySize).toBe(256);
     expect(props(payout.summarizeFunction).MemorySize).toBe(1024);

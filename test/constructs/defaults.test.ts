@@ -63,8 +63,8 @@ interface Described {
 const singleFunction: Described = { both: `${HANDLER_FUNCTION_DEFAULTS.memorySizeMb} MB, ${HANDLER_FUNCTION_DEFAULTS.timeoutSeconds} s` };
 const batchFunctions: Described = {
   both:
-    `${minutes(BATCH_FUNCTION_DEFAULTS.timeoutMinutes)}; ${BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeMemorySizeMb} MB for Prepare and Summarize, ` +
-    `${HANDLER_FUNCTION_DEFAULTS.memorySizeMb} MB for `,
+    `${minutes(BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeTimeoutMinutes)} and ${BATCH_FUNCTION_DEFAULTS.prepareAndSummarizeMemorySizeMb} MB for Prepare and Summarize, ` +
+    `${minutes(BATCH_FUNCTION_DEFAULTS.timeoutMinutes)} and ${HANDLER_FUNCTION_DEFAULTS.memorySizeMb} MB for `,
 };
 
 /** Defaults whose docs describe them in words that name values of the constants. */

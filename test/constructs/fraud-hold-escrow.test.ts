@@ -342,7 +342,7 @@ describe('FraudHoldEscrow: triggers', () => {
 });
 
 describe('FraudHoldEscrow: the functions', () => {
-  test('three bundled handlers: arm64, traced, 5 minutes; 1024 MB for Prepare and Summarize, 256 MB for Act', () => {
+  test('three bundled handlers: arm64, traced; 15 minutes and 1024 MB for Prepare and Summarize, 5 minutes and 256 MB for Act', () => {
     const { template, holds } = newFraudHoldEscrow();
     template.resourceCountIs('AWS::Lambda::Function', 3);
     const props = (fn: any) => template.toJSON().Resources[logicalIdOf(fn)].Properties;
@@ -352,9 +352,9 @@ describe('FraudHoldEscrow: the functions', () => {
         Handler: 'index.handler',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
-        Timeout: 300,
       });
     }
+    expect([holds.prepareFunction, holds.actFunction, holds.summarizeFunction].map((fn) => props(fn).Timeout)).toEqual([900, 300, 900]);
     expect(props(holds.prepareFunction).MemorySize).toBe(1024);
     expect(props(holds.actFunction).MemorySize).toBe(256);
     expect(props(holds.summarizeFunction).MemorySize).toBe(1024);

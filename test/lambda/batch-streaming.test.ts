@@ -340,6 +340,57 @@ describe('Prepare, streamed: the same decisions as the file read whole', () => {
   });
 });
 
+describe('Prepare, streamed: many record objects', () => {
+  const settings = defaultHoldPrepareSettings({ outputBucket: RUNS, maxBatchTotalUsdc: 1e9 });
+  const record = (object: number, i: number) =>
+    JSON.stringify({ transaction_id: `tx-${object}-${i}`, buyer: 'agt_b', seller: 'agt_s', amount: (i % 500) + 1, fraud_score: 0.95 });
+  /** 30 small objects and, between them, one of over 1 MiB; transaction `tx-repeat` in the 2nd and the 29th. */
+  function upload(): { key: string; etag: string; body: Buffer }[] {
+    return Array.from({ length: 31 }, (_, object) => {
+      const key = `many/part-${String(object).padStart(3, '0')}.out`;
+      const lines = Array.from({ length: object === 15 ? 12_000 : 20 }, (_, i) => record(object, i));
+      if (object === 1 || object === 28) lines.push(record(object, 99).replace(`tx-${object}-99`, 'tx-repeat'));
+      const body = Buffer.from(lines.join('\n'));
+      return { key, etag: fake.putObject(SOURCE, key, body).replace(/"/g, ''), body };
+    });
+  }
+
+  test('small objects read whole ahead of their turn, a large one streamed: in key order, the same decisions as decideHolds', async () => {
+    const objects = upload();
+    expect(objects[15].body.length).toBeGreaterThan(1024 * 1024);
+    const prepare = createFraudHoldPrepareHandler({ settings, s3, sagemaker: {} as never, logger: logger() });
+    const prepared = await prepare({ runId: 'run-many', input: { bucket: SOURCE, prefix: 'many/' } });
+    const expected = decideHolds(objects, settings, '');
+    expect(readCsvAsStepFunctions(fake.getObject(RUNS, prepared.inputKey)!)).toEqual(expected.toAct);
+    expect(JSON.parse(text(RUNS, `${prepared.runFolder.prefix}/prepare_report.json`)!).notActedOn).toEqual(
+      JSON.parse(JSON.stringify(expected.notActedOn)),
+    );
+    expect(expected.notActedOn.map((row) => row.error)).toEqual([
+      'transaction "tx-repeat" appears more than once (lines 41, 12562)',
+      'transaction "tx-repeat" appears more than once (lines 41, 12562)',
+    ]);
+    expect(fake.operationCount('GetObject')).toBe(62);
+  });
+
+  test('a small object changed between the two readings fails Prepare, though it was read ahead', async () => {
+    upload();
+    let gets = 0;
+    const changing = new S3Client({});
+    const send = changing.send.bind(changing);
+    changing.send = ((command: any, ...rest: any[]) => {
+      if (command instanceof GetObjectCommand && command.input.Key === 'many/part-020.out' && ++gets === 2)
+        fake.putObject(SOURCE, 'many/part-020.out', record(20, 0));
+      return send(command, ...rest);
+    }) as typeof changing.send;
+    const prepare = createFraudHoldPrepareHandler({ settings, s3: changing, sagemaker: {} as never, logger: logger() });
+    await expect(prepare({ runId: 'run-many-changed', input: { bucket: SOURCE, prefix: 'many/' } })).rejects.toThrow(
+      /^s3:\/\/scores\/many\/part-020.out changed while it was being read/,
+    );
+    expect(fake.listKeys(RUNS)).toEqual([]);
+    changing.destroy();
+  });
+});
+
 // ---- Summarize ----
 
 const SOURCE_OBJECT = { bucket: SOURCE, key: 'round/scores.csv', etag: 'etag-1' };

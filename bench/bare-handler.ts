@@ -19,7 +19,11 @@ export function createBareHandler(baseUrl: string): { handler: Handler; close():
   const handler: Handler = async (event) => {
     const features = (event as TradeEvent).features;
     const response = await sagemaker.send(
-      new InvokeEndpointCommand({ EndpointName: ENDPOINT, ContentType: 'application/json', Body: new TextEncoder().encode(JSON.stringify(features)) }),
+      new InvokeEndpointCommand({
+        EndpointName: ENDPOINT,
+        ContentType: 'application/json',
+        Body: new TextEncoder().encode(JSON.stringify(features)),
+      }),
     );
     const prediction = JSON.parse(new TextDecoder().decode(response.Body)) as { direction: string; confidence: number };
     if (prediction.direction === 'hold') return { status: 'SKIPPED', reason: 'hold' };
@@ -58,7 +62,11 @@ export function seedPost(url: URL, agent: http.Agent): (body: string) => Promise
         method: 'POST',
         agent,
         timeout: 10_000,
-        headers: { 'authorization': `Bearer ${SANDBOX_API_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body).toString() },
+        headers: {
+          'authorization': `Bearer ${SANDBOX_API_KEY}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body).toString(),
+        },
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);

@@ -42,15 +42,26 @@ export type PayCopy = (batch: ActBatchEvent) => Promise<readonly RowResult[]>;
 export function payoutItems(label: string, count: number): PayoutItem[] {
   return Array.from({ length: count }, (_, i) => {
     const score = ((i % 997) + 1) / 100;
-    return { line: String(i + 2), agent_id: `agt_${label}_${i}`, score: score.toFixed(3), amount_usdc: (Math.round(score * 1000) / 100).toFixed(2) };
+    return {
+      line: String(i + 2),
+      agent_id: `agt_${label}_${i}`,
+      score: score.toFixed(3),
+      amount_usdc: (Math.round(score * 1000) / 100).toFixed(2),
+    };
   });
 }
 
 /** The ItemBatcher's batches: a source key of their own, so no action key is shared with another phase. */
 export function batchesOf(items: readonly PayoutItem[], itemsPerBatch: number, runLabel: string): ActBatchEvent[] {
-  const batchInput: BatchInput = { runId: `bench-${runLabel}`, sourceBucket: 'bench-scores', sourceKey: `scores/${runLabel}-${randomUUID()}.csv`, sourceEtag: randomUUID().replace(/-/g, '') };
+  const batchInput: BatchInput = {
+    runId: `bench-${runLabel}`,
+    sourceBucket: 'bench-scores',
+    sourceKey: `scores/${runLabel}-${randomUUID()}.csv`,
+    sourceEtag: randomUUID().replace(/-/g, ''),
+  };
   const batches: ActBatchEvent[] = [];
-  for (let start = 0; start < items.length; start += itemsPerBatch) batches.push({ Items: items.slice(start, start + itemsPerBatch), BatchInput: batchInput });
+  for (let start = 0; start < items.length; start += itemsPerBatch)
+    batches.push({ Items: items.slice(start, start + itemsPerBatch), BatchInput: batchInput });
   return batches;
 }
 
@@ -152,7 +163,11 @@ export async function startPayWorkers(count: number, spec: WorkerSpec, env: { [n
   });
   await Promise.all(workers.map((w) => w.ready));
   return {
-    copies: workers.map(({ ask }) => async (batch: ActBatchEvent) => ((await ask({ type: 'pay', batch })) as Extract<WorkerReply, { type: 'paid' }>).rows),
+    copies: workers.map(
+      ({ ask }) =>
+        async (batch: ActBatchEvent) =>
+          ((await ask({ type: 'pay', batch })) as Extract<WorkerReply, { type: 'paid' }>).rows,
+    ),
     startStats: async () => void (await Promise.all(workers.map(({ ask }) => ask({ type: 'stats-start' })))),
     stats: async () => (await Promise.all(workers.map(({ ask }) => ask({ type: 'stats' })))) as WorkerStats[],
     close: async () => {
@@ -171,13 +186,21 @@ export async function startPayWorkers(count: number, spec: WorkerSpec, env: { [n
  */
 export function noLedgerCopies(count: number, baseUrl: string, secretArn: string, concurrency: number): PayCopy[] {
   return Array.from({ length: count }, () => {
-    const client = new PurpleFleaClient({ baseUrl, credentials: new CredentialSource(secretArn, { apiKeyField: 'key', agentIdField: 'agent_id' }) });
+    const client = new PurpleFleaClient({
+      baseUrl,
+      credentials: new CredentialSource(secretArn, { apiKeyField: 'key', agentIdField: 'agent_id' }),
+    });
     return async (batch: ActBatchEvent) => {
       const deadline = Date.now() + PAY_TIMEOUT_MS;
       const { sourceBucket, sourceKey, sourceEtag } = batch.BatchInput;
       return mapWithConcurrency(batch.Items, concurrency, async (item): Promise<RowResult> => {
         const outcome = await client.post(
-          GATEWAY_PROFILE.walletTransfer({ fromAgent: AGENT_ID, toAgent: item.agent_id, amountUsdc: Number(item.amount_usdc), memo: `pipeline-bonus score=${Number(item.score).toFixed(3)}` }),
+          GATEWAY_PROFILE.walletTransfer({
+            fromAgent: AGENT_ID,
+            toAgent: item.agent_id,
+            amountUsdc: Number(item.amount_usdc),
+            memo: `pipeline-bonus score=${Number(item.score).toFixed(3)}`,
+          }),
           { actionKey: payoutActionKey(sourceBucket, sourceKey, sourceEtag, item.agent_id), deadline },
         );
         return { status: outcome.outcome };
@@ -200,8 +223,16 @@ export function createHandWrittenPayer(baseUrl: string): { pay(item: PayoutItem)
   return {
     async pay(item) {
       const score = Number(item.score);
-      const answer = await post(JSON.stringify({ from_agent: AGENT_ID, to_agent: item.agent_id, amount: Math.round(score * 1000) / 100, memo: `pipeline-bonus score=${score.toFixed(3)}` }));
-      if (answer.status < 200 || answer.status >= 300) throw new BenchFailure(`hand-written loop: transfer to ${item.agent_id} failed: ${answer.status} ${answer.text}`);
+      const answer = await post(
+        JSON.stringify({
+          from_agent: AGENT_ID,
+          to_agent: item.agent_id,
+          amount: Math.round(score * 1000) / 100,
+          memo: `pipeline-bonus score=${score.toFixed(3)}`,
+        }),
+      );
+      if (answer.status < 200 || answer.status >= 300)
+        throw new BenchFailure(`hand-written loop: transfer to ${item.agent_id} failed: ${answer.status} ${answer.text}`);
       JSON.parse(answer.text);
       return { status: 'SUCCEEDED' };
     },

@@ -27,7 +27,19 @@ import { BATCH_PAYOUT_METRICS, batchPayoutPayEnvironment } from '../lib/private/
 import { connectionEnvironment } from '../lib/private/contracts/connection-env';
 import { applyEnvironment, awsTestEnvironment } from '../test/support/aws-env';
 import { PurpleFleaSandbox, WALLET_TRANSFER_PATH } from '../test/support/purpleflea-sandbox';
-import { Answer, batchesOf, createHandWrittenPayer, driveBatches, PAY_BUNDLE, PayCopy, PayWorkers, payoutItems, recordAnswers, RowResult, startPayWorkers } from './batch-payout-drive';
+import {
+  Answer,
+  batchesOf,
+  createHandWrittenPayer,
+  driveBatches,
+  PAY_BUNDLE,
+  PayCopy,
+  PayWorkers,
+  payoutItems,
+  recordAnswers,
+  RowResult,
+  startPayWorkers,
+} from './batch-payout-drive';
 import { sink, silenceOutput, unsilenceOutput } from './output-sink';
 import { LEDGER_TABLE, REPO_ROOT } from './scenario';
 import { startStandIns } from './stand-ins';
@@ -95,7 +107,10 @@ async function main(): Promise<void> {
   const wallStarted = Date.now();
   const loadAtStart = loadavg()[0];
   const standIns = await startStandIns();
-  const restoreAwsEnv = applyEnvironment({ ...awsTestEnvironment(standIns.awsUrl, standIns.dynamoEndpoint), AWS_LAMBDA_FUNCTION_NAME: 'bench-batch-payout-pay' });
+  const restoreAwsEnv = applyEnvironment({
+    ...awsTestEnvironment(standIns.awsUrl, standIns.dynamoEndpoint),
+    AWS_LAMBDA_FUNCTION_NAME: 'bench-batch-payout-pay',
+  });
   const sandbox = await PurpleFleaSandbox.start({ latencyMs: LATENCY_MS });
   const recorder = recordAnswers(sandbox);
   const handWritten = createHandWrittenPayer(sandbox.baseUrl);
@@ -131,7 +146,11 @@ async function main(): Promise<void> {
     const eventLoop = performance.eventLoopUtilization(eluBefore).utilization;
     const cpu = process.cpuUsage(cpuBefore);
     const workerStats = await workers?.stats();
-    if (workers && workerStats) workerBytes.set(workers, workerStats.reduce((sum, w) => sum + w.discardedBytes, 0));
+    if (workers && workerStats)
+      workerBytes.set(
+        workers,
+        workerStats.reduce((sum, w) => sum + w.discardedBytes, 0),
+      );
     const standInCounts = subtractCounts(await standIns.counts(), countsBefore);
     return {
       name,
@@ -155,14 +174,18 @@ async function main(): Promise<void> {
 
   /** Exactly one committed transfer per SUCCEEDED row, each to a different agent (every row's agent is distinct). */
   const checkTransfers = (phase: Phase, expected: number) => {
-    if (phase.transfers.length !== expected) problems.push(`${phase.name}: the sandbox committed ${phase.transfers.length} transfers, expected ${expected}`);
+    if (phase.transfers.length !== expected)
+      problems.push(`${phase.name}: the sandbox committed ${phase.transfers.length} transfers, expected ${expected}`);
     const agents = new Set(phase.transfers.map((t) => t.body.to_agent));
-    if (agents.size !== phase.transfers.length) problems.push(`${phase.name}: ${phase.transfers.length - agents.size} duplicate transfers (same agent paid twice)`);
+    if (agents.size !== phase.transfers.length)
+      problems.push(`${phase.name}: ${phase.transfers.length - agents.size} duplicate transfers (same agent paid twice)`);
   };
   const checkAllSucceeded = (phase: Phase, expected: number) => {
     const good = phase.rows.filter((row) => row.status === 'SUCCEEDED' && row.repeated !== true).length;
     if (phase.rows.length !== expected || good !== expected) {
-      problems.push(`${phase.name}: ${phase.rows.length} rows (${describeStatuses(phase.rows)}; ${phase.rows.filter((r) => r.repeated).length} repeated), expected ${expected} new SUCCEEDED`);
+      problems.push(
+        `${phase.name}: ${phase.rows.length} rows (${describeStatuses(phase.rows)}; ${phase.rows.filter((r) => r.repeated).length} repeated), expected ${expected} new SUCCEEDED`,
+      );
     }
   };
 
@@ -171,8 +194,21 @@ async function main(): Promise<void> {
       POWERTOOLS_SERVICE_NAME: BATCH_PAYOUT_METRICS.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: BATCH_PAYOUT_METRICS.namespace,
       // requestTimeoutMs left out: the handler's default (10 s), as a deployed construct has it.
-      ...connectionEnvironment({ secretArn: standIns.secretArn, apiKeyField: 'key', agentIdField: 'agent_id', baseUrl: sandbox.baseUrl, ledgerTableName: LEDGER_TABLE }),
-      ...batchPayoutPayEnvironment({ requestsPerSecond, concurrency: PAY_CONCURRENCY, dryRun: false, enabled: true, maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 100_000 }),
+      ...connectionEnvironment({
+        secretArn: standIns.secretArn,
+        apiKeyField: 'key',
+        agentIdField: 'agent_id',
+        baseUrl: sandbox.baseUrl,
+        ledgerTableName: LEDGER_TABLE,
+      }),
+      ...batchPayoutPayEnvironment({
+        requestsPerSecond,
+        concurrency: PAY_CONCURRENCY,
+        dryRun: false,
+        enabled: true,
+        maxPayoutPerAgentUsdc: 1000,
+        maxBatchTotalUsdc: 100_000,
+      }),
     });
 
     silenceOutput();
@@ -180,7 +216,12 @@ async function main(): Promise<void> {
 
     // --- 1. Throughput ----------------------------------------------------------------------
     const ours = await startWorkers(MAX_CONCURRENCY, { kind: 'bundle', bundle: PAY_BUNDLE }, payEnvironment(NON_BINDING_RPS));
-    const bare = await startWorkers(MAX_CONCURRENCY, { kind: 'bare', baseUrl: sandbox.baseUrl, secretArn: standIns.secretArn, concurrency: PAY_CONCURRENCY });
+    const bare = await startWorkers(MAX_CONCURRENCY, {
+      kind: 'bare',
+      baseUrl: sandbox.baseUrl,
+      secretArn: standIns.secretArn,
+      concurrency: PAY_CONCURRENCY,
+    });
     const warmUp = async (copies: readonly PayCopy[], label: string) => {
       const items = payoutItems(`${RUN_LABEL}_warm_${label}`, WARMUP_ROWS_PER_COPY * copies.length);
       const batches = batchesOf(items, WARMUP_ROWS_PER_COPY, `warm-${label}-${RUN_LABEL}`);
@@ -193,11 +234,21 @@ async function main(): Promise<void> {
     for (const item of payoutItems(`${RUN_LABEL}_warm_seq`, 20)) await handWritten.pay(item);
     const warmupMs = Date.now() - warmupStarted;
 
-    const oursPhase = await measure('ledger', () => driveBatches(ours.copies, batchesOf(payoutItems(`${RUN_LABEL}_ours`, ROWS), ITEMS_PER_BATCH, `ours-${RUN_LABEL}`)), undefined, ours);
+    const oursPhase = await measure(
+      'ledger',
+      () => driveBatches(ours.copies, batchesOf(payoutItems(`${RUN_LABEL}_ours`, ROWS), ITEMS_PER_BATCH, `ours-${RUN_LABEL}`)),
+      undefined,
+      ours,
+    );
     checkAllSucceeded(oursPhase, ROWS);
     checkTransfers(oursPhase, ROWS);
 
-    const barePhase = await measure('no ledger', () => driveBatches(bare.copies, batchesOf(payoutItems(`${RUN_LABEL}_bare`, ROWS), ITEMS_PER_BATCH, `bare-${RUN_LABEL}`)), undefined, bare);
+    const barePhase = await measure(
+      'no ledger',
+      () => driveBatches(bare.copies, batchesOf(payoutItems(`${RUN_LABEL}_bare`, ROWS), ITEMS_PER_BATCH, `bare-${RUN_LABEL}`)),
+      undefined,
+      bare,
+    );
     checkAllSucceeded(barePhase, ROWS);
     checkTransfers(barePhase, ROWS);
 
@@ -215,7 +266,12 @@ async function main(): Promise<void> {
     const paced = await startWorkers(MAX_CONCURRENCY, { kind: 'bundle', bundle: PAY_BUNDLE }, payEnvironment(RUN_RATE / MAX_CONCURRENCY));
     // Warmed before the limit is set (the secret, the first connections); their limiters' next slots are long past by then.
     await warmUp(paced.copies, 'paced');
-    const ratePhase = await measure('rate limit', () => driveBatches(paced.copies, batchesOf(payoutItems(`${RUN_LABEL}_rate`, RATE_ROWS), ITEMS_PER_BATCH, `rate-${RUN_LABEL}`)), RUN_RATE, paced);
+    const ratePhase = await measure(
+      'rate limit',
+      () => driveBatches(paced.copies, batchesOf(payoutItems(`${RUN_LABEL}_rate`, RATE_ROWS), ITEMS_PER_BATCH, `rate-${RUN_LABEL}`)),
+      RUN_RATE,
+      paced,
+    );
     const rateSucceeded = ratePhase.rows.filter((row) => row.status === 'SUCCEEDED').length;
     if (ratePhase.rows.length !== RATE_ROWS) problems.push(`rate limit: ${ratePhase.rows.length} row outcomes for ${RATE_ROWS} rows`);
     checkTransfers(ratePhase, rateSucceeded);
@@ -226,21 +282,31 @@ async function main(): Promise<void> {
     const phases = [oursPhase, barePhase, seqPhase];
     const [oursRate, bareRate, seqRate] = phases.map(rate);
     say('BatchPayout benchmark (issue 4)');
-    say(`  bundle ${relative(REPO_ROOT, PAY_BUNDLE)}, node ${process.version}, ${availableParallelism()} CPUs, 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end`);
+    say(
+      `  bundle ${relative(REPO_ROOT, PAY_BUNDLE)}, node ${process.version}, ${availableParallelism()} CPUs, 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end`,
+    );
     if (loadAtStart > availableParallelism() - 0.5) {
-      say(`  NOTE: the machine was busy when the run started (load average ${loadAtStart.toFixed(2)} on ${availableParallelism()} CPUs): the ledger and`);
+      say(
+        `  NOTE: the machine was busy when the run started (load average ${loadAtStart.toFixed(2)} on ${availableParallelism()} CPUs): the ledger and`,
+      );
       say('  rate-limit phases are CPU-bound here, so their figures understate this box; compare within one run, or rerun when idle.');
     }
     say(`  the sandbox adds ${LATENCY_MS} ms to every call, in every phase below.`);
     say('  where things run: each Pay copy in a worker thread of its own (its own event loop), as Lambda containers each have');
-    say('  their own CPU and event loop; the Purple Flea sandbox and the drivers on THIS process\'s main thread (in-process sandbox:');
+    say("  their own CPU and event loop; the Purple Flea sandbox and the drivers on THIS process's main thread (in-process sandbox:");
     say('  it is reconfigured and its answers timed per phase); dynalite (the ledger table) and the fake Secrets Manager in the');
-    say('  stand-ins child process of bench/stand-ins.ts. Handler logs and EMF go to a discarding sink (in each worker) ' +
-      `(${(logBytes / 1024 / 1024).toFixed(1)} MiB discarded).`);
-    say(`  warm-up (not timed, before each phase's copies run): ${WARMUP_ROWS_PER_COPY} rows per copy and 20 hand-written-loop rows (secret fetch, first connections), ${warmupMs} ms.`);
+    say(
+      '  stand-ins child process of bench/stand-ins.ts. Handler logs and EMF go to a discarding sink (in each worker) ' +
+        `(${(logBytes / 1024 / 1024).toFixed(1)} MiB discarded).`,
+    );
+    say(
+      `  warm-up (not timed, before each phase's copies run): ${WARMUP_ROWS_PER_COPY} rows per copy and 20 hand-written-loop rows (secret fetch, first connections), ${warmupMs} ms.`,
+    );
     say();
 
-    say(`Throughput: ${ROWS.toLocaleString('en-US')} distinct rows, batches of ${ITEMS_PER_BATCH}, ${MAX_CONCURRENCY} copies (maxConcurrency) x ${PAY_CONCURRENCY} rows in flight (PAY_CONCURRENCY)`);
+    say(
+      `Throughput: ${ROWS.toLocaleString('en-US')} distinct rows, batches of ${ITEMS_PER_BATCH}, ${MAX_CONCURRENCY} copies (maxConcurrency) x ${PAY_CONCURRENCY} rows in flight (PAY_CONCURRENCY)`,
+    );
     const cpuPerRow = (micros: number, phase: Phase) => micros / 1000 / phase.rows.length;
     const row = (phase: Phase) => [
       phase.name,
@@ -260,7 +326,21 @@ async function main(): Promise<void> {
     say(
       table(
         [
-          ['variant', 'rows', 'wall s', 'payouts/s', 'transfers', 'rows by status', 'DDB req/row', 'CPU ms/row here*', 'CPU ms/row stand-ins*', 'copies\' loops*', 'copies\' delay p99/max ms*', 'main loop*', 'main delay p99/max ms*'],
+          [
+            'variant',
+            'rows',
+            'wall s',
+            'payouts/s',
+            'transfers',
+            'rows by status',
+            'DDB req/row',
+            'CPU ms/row here*',
+            'CPU ms/row stand-ins*',
+            "copies' loops*",
+            "copies' delay p99/max ms*",
+            'main loop*',
+            'main delay p99/max ms*',
+          ],
           row(oursPhase),
           row(barePhase),
           row(seqPhase),
@@ -269,11 +349,17 @@ async function main(): Promise<void> {
       ),
     );
     say(`  ledger     the bundled Pay handler, ledger path per row (REQUESTS_PER_SECOND ${NON_BINDING_RPS} per copy: never binds)`);
-    say('  no ledger  the same structure (10 copies in 10 workers, batches of 100, 5 rows in flight each), each row only the POST through a');
-    say('             PurpleFleaClient of its own per copy (the handler\'s client: cached secret, 429 back-off); no ledger, no limiter');
-    say(`  hand-written loop  the hand-written pattern 2: one keep-alive http POST per row, one row at a time, no ledger. A SAMPLE of ${SEQUENTIAL_SAMPLE} rows`);
-    say(`             (${ROWS.toLocaleString('en-US')} would take ~${((ROWS * seqPhase.wallMs) / seqPhase.rows.length / 1000).toFixed(0)} s); its rate is computed from the sample: ` +
-      `${(seqPhase.wallMs / seqPhase.rows.length).toFixed(2)} ms per row, ${LATENCY_MS} ms of it the sandbox's added latency.`);
+    say(
+      '  no ledger  the same structure (10 copies in 10 workers, batches of 100, 5 rows in flight each), each row only the POST through a',
+    );
+    say("             PurpleFleaClient of its own per copy (the handler's client: cached secret, 429 back-off); no ledger, no limiter");
+    say(
+      `  hand-written loop  the hand-written pattern 2: one keep-alive http POST per row, one row at a time, no ledger. A SAMPLE of ${SEQUENTIAL_SAMPLE} rows`,
+    );
+    say(
+      `             (${ROWS.toLocaleString('en-US')} would take ~${((ROWS * seqPhase.wallMs) / seqPhase.rows.length / 1000).toFixed(0)} s); its rate is computed from the sample: ` +
+        `${(seqPhase.wallMs / seqPhase.rows.length).toFixed(2)} ms per row, ${LATENCY_MS} ms of it the sandbox's added latency.`,
+    );
     say('  * CPU time (user + system) per row during the phase, and in brackets as a share of the wall time (100% = one core busy):');
     say('    "here" = this process, all threads (the 10 Pay workers + the sandbox + the driver), "stand-ins" = the child process');
     say('    (dynalite + fake AWS). "copies\' loops" = the Pay workers\' event loop utilization, mean over the 10 (and the busiest),');
@@ -293,8 +379,18 @@ async function main(): Promise<void> {
           ['ours / hand-written loop', ratio(oursRate, seqRate), `>= ${TARGETS.speedup}x`, mark(oursRate >= TARGETS.speedup * seqRate)],
           ['no ledger / hand-written loop', ratio(bareRate, seqRate), '(reference)', ''],
           ['ours / no ledger', `${((100 * oursRate) / bareRate).toFixed(0)}%`, '(reference)', ''],
-          [`latency bound: ${MAX_CONCURRENCY * PAY_CONCURRENCY} rows in flight / ${LATENCY_MS} ms`, ((MAX_CONCURRENCY * PAY_CONCURRENCY * 1000) / LATENCY_MS).toFixed(0), '(reference)', ''],
-          [`CPU bound, ours: ${availableParallelism()} cores / ${oursCpu.toFixed(2)} ms per row`, ((availableParallelism() * 1000) / oursCpu).toFixed(0), '(reference)', ''],
+          [
+            `latency bound: ${MAX_CONCURRENCY * PAY_CONCURRENCY} rows in flight / ${LATENCY_MS} ms`,
+            ((MAX_CONCURRENCY * PAY_CONCURRENCY * 1000) / LATENCY_MS).toFixed(0),
+            '(reference)',
+            '',
+          ],
+          [
+            `CPU bound, ours: ${availableParallelism()} cores / ${oursCpu.toFixed(2)} ms per row`,
+            ((availableParallelism() * 1000) / oursCpu).toFixed(0),
+            '(reference)',
+            '',
+          ],
         ],
         [1],
       ),
@@ -321,25 +417,46 @@ async function main(): Promise<void> {
     }
     const fullWindows = windows.slice(0, -1);
     const within = Math.abs(achieved - RUN_RATE) / RUN_RATE <= TARGETS.rateTolerance;
-    say(`Rate limit: maxRequestsPerSecond ${RUN_RATE} over maxConcurrency ${MAX_CONCURRENCY} (REQUESTS_PER_SECOND ${RUN_RATE / MAX_CONCURRENCY} per copy; the handler paces at 97% of it),`);
-    say(`  the sandbox allowing ${RUN_RATE} requests per ${RATE_WINDOW_MS} ms fixed window on ${WALLET_TRANSFER_PATH}, ${LATENCY_MS} ms added per call; ${RATE_ROWS} rows, ${MAX_CONCURRENCY} fresh copies.`);
-    say(`  rows: ${describeStatuses(ratePhase.rows)}; ${ratePhase.transfers.length} transfers committed; wall ${(ratePhase.wallMs / 1000).toFixed(2)} s ` +
-      `(CPU here ${pct(ratePhase.cpuMicros / 1000, ratePhase.wallMs)}, stand-ins ${pct(ratePhase.standIns.cpuMicros / 1000, ratePhase.wallMs)}).`);
+    say(
+      `Rate limit: maxRequestsPerSecond ${RUN_RATE} over maxConcurrency ${MAX_CONCURRENCY} (REQUESTS_PER_SECOND ${RUN_RATE / MAX_CONCURRENCY} per copy; the handler paces at 97% of it),`,
+    );
+    say(
+      `  the sandbox allowing ${RUN_RATE} requests per ${RATE_WINDOW_MS} ms fixed window on ${WALLET_TRANSFER_PATH}, ${LATENCY_MS} ms added per call; ${RATE_ROWS} rows, ${MAX_CONCURRENCY} fresh copies.`,
+    );
+    say(
+      `  rows: ${describeStatuses(ratePhase.rows)}; ${ratePhase.transfers.length} transfers committed; wall ${(ratePhase.wallMs / 1000).toFixed(2)} s ` +
+        `(CPU here ${pct(ratePhase.cpuMicros / 1000, ratePhase.wallMs)}, stand-ins ${pct(ratePhase.standIns.cpuMicros / 1000, ratePhase.wallMs)}).`,
+    );
     // A row whose slot is more than a second away is claimed first and marked SENDING after its wait: one ledger write more.
-    say(`  ledger: ${(ratePhase.standIns.dynamodb / ratePhase.rows.length).toFixed(2)} DynamoDB requests per row (2 when a row waits for its slot and then claims as SENDING, 3 when it claims before a long wait).`);
-    say(`  achieved rate: ${commits.length} commits between the first and the last commit, ${(steadyMs / 1000).toFixed(2)} s apart (answer times recorded at the sandbox).`);
-    say(`  the sandbox's windows, replayed from those times: ${windows.length} windows, requests per full window min ${Math.min(...fullWindows)} / max ${Math.max(...fullWindows)} (limit ${RUN_RATE}):`);
+    say(
+      `  ledger: ${(ratePhase.standIns.dynamodb / ratePhase.rows.length).toFixed(2)} DynamoDB requests per row (2 when a row waits for its slot and then claims as SENDING, 3 when it claims before a long wait).`,
+    );
+    say(
+      `  achieved rate: ${commits.length} commits between the first and the last commit, ${(steadyMs / 1000).toFixed(2)} s apart (answer times recorded at the sandbox).`,
+    );
+    say(
+      `  the sandbox's windows, replayed from those times: ${windows.length} windows, requests per full window min ${Math.min(...fullWindows)} / max ${Math.max(...fullWindows)} (limit ${RUN_RATE}):`,
+    );
     say(`    ${windows.join(' ')}`);
     const pacedLoops = ratePhase.copiesLoop;
     if (pacedLoops) {
-      say(`  each copy's own event loop (its limiter, in its worker): utilization mean ${pct(pacedLoops.mean, 1)} (max ${pct(pacedLoops.max, 1)}), timers late by p99 ${pacedLoops.p99.toFixed(0)} ms / max ${pacedLoops.maxDelay.toFixed(0)} ms (worst worker);`);
+      say(
+        `  each copy's own event loop (its limiter, in its worker): utilization mean ${pct(pacedLoops.mean, 1)} (max ${pct(pacedLoops.max, 1)}), timers late by p99 ${pacedLoops.p99.toFixed(0)} ms / max ${pacedLoops.maxDelay.toFixed(0)} ms (worst worker);`,
+      );
     }
-    say(`  the main thread's (the sandbox, the driver): utilization ${pct(ratePhase.eventLoop, 1)}, timers late by p99 ${ratePhase.loopDelay.p99.toFixed(0)} ms / max ${ratePhase.loopDelay.max.toFixed(0)} ms.`);
+    say(
+      `  the main thread's (the sandbox, the driver): utilization ${pct(ratePhase.eventLoop, 1)}, timers late by p99 ${ratePhase.loopDelay.p99.toFixed(0)} ms / max ${ratePhase.loopDelay.max.toFixed(0)} ms.`,
+    );
     say(
       table(
         [
           ['measure', 'figure', 'target', ''],
-          ['achieved transfers/s', achieved.toFixed(1), `${RUN_RATE} +/- ${TARGETS.rateTolerance * 100}% (${RUN_RATE * (1 - TARGETS.rateTolerance)}..${RUN_RATE * (1 + TARGETS.rateTolerance)})`, mark(within)],
+          [
+            'achieved transfers/s',
+            achieved.toFixed(1),
+            `${RUN_RATE} +/- ${TARGETS.rateTolerance * 100}% (${RUN_RATE * (1 - TARGETS.rateTolerance)}..${RUN_RATE * (1 + TARGETS.rateTolerance)})`,
+            mark(within),
+          ],
           ['429s at the sandbox', String(tooMany), '0', mark(tooMany === 0)],
         ],
         [1],
@@ -353,7 +470,9 @@ async function main(): Promise<void> {
       for (const problem of problems) say(`  ${problem}`);
       process.exitCode = 1;
     } else {
-      say('  every throughput row SUCCEEDED (new, not repeated); each phase committed exactly one transfer per SUCCEEDED row, no agent paid twice.');
+      say(
+        '  every throughput row SUCCEEDED (new, not repeated); each phase committed exactly one transfer per SUCCEEDED row, no agent paid twice.',
+      );
     }
   } catch (error) {
     failed = error;

@@ -46,7 +46,11 @@ export function coldRun(bundle: string, env: { [name: string]: string }, nodeOpt
       const value = (name: string) => new RegExp(`^BENCH_${name}=(.*)$`, 'm').exec(stdout)?.[1];
       const status = value('STATUS');
       if (code !== 0 || status !== 'SUCCEEDED') {
-        reject(new BenchFailure(`cold-start process exited ${code} with status ${status ?? '(none)'}: ${stderr.trim() || stdout.trim().slice(-2000)}`));
+        reject(
+          new BenchFailure(
+            `cold-start process exited ${code} with status ${status ?? '(none)'}: ${stderr.trim() || stdout.trim().slice(-2000)}`,
+          ),
+        );
         return;
       }
       resolvePromise({ initMs: Number(value('INIT_NS')) / 1e6, firstInvokeMs: Number(value('FIRST_INVOKE_NS')) / 1e6 });

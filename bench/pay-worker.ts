@@ -44,8 +44,14 @@ port.on('message', (request: WorkerRequest) => {
   switch (request.type) {
     case 'pay':
       pay(request.batch).then(
-        (rows) => reply({ type: 'paid', id: request.id, rows: rows.map((r) => ({ status: r.status, ...(r.repeated !== undefined ? { repeated: r.repeated } : {}) })) }),
-        (error: unknown) => reply({ type: 'failed', id: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+        (rows) =>
+          reply({
+            type: 'paid',
+            id: request.id,
+            rows: rows.map((r) => ({ status: r.status, ...(r.repeated !== undefined ? { repeated: r.repeated } : {}) })),
+          }),
+        (error: unknown) =>
+          reply({ type: 'failed', id: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
       );
       break;
     case 'stats-start':

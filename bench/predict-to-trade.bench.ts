@@ -31,8 +31,19 @@ import { ColdRun, coldRun } from './cold-start';
 import { sink, silenceOutput, unsilenceOutput } from './output-sink';
 import { report, Variant } from './report';
 import {
-  BenchFailure, BLOCK_SIZE, BUNDLE, COLD_PROCESSES, ENDPOINT, FEATURES, Handler, LEDGER_TABLE, NEVER_BINDING_CAP_USDC, RULE_ARN,
-  TradeEvent, WARM_INVOCATIONS, WARMUP_INVOCATIONS,
+  BenchFailure,
+  BLOCK_SIZE,
+  BUNDLE,
+  COLD_PROCESSES,
+  ENDPOINT,
+  FEATURES,
+  Handler,
+  LEDGER_TABLE,
+  NEVER_BINDING_CAP_USDC,
+  RULE_ARN,
+  TradeEvent,
+  WARM_INVOCATIONS,
+  WARMUP_INVOCATIONS,
 } from './scenario';
 import { StandIns, startStandIns } from './stand-ins';
 import { addCounts, subtractCounts, ZERO_COUNTS } from './stand-ins-protocol';
@@ -50,7 +61,12 @@ const DEFAULT_SETTINGS = defaultTradeSettings({ endpointName: ENDPOINT, dailyCap
 let eventCounter = 0;
 function tradeEvent(label: string): TradeEvent {
   eventCounter += 1;
-  return { eventId: `bench-${RUN_ID}-${label}-${eventCounter}`, eventTime: new Date().toISOString(), ruleArn: RULE_ARN, features: FEATURES };
+  return {
+    eventId: `bench-${RUN_ID}-${label}-${eventCounter}`,
+    eventTime: new Date().toISOString(),
+    ruleArn: RULE_ARN,
+    features: FEATURES,
+  };
 }
 
 function lambdaContext(remainingMs = 30_000) {
@@ -80,7 +96,13 @@ function handlerEnvironment(standIns: StandIns, settings: Partial<PredictToTrade
     POWERTOOLS_SERVICE_NAME: PREDICT_TO_TRADE_METRICS.serviceName,
     POWERTOOLS_METRICS_NAMESPACE: PREDICT_TO_TRADE_METRICS.namespace,
     // requestTimeoutMs left out: the handler's default (10 s, as the hand-written pattern), as a deployed construct has it.
-    ...connectionEnvironment({ secretArn: standIns.secretArn, apiKeyField: 'key', agentIdField: 'agent_id', baseUrl: standIns.sandboxUrl, ledgerTableName: LEDGER_TABLE }),
+    ...connectionEnvironment({
+      secretArn: standIns.secretArn,
+      apiKeyField: 'key',
+      agentIdField: 'agent_id',
+      baseUrl: standIns.sandboxUrl,
+      ledgerTableName: LEDGER_TABLE,
+    }),
     ...predictToTradeEnvironment({ ...DEFAULT_SETTINGS, ...settings }),
   };
 }
@@ -142,7 +164,8 @@ function checkRoundTrips(variants: readonly Variant[]): string[] {
   for (const v of variants) {
     const n = v.samples.length;
     for (const key of ['invokeEndpoint', 'getSecretValue', 'otherAws', 'dynamodb', 'purpleflea'] as const) {
-      if (v.counts[key] !== v.expected[key] * n) problems.push(`${v.name}: ${v.counts[key]} ${key} requests in ${n} invocations, expected ${v.expected[key] * n}`);
+      if (v.counts[key] !== v.expected[key] * n)
+        problems.push(`${v.name}: ${v.counts[key]} ${key} requests in ${n} invocations, expected ${v.expected[key] * n}`);
     }
     if (v.counts.orders !== n) problems.push(`${v.name}: ${v.counts.orders} orders committed in ${n} invocations, expected ${n}`);
   }
@@ -153,7 +176,11 @@ function checkRoundTrips(variants: readonly Variant[]): string[] {
 // Cold init
 
 async function coldRuns(standIns: StandIns): Promise<{ plain: ColdRun[]; maps: ColdRun[]; noMap: ColdRun[] }> {
-  const env = { ...awsTestEnvironment(standIns.awsUrl, standIns.dynamoEndpoint), AWS_LAMBDA_FUNCTION_NAME: 'bench-function', ...handlerEnvironment(standIns) };
+  const env = {
+    ...awsTestEnvironment(standIns.awsUrl, standIns.dynamoEndpoint),
+    AWS_LAMBDA_FUNCTION_NAME: 'bench-function',
+    ...handlerEnvironment(standIns),
+  };
   // The npm package leaves the .map files out ("!assets/**/*.map" in package.json "files"): a
   // consumer deploys index.js alone, with the construct's --enable-source-maps still set.
   const noMapDir = mkdtempSync(join(tmpdir(), 'pf-bench-'));
@@ -182,25 +209,61 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0];
   const bundleBytes = statSync(BUNDLE).size;
   const standIns = await startStandIns();
-  const restoreAwsEnv = applyEnvironment({ ...awsTestEnvironment(standIns.awsUrl, standIns.dynamoEndpoint), AWS_LAMBDA_FUNCTION_NAME: 'bench-function' });
+  const restoreAwsEnv = applyEnvironment({
+    ...awsTestEnvironment(standIns.awsUrl, standIns.dynamoEndpoint),
+    AWS_LAMBDA_FUNCTION_NAME: 'bench-function',
+  });
   const bare = createBareHandler(standIns.sandboxUrl);
   let lines: string[] = [];
   let failed: unknown;
 
   try {
     const variant = (name: string, description: string, handler: Handler, expected: Variant['expected']): Variant => ({
-      name, description, handler, expected, samples: [], cpuMicros: 0, counts: ZERO_COUNTS, logBytes: 0,
+      name,
+      description,
+      handler,
+      expected,
+      samples: [],
+      cpuMicros: 0,
+      counts: ZERO_COUNTS,
+      logBytes: 0,
     });
-    const ours = (name: string, description: string, settings: Partial<PredictToTradeSettings>, extraEnv: { [name: string]: string }, dynamodb: number) =>
+    const ours = (
+      name: string,
+      description: string,
+      settings: Partial<PredictToTradeSettings>,
+      extraEnv: { [name: string]: string },
+      dynamodb: number,
+    ) =>
       variant(name, description, loadBundledHandler({ ...handlerEnvironment(standIns, settings), ...extraEnv }), {
-        invokeEndpoint: 1, getSecretValue: 0, otherAws: 0, dynamodb, purpleflea: 1,
+        invokeEndpoint: 1,
+        getSecretValue: 0,
+        otherAws: 0,
+        dynamodb,
+        purpleflea: 1,
       });
     const variants: Variant[] = [
       ours('ours', 'bundled handler, default config (logs + EMF to a discarding sink)', {}, {}, 2),
-      ours('ours+cap', `bundled handler, maxDailyNotionalUsdc ${NEVER_BINDING_CAP_USDC} (never binds)`, { maxDailyNotionalUsdc: NEVER_BINDING_CAP_USDC }, {}, 3),
-      ours('ours-quiet', 'bundled handler, default config, POWERTOOLS_LOG_LEVEL=SILENT + POWERTOOLS_METRICS_DISABLED=true', {}, { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, 2),
+      ours(
+        'ours+cap',
+        `bundled handler, maxDailyNotionalUsdc ${NEVER_BINDING_CAP_USDC} (never binds)`,
+        { maxDailyNotionalUsdc: NEVER_BINDING_CAP_USDC },
+        {},
+        3,
+      ),
+      ours(
+        'ours-quiet',
+        'bundled handler, default config, POWERTOOLS_LOG_LEVEL=SILENT + POWERTOOLS_METRICS_DISABLED=true',
+        {},
+        { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+        2,
+      ),
       variant('bare', "the hand-written handler's two calls: SDK InvokeEndpoint + http POST /trading/order (keep-alive)", bare.handler, {
-        invokeEndpoint: 1, getSecretValue: 0, otherAws: 0, dynamodb: 0, purpleflea: 1,
+        invokeEndpoint: 1,
+        getSecretValue: 0,
+        otherAws: 0,
+        dynamodb: 0,
+        purpleflea: 1,
       }),
     ];
 
@@ -243,13 +306,13 @@ async function main(): Promise<void> {
 
   process.stdout.write(lines.join('\n') + '\n');
   if (failed) {
-    process.stderr.write(`\nBENCH FAILED: ${failed instanceof Error ? failed.stack ?? failed.message : String(failed)}\n`);
+    process.stderr.write(`\nBENCH FAILED: ${failed instanceof Error ? (failed.stack ?? failed.message) : String(failed)}\n`);
     process.exitCode = 1;
   }
 }
 
 main().catch((error: unknown) => {
   unsilenceOutput();
-  process.stderr.write(`\nBENCH FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`\nBENCH FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

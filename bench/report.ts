@@ -43,13 +43,15 @@ export function report(run: BenchRun): string[] {
   say(`  bundle ${relative(REPO_ROOT, BUNDLE)}, node ${process.version}, ${WARM_INVOCATIONS} warm invocations per variant`);
   say(`  (after ${WARMUP_INVOCATIONS} warm-up each), sequential, interleaved in blocks of ${BLOCK_SIZE}, no added latency.`);
   say('  stand-ins: the Purple Flea sandbox, fake AWS and dynalite run in ONE separate node process (bench/stand-ins-process.ts)');
-  say('  on 127.0.0.1, so the time they spend answering (mostly dynalite) no longer runs on the handler\'s thread and is no');
+  say("  on 127.0.0.1, so the time they spend answering (mostly dynalite) no longer runs on the handler's thread and is no");
   say('  longer in the figures as handler work; the handler still waits for each answer (loopback round trip + answer time),');
   say('  as it waits for the real services.');
   say('  output: Powertools logs and EMF written to a sink that discards them while measuring (process.stdout/stderr.write replaced),');
   say('  so logging is measured; the "ours-quiet" variant also shows the handler with logs and metrics switched off by env.');
-  say(`  machine: ${availableParallelism()} CPUs, 1-min load average ${run.loadAverage.start.toFixed(2)} at start, ${run.loadAverage.end.toFixed(2)} at end ` +
-    '(other work on the machine shows up in p90/p99; compare the variants within one run)');
+  say(
+    `  machine: ${availableParallelism()} CPUs, 1-min load average ${run.loadAverage.start.toFixed(2)} at start, ${run.loadAverage.end.toFixed(2)} at end ` +
+      '(other work on the machine shows up in p90/p99; compare the variants within one run)',
+  );
   say();
 
   say('Warm invocation time (ms)');
@@ -60,21 +62,46 @@ export function report(run: BenchRun): string[] {
         ...variants.map((v) => {
           const st = s[v.name];
           const cpuMs = (micros: number) => ms(micros / 1000 / st.n);
-          return [v.name, ms(st.median), ms(st.p90), ms(st.p99), ms(st.mean), ms(st.min), ms(st.max), cpuMs(v.cpuMicros), cpuMs(v.counts.cpuMicros), (v.logBytes / st.n).toFixed(0)];
+          return [
+            v.name,
+            ms(st.median),
+            ms(st.p90),
+            ms(st.p99),
+            ms(st.mean),
+            ms(st.min),
+            ms(st.max),
+            cpuMs(v.cpuMicros),
+            cpuMs(v.counts.cpuMicros),
+            (v.logBytes / st.n).toFixed(0),
+          ];
         }),
       ],
       [1, 2, 3, 4, 5, 6, 7, 8, 9],
     ),
   );
-  say('  * mean CPU ms (user + system, process.cpuUsage()) per invocation during the variant\'s timed blocks, of the bench');
+  say("  * mean CPU ms (user + system, process.cpuUsage()) per invocation during the variant's timed blocks, of the bench");
   say('    process (the handler, plus the loop making events and the discarding sink) and of the stand-ins process (answering,');
   say('    now outside the measured process; the handler waits for the answers, so their latency, not their CPU, is in the times).');
   for (const v of variants) say(`  ${pad(v.name, 11)} ${v.description}`);
   say();
 
   say('Ratios (same run)');
-  const ratio = (a: string, b: string) => [`${a} / ${b}`, ...(['median', 'p99', 'mean'] as const).map((k) => `${(s[a][k] / s[b][k]).toFixed(2)}x`)];
-  say(table([['', 'median', 'p99', 'mean'], ratio('ours', 'bare'), ratio('ours+cap', 'bare'), ratio('ours-quiet', 'bare'), ratio('ours', 'ours-quiet')], [1, 2, 3]));
+  const ratio = (a: string, b: string) => [
+    `${a} / ${b}`,
+    ...(['median', 'p99', 'mean'] as const).map((k) => `${(s[a][k] / s[b][k]).toFixed(2)}x`),
+  ];
+  say(
+    table(
+      [
+        ['', 'median', 'p99', 'mean'],
+        ratio('ours', 'bare'),
+        ratio('ours+cap', 'bare'),
+        ratio('ours-quiet', 'bare'),
+        ratio('ours', 'ours-quiet'),
+      ],
+      [1, 2, 3],
+    ),
+  );
   say();
 
   say('Network round trips per warm invocation (requests reaching each stand-in / invocations)');
@@ -82,7 +109,18 @@ export function report(run: BenchRun): string[] {
   say(
     table(
       [
-        ['variant', 'SageMaker Runtime', 'Secrets Manager', 'other AWS', 'DynamoDB', 'Purple Flea', 'total', 'expected', 'orders', 'new TCP conns (AWS/DDB/PF)'],
+        [
+          'variant',
+          'SageMaker Runtime',
+          'Secrets Manager',
+          'other AWS',
+          'DynamoDB',
+          'Purple Flea',
+          'total',
+          'expected',
+          'orders',
+          'new TCP conns (AWS/DDB/PF)',
+        ],
         ...variants.map((v) => {
           const n = v.samples.length;
           const c = v.counts;
@@ -104,8 +142,10 @@ export function report(run: BenchRun): string[] {
     ),
   );
   const w = run.warmupCounts;
-  say(`  warm-up (${WARMUP_INVOCATIONS} x ${variants.length}, first calls of each client included): ${w.getSecretValue} GetSecretValue, ` +
-    `${connections(w)} new TCP connections, ${w.orders} orders`);
+  say(
+    `  warm-up (${WARMUP_INVOCATIONS} x ${variants.length}, first calls of each client included): ${w.getSecretValue} GetSecretValue, ` +
+      `${connections(w)} new TCP connections, ${w.orders} orders`,
+  );
   say('  "new TCP conns": connections each stand-in (fake AWS / dynalite / Purple Flea sandbox) accepted during the timed blocks');
   say('  (0 = keep-alive reused throughout; the variants are idle while the others run their blocks).');
   say();
@@ -117,7 +157,9 @@ export function report(run: BenchRun): string[] {
     const [i, f] = [init(runs), first(runs)];
     return [label, ms(i.median, 1), ms(i.min, 1), ms(i.max, 1), ms(f.median, 1), ms(f.min, 1), ms(f.max, 1)];
   };
-  say(`Cold start (${COLD_PROCESSES} fresh node processes each; require() of the bundle timed inside the child with process.hrtime.bigint)`);
+  say(
+    `Cold start (${COLD_PROCESSES} fresh node processes each; require() of the bundle timed inside the child with process.hrtime.bigint)`,
+  );
   say(
     table(
       [
@@ -148,8 +190,18 @@ export function report(run: BenchRun): string[] {
       [
         ['measure', 'figure', 'target', ''],
         ['round trips / warm invocation', rtOurs.toFixed(2), `<= ${TARGETS.roundTrips}`, mark(rtOurs <= TARGETS.roundTrips)],
-        ['round trips / warm inv., daily cap', rtCapped.toFixed(2), `<= ${TARGETS.roundTripsWithCap}`, mark(rtCapped <= TARGETS.roundTripsWithCap)],
-        ['Secrets Manager calls / warm inv.', (oursV.counts.getSecretValue / oursV.samples.length).toFixed(2), '0 (cached)', mark(oursV.counts.getSecretValue === 0 && cappedV.counts.getSecretValue === 0)],
+        [
+          'round trips / warm inv., daily cap',
+          rtCapped.toFixed(2),
+          `<= ${TARGETS.roundTripsWithCap}`,
+          mark(rtCapped <= TARGETS.roundTripsWithCap),
+        ],
+        [
+          'Secrets Manager calls / warm inv.',
+          (oursV.counts.getSecretValue / oursV.samples.length).toFixed(2),
+          '0 (cached)',
+          mark(oursV.counts.getSecretValue === 0 && cappedV.counts.getSecretValue === 0),
+        ],
         ['median ms / warm invocation', ms(s.ours.median), `< ${TARGETS.medianMs}`, mark(s.ours.median < TARGETS.medianMs)],
         ['p99 ms / warm invocation', ms(s.ours.p99), `< ${TARGETS.p99Ms}`, mark(s.ours.p99 < TARGETS.p99Ms)],
         ['median ms, with daily cap', ms(s['ours+cap'].median), `< ${TARGETS.medianMs}`, mark(s['ours+cap'].median < TARGETS.medianMs)],
@@ -163,8 +215,10 @@ export function report(run: BenchRun): string[] {
       [1],
     ),
   );
-  say(`  timing targets are reported, never enforced. Wall time: warm-up ${run.wallMs.warmup} ms, timed blocks ${run.wallMs.measure} ms, ` +
-    `total ${(run.wallMs.total / 1000).toFixed(1)} s.`);
+  say(
+    `  timing targets are reported, never enforced. Wall time: warm-up ${run.wallMs.warmup} ms, timed blocks ${run.wallMs.measure} ms, ` +
+      `total ${(run.wallMs.total / 1000).toFixed(1)} s.`,
+  );
   if (run.problems.length > 0) {
     say();
     say('ROUND-TRIP CHECK FAILED:');

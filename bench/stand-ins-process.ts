@@ -40,7 +40,8 @@ function countEvents(server: http.Server, event: 'connection' | 'request'): () =
 }
 
 async function main(): Promise<void> {
-  if (!process.send) throw new Error('bench/stand-ins-process.ts runs as a child_process.fork() of the bench (bench/stand-ins.ts), not on its own');
+  if (!process.send)
+    throw new Error('bench/stand-ins-process.ts runs as a child_process.fork() of the bench (bench/stand-ins.ts), not on its own');
   const [sandbox, aws, dynamo] = await Promise.all([PurpleFleaSandbox.start(), FakeAws.start(), startDynalite()]);
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= Promise.all([sandbox.close(), aws.close(), dynamo.close()]).then(() => undefined));
@@ -88,7 +89,10 @@ async function main(): Promise<void> {
     }
   });
 
-  await send({ type: 'ready', addresses: { awsUrl: aws.url, dynamoEndpoint: dynamo.endpoint, sandboxUrl: sandbox.baseUrl, secretArn: arn } });
+  await send({
+    type: 'ready',
+    addresses: { awsUrl: aws.url, dynamoEndpoint: dynamo.endpoint, sandboxUrl: sandbox.baseUrl, secretArn: arn },
+  });
 }
 
 main().catch(async (error: unknown) => {

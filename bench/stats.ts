@@ -34,6 +34,13 @@ const padStart = (text: string, width: number) => (text.length >= width ? text :
 export function table(rows: readonly (readonly string[])[], rightAligned: readonly number[] = []): string {
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
   return rows
-    .map((row) => '  ' + row.map((cell, col) => (rightAligned.includes(col) ? padStart(cell, widths[col]) : pad(cell, widths[col]))).join('  ').trimEnd())
+    .map(
+      (row) =>
+        '  ' +
+        row
+          .map((cell, col) => (rightAligned.includes(col) ? padStart(cell, widths[col]) : pad(cell, widths[col])))
+          .join('  ')
+          .trimEnd(),
+    )
     .join('\n');
 }

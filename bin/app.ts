@@ -59,7 +59,7 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
         : undefined,
   });
   new CfnOutput(stack, 'LedgerTableName', {
-    description: "The action ledger: one record per money-moving action; records in state UNKNOWN need an operator.",
+    description: 'The action ledger: one record per money-moving action; records in state UNKNOWN need an operator.',
     value: connection.ledgerTable.tableName,
   });
 

@@ -178,7 +178,7 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
       comment: 'BatchPayout: a scored CSV becomes Purple Flea payouts, each agent paid once per file content',
       prepare: {
         assetName: 'batch-payout-prepare',
-        description: 'BatchPayout Prepare: reads and checks a scores file, writes the payable rows as the run\'s input.csv',
+        description: "BatchPayout Prepare: reads and checks a scores file, writes the payable rows as the run's input.csv",
         environment: (runFolders) =>
           batchPayoutPrepareEnvironment({
             agentIdColumn: props.agentIdColumn ?? BATCH_PAYOUT_DEFAULTS.agentIdColumn,
@@ -215,7 +215,7 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
       },
       summarize: {
         assetName: 'batch-payout-summarize',
-        description: 'BatchPayout Summarize: writes the run\'s payout log and puts a Purple Flea Payout Completed event',
+        description: "BatchPayout Summarize: writes the run's payout log and puts a Purple Flea Payout Completed event",
         logFile: PAYOUT_LOG_FILE,
         summaryFile: PAYOUT_SUMMARY_FILE,
       },
@@ -223,18 +223,18 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
       objectCreatedRuleDescription: 'Runs BatchPayout: a scores file created in the source bucket becomes Purple Flea payouts',
       jobTrigger: processing.on
         ? {
-          id: 'ProcessingJobRule',
-          description: 'Runs BatchPayout: the scores of a completed SageMaker processing job become Purple Flea payouts',
-          eventPattern: {
-            source: [PROCESSING_JOB_STATE_CHANGE.source],
-            detailType: [PROCESSING_JOB_STATE_CHANGE.detailType],
-            // Filtered here: other states and other jobs never start a run.
-            detail: {
-              ProcessingJobStatus: [PROCESSING_JOB_STATE_CHANGE.completedStatus],
-              ...(processing.namePrefix !== undefined ? { ProcessingJobName: events.Match.prefix(processing.namePrefix) } : {}),
+            id: 'ProcessingJobRule',
+            description: 'Runs BatchPayout: the scores of a completed SageMaker processing job become Purple Flea payouts',
+            eventPattern: {
+              source: [PROCESSING_JOB_STATE_CHANGE.source],
+              detailType: [PROCESSING_JOB_STATE_CHANGE.detailType],
+              // Filtered here: other states and other jobs never start a run.
+              detail: {
+                ProcessingJobStatus: [PROCESSING_JOB_STATE_CHANGE.completedStatus],
+                ...(processing.namePrefix !== undefined ? { ProcessingJobName: events.Match.prefix(processing.namePrefix) } : {}),
+              },
             },
-          },
-        }
+          }
         : undefined,
       alarmDescriptions: {
         executionsFailed:
@@ -339,22 +339,34 @@ function validate(id: string, props: BatchPayoutProps): void {
     v.notAllowed('processingFileName', props.processingFileName, onlyForProcessing);
   }
   v.check('processingOutputName', props.processingOutputName, (n: string) => n.length > 0, 'must not be empty');
-  v.check('processingFileName', props.processingFileName, (n: string) => n.length > 0 && !n.startsWith('/'),
-    'must be a non-empty file name without a leading "/"');
+  v.check(
+    'processingFileName',
+    props.processingFileName,
+    (n: string) => n.length > 0 && !n.startsWith('/'),
+    'must be a non-empty file name without a leading "/"',
+  );
 
   // The scores and the amounts.
   v.check('agentIdColumn', props.agentIdColumn, (c: string) => c.length > 0, 'must not be empty');
   v.check('scoreColumn', props.scoreColumn, (c: string) => c.length > 0, 'must not be empty');
   const agentIdColumn = props.agentIdColumn ?? BATCH_PAYOUT_DEFAULTS.agentIdColumn;
-  v.check('scoreColumn', props.scoreColumn ?? BATCH_PAYOUT_DEFAULTS.scoreColumn, (c: string) => isToken(agentIdColumn) || c !== agentIdColumn,
-    `must differ from agentIdColumn ("${agentIdColumn}")`);
+  v.check(
+    'scoreColumn',
+    props.scoreColumn ?? BATCH_PAYOUT_DEFAULTS.scoreColumn,
+    (c: string) => isToken(agentIdColumn) || c !== agentIdColumn,
+    `must differ from agentIdColumn ("${agentIdColumn}")`,
+  );
   v.number('usdPerScorePoint', props.usdPerScorePoint, { min: 0, minExclusive: true });
   v.number('minPayoutUsdc', props.minPayoutUsdc, { min: 0 });
   v.number('maxPayoutPerAgentUsdc', props.maxPayoutPerAgentUsdc, { min: 0, minExclusive: true });
   const minPayout = props.minPayoutUsdc ?? BATCH_PAYOUT_DEFAULTS.minPayoutUsdc;
   if (!isToken(minPayout) && Number.isFinite(minPayout)) {
-    v.check('maxPayoutPerAgentUsdc', props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc, (m: number) => !(m <= minPayout),
-      `must be greater than minPayoutUsdc (${minPayout})`);
+    v.check(
+      'maxPayoutPerAgentUsdc',
+      props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc,
+      (m: number) => !(m <= minPayout),
+      `must be greater than minPayoutUsdc (${minPayout})`,
+    );
   }
   v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
   checkAmountMaxima(v, 'maxPayoutPerAgentUsdc', props.maxPayoutPerAgentUsdc, props);

@@ -261,7 +261,9 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
             outputPrefix: runFolders.prefix,
             enabled,
           }),
-        statements: transform.on ? this.transformJobStatements(props.transformOutputBucket!, props.transformOutputPrefix, transform.namePrefix) : [],
+        statements: transform.on
+          ? this.transformJobStatements(props.transformOutputBucket!, props.transformOutputPrefix, transform.namePrefix)
+          : [],
         readBuckets: transform.on ? [props.transformOutputBucket!] : [],
       },
       act: {
@@ -269,7 +271,8 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         // The step and the Map in the user's words: HoldBatches → Hold.
         stepName: 'Hold',
         assetName: 'fraud-hold-act',
-        description: 'FraudHoldEscrow Act: holds the funds of one batch of flagged transactions in Purple Flea escrows, each transaction once',
+        description:
+          'FraudHoldEscrow Act: holds the funds of one batch of flagged transactions in Purple Flea escrows, each transaction once',
         environment: ({ requestsPerSecond }) =>
           fraudHoldActEnvironment({
             conditionTemplate: props.conditionTemplate ?? FRAUD_HOLD_ESCROW_DEFAULTS.conditionTemplate,
@@ -292,21 +295,23 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         summaryFile: HOLDS_SUMMARY_FILE,
       },
       actionKinds: CONSTRUCT_ACTION_KINDS.fraudHoldEscrow,
-      objectCreatedRuleDescription: 'Runs FraudHoldEscrow: a scored transactions file created in the source bucket becomes Purple Flea escrow holds',
+      objectCreatedRuleDescription:
+        'Runs FraudHoldEscrow: a scored transactions file created in the source bucket becomes Purple Flea escrow holds',
       jobTrigger: transform.on
         ? {
-          id: 'TransformJobRule',
-          description: 'Runs FraudHoldEscrow: the transactions a completed SageMaker Batch Transform flags as fraud become Purple Flea escrow holds',
-          eventPattern: {
-            source: [TRANSFORM_JOB_STATE_CHANGE.source],
-            detailType: [TRANSFORM_JOB_STATE_CHANGE.detailType],
-            // Filtered here: other states and other jobs never start a run.
-            detail: {
-              TransformJobStatus: [TRANSFORM_JOB_STATE_CHANGE.completedStatus],
-              ...(transform.namePrefix !== undefined ? { TransformJobName: events.Match.prefix(transform.namePrefix) } : {}),
+            id: 'TransformJobRule',
+            description:
+              'Runs FraudHoldEscrow: the transactions a completed SageMaker Batch Transform flags as fraud become Purple Flea escrow holds',
+            eventPattern: {
+              source: [TRANSFORM_JOB_STATE_CHANGE.source],
+              detailType: [TRANSFORM_JOB_STATE_CHANGE.detailType],
+              // Filtered here: other states and other jobs never start a run.
+              detail: {
+                TransformJobStatus: [TRANSFORM_JOB_STATE_CHANGE.completedStatus],
+                ...(transform.namePrefix !== undefined ? { TransformJobName: events.Match.prefix(transform.namePrefix) } : {}),
+              },
             },
-          },
-        }
+          }
         : undefined,
       alarmDescriptions: {
         executionsFailed:
@@ -355,7 +360,8 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
    * and describing the jobs the rule matches, when their event lacks the output path.
    */
   private transformJobStatements(bucket: s3.IBucket, prefix: string | undefined, namePrefix: string | undefined): WildcardStatement[] {
-    const where = prefix !== undefined ? 'under transformOutputPrefix' : 'anywhere in transformOutputBucket, as no transformOutputPrefix is given';
+    const where =
+      prefix !== undefined ? 'under transformOutputPrefix' : 'anywhere in transformOutputBucket, as no transformOutputPrefix is given';
     return [
       {
         actions: ['s3:ListBucket'],
@@ -433,8 +439,12 @@ function validate(id: string, props: FraudHoldEscrowProps): void {
   }
   checkKeyPrefix(v, 'transformOutputPrefix', props.transformOutputPrefix);
   checkSourceTrigger(v, props);
-  v.check('objectSuffix', props.objectSuffix, (s: string) => !/[*?]/.test(s),
-    'must be a literal key suffix without "*" or "?" (empty for every object)');
+  v.check(
+    'objectSuffix',
+    props.objectSuffix,
+    (s: string) => !/[*?]/.test(s),
+    'must be a literal key suffix without "*" or "?" (empty for every object)',
+  );
 
   // The records.
   const fields = fieldNamesOf(props);

@@ -400,13 +400,28 @@ function validate(id: string, props: PredictToTradeProps): void {
   v.number('maxOrderAmountUsdc', props.maxOrderAmountUsdc, { min: 0, minExclusive: true });
   v.number('maxDailyNotionalUsdc', props.maxDailyNotionalUsdc, { min: 0, minExclusive: true });
   if (!Token.isUnresolved(orderAmount) && !Token.isUnresolved(maxOrderAmount)) {
-    v.check('orderAmountUsdc', props.orderAmountUsdc, (a: number) => !(a > maxOrderAmount), `must be at most maxOrderAmountUsdc (${maxOrderAmount})`);
+    v.check(
+      'orderAmountUsdc',
+      props.orderAmountUsdc,
+      (a: number) => !(a > maxOrderAmount),
+      `must be at most maxOrderAmountUsdc (${maxOrderAmount})`,
+    );
     if (props.orderAmountUsdc === undefined) {
-      v.check('maxOrderAmountUsdc', props.maxOrderAmountUsdc, (m: number) => !(m < orderAmount), `must be at least orderAmountUsdc (${orderAmount})`);
+      v.check(
+        'maxOrderAmountUsdc',
+        props.maxOrderAmountUsdc,
+        (m: number) => !(m < orderAmount),
+        `must be at least orderAmountUsdc (${orderAmount})`,
+      );
     }
   }
   if (!Token.isUnresolved(orderAmount)) {
-    v.check('maxDailyNotionalUsdc', props.maxDailyNotionalUsdc, (d: number) => !(d < orderAmount), `must be at least orderAmountUsdc (${orderAmount})`);
+    v.check(
+      'maxDailyNotionalUsdc',
+      props.maxDailyNotionalUsdc,
+      (d: number) => !(d < orderAmount),
+      `must be at least orderAmountUsdc (${orderAmount})`,
+    );
   }
   v.matches('asset', props.asset, ASSET, 'must be a market like BTC-USDC');
 

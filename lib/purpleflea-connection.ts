@@ -3,7 +3,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { LEDGER_ATTENTION_INDEX, LEDGER_MINIMUM_RETENTION_DAYS, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from './private/contracts/ledger-schema';
+import {
+  LEDGER_ATTENTION_INDEX,
+  LEDGER_MINIMUM_RETENTION_DAYS,
+  LEDGER_PARTITION_KEY,
+  LEDGER_TTL_ATTRIBUTE,
+} from './private/contracts/ledger-schema';
 import { PURPLEFLEA_CONNECTION_DEFAULTS } from './private/defaults';
 import { grantActionAccess } from './private/ledger-access';
 import { AGENT_ID, AGENT_ID_RULE } from './private/patterns';

@@ -105,7 +105,10 @@ function sectionRows(path: string, m: MoneyActionMonitoring, period: Duration): 
   );
 
   const health: cloudwatch.IWidget[] = [
-    graph('Function errors', m.functions.map((fn) => fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period, label: fn.node.id }))),
+    graph(
+      'Function errors',
+      m.functions.map((fn) => fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period, label: fn.node.id })),
+    ),
   ];
   if (m.deadLetterQueue !== undefined) {
     health.push(
@@ -135,11 +138,7 @@ function sectionRows(path: string, m: MoneyActionMonitoring, period: Duration): 
         height: 3,
       }),
     ],
-    [
-      graph(`${actions} by outcome`, outcomes),
-      graph(`USDC moved by succeeded ${m.actionName}`, [moved]),
-      graph('Latency (ms)', latencies),
-    ],
+    [graph(`${actions} by outcome`, outcomes), graph(`USDC moved by succeeded ${m.actionName}`, [moved]), graph('Latency (ms)', latencies)],
     health,
   ];
 }
@@ -166,7 +165,12 @@ function validate(id: string, props: PurpleFleaDashboardProps): void {
   v.matches('dashboardName', props.dashboardName, DASHBOARD_NAME, 'must be 1 to 255 letters, digits, "-" or "_"');
   v.duration('period', props.period, Duration.minutes(1), Duration.days(1));
   // The handlers' EMF metrics have a one-minute resolution.
-  v.check('period', props.period, (p: Duration) => Number.isInteger(p.toSeconds({ integral: false }) / 60), 'must be a whole number of minutes');
+  v.check(
+    'period',
+    props.period,
+    (p: Duration) => Number.isInteger(p.toSeconds({ integral: false }) / 60),
+    'must be a whole number of minutes',
+  );
   const monitored = props.monitored ?? [];
   monitored.forEach((construct, index) => {
     const first = monitored.indexOf(construct);

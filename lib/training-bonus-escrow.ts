@@ -428,7 +428,12 @@ function checkBonusTiers(v: PropsValidator, props: TrainingBonusEscrowProps): vo
     // The default tiers must fit under a given cap.
     const largest = Math.max(...TrainingBonusEscrow.DEFAULT_BONUS_TIERS.map((t) => t.amountUsdc));
     if (maxBonusKnown) {
-      v.check('maxBonusUsdc', props.maxBonusUsdc, (m: number) => !(m < largest), `must be at least the default bonus tiers' largest amount (${largest})`);
+      v.check(
+        'maxBonusUsdc',
+        props.maxBonusUsdc,
+        (m: number) => !(m < largest),
+        `must be at least the default bonus tiers' largest amount (${largest})`,
+      );
     }
     return;
   }

@@ -61,7 +61,9 @@ export function architectureDot(): string {
   // The library's constructs are drawn as boxes around their resources; the sample's own buckets are not.
   const libraryClasses: unknown[] = Object.values(library);
   const libraryConstructs = new Map(
-    stack.node.children.filter((child) => libraryClasses.includes(child.constructor)).map((child) => [child.node.id, child.constructor.name]),
+    stack.node.children
+      .filter((child) => libraryClasses.includes(child.constructor))
+      .map((child) => [child.node.id, child.constructor.name]),
   );
 
   const drawn = resources.filter((r) => isDrawn(r));
@@ -95,7 +97,11 @@ export function architectureDot(): string {
       case 'AWS::Lambda::Function':
       case 'AWS::StepFunctions::StateMachine': {
         if (!drawnIds.has(resource.logicalId)) break;
-        const reached = new Set([...refsIn(props.Environment), ...refsIn(props.DefinitionString), ...refsIn(policiesOf(resource, resources))]);
+        const reached = new Set([
+          ...refsIn(props.Environment),
+          ...refsIn(props.DefinitionString),
+          ...refsIn(policiesOf(resource, resources)),
+        ]);
         for (const id of [...reached].sort()) {
           // Rules are drawn from their side; a dead-letter queue by its "on failure" edge.
           const type = drawnIds.has(id) ? byId.get(id)!.type : undefined;
@@ -118,7 +124,8 @@ export function architectureDot(): string {
     '  edge [fontname="Helvetica", fontsize=8, color="#555555", arrowsize=0.6];',
   ];
   for (const external of Object.values(EXTERNAL)) {
-    if (externalUsed.has(external.id)) lines.push(`  ${quote(external.id)} [label=${quote(external.label)}, shape=box, style="dashed,rounded"];`);
+    if (externalUsed.has(external.id))
+      lines.push(`  ${quote(external.id)} [label=${quote(external.label)}, shape=box, style="dashed,rounded"];`);
   }
   const owners = [...new Set(resources.map((r) => r.owner))].sort();
   for (const owner of owners) {
@@ -127,9 +134,15 @@ export function architectureDot(): string {
     if (members.length === 0 && alarms === 0) continue;
     const typeName = libraryConstructs.get(owner);
     const body = members.map((r) => `    ${nodeLine(r)}`);
-    if (alarms > 0) body.push(`    ${quote(`alarms_${owner}`)} [label=${quote(`${alarms} CloudWatch alarms`)}, shape=note, fillcolor="#ffffff"];`);
+    if (alarms > 0)
+      body.push(`    ${quote(`alarms_${owner}`)} [label=${quote(`${alarms} CloudWatch alarms`)}, shape=note, fillcolor="#ffffff"];`);
     if (typeName !== undefined) {
-      lines.push(`  subgraph ${quote(`cluster_${owner}`)} {`, `    label=${quote(`${owner} (${typeName})`)}; style="rounded"; color="#7a4fbf"; fontcolor="#4b2a86";`, ...body, '  }');
+      lines.push(
+        `  subgraph ${quote(`cluster_${owner}`)} {`,
+        `    label=${quote(`${owner} (${typeName})`)}; style="rounded"; color="#7a4fbf"; fontcolor="#4b2a86";`,
+        ...body,
+        '  }',
+      );
     } else {
       lines.push(...body.map((line) => line.slice(2)));
     }
@@ -158,7 +171,10 @@ function resourcesOf(stack: Stack, templateResources: { [id: string]: Json }): R
         type: resource.Type as string,
         properties: resource.Properties ?? {},
         owner: path[0],
-        localPath: path.slice(1).filter((part) => part !== 'Resource').join('/'),
+        localPath: path
+          .slice(1)
+          .filter((part) => part !== 'Resource')
+          .join('/'),
       };
     })
     .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
@@ -167,7 +183,11 @@ function resourcesOf(stack: Stack, templateResources: { [id: string]: Json }): R
 /** aws-cdk-lib's own singleton helpers (the bucket-notifications function) are not part of the picture. */
 function isDrawn(resource: Resource): boolean {
   if (!(resource.type in DRAWN)) return false;
-  if (resource.type === 'AWS::Lambda::Function') return resource.properties.Environment?.Variables?.[CONNECTION_ENV.baseUrl] !== undefined || resource.properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME !== undefined;
+  if (resource.type === 'AWS::Lambda::Function')
+    return (
+      resource.properties.Environment?.Variables?.[CONNECTION_ENV.baseUrl] !== undefined ||
+      resource.properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME !== undefined
+    );
   return true;
 }
 
@@ -241,7 +261,11 @@ function caption(resources: Resource[], drawn: Resource[]): string {
   // Four types a line, each line left-justified (Graphviz's \\l).
   const rows = [];
   for (let i = 0; i < list.length; i += 4) rows.push(list.slice(i, i + 4).join(', '));
-  return [`${SAMPLE_STACK_NAME}: ${resources.length} resources, drawn from its synthesized template by scripts/architecture.ts.`, 'Not drawn:', ...rows]
+  return [
+    `${SAMPLE_STACK_NAME}: ${resources.length} resources, drawn from its synthesized template by scripts/architecture.ts.`,
+    'Not drawn:',
+    ...rows,
+  ]
     .map((row) => `${row}\\l`)
     .join('');
 }

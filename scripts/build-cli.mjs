@@ -24,4 +24,6 @@ const result = await build({
   mainFields: ['module', 'main'],
 });
 replaceFile(outfile, result.outputFiles[0].contents, 0o755);
-console.log(`bundled cli/src/purpleflea-ledger.ts -> cli/purpleflea-ledger.js (${(result.outputFiles[0].contents.length / 1024).toFixed(0)} KiB)`);
+console.log(
+  `bundled cli/src/purpleflea-ledger.ts -> cli/purpleflea-ledger.js (${(result.outputFiles[0].contents.length / 1024).toFixed(0)} KiB)`,
+);

@@ -10,9 +10,7 @@ const root = new URL('..', import.meta.url).pathname;
 const handlerRoot = join(root, 'lambda');
 const assetsRoot = join(root, 'assets');
 
-const handlers = readdirSync(handlerRoot).filter(
-  (name) => name !== 'shared' && existsSync(join(handlerRoot, name, 'index.ts')),
-);
+const handlers = readdirSync(handlerRoot).filter((name) => name !== 'shared' && existsSync(join(handlerRoot, name, 'index.ts')));
 
 // A folder whose handler is gone would still be shipped: remove it.
 if (existsSync(assetsRoot)) {

@@ -21,7 +21,9 @@ test('every file and folder docs/design.md names exists', () => {
 
 test('the code points at docs/design.md, not at a design document the repository does not have', () => {
   const sources = ['lib', 'lambda', 'cli/src'].flatMap((folder) =>
-    (readdirSync(join(ROOT, folder), { recursive: true }) as string[]).filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')).map((file) => join(folder, file)),
+    (readdirSync(join(ROOT, folder), { recursive: true }) as string[])
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+      .map((file) => join(folder, file)),
   );
   expect(sources.length).toBeGreaterThan(20);
   const pointingElsewhere = sources.filter((source) => /(?<!docs\/)DESIGN\.md/.test(readFileSync(join(ROOT, source), 'utf8')));

@@ -53,7 +53,10 @@ test('the README has TypeScript examples', () => {
 
 test('the README starts with the two commands that set up and test a fresh clone', () => {
   const firstBlock = readme.match(/```sh\n([\s\S]*?)```/)?.[1] ?? '';
-  const commands = firstBlock.split('\n').filter((line) => line.trim() !== '').map((line) => line.replace(/\s+#.*$/, ''));
+  const commands = firstBlock
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => line.replace(/\s+#.*$/, ''));
   expect(commands).toEqual(['npm ci && npx cdk synth', 'npm test']);
   expect(readme.indexOf('```sh')).toBeLessThan(readme.indexOf('\n## '));
 });

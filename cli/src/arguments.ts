@@ -51,19 +51,19 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
       allowPositionals: true,
       strict: true,
       options: {
-        table: { type: 'string' },
-        stack: { type: 'string' },
+        'table': { type: 'string' },
+        'stack': { type: 'string' },
         'output-key': { type: 'string', default: 'LedgerTableName' },
-        region: { type: 'string' },
-        status: { type: 'string', multiple: true },
-        kind: { type: 'string' },
-        since: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        scan: { type: 'boolean' },
-        as: { type: 'string' },
-        reference: { type: 'string' },
-        reason: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
+        'region': { type: 'string' },
+        'status': { type: 'string', multiple: true },
+        'kind': { type: 'string' },
+        'since': { type: 'string' },
+        'json': { type: 'boolean', default: false },
+        'scan': { type: 'boolean' },
+        'as': { type: 'string' },
+        'reference': { type: 'string' },
+        'reason': { type: 'string' },
+        'help': { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (error) {
@@ -113,9 +113,11 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
       ['status', 'kind', 'since', 'scan'].forEach((option) => onlyFor(option, 'list'));
       const actionKey = oneKey();
       if (values.as === undefined) throw new UsageError(`resolve needs --as ${RESOLVE_AS.join(' or --as ')}`);
-      if (!RESOLVE_AS.includes(values.as as ResolveAs)) throw new UsageError(`--as must be ${RESOLVE_AS.map((as) => `'${as}'`).join(' or ')}, got '${values.as}'`);
+      if (!RESOLVE_AS.includes(values.as as ResolveAs))
+        throw new UsageError(`--as must be ${RESOLVE_AS.map((as) => `'${as}'`).join(' or ')}, got '${values.as}'`);
       const as = values.as as ResolveAs;
-      if (values.reason === undefined || !values.reason.trim()) throw new UsageError('resolve needs --reason <text>: why you decided it (kept on the record)');
+      if (values.reason === undefined || !values.reason.trim())
+        throw new UsageError('resolve needs --reason <text>: why you decided it (kept on the record)');
       if (as === 'succeeded' && (values.reference === undefined || !values.reference.trim())) {
         throw new UsageError('--as succeeded needs --reference <id>: the Purple Flea id of the order, escrow or transfer that was made');
       }
@@ -132,10 +134,14 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
 }
 
 function parseStates(options: string[]): LedgerState[] {
-  const states = options.flatMap((option) => option.split(',')).map((state) => state.trim().toUpperCase()).filter(Boolean);
+  const states = options
+    .flatMap((option) => option.split(','))
+    .map((state) => state.trim().toUpperCase())
+    .filter(Boolean);
   if (states.length === 0) throw new UsageError(`--status names no state: give one or more of ${LEDGER_STATES.join(', ')}`);
   for (const state of states) {
-    if (!LEDGER_STATES.includes(state as LedgerState)) throw new UsageError(`--status must be one of ${LEDGER_STATES.join(', ')}, got '${state}'`);
+    if (!LEDGER_STATES.includes(state as LedgerState))
+      throw new UsageError(`--status must be one of ${LEDGER_STATES.join(', ')}, got '${state}'`);
   }
   return states as LedgerState[];
 }

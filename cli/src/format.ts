@@ -38,8 +38,13 @@ const ERROR_COLUMN_CHARS = 60;
  * `list` as aligned columns; the action key last and whole, so it can be copied into `show` or `resolve`.
  * `plan`, how the list was read (the attention index or a scan, and the items read), follows the count.
  */
-export function formatActionTable(actions: readonly ActionSummary[], plan?: { readonly read: 'index' | 'scan'; readonly itemsRead: number }): string {
-  const cost = plan ? ` (${plan.read === 'index' ? 'from the attention index' : 'scanned the whole table'}: ${plan.itemsRead} items read)` : '';
+export function formatActionTable(
+  actions: readonly ActionSummary[],
+  plan?: { readonly read: 'index' | 'scan'; readonly itemsRead: number },
+): string {
+  const cost = plan
+    ? ` (${plan.read === 'index' ? 'from the attention index' : 'scanned the whole table'}: ${plan.itemsRead} items read)`
+    : '';
   if (actions.length === 0) return `no actions match${cost}\n`;
   const header = ['UPDATED', 'STATE', 'KIND', 'USDC', 'ATTEMPTS', 'REFERENCE', 'ERROR', 'ACTION KEY'];
   // Escaped before the widths are measured, so that the columns line up as printed.
@@ -54,7 +59,8 @@ export function formatActionTable(actions: readonly ActionSummary[], plan?: { re
     printable(action.actionKey),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ');
   const count = `${actions.length} action${actions.length === 1 ? '' : 's'}`;
   return [line(header), ...rows.map(line), count + cost].join('\n') + '\n';
 }
@@ -89,8 +95,15 @@ export function formatRecord(record: LedgerRecord, now: number): string {
   lines.push('history');
   if (!record.history?.length) lines.push('  (none recorded: written before the ledger kept history)');
   for (const entry of record.history ?? []) {
-    const details = [entry.error, entry.by && `by ${entry.by}`, entry.reference && `reference ${entry.reference}`, entry.reason && `reason: ${entry.reason}`].filter(Boolean);
-    lines.push(`  ${printable(entry.at)}  ${printable(entry.event).padEnd(14)}  ${printable(entry.state).padEnd(9)}  ${printable(details.join('; '))}`.trimEnd());
+    const details = [
+      entry.error,
+      entry.by && `by ${entry.by}`,
+      entry.reference && `reference ${entry.reference}`,
+      entry.reason && `reason: ${entry.reason}`,
+    ].filter(Boolean);
+    lines.push(
+      `  ${printable(entry.at)}  ${printable(entry.event).padEnd(14)}  ${printable(entry.state).padEnd(9)}  ${printable(details.join('; '))}`.trimEnd(),
+    );
   }
   if (record.resolutions?.length) {
     lines.push('resolutions');
@@ -113,20 +126,26 @@ export function formatResolution(result: ResolveResult): string {
         'only the release of its cap reservation was left to do',
     );
   } else if (resolution.as === 'succeeded') {
-    lines.push(`resolved ${record.actionKey} as succeeded: now SUCCEEDED with reference ${resolution.reference}; a repeat delivery returns it without a call`);
+    lines.push(
+      `resolved ${record.actionKey} as succeeded: now SUCCEEDED with reference ${resolution.reference}; a repeat delivery returns it without a call`,
+    );
   } else {
     lines.push(`resolved ${record.actionKey} as not-executed: now REJECTED; the next delivery, rerun or redrive sends it again`);
   }
   if (result.capRelease?.released) lines.push(`gave back ${result.capRelease.cents} cents reserved on ${result.capRelease.counterKey}`);
   if (result.capRelease && !result.capRelease.released) {
-    lines.push(`nothing given back on ${result.capRelease.counterKey}: the counter is gone (expired) or holds less than ${result.capRelease.cents} cents`);
+    lines.push(
+      `nothing given back on ${result.capRelease.counterKey}: the counter is gone (expired) or holds less than ${result.capRelease.cents} cents`,
+    );
   }
   return lines.map(printable).join('\n') + '\n';
 }
 
 /** An error message on one line: its line breaks read as spaces, anything else non-printable is escaped. */
 function oneLine(text: string, maxChars: number): string {
-  const flat = printable(text.replace(/[ \t]*\r?\n[ \t]*/g, ' ')).replace(/ {2,}/g, ' ').trim();
+  const flat = printable(text.replace(/[ \t]*\r?\n[ \t]*/g, ' '))
+    .replace(/ {2,}/g, ' ')
+    .trim();
   return flat.length > maxChars ? `${flat.slice(0, maxChars - 1)}…` : flat;
 }
 

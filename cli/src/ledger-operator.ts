@@ -3,7 +3,14 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DynamoDBDocumentClient, paginateQuery, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { actionKindOf, referenceFieldOf, referenceOf } from '../../lib/private/contracts/action-keys';
 import {
-  ATTENTION_STATES, CapReservation, LEDGER_ATTENTION_INDEX, LEDGER_PARTITION_KEY, LEDGER_STATES, LedgerRecord, LedgerResolution, LedgerState,
+  ATTENTION_STATES,
+  CapReservation,
+  LEDGER_ATTENTION_INDEX,
+  LEDGER_PARTITION_KEY,
+  LEDGER_STATES,
+  LedgerRecord,
+  LedgerResolution,
+  LedgerState,
 } from '../../lib/private/contracts/ledger-schema';
 import { ActionLedger, APPEND_HISTORY, ATTENTION_REMOVE, historyValues } from '../../lambda/shared/action-ledger';
 
@@ -83,7 +90,10 @@ export class LedgerTableNotFoundError extends Error {
 
 export class ActionNotFoundError extends Error {
   override readonly name = 'ActionNotFoundError';
-  constructor(readonly actionKey: string, tableName: string) {
+  constructor(
+    readonly actionKey: string,
+    tableName: string,
+  ) {
     super(`no action '${actionKey}' in ledger table '${tableName}'`);
   }
 }
@@ -97,7 +107,11 @@ export const SENDING_EXPIRY_MARGIN_MS = 10 * 60_000;
 
 export class NotResolvableError extends Error {
   override readonly name = 'NotResolvableError';
-  constructor(readonly actionKey: string, readonly state: string | undefined, detail = '') {
+  constructor(
+    readonly actionKey: string,
+    readonly state: string | undefined,
+    detail = '',
+  ) {
     super(
       state === undefined
         ? `'${actionKey}' has no state: it is not an action (a cap counter?)`
@@ -147,7 +161,12 @@ export class LedgerOperator {
   }
 
   private async listOnce(filter: ListFilter): Promise<{ actions: ActionSummary[]; read: 'index' | 'scan'; itemsRead: number }> {
-    const names: { [placeholder: string]: string } = { '#pk': LEDGER_PARTITION_KEY, '#state': 'state', '#error': 'error', '#response': 'response' };
+    const names: { [placeholder: string]: string } = {
+      '#pk': LEDGER_PARTITION_KEY,
+      '#state': 'state',
+      '#error': 'error',
+      '#response': 'response',
+    };
     const values: { [placeholder: string]: unknown } = {};
     // Counters (`v1:daily-notional:...`) have no state.
     const conditions = ['attribute_exists(#state)'];
@@ -212,7 +231,9 @@ export class LedgerOperator {
         ),
       );
     });
-    const actions = summaries.sort((a, b) => (a.updatedAt ?? '').localeCompare(b.updatedAt ?? '') || a.actionKey.localeCompare(b.actionKey));
+    const actions = summaries.sort(
+      (a, b) => (a.updatedAt ?? '').localeCompare(b.updatedAt ?? '') || a.actionKey.localeCompare(b.actionKey),
+    );
     return { actions, read: byIndex ? 'index' : 'scan', itemsRead };
   }
 
@@ -281,7 +302,12 @@ export class LedgerOperator {
     const actionKey = current.actionKey;
     const toState: LedgerState = resolution.as === 'succeeded' ? 'SUCCEEDED' : 'REJECTED';
     const kind = actionKindOf(actionKey);
-    const stateChange: { set: string; remove: string; names: { [placeholder: string]: string }; values: { [placeholder: string]: unknown } } =
+    const stateChange: {
+      set: string;
+      remove: string;
+      names: { [placeholder: string]: string };
+      values: { [placeholder: string]: unknown };
+    } =
       resolution.as === 'succeeded'
         ? {
             set: '#response = :response',
@@ -308,7 +334,14 @@ export class LedgerOperator {
             ConditionExpression: '#state = :unknown AND claimToken = :token',
             ExpressionAttributeNames: { '#state': 'state', '#resolutions': 'resolutions', '#history': 'history', ...stateChange.names },
             ExpressionAttributeValues: {
-              ...historyValues({ at: resolution.at, event: 'resolve', state: toState, by: resolution.by, reason: resolution.reason, reference: resolution.reference }),
+              ...historyValues({
+                at: resolution.at,
+                event: 'resolve',
+                state: toState,
+                by: resolution.by,
+                reason: resolution.reason,
+                reference: resolution.reference,
+              }),
               ...stateChange.values,
               ':to': toState,
               ':nowIso': resolution.at,

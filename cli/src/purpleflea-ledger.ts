@@ -33,7 +33,12 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     switch (command.name) {
       case 'list': {
-        const { actions, read, itemsRead } = await operator.listWithPlan({ states: command.states, kind: command.kind, since: command.since, scan: command.scan });
+        const { actions, read, itemsRead } = await operator.listWithPlan({
+          states: command.states,
+          kind: command.kind,
+          since: command.since,
+          scan: command.scan,
+        });
         // The text names how the list was read (its cost); the JSON is the actions alone.
         write(invocation.json ? `${toJson(actions)}\n` : text(formatActionTable(actions, { read, itemsRead })));
         return;
@@ -45,7 +50,12 @@ async function main(argv: readonly string[]): Promise<void> {
       }
       case 'resolve': {
         const by = await callerArn(invocation.region);
-        const result = await operator.resolve(command.actionKey, { as: command.as, reason: command.reason, reference: command.reference, by });
+        const result = await operator.resolve(command.actionKey, {
+          as: command.as,
+          reason: command.reason,
+          reference: command.reference,
+          by,
+        });
         write(invocation.json ? `${toJson(result)}\n` : text(formatResolution(result)));
         return;
       }
@@ -70,7 +80,9 @@ async function ledgerTableName(invocation: Invocation, region: string): Promise<
     const output = outputs.find((candidate) => candidate.OutputKey === invocation.outputKey);
     if (!output?.OutputValue) {
       const present = outputs.map((candidate) => candidate.OutputKey).join(', ') || 'none';
-      throw new OperatorError(`stack '${stack}' in region ${region} has no output '${invocation.outputKey}' (its outputs: ${present}); give --output-key or --table`);
+      throw new OperatorError(
+        `stack '${stack}' in region ${region} has no output '${invocation.outputKey}' (its outputs: ${present}); give --output-key or --table`,
+      );
     }
     return output.OutputValue;
   } catch (error) {

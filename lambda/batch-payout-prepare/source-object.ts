@@ -17,21 +17,28 @@ export interface ProcessingOutputs {
 export function resolveSource(input: unknown, processing: { readonly outputName: string; readonly fileName: string }): ResolvedSource {
   const value = (input ?? {}) as { [key: string]: any };
   if (typeof value.bucket === 'string' && typeof value.key === 'string') {
-    return value.bucket && value.key ? { ok: true, location: { kind: 'object', bucket: value.bucket, key: value.key } } : { ok: false, reason: 'bucket and key must not be empty' };
+    return value.bucket && value.key
+      ? { ok: true, location: { kind: 'object', bucket: value.bucket, key: value.key } }
+      : { ok: false, reason: 'bucket and key must not be empty' };
   }
   if (value.source === 'aws.s3') {
     const bucket = value.detail?.bucket?.name;
     const key = value.detail?.object?.key;
-    if (typeof bucket !== 'string' || typeof key !== 'string') return { ok: false, reason: 'the S3 event has no detail.bucket.name or detail.object.key' };
+    if (typeof bucket !== 'string' || typeof key !== 'string')
+      return { ok: false, reason: 'the S3 event has no detail.bucket.name or detail.object.key' };
     return { ok: true, location: { kind: 'object', bucket, key } };
   }
   if (value.source === 'aws.sagemaker') {
     const jobName = value.detail?.ProcessingJobName;
-    if (typeof jobName !== 'string' || jobName === '') return { ok: false, reason: 'the processing-job event has no detail.ProcessingJobName' };
+    if (typeof jobName !== 'string' || jobName === '')
+      return { ok: false, reason: 'the processing-job event has no detail.ProcessingJobName' };
     if (!value.detail?.ProcessingOutputConfig) return { ok: true, location: { kind: 'processing-job', jobName } };
     return scoresInOutputs(jobName, value.detail.ProcessingOutputConfig, processing);
   }
-  return { ok: false, reason: 'the input is neither {bucket, key}, an S3 Object Created event, nor a SageMaker Processing Job State Change event' };
+  return {
+    ok: false,
+    reason: 'the input is neither {bucket, key}, an S3 Object Created event, nor a SageMaker Processing Job State Change event',
+  };
 }
 
 /** The scores file of a processing job: `<S3Uri of the named output>/<file name>`. */
@@ -49,5 +56,8 @@ export function scoresInOutputs(
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (!match) return { ok: false, reason: `processing job ${jobName}'s output "${processing.outputName}" is not an s3:// URI: ${uri}` };
   const prefix = match[2].replace(/\/+$/, '');
-  return { ok: true, location: { kind: 'object', bucket: match[1], key: prefix === '' ? processing.fileName : `${prefix}/${processing.fileName}` } };
+  return {
+    ok: true,
+    location: { kind: 'object', bucket: match[1], key: prefix === '' ? processing.fileName : `${prefix}/${processing.fileName}` },
+  };
 }

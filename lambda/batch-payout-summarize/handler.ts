@@ -1,5 +1,10 @@
 import type { PayoutItem } from '../../lib/private/contracts/batch-engine';
-import { BATCH_PAYOUT_METRICS as METRIC, PAYOUT_COMPLETED_EVENT, PAYOUT_LOG_FILE, PAYOUT_SUMMARY_FILE } from '../../lib/private/contracts/batch-payout-env';
+import {
+  BATCH_PAYOUT_METRICS as METRIC,
+  PAYOUT_COMPLETED_EVENT,
+  PAYOUT_LOG_FILE,
+  PAYOUT_SUMMARY_FILE,
+} from '../../lib/private/contracts/batch-payout-env';
 import { payoutActionKey } from '../shared/action-keys';
 import { RunSummaryOptions, summarizeRunHandler } from '../shared/batch/summarize-run';
 

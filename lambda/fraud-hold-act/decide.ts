@@ -12,7 +12,10 @@ import { TRANSACTION_ID_PATTERN } from '../shared/record-ids';
 import { fillTemplate } from '../shared/template';
 import { holdColumns, holdKeyOf } from './hold-row';
 
-export type HoldRowRules = Pick<FraudHoldActSettings, 'conditionTemplate' | 'enabled' | 'dryRun' | 'maxHoldUsdc' | 'maxBatchTotalUsdc' | 'services'>;
+export type HoldRowRules = Pick<
+  FraudHoldActSettings,
+  'conditionTemplate' | 'enabled' | 'dryRun' | 'maxHoldUsdc' | 'maxBatchTotalUsdc' | 'services'
+>;
 
 /**
  * One row: INVALID (malformed, over a cap, or a seller the connection's API cannot take), SKIPPED (disabled, dry

@@ -1,5 +1,10 @@
 import type { HoldItem } from '../../lib/private/contracts/fraud-hold-env';
-import { FRAUD_HOLD_METRICS as METRIC, HOLDS_COMPLETED_EVENT, HOLDS_LOG_FILE, HOLDS_SUMMARY_FILE } from '../../lib/private/contracts/fraud-hold-env';
+import {
+  FRAUD_HOLD_METRICS as METRIC,
+  HOLDS_COMPLETED_EVENT,
+  HOLDS_LOG_FILE,
+  HOLDS_SUMMARY_FILE,
+} from '../../lib/private/contracts/fraud-hold-env';
 import { RunSummaryOptions, summarizeRunHandler } from '../shared/batch/summarize-run';
 import { holdColumns, holdKeyOf } from '../fraud-hold-act/hold-row';
 

@@ -24,7 +24,7 @@ export function parseEnvelope(event: unknown): ParsedEnvelope {
   }
   const eventTimeMs = Date.parse(eventTime as string);
   if (Number.isNaN(eventTimeMs)) return { ok: false, reason: `the event's eventTime is not a timestamp: ${JSON.stringify(eventTime)}` };
-  if (features === undefined || features === null) return { ok: false, reason: "the event has no features for the model" };
+  if (features === undefined || features === null) return { ok: false, reason: 'the event has no features for the model' };
   return {
     ok: true,
     envelope: { eventId: eventId as string, eventTime: eventTime as string, eventTimeMs, ruleArn: ruleArn as string, features },

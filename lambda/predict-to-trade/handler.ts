@@ -173,6 +173,7 @@ function fromReport(report: ActionReport, prediction: Prediction, decision: Orde
     repeated: report.repeated,
     reason: report.error,
   };
-  if (report.status === 'SUCCEEDED') return { ...common, status: 'SUCCEEDED', response: report.response, filledUsdc: api.filledUsdc(report.response) };
+  if (report.status === 'SUCCEEDED')
+    return { ...common, status: 'SUCCEEDED', response: report.response, filledUsdc: api.filledUsdc(report.response) };
   return { ...common, status: report.status };
 }

@@ -3,15 +3,29 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionSettings } from '../../lib/private/contracts/connection-env';
 import {
-  attentionOf, CapReservation, LEDGER_ATTENTION_INDEX, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE, LedgerEvent, LedgerHistoryEntry, LedgerRecord, LedgerState,
+  attentionOf,
+  CapReservation,
+  LEDGER_ATTENTION_INDEX,
+  LEDGER_PARTITION_KEY,
+  LEDGER_TTL_ATTRIBUTE,
+  LedgerEvent,
+  LedgerHistoryEntry,
+  LedgerRecord,
+  LedgerState,
 } from '../../lib/private/contracts/ledger-schema';
 
 // The record's schema is shared with the operator's command: it lives with the contracts.
-export type { CapReservation, LedgerEvent, LedgerHistoryEntry, LedgerRecord, LedgerResolution, LedgerState } from '../../lib/private/contracts/ledger-schema';
+export type {
+  CapReservation,
+  LedgerEvent,
+  LedgerHistoryEntry,
+  LedgerRecord,
+  LedgerResolution,
+  LedgerState,
+} from '../../lib/private/contracts/ledger-schema';
 
 export type ClaimResult =
-  | { readonly claimed: true; readonly claimToken: string }
-  | { readonly claimed: false; readonly existing: LedgerRecord };
+  { readonly claimed: true; readonly claimToken: string } | { readonly claimed: false; readonly existing: LedgerRecord };
 
 export interface ClaimRequest {
   /** SENDING claims and marks the request as going out in one write; CLAIMED leaves a step between. */
@@ -128,7 +142,13 @@ export class ActionLedger {
             (claim.cap ? '' : ', capCounterKey, capReservedCents') +
             (claim.state === 'SENDING' ? '' : `, ${ATTENTION_REMOVE}`),
           ConditionExpression: ACTION_IS_CLAIMABLE,
-          ExpressionAttributeNames: { ...ATTRIBUTE_NAMES, '#request': 'request', '#response': 'response', '#error': 'error', '#history': 'history' },
+          ExpressionAttributeNames: {
+            ...ATTRIBUTE_NAMES,
+            '#request': 'request',
+            '#response': 'response',
+            '#error': 'error',
+            '#history': 'history',
+          },
           // The attributes this write set come back (the request, the history and the reservations
           // among them): the history's length and the earlier reservations, at no extra round trip.
           ReturnValues: 'UPDATED_NEW',
@@ -202,7 +222,9 @@ export class ActionLedger {
   async markExpiredSendingUnknown(record: LedgerRecord): Promise<{ readonly record: LedgerRecord; readonly changed: boolean }> {
     const error = 'lease expired while SENDING: the request may have taken effect';
     // Not a write of ours that the SDK may have retried: a record found UNKNOWN was changed by someone else.
-    if (await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', 'expire-sending', { error }, { ownClaim: false })) {
+    if (
+      await this.transition(record.actionKey, record.claimToken, 'SENDING', 'UNKNOWN', 'expire-sending', { error }, { ownClaim: false })
+    ) {
       return { record: { ...record, state: 'UNKNOWN', error }, changed: true };
     }
     return { record: (await this.get(record.actionKey)) ?? record, changed: false };
@@ -460,7 +482,10 @@ export class ActionLedger {
  * createConnectionRuntime (lambda/shared/connection-runtime.ts) for the handlers that move money, and alone
  * by those that only read it (Summarize).
  */
-export function connectionLedger(connection: Pick<ConnectionSettings, 'ledgerTableName' | 'ledgerRetentionDays'>, client?: DynamoDBClient): ActionLedger {
+export function connectionLedger(
+  connection: Pick<ConnectionSettings, 'ledgerTableName' | 'ledgerRetentionDays'>,
+  client?: DynamoDBClient,
+): ActionLedger {
   return new ActionLedger({ tableName: connection.ledgerTableName, retentionDays: connection.ledgerRetentionDays, client });
 }
 

@@ -17,7 +17,9 @@ export function compactResponse(response: { readonly [key: string]: unknown } | 
 }
 
 /** The answer as the ledger records it: whole, unless it is too large to record. */
-export function recordableResponse(response: { readonly [key: string]: unknown } | undefined): { readonly [key: string]: unknown } | undefined {
+export function recordableResponse(
+  response: { readonly [key: string]: unknown } | undefined,
+): { readonly [key: string]: unknown } | undefined {
   if (!response || Buffer.byteLength(JSON.stringify(response)) <= MAX_RECORDED_RESPONSE_BYTES) return response;
   return { ...compactResponse(response), _truncated: true };
 }

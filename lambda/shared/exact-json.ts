@@ -83,9 +83,9 @@ export function parseJsonKeepingNumbers(text: string): unknown {
       }
     }
     if (c === '"') return string();
-    if (text.startsWith('true', at)) return (at += 4), true;
-    if (text.startsWith('false', at)) return (at += 5), false;
-    if (text.startsWith('null', at)) return (at += 4), null;
+    if (text.startsWith('true', at)) return ((at += 4), true);
+    if (text.startsWith('false', at)) return ((at += 5), false);
+    if (text.startsWith('null', at)) return ((at += 4), null);
     return new JsonNumber(match(NUMBER));
   };
   return value();

@@ -40,8 +40,7 @@ export function httpPost(request: HttpPostRequest): Promise<HttpPostResult> {
       clearTimeout(timer);
       resolve(result);
     };
-    const failed = (reason: string) =>
-      finish(connected ? { kind: 'no-answer', reason } : { kind: 'not-sent', reason });
+    const failed = (reason: string) => finish(connected ? { kind: 'no-answer', reason } : { kind: 'not-sent', reason });
 
     const req = transport.request(request.url, {
       method: 'POST',
@@ -72,9 +71,7 @@ export function httpPost(request: HttpPostRequest): Promise<HttpPostResult> {
         size += chunk.length;
         if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
       });
-      res.on('end', () =>
-        finish({ kind: 'answered', status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
+      res.on('end', () => finish({ kind: 'answered', status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', (error: NodeJS.ErrnoException) => failed(error.code ?? error.message));
       res.on('aborted', () => failed('connection closed while reading the answer'));
     });

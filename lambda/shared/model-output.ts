@@ -13,9 +13,7 @@ export type ModelOutputFormat =
   | { readonly kind: 'JSON'; readonly directionField: string; readonly confidenceField: string }
   | { readonly kind: 'CSV'; readonly directionColumn: number; readonly confidenceColumn: number };
 
-export type ParsedPrediction =
-  | { readonly ok: true; readonly prediction: Prediction }
-  | { readonly ok: false; readonly reason: string };
+export type ParsedPrediction = { readonly ok: true; readonly prediction: Prediction } | { readonly ok: false; readonly reason: string };
 
 const MAX_SHOWN = 80;
 

@@ -132,7 +132,9 @@ export class MoneyPath implements ExecuteOnce {
       cap: cap ? { counterKey: cap.counterKey, cents: amountCents } : undefined,
     });
     if (!claim.claimed) return this.reportExisting(claim.existing);
-    const reservation: CapReservation | undefined = cap ? { counterKey: cap.counterKey, cents: amountCents, id: claim.claimToken } : undefined;
+    const reservation: CapReservation | undefined = cap
+      ? { counterKey: cap.counterKey, cents: amountCents, id: claim.claimToken }
+      : undefined;
 
     // Gives the action up before anything was sent: the reservation back first (the counter makes the
     // release happen once, whoever else tries it), then the record REJECTED, so that it may run again.
@@ -195,7 +197,8 @@ export class MoneyPath implements ExecuteOnce {
       throw error;
     }
     const apiLatencyMs = this.now() - started;
-    const error = result.outcome === 'SUCCEEDED' ? undefined : describeError(result.error, 'message' in result ? result.message : undefined);
+    const error =
+      result.outcome === 'SUCCEEDED' ? undefined : describeError(result.error, 'message' in result ? result.message : undefined);
     // A refusal did not execute: its reservation goes back even if the record has meanwhile turned
     // UNKNOWN (an operator's not-executed resolution then finds it released, and releases nothing).
     if (result.outcome === 'REJECTED') await releaseReservation();
@@ -238,7 +241,12 @@ export class MoneyPath implements ExecuteOnce {
     }
     // The invocation that turns an expired SENDING into UNKNOWN reports it as its own outcome, so
     // it is counted (and alarmed) once; every later repeat reads it as already known.
-    const base = { actionKey: current.actionKey, repeated: !foundUnknown, error: current.error, recorded: { amountUsdc: current.amountUsdc, request: current.request } };
+    const base = {
+      actionKey: current.actionKey,
+      repeated: !foundUnknown,
+      error: current.error,
+      recorded: { amountUsdc: current.amountUsdc, request: current.request },
+    };
     switch (current.state) {
       case 'SUCCEEDED':
         return { ...base, status: 'SUCCEEDED', response: current.response, notified: current.notifiedAt !== undefined };

@@ -110,7 +110,7 @@ export class PurpleFleaClient implements MoneyApi {
     for (let attempt = 1; ; attempt++) {
       const mayStart = (await options.pacing?.admitAttempt(latestStart)) ?? true;
       if (!mayStart || this.now() > latestStart) {
-        const message = appendReason(lastRefusal.message, 'no time left for an attempt within the function\'s timeout');
+        const message = appendReason(lastRefusal.message, "no time left for an attempt within the function's timeout");
         return { outcome: 'REJECTED', status: lastRefusal.status, error: lastRefusal.error, message, attempts: attempt - 1 };
       }
       const result = await httpPost({
@@ -128,7 +128,8 @@ export class PurpleFleaClient implements MoneyApi {
       if (verdict.kind === 'final') return { ...verdict.outcome, attempts: attempt };
 
       if (verdict.kind === 'unauthorized') {
-        if (refreshedAfter401) return { outcome: 'REJECTED', status: 401, error: 'unauthorized', message: verdict.message, attempts: attempt };
+        if (refreshedAfter401)
+          return { outcome: 'REJECTED', status: 401, error: 'unauthorized', message: verdict.message, attempts: attempt };
         refreshedAfter401 = true;
         credentials = await endpoint.credentials.refresh();
         continue;
@@ -161,8 +162,10 @@ type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> :
  * in the recorded reason.
  */
 export function classify(result: HttpPostResult, route?: RouteRules): Verdict {
-  if (result.kind === 'not-sent') return { kind: 'retry', error: 'not_sent', message: `connection failed before sending: ${result.reason}` };
-  if (result.kind === 'no-answer') return { kind: 'final', outcome: { outcome: 'UNKNOWN', error: `no answer after sending: ${result.reason}` } };
+  if (result.kind === 'not-sent')
+    return { kind: 'retry', error: 'not_sent', message: `connection failed before sending: ${result.reason}` };
+  if (result.kind === 'no-answer')
+    return { kind: 'final', outcome: { outcome: 'UNKNOWN', error: `no answer after sending: ${result.reason}` } };
 
   const { status } = result;
   const parsed = parseJsonObject(result.body);

@@ -73,7 +73,9 @@ export function parseSecretString(secretString: string, format: SecretFormat, re
     throw new Error(`${secretName} is a JSON object without a non-empty string field "${format.agentIdField}"`);
   }
   if (reading.fieldsRequired && !AGENT_ID_PATTERN.test(agentIdFromSecret!)) {
-    throw new Error(`${secretName}'s field "${format.agentIdField}" does not hold a valid agent id (its value is not shown: it comes from the secret)`);
+    throw new Error(
+      `${secretName}'s field "${format.agentIdField}" does not hold a valid agent id (its value is not shown: it comes from the secret)`,
+    );
   }
   return { apiKey: apiKey.trim(), agentIdFromSecret };
 }

@@ -102,7 +102,8 @@ export function sellerOf(
     return { ok: false, reason: `${source} gives an invalid seller agent id for job ${job.jobName}: ${JSON.stringify(agentId)}` };
   }
   const problem = counterpartyProblem(agentId);
-  if (problem !== undefined) return { ok: false, reason: `${source} gives a seller this connection cannot escrow for, for job ${job.jobName}: ${problem}` };
+  if (problem !== undefined)
+    return { ok: false, reason: `${source} gives a seller this connection cannot escrow for, for job ${job.jobName}: ${problem}` };
   return { ok: true, agentId };
 }
 

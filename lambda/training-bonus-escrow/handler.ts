@@ -114,7 +114,10 @@ export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) 
     if (!seller.ok) return { ...common, status: 'INVALID', reason: seller.reason };
     const terms = { seller: seller.agentId, bonusUsdc, condition: renderTemplate(settings.conditionTemplate, values) };
     // On the services profile the key's agent pays: its id is read (from the secret) only once the escrow is sent.
-    const dryRun = dryRunReason({ ...terms, buyer: api.escrowBuyerIsKeyAgent ? "the connection key's agent" : settings.buyerAgentId }, settings);
+    const dryRun = dryRunReason(
+      { ...terms, buyer: api.escrowBuyerIsKeyAgent ? "the connection key's agent" : settings.buyerAgentId },
+      settings,
+    );
     if (dryRun !== undefined) return { ...common, seller: seller.agentId, status: 'SKIPPED', reason: dryRun };
     const computed: EscrowTerms = {
       ...terms,

@@ -7,7 +7,8 @@ export interface TrainingJobEvent {
   readonly tags: { readonly [key: string]: string };
 }
 
-export type ParsedTrainingJobEvent = { readonly ok: true; readonly event: TrainingJobEvent } | { readonly ok: false; readonly reason: string };
+export type ParsedTrainingJobEvent =
+  { readonly ok: true; readonly event: TrainingJobEvent } | { readonly ok: false; readonly reason: string };
 
 export function parseTrainingJobEvent(event: unknown): ParsedTrainingJobEvent {
   const detail = (event as { detail?: unknown } | null)?.detail;
@@ -16,10 +17,16 @@ export function parseTrainingJobEvent(event: unknown): ParsedTrainingJobEvent {
   }
   const { TrainingJobName, TrainingJobArn, TrainingJobStatus, Tags } = detail as { [key: string]: unknown };
   if (typeof TrainingJobName !== 'string' || TrainingJobName === '') {
-    return { ok: false, reason: `the event's detail.TrainingJobName must be a non-empty string, got ${JSON.stringify(TrainingJobName) ?? 'nothing'}` };
+    return {
+      ok: false,
+      reason: `the event's detail.TrainingJobName must be a non-empty string, got ${JSON.stringify(TrainingJobName) ?? 'nothing'}`,
+    };
   }
   if (typeof TrainingJobStatus !== 'string') {
-    return { ok: false, reason: `the event's detail.TrainingJobStatus must be a string, got ${JSON.stringify(TrainingJobStatus) ?? 'nothing'} (job ${TrainingJobName})` };
+    return {
+      ok: false,
+      reason: `the event's detail.TrainingJobStatus must be a string, got ${JSON.stringify(TrainingJobStatus) ?? 'nothing'} (job ${TrainingJobName})`,
+    };
   }
   return {
     ok: true,

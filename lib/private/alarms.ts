@@ -23,7 +23,13 @@ const ALARM_ON_ANY = {
  * reaching 1, no data not a breach. With `alarmTopic`, the alarm notifies it when it fires and when it
  * clears; without, it has no actions (the user adds their own to the public alarm properties).
  */
-function newAlarm(scope: Construct, id: string, metric: cloudwatch.IMetric, description: string, alarmTopic?: sns.ITopic): cloudwatch.Alarm {
+function newAlarm(
+  scope: Construct,
+  id: string,
+  metric: cloudwatch.IMetric,
+  description: string,
+  alarmTopic?: sns.ITopic,
+): cloudwatch.Alarm {
   const alarm = new cloudwatch.Alarm(scope, id, { alarmDescription: description, metric, ...ALARM_ON_ANY });
   if (alarmTopic !== undefined) {
     const action = new cloudwatchActions.SnsAction(alarmTopic);

@@ -10,7 +10,13 @@ import { Construct } from 'constructs';
 import { ALARM_PERIOD, newAlarmOnAny, newDeadLetterQueueAlarm, newUnknownOutcomesAlarm } from './alarms';
 import { BatchWorkflow, S3_KMS_OBJECT_ACTIONS } from './batch-workflow';
 import { ActionKind } from './contracts/action-keys';
-import { BATCH_SUMMARIZE_ENV, batchSummarizeEnvironment, MAX_ROW_AMOUNT_USDC, MAX_RUN_TOTAL_USDC, RUN_FILES } from './contracts/batch-engine';
+import {
+  BATCH_SUMMARIZE_ENV,
+  batchSummarizeEnvironment,
+  MAX_ROW_AMOUNT_USDC,
+  MAX_RUN_TOTAL_USDC,
+  RUN_FILES,
+} from './contracts/batch-engine';
 import { newDeadLetterQueue } from './dead-letter-queue';
 import { BATCH_FUNCTION_DEFAULTS, BATCH_RUN_DEFAULTS } from './defaults';
 import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
@@ -180,7 +186,11 @@ export class BatchEngine {
       logRetention,
       functionOptions,
       // The run's rate, shared by the batches in flight.
-      environment: handlerEnvironment(metrics, options.connection, props.act.environment({ requestsPerSecond: maxRequestsPerSecond / maxConcurrency })),
+      environment: handlerEnvironment(
+        metrics,
+        options.connection,
+        props.act.environment({ requestsPerSecond: maxRequestsPerSecond / maxConcurrency }),
+      ),
     });
     const summarize = new HandlerFunction(scope, 'Summarize', {
       assetName: props.summarize.assetName,
@@ -277,8 +287,8 @@ export class BatchEngine {
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'The bucket holds the run folders, which only the construct\'s own roles write: each write is a step of an execution ' +
-        'recorded in the state machine\'s history and logs. Give your own outputBucket to have server access logs.',
+        "The bucket holds the run folders, which only the construct's own roles write: each write is a step of an execution " +
+        "recorded in the state machine's history and logs. Give your own outputBucket to have server access logs.",
     });
     return bucket;
   }
@@ -304,7 +314,9 @@ export class BatchEngine {
         resources: [source.arnForObjects(`${options.sourcePrefix ?? ''}*`)],
         reason:
           'Prepare reads the object whose creation started the run: ' +
-          (options.sourcePrefix !== undefined ? 'any object under sourcePrefix.' : 'any object of sourceBucket, as no sourcePrefix is given.'),
+          (options.sourcePrefix !== undefined
+            ? 'any object under sourcePrefix.'
+            : 'any object of sourceBucket, as no sourcePrefix is given.'),
       });
     }
     statements.push(...jobStatements);
@@ -458,22 +470,39 @@ const noWildcard = (s: string) => !/[*?]/.test(s);
  * keeps exact to the cent: a row's amount at most MAX_ROW_AMOUNT_USDC, a run's at most MAX_RUN_TOTAL_USDC.
  */
 export function checkAmountMaxima(v: PropsValidator, rowCapProp: string, rowCap: number | undefined, options: BatchRunProps): void {
-  v.check(rowCapProp, rowCap, (cap: number) => !(cap > MAX_ROW_AMOUNT_USDC), `must be at most ${MAX_ROW_AMOUNT_USDC}, the largest amount a row may have`);
-  v.check('maxBatchTotalUsdc', options.maxBatchTotalUsdc, (cap: number) => !(cap > MAX_RUN_TOTAL_USDC),
-    `must be at most ${MAX_RUN_TOTAL_USDC}, the largest total a run's log keeps exact to the cent`);
+  v.check(
+    rowCapProp,
+    rowCap,
+    (cap: number) => !(cap > MAX_ROW_AMOUNT_USDC),
+    `must be at most ${MAX_ROW_AMOUNT_USDC}, the largest amount a row may have`,
+  );
+  v.check(
+    'maxBatchTotalUsdc',
+    options.maxBatchTotalUsdc,
+    (cap: number) => !(cap > MAX_RUN_TOTAL_USDC),
+    `must be at most ${MAX_RUN_TOTAL_USDC}, the largest total a run's log keeps exact to the cent`,
+  );
 }
 
 /** A key prefix a rule or a policy can use: not empty, no leading slash, no wildcard. */
 export function checkKeyPrefix(v: PropsValidator, prop: string, value: string | undefined): void {
-  v.check(prop, value, (p: string) => p.length > 0 && !p.startsWith('/') && noWildcard(p),
-    'must be a non-empty key prefix without a leading "/", "*" or "?" (leave it out to match every key)');
+  v.check(
+    prop,
+    value,
+    (p: string) => p.length > 0 && !p.startsWith('/') && noWildcard(p),
+    'must be a non-empty key prefix without a leading "/", "*" or "?" (leave it out to match every key)',
+  );
 }
 
 /** `sourceBucket`, `sourcePrefix`, `sourceSuffix`: the S3 trigger. */
 export function checkSourceTrigger(v: PropsValidator, options: BatchRunProps): void {
   checkKeyPrefix(v, 'sourcePrefix', options.sourcePrefix);
-  v.check('sourceSuffix', options.sourceSuffix, (s: string) => s.length > 0 && noWildcard(s),
-    'must be a non-empty key suffix without "*" or "?" (leave it out to match every key)');
+  v.check(
+    'sourceSuffix',
+    options.sourceSuffix,
+    (s: string) => s.length > 0 && noWildcard(s),
+    'must be a non-empty key suffix without "*" or "?" (leave it out to match every key)',
+  );
   if (options.sourceBucket === undefined) {
     v.check('sourcePrefix', options.sourcePrefix, () => false, 'requires sourceBucket');
     v.check('sourceSuffix', options.sourceSuffix, () => false, 'requires sourceBucket');
@@ -538,9 +567,13 @@ function checkBatchFitsTimeout(v: PropsValidator, options: BatchRunProps, actId:
 
 /** `outputPrefix`, and that the run folders cannot start runs. */
 export function checkRunFolders(v: PropsValidator, options: BatchRunProps, defaultOutputPrefix: string): void {
-  v.check('outputPrefix', options.outputPrefix, (p: string) => OUTPUT_PREFIX.test(p) && p.length <= LIMITS.outputPrefixLength,
+  v.check(
+    'outputPrefix',
+    options.outputPrefix,
+    (p: string) => OUTPUT_PREFIX.test(p) && p.length <= LIMITS.outputPrefixLength,
     `must be a key prefix of at most ${LIMITS.outputPrefixLength} characters (letters, digits, and !_.'()=- between single "/"), ` +
-      'without a leading or trailing "/" (empty for the bucket\'s root)');
+      'without a leading or trailing "/" (empty for the bucket\'s root)',
+  );
   checkNoRunLoop(v, options, defaultOutputPrefix);
 }
 

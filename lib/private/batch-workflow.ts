@@ -196,7 +196,8 @@ export class BatchWorkflow extends Construct {
     this.cfnStateMachine.node.addDependency(policy);
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'The X-Ray actions that tracing a state machine needs (PutTraceSegments, PutTelemetryRecords, GetSampling*) support no resource scoping.',
+      reason:
+        'The X-Ray actions that tracing a state machine needs (PutTraceSegments, PutTelemetryRecords, GetSampling*) support no resource scoping.',
     });
     this.cfnStateMachine.tracingConfiguration = { enabled: true };
   }

@@ -16,7 +16,7 @@ export function newDeadLetterQueue(scope: Construct): sqs.Queue {
   Validations.of(queue).acknowledge({
     id: 'AwsSolutions-SQS3',
     reason:
-      'This queue is the dead-letter queue of the rule target and of the function\'s failed async invocations; ' +
+      "This queue is the dead-letter queue of the rule target and of the function's failed async invocations; " +
       'its messages are inspected by an operator (it has a depth alarm), not consumed.',
   });
   return queue;

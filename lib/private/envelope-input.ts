@@ -13,7 +13,10 @@ const RULE_ARN_VARIABLE = '<aws.events.rule-arn>';
  *
  * @param features a static JSON map (a schedule), or a JSON path into the matched event (a pattern)
  */
-export function tradeEnvelopeInput(features: { readonly staticFeatures?: { [key: string]: any }; readonly featuresPath?: string }): events.RuleTargetInput {
+export function tradeEnvelopeInput(features: {
+  readonly staticFeatures?: { [key: string]: any };
+  readonly featuresPath?: string;
+}): events.RuleTargetInput {
   return new ReservedVariableInput(
     events.RuleTargetInput.fromObject({
       eventId: events.EventField.eventId,

@@ -111,9 +111,7 @@ export class HandlerFunction extends lambda.Function {
     (this.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: tracing };
     const policy = new iam.Policy(scope, `${id}Tracing`, {
       roles: [role],
-      statements: [
-        new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
-      ],
+      statements: [new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] })],
     });
     this.node.addDependency(policy);
     Validations.of(policy).acknowledge({
@@ -153,7 +151,6 @@ export class HandlerFunction extends lambda.Function {
         'EC2 Describe* actions support no resource scoping. These are the actions of the AWS-managed AWSLambdaVPCAccessExecutionRole.',
     });
   }
-
 }
 
 /** Why a construct sets its function's async invocation settings itself, in its own words. */
@@ -172,7 +169,11 @@ export interface OwnedFunctionOptions {
  */
 export function checkFunctionOptions(v: PropsValidator, options: lambda.FunctionOptions | undefined, owned: OwnedFunctionOptions): void {
   const fn = options ?? {};
-  v.notAllowed('functionOptions.role', fn.role, 'the function gets its own least-privilege role (add statements with lambdaFunction.addToRolePolicy)');
+  v.notAllowed(
+    'functionOptions.role',
+    fn.role,
+    'the function gets its own least-privilege role (add statements with lambdaFunction.addToRolePolicy)',
+  );
   v.notAllowed('functionOptions.logGroup', fn.logGroup, 'the function gets its own log group (see logRetention)');
   v.notAllowed('functionOptions.logRetention', fn.logRetention, 'use the logRetention prop');
   v.notAllowed('functionOptions.retryAttempts', fn.retryAttempts, owned.retryAttemptsWhy);

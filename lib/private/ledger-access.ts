@@ -29,7 +29,9 @@ export function tradesWith(kinds?: readonly ActionKind[]): boolean {
  * is granted with its key (aws-cdk-lib's grantRead: decrypt through Secrets Manager).
  */
 export function grantActionAccess(connection: PurpleFleaConnection, grantee: iam.IGrantable, kinds?: readonly ActionKind[]): iam.Grant {
-  let grant = grantSecretRead(connection.apiKeySecret, grantee).combine(grantLedgerRecords(connection, grantee, LEDGER_ACTION_ACTIONS, kinds));
+  let grant = grantSecretRead(connection.apiKeySecret, grantee).combine(
+    grantLedgerRecords(connection, grantee, LEDGER_ACTION_ACTIONS, kinds),
+  );
   if (connection.tradingKeySecret !== undefined && tradesWith(kinds)) {
     grant = grant.combine(grantSecretRead(connection.tradingKeySecret, grantee));
   }
@@ -70,7 +72,12 @@ export function grantLedgerRead(connection: PurpleFleaConnection, grantee: iam.I
   return key ? grant.combine(key.grantDecrypt(grantee)) : grant;
 }
 
-function grantLedgerRecords(connection: PurpleFleaConnection, grantee: iam.IGrantable, actions: string[], kinds?: readonly ActionKind[]): iam.Grant {
+function grantLedgerRecords(
+  connection: PurpleFleaConnection,
+  grantee: iam.IGrantable,
+  actions: string[],
+  kinds?: readonly ActionKind[],
+): iam.Grant {
   return iam.Grant.addToPrincipal({
     grantee,
     actions,

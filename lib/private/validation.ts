@@ -41,9 +41,7 @@ export class PropsValidator {
     if (value === undefined || value.isUnresolved()) return this;
     const seconds = value.toSeconds({ integral: false });
     if (seconds < min.toSeconds() || seconds > max.toSeconds()) {
-      this.problems.push(
-        `${prop} must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`,
-      );
+      this.problems.push(`${prop} must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`);
     }
     return this;
   }

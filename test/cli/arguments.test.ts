@@ -6,7 +6,11 @@ const table = ['--table', 'Ledger'];
 
 test.each([
   ['an empty --status', ['list', '--status', ',', ...table], '--status names no state'],
-  ['an unknown --status', ['list', '--status', 'DONE', ...table], "--status must be one of CLAIMED, SENDING, SUCCEEDED, REJECTED, UNKNOWN, got 'DONE'"],
+  [
+    'an unknown --status',
+    ['list', '--status', 'DONE', ...table],
+    "--status must be one of CLAIMED, SENDING, SUCCEEDED, REJECTED, UNKNOWN, got 'DONE'",
+  ],
   ['an unknown --kind', ['list', '--kind', 'payment', ...table], "--kind must be one of trade, escrow, payout, hold, got 'payment'"],
   ['--output-key with --table', ['list', '--output-key', 'Other', ...table], '--output-key goes with --stack only'],
   [

@@ -39,9 +39,14 @@ export function cliRunner(endpoints: CliEndpoints) {
   };
   return (args: readonly string[], overrides: NodeJS.ProcessEnv = {}): Promise<CliRun> =>
     new Promise((resolvePromise) => {
-      execFile(process.execPath, [CLI_PATH, ...args], { env: { ...environment, ...overrides }, timeout: 30_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolvePromise({ code, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [CLI_PATH, ...args],
+        { env: { ...environment, ...overrides }, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+          resolvePromise({ code, stdout, stderr });
+        },
+      );
     });
 }

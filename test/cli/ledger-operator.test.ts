@@ -3,7 +3,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ActionLedger, toCents } from '../../lambda/shared/action-ledger';
 import {
-  ActionNotFoundError, LedgerOperator, LedgerTableNotFoundError, NotResolvableError, ResolutionRequest, SENDING_EXPIRY_MARGIN_MS,
+  ActionNotFoundError,
+  LedgerOperator,
+  LedgerTableNotFoundError,
+  NotResolvableError,
+  ResolutionRequest,
+  SENDING_EXPIRY_MARGIN_MS,
 } from '../../cli/src/ledger-operator';
 import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
 import { createLedgerTable, DynaliteServer, instrumentedDynaliteClient, LocalLedger, startLocalLedger } from '../support/dynalite';
@@ -19,7 +24,12 @@ const ledger = () => new ActionLedger({ tableName: TABLE, client, now: () => now
 const operator = (tableName = TABLE) => new LedgerOperator({ tableName, client, now: () => now });
 const counterKey = () => `v1:daily-notional:operator-test-${counter}:2026-11-28`;
 const notExecuted: ResolutionRequest = { as: 'not-executed', reason: 'no order in the Purple Flea history', by: OPERATOR };
-const succeeded = (reference: string): ResolutionRequest => ({ as: 'succeeded', reference, reason: 'order found in the account history', by: OPERATOR });
+const succeeded = (reference: string): ResolutionRequest => ({
+  as: 'succeeded',
+  reference,
+  reason: 'order found in the account history',
+  by: OPERATOR,
+});
 
 /** An action whose answer was lost, as the money path leaves it: UNKNOWN, its cap reservation held. */
 async function unknownAction(kind = 'trade', cap?: { counterKey: string; cents: number }): Promise<string> {
@@ -32,7 +42,9 @@ async function unknownAction(kind = 'trade', cap?: { counterKey: string; cents: 
 }
 
 async function reservedCents(key: string): Promise<number | undefined> {
-  const { Item } = await DynamoDBDocumentClient.from(client).send(new GetCommand({ TableName: TABLE, Key: { [LEDGER_PARTITION_KEY]: key }, ConsistentRead: true }));
+  const { Item } = await DynamoDBDocumentClient.from(client).send(
+    new GetCommand({ TableName: TABLE, Key: { [LEDGER_PARTITION_KEY]: key }, ConsistentRead: true }),
+  );
   return Item?.reservedCents as number | undefined;
 }
 
@@ -63,7 +75,12 @@ describe('LedgerOperator.resolve', () => {
       },
     ]);
     expect(result.record.history?.at(-1)).toEqual({
-      at: new Date(now).toISOString(), event: 'resolve', state: 'SUCCEEDED', by: OPERATOR, reason: 'order found in the account history', reference: 'esc_42',
+      at: new Date(now).toISOString(),
+      event: 'resolve',
+      state: 'SUCCEEDED',
+      by: OPERATOR,
+      reason: 'order found in the account history',
+      reference: 'esc_42',
     });
     expect(await ledger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 50 })).toMatchObject({
       claimed: false,
@@ -77,7 +94,10 @@ describe('LedgerOperator.resolve', () => {
     expect(await reservedCents(cap.counterKey)).toBe(5_000);
 
     const result = await operator().resolve(actionKey, notExecuted);
-    expect(result.record).toMatchObject({ state: 'REJECTED', error: `resolved as not-executed by ${OPERATOR}: no order in the Purple Flea history` });
+    expect(result.record).toMatchObject({
+      state: 'REJECTED',
+      error: `resolved as not-executed by ${OPERATOR}: no order in the Purple Flea history`,
+    });
     expect(result.capRelease).toEqual({ counterKey: cap.counterKey, cents: 5_000, released: true });
     expect(await reservedCents(cap.counterKey)).toBe(0);
 
@@ -86,7 +106,10 @@ describe('LedgerOperator.resolve', () => {
     const record = await ledger().get(actionKey);
     expect(record).toMatchObject({ state: 'SENDING', attempts: 2, resolutions: [{ as: 'not-executed', by: OPERATOR }] });
     expect(record?.history?.map((entry) => `${entry.event}:${entry.state}`)).toEqual([
-      'claim:SENDING', 'record-outcome:UNKNOWN', 'resolve:REJECTED', 'claim:SENDING',
+      'claim:SENDING',
+      'record-outcome:UNKNOWN',
+      'resolve:REJECTED',
+      'claim:SENDING',
     ]);
   });
 
@@ -123,7 +146,9 @@ describe('LedgerOperator.resolve', () => {
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
     expect(lost[0].reason).toBeInstanceOf(NotResolvableError);
-    expect(lost[0].reason.message).toMatch(/is (REJECTED|SUCCEEDED), not UNKNOWN: only UNKNOWN actions can be resolved \(resolved as .* by arn:aws:iam::123456789012:user\/(alice|bob)/);
+    expect(lost[0].reason.message).toMatch(
+      /is (REJECTED|SUCCEEDED), not UNKNOWN: only UNKNOWN actions can be resolved \(resolved as .* by arn:aws:iam::123456789012:user\/(alice|bob)/,
+    );
     expect((await ledger().get(actionKey))?.resolutions).toHaveLength(1);
     // Whichever won, the counter is right: released only by a not-executed win.
     const notExecutedWon = (await ledger().get(actionKey))?.state === 'REJECTED';
@@ -196,7 +221,11 @@ describe('LedgerOperator.resolve, when the release of a not-executed resolution 
   /** An operator on a client that counts its writes, and fails the first one on `failOnceOn`. */
   function instrumentedOperator(failOnceOn?: string) {
     const { client: instrumented, updatedKeys } = instrumentedDynaliteClient(dynamo.endpoint, failOnceOn);
-    return { operator: new LedgerOperator({ tableName: TABLE, client: instrumented, now: () => now }), updatedKeys, destroy: () => instrumented.destroy() };
+    return {
+      operator: new LedgerOperator({ tableName: TABLE, client: instrumented, now: () => now }),
+      updatedKeys,
+      destroy: () => instrumented.destroy(),
+    };
   }
 
   /** not-executed, whose state change is written and whose release on the counter then fails. */
@@ -273,7 +302,7 @@ describe('LedgerOperator.resolve, when the release of a not-executed resolution 
     expect(await reservedCents(cap.counterKey)).toBeUndefined();
   });
 
-  test('once the action is claimed again, the claim gives the resolved attempt\'s reservation back, and a repeat resolve never releases', async () => {
+  test("once the action is claimed again, the claim gives the resolved attempt's reservation back, and a repeat resolve never releases", async () => {
     const cap = freshCap();
     const actionKey = await unknownAction('trade', cap);
     const resolvedAt = await resolveWithFailedRelease(actionKey, cap.counterKey);
@@ -322,7 +351,10 @@ describe('LedgerOperator.list', () => {
     const seed = async (actionKey: string, outcome: 'SUCCEEDED' | 'UNKNOWN' | 'REJECTED', response?: { [key: string]: unknown }) => {
       const held = await listLedger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 10 });
       if (!held.claimed) throw new Error('expected a claim');
-      await listLedger().recordOutcome(actionKey, held.claimToken, outcome, { response, error: outcome === 'SUCCEEDED' ? undefined : 'no answer' });
+      await listLedger().recordOutcome(actionKey, held.claimToken, outcome, {
+        response,
+        error: outcome === 'SUCCEEDED' ? undefined : 'no answer',
+      });
     };
     await seed('v1:trade:rule:old', 'UNKNOWN');
     now = Date.parse('2026-11-10T00:00:00Z');
@@ -332,7 +364,8 @@ describe('LedgerOperator.list', () => {
     await listLedger().reserve({ counterKey: 'v1:daily-notional:scope:2026-11-10', cents: 100, id: randomUUID() }, 10_000);
   });
 
-  const keysOf = async (filter: Parameters<LedgerOperator['list']>[0]) => (await listOperator().list(filter)).map((action) => action.actionKey);
+  const keysOf = async (filter: Parameters<LedgerOperator['list']>[0]) =>
+    (await listOperator().list(filter)).map((action) => action.actionKey);
 
   test('every action, oldest change first, without the cap counters', async () => {
     expect(await keysOf({})).toEqual(['v1:trade:rule:old', 'v1:escrow:arn:job', 'v1:payout:b/k:etag:agt_a', 'v1:payout:b/k:etag:agt_b']);
@@ -369,7 +402,9 @@ describe('the attention index: list --status UNKNOWN without a scan (issue 17, i
 
   /** Where the record stands in the index: its partition and sort key, or undefined when it is not in it. */
   async function attentionOfRecord(actionKey: string): Promise<{ attention: string; attentionAt: number } | undefined> {
-    const { Item } = await DynamoDBDocumentClient.from(client).send(new GetCommand({ TableName: INDEXED, Key: { [LEDGER_PARTITION_KEY]: actionKey }, ConsistentRead: true }));
+    const { Item } = await DynamoDBDocumentClient.from(client).send(
+      new GetCommand({ TableName: INDEXED, Key: { [LEDGER_PARTITION_KEY]: actionKey }, ConsistentRead: true }),
+    );
     return Item?.attention === undefined ? undefined : { attention: Item.attention, attentionAt: Item.attentionAt };
   }
 
@@ -406,7 +441,9 @@ describe('the attention index: list --status UNKNOWN without a scan (issue 17, i
       const held = await indexedLedger().claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 1 });
       if (!held.claimed) throw new Error('expected a claim');
       const lost = index % 10 === 0;
-      await indexedLedger().recordOutcome(actionKey, held.claimToken, lost ? 'UNKNOWN' : 'SUCCEEDED', { error: lost ? 'no answer' : undefined });
+      await indexedLedger().recordOutcome(actionKey, held.claimToken, lost ? 'UNKNOWN' : 'SUCCEEDED', {
+        error: lost ? 'no answer' : undefined,
+      });
       if (lost) unknowns.push(actionKey);
     }
     const listed = await indexedOperator().listWithPlan({ states: ['UNKNOWN'], kind });
@@ -424,7 +461,17 @@ describe('the attention index: list --status UNKNOWN without a scan (issue 17, i
   test('an UNKNOWN written before the index existed is found with scan; a table without the index is scanned', async () => {
     const legacy = `v1:trade:attention-legacy:${++counter}`;
     await DynamoDBDocumentClient.from(client).send(
-      new PutCommand({ TableName: INDEXED, Item: { [LEDGER_PARTITION_KEY]: legacy, state: 'UNKNOWN', claimToken: 't', leaseExpiresAt: 0, attempts: 1, updatedAt: new Date(now).toISOString() } }),
+      new PutCommand({
+        TableName: INDEXED,
+        Item: {
+          [LEDGER_PARTITION_KEY]: legacy,
+          state: 'UNKNOWN',
+          claimToken: 't',
+          leaseExpiresAt: 0,
+          attempts: 1,
+          updatedAt: new Date(now).toISOString(),
+        },
+      }),
     );
     expect((await indexedOperator().list({ states: ['UNKNOWN'] })).map((action) => action.actionKey)).not.toContain(legacy);
     expect((await indexedOperator().list({ states: ['UNKNOWN'], scan: true })).map((action) => action.actionKey)).toContain(legacy);

@@ -12,7 +12,14 @@ import { FAKE_ACCOUNT_ID, FAKE_CALLER_ARN, FAKE_REGION } from '../support/fake-a
 import { defaultTradeSettings, TEST_ENDPOINT_NAME } from '../support/handler-settings';
 import { ESCROW_CREATE_PATH, TRADING_ORDER_PATH } from '../support/purpleflea-sandbox';
 import {
-  captureOutput, Harness, handlerEnvironment, lambdaContext, LEDGER_TABLE, loadBundledHandler, readLedger, startHarness,
+  captureOutput,
+  Harness,
+  handlerEnvironment,
+  lambdaContext,
+  LEDGER_TABLE,
+  loadBundledHandler,
+  readLedger,
+  startHarness,
 } from '../lambda/handler-harness';
 import { cliRunner, CliRun } from './cli-runner';
 
@@ -41,17 +48,20 @@ const escrowSettings: TrainingBonusEscrowSettings = {
 function completedJob() {
   const name = `cli-job-${++counter}-${Date.now()}`;
   const arn = `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:training-job/${name}`;
-  harness.aws.setTrainingJob(name, { TrainingJobStatus: 'Completed', FinalMetricDataList: [{ MetricName: 'validation:accuracy', Value: 0.95 }] });
+  harness.aws.setTrainingJob(name, {
+    TrainingJobStatus: 'Completed',
+    FinalMetricDataList: [{ MetricName: 'validation:accuracy', Value: 0.95 }],
+  });
   const event = {
-    version: '0',
-    id: `evt-${counter}`,
+    'version': '0',
+    'id': `evt-${counter}`,
     'detail-type': 'SageMaker Training Job State Change',
-    source: 'aws.sagemaker',
-    account: FAKE_ACCOUNT_ID,
-    time: new Date().toISOString(),
-    region: FAKE_REGION,
-    resources: [arn],
-    detail: { TrainingJobName: name, TrainingJobArn: arn, TrainingJobStatus: 'Completed' },
+    'source': 'aws.sagemaker',
+    'account': FAKE_ACCOUNT_ID,
+    'time': new Date().toISOString(),
+    'region': FAKE_REGION,
+    'resources': [arn],
+    'detail': { TrainingJobName: name, TrainingJobArn: arn, TrainingJobStatus: 'Completed' },
   };
   return { event, actionKey: `v1:escrow:${arn}` };
 }
@@ -62,7 +72,12 @@ const onLedger = (...args: string[]) => [...args, '--table', LEDGER_TABLE];
 
 /** An action whose answer was lost, written straight into `tableName` the way the money path leaves it. */
 async function unknownAction(tableName = LEDGER_TABLE, actionKey = `v1:payout:bucket/scores.csv:etag:agt_${++counter}`): Promise<string> {
-  const held = await ledgerAt(tableName).claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: { to_agent: 'agt_x', amount: 12.5 }, amountUsdc: 12.5 });
+  const held = await ledgerAt(tableName).claim(actionKey, {
+    state: 'SENDING',
+    leaseMs: 60_000,
+    request: { to_agent: 'agt_x', amount: 12.5 },
+    amountUsdc: 12.5,
+  });
   if (!held.claimed) throw new Error('expected a claim');
   await ledgerAt(tableName).recordOutcome(actionKey, held.claimToken, 'UNKNOWN', { error: 'no_answer: socket hang up' });
   return actionKey;
@@ -94,7 +109,10 @@ afterEach(() => output.restore());
 describe('resolving what a lost answer left UNKNOWN, with the bundled escrow handler', () => {
   let handler: Handler;
   beforeAll(() => {
-    const env = { ...handlerEnvironment(harness, trainingBonusEscrowEnvironment(escrowSettings)), POWERTOOLS_SERVICE_NAME: TRAINING_BONUS_ESCROW_METRICS.serviceName };
+    const env = {
+      ...handlerEnvironment(harness, trainingBonusEscrowEnvironment(escrowSettings)),
+      POWERTOOLS_SERVICE_NAME: TRAINING_BONUS_ESCROW_METRICS.serviceName,
+    };
     handler = loadBundledHandler<{ handler: Handler }>('training-bonus-escrow', env).handler;
   });
 
@@ -109,9 +127,13 @@ describe('resolving what a lost answer left UNKNOWN, with the bundled escrow han
 
     const listed = await cli(onLedger('list', '--status', 'UNKNOWN', '--kind', 'escrow', '--json'));
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ actionKey: job.actionKey, state: 'UNKNOWN', kind: 'escrow', amountUsdc: 50 }));
+    expect(JSON.parse(listed.stdout)).toContainEqual(
+      expect.objectContaining({ actionKey: job.actionKey, state: 'UNKNOWN', kind: 'escrow', amountUsdc: 50 }),
+    );
 
-    const resolved = await cli(onLedger('resolve', job.actionKey, '--as', 'not-executed', '--reason', 'no escrow for this job in the treasury history'));
+    const resolved = await cli(
+      onLedger('resolve', job.actionKey, '--as', 'not-executed', '--reason', 'no escrow for this job in the treasury history'),
+    );
     expect(resolved).toMatchObject({ code: 0, stderr: '' });
     expect(resolved.stdout).toContain(`resolved ${job.actionKey} as not-executed: now REJECTED`);
 
@@ -136,7 +158,18 @@ describe('resolving what a lost answer left UNKNOWN, with the bundled escrow han
     expect(escrows()).toHaveLength(1);
     const reference = escrows()[0].id;
 
-    const resolved = await cli(onLedger('resolve', job.actionKey, '--as', 'succeeded', '--reference', reference, '--reason', 'escrow found for the job at Purple Flea'));
+    const resolved = await cli(
+      onLedger(
+        'resolve',
+        job.actionKey,
+        '--as',
+        'succeeded',
+        '--reference',
+        reference,
+        '--reason',
+        'escrow found for the job at Purple Flea',
+      ),
+    );
     expect(resolved).toMatchObject({ code: 0, stderr: '' });
 
     const callsBefore = harness.sandbox.calls.length;
@@ -154,10 +187,21 @@ describe('resolving gives a daily-cap reservation back, with the bundled trade h
   test('not-executed releases the reservation, so the resent order fits a cap it filled', async () => {
     // The cap holds exactly one $50 order: without the release, the resend would be over the cap.
     const settings = defaultTradeSettings({ maxDailyNotionalUsdc: 50, dailyCapScope: `cli-cap-${Date.now()}` });
-    const env = { ...handlerEnvironment(harness, predictToTradeEnvironment(settings)), POWERTOOLS_SERVICE_NAME: PREDICT_TO_TRADE_METRICS.serviceName };
+    const env = {
+      ...handlerEnvironment(harness, predictToTradeEnvironment(settings)),
+      POWERTOOLS_SERVICE_NAME: PREDICT_TO_TRADE_METRICS.serviceName,
+    };
     const handler = loadBundledHandler<{ handler: Handler }>('predict-to-trade', env).handler;
-    harness.aws.setEndpointHandler(TEST_ENDPOINT_NAME, () => ({ body: '{"direction":"long","confidence":0.8}', contentType: 'application/json' }));
-    const event = { eventId: `cap-evt-${Date.now()}`, eventTime: new Date().toISOString(), ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/trader', features: {} };
+    harness.aws.setEndpointHandler(TEST_ENDPOINT_NAME, () => ({
+      body: '{"direction":"long","confidence":0.8}',
+      contentType: 'application/json',
+    }));
+    const event = {
+      eventId: `cap-evt-${Date.now()}`,
+      eventTime: new Date().toISOString(),
+      ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/trader',
+      features: {},
+    };
 
     harness.sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'reset-before-commit' });
     const lost = await handler(event, lambdaContext());
@@ -166,7 +210,9 @@ describe('resolving gives a daily-cap reservation back, with the bundled trade h
     const shown = JSON.parse((await cli(onLedger('show', lost.actionKey, '--json'))).stdout);
     expect(shown).toMatchObject({ capCounterKey: expect.stringContaining(settings.dailyCapScope), capReservedCents: 5_000 });
 
-    const resolved = await cli(onLedger('resolve', lost.actionKey, '--as', 'not-executed', '--reason', 'no such order in the agent history'));
+    const resolved = await cli(
+      onLedger('resolve', lost.actionKey, '--as', 'not-executed', '--reason', 'no such order in the agent history'),
+    );
     expect(resolved.code).toBe(0);
     expect(resolved.stdout).toContain(`gave back 5000 cents reserved on ${shown.capCounterKey}`);
 
@@ -190,7 +236,11 @@ describe('an interrupted release of the reservation', () => {
     const flaky = instrumentedDynaliteClient(harness.dynamo.endpoint, cap.counterKey);
     try {
       await expect(
-        new LedgerOperator({ tableName: LEDGER_TABLE, client: flaky.client }).resolve(actionKey, { as: 'not-executed', reason: 'no such order', by: dave }),
+        new LedgerOperator({ tableName: LEDGER_TABLE, client: flaky.client }).resolve(actionKey, {
+          as: 'not-executed',
+          reason: 'no such order',
+          by: dave,
+        }),
       ).rejects.toThrow('socket hang up');
     } finally {
       flaky.client.destroy();
@@ -222,11 +272,19 @@ describe('list', () => {
 
   beforeAll(async () => {
     await createLedgerTable(harness.dynamo.endpoint, TABLE);
-    const seed = async (actionKey: string, at: number, outcome: 'SUCCEEDED' | 'UNKNOWN' | 'REJECTED', response?: { [key: string]: unknown }) => {
+    const seed = async (
+      actionKey: string,
+      at: number,
+      outcome: 'SUCCEEDED' | 'UNKNOWN' | 'REJECTED',
+      response?: { [key: string]: unknown },
+    ) => {
       const ledger = ledgerAt(TABLE, () => at);
       const held = await ledger.claim(actionKey, { state: 'SENDING', leaseMs: 60_000, request: {}, amountUsdc: 20 });
       if (!held.claimed) throw new Error('expected a claim');
-      await ledger.recordOutcome(actionKey, held.claimToken, outcome, { response, error: outcome === 'SUCCEEDED' ? undefined : `${outcome.toLowerCase()}: details\non two lines` });
+      await ledger.recordOutcome(actionKey, held.claimToken, outcome, {
+        response,
+        error: outcome === 'SUCCEEDED' ? undefined : `${outcome.toLowerCase()}: details\non two lines`,
+      });
     };
     await seed('v1:trade:arn:aws:events:us-east-1:123456789012:rule/trader:evt-old', hours(240), 'UNKNOWN');
     await seed('v1:escrow:arn:aws:sagemaker:us-east-1:123456789012:training-job/job-a', hours(2), 'UNKNOWN');
@@ -237,7 +295,10 @@ describe('list', () => {
   });
 
   const list = (...args: string[]) => cli(['list', '--table', TABLE, ...args]);
-  const keys = async (...args: string[]) => (JSON.parse((await list(...args, '--json')).stdout) as { actionKey: string }[]).map((action) => action.actionKey.split(':')[1] + ':' + action.actionKey.split(':').at(-1));
+  const keys = async (...args: string[]) =>
+    (JSON.parse((await list(...args, '--json')).stdout) as { actionKey: string }[]).map(
+      (action) => action.actionKey.split(':')[1] + ':' + action.actionKey.split(':').at(-1),
+    );
 
   test('a table by default: a header, one aligned row per action (key last, whole), and a count', async () => {
     const run = await list();
@@ -289,12 +350,22 @@ describe('list', () => {
     expect(await keys('--status', 'UNKNOWN', '--since', '24h')).toEqual(['escrow:training-job/job-a']);
     expect(await keys('--since', new Date(hours(1.5)).toISOString())).toHaveLength(2);
     expect(await keys('--kind', 'trade', '--since', '30m')).toEqual([]);
-    expect((await list('--kind', 'trade', '--since', '30m')).stdout).toMatch(/^no actions match \(scanned the whole table: \d+ items read\)\n$/);
+    expect((await list('--kind', 'trade', '--since', '30m')).stdout).toMatch(
+      /^no actions match \(scanned the whole table: \d+ items read\)\n$/,
+    );
   });
 
   test('bad filters are usage errors (exit 2) that name the value', async () => {
-    expectOneLineError(await list('--status', 'LOST'), "--status must be one of CLAIMED, SENDING, SUCCEEDED, REJECTED, UNKNOWN, got 'LOST'", 2);
-    expectOneLineError(await list('--since', 'yesterday'), "--since must be an ISO date (2026-11-28, 2026-11-28T12:00:00Z) or a duration (30m, 24h, 7d, 2w), got 'yesterday'", 2);
+    expectOneLineError(
+      await list('--status', 'LOST'),
+      "--status must be one of CLAIMED, SENDING, SUCCEEDED, REJECTED, UNKNOWN, got 'LOST'",
+      2,
+    );
+    expectOneLineError(
+      await list('--since', 'yesterday'),
+      "--since must be an ISO date (2026-11-28, 2026-11-28T12:00:00Z) or a duration (30m, 24h, 7d, 2w), got 'yesterday'",
+      2,
+    );
   });
 });
 
@@ -303,7 +374,22 @@ describe('show', () => {
     const actionKey = await unknownAction();
     harness.aws.setCallerIdentity('arn:aws:sts::123456789012:assumed-role/Operators/carol');
     try {
-      expect((await cli(onLedger('resolve', actionKey, '--as', 'succeeded', '--reference', 'tx_555', '--reason', 'transfer seen in the recipient history'))).code).toBe(0);
+      expect(
+        (
+          await cli(
+            onLedger(
+              'resolve',
+              actionKey,
+              '--as',
+              'succeeded',
+              '--reference',
+              'tx_555',
+              '--reason',
+              'transfer seen in the recipient history',
+            ),
+          )
+        ).code,
+      ).toBe(0);
     } finally {
       harness.aws.setCallerIdentity(FAKE_CALLER_ARN);
     }
@@ -319,9 +405,13 @@ describe('show', () => {
     expect(history).toEqual([
       expect.stringMatching(/^ {2}\S+Z {2}claim\s+SENDING$/),
       expect.stringMatching(/^ {2}\S+Z {2}record-outcome\s+UNKNOWN\s+no_answer: socket hang up$/),
-      expect.stringMatching(/^ {2}\S+Z {2}resolve\s+SUCCEEDED\s+by arn:aws:sts::123456789012:assumed-role\/Operators\/carol; reference tx_555; reason: transfer seen in the recipient history$/),
+      expect.stringMatching(
+        /^ {2}\S+Z {2}resolve\s+SUCCEEDED\s+by arn:aws:sts::123456789012:assumed-role\/Operators\/carol; reference tx_555; reason: transfer seen in the recipient history$/,
+      ),
     ]);
-    expect(text.stdout).toMatch(/resolutions\n {2}\S+Z {2}succeeded \(reference tx_555\) by arn:aws:sts::123456789012:assumed-role\/Operators\/carol: transfer seen in the recipient history\n$/);
+    expect(text.stdout).toMatch(
+      /resolutions\n {2}\S+Z {2}succeeded \(reference tx_555\) by arn:aws:sts::123456789012:assumed-role\/Operators\/carol: transfer seen in the recipient history\n$/,
+    );
 
     const json = JSON.parse((await cli(onLedger('show', actionKey, '--json'))).stdout);
     expect(json).toMatchObject({
@@ -329,8 +419,14 @@ describe('show', () => {
       state: 'SUCCEEDED',
       request: { to_agent: 'agt_x', amount: 12.5 },
       response: { transfer_id: 'tx_555' },
-      history: [{ state: 'SENDING' }, { state: 'UNKNOWN', error: 'no_answer: socket hang up' }, { event: 'resolve', state: 'SUCCEEDED', reference: 'tx_555' }],
-      resolutions: [{ as: 'succeeded', by: 'arn:aws:sts::123456789012:assumed-role/Operators/carol', previousError: 'no_answer: socket hang up' }],
+      history: [
+        { state: 'SENDING' },
+        { state: 'UNKNOWN', error: 'no_answer: socket hang up' },
+        { event: 'resolve', state: 'SUCCEEDED', reference: 'tx_555' },
+      ],
+      resolutions: [
+        { as: 'succeeded', by: 'arn:aws:sts::123456789012:assumed-role/Operators/carol', previousError: 'no_answer: socket hang up' },
+      ],
     });
   });
 });
@@ -355,7 +451,11 @@ describe('finding 9: text output escapes control characters from records', () =>
 
   beforeAll(async () => {
     await createLedgerTable(harness.dynamo.endpoint, TABLE);
-    const seed = async (actionKey: string, outcome: 'SUCCEEDED' | 'UNKNOWN', details: { response?: { [key: string]: unknown }; error?: string }) => {
+    const seed = async (
+      actionKey: string,
+      outcome: 'SUCCEEDED' | 'UNKNOWN',
+      details: { response?: { [key: string]: unknown }; error?: string },
+    ) => {
       const held = await ledgerAt(TABLE).claim(actionKey, {
         state: 'SENDING',
         leaseMs: 60_000,
@@ -397,12 +497,26 @@ describe('finding 9: text output escapes control characters from records', () =>
     const actions = JSON.parse((await cli(['list', '--table', TABLE, '--json'])).stdout) as { actionKey: string; reference?: string }[];
     expect(actions.map((action) => action.actionKey).sort()).toEqual([forgedKey, bidiKey, c1Key].sort());
     expect(actions.find((action) => action.actionKey === bidiKey)?.reference).toBe(`tx_${ESC}[32mOK\r`);
-    expect(JSON.parse((await cli(['show', bidiKey, '--table', TABLE, '--json'])).stdout)).toMatchObject({ actionKey: bidiKey, request: { memo: 'a\u202eb\x85c\x7f' } });
+    expect(JSON.parse((await cli(['show', bidiKey, '--table', TABLE, '--json'])).stdout)).toMatchObject({
+      actionKey: bidiKey,
+      request: { memo: 'a\u202eb\x85c\x7f' },
+    });
   });
 
   test('finding 9: show, resolve and their errors escape them too', async () => {
     const reason = `checked${ESC}[2J\rby phone\u2028\u202e`;
-    const resolved = await cli(['resolve', forgedKey, '--table', TABLE, '--as', 'succeeded', '--reference', `tx_${ESC}[0m\n9`, '--reason', reason]);
+    const resolved = await cli([
+      'resolve',
+      forgedKey,
+      '--table',
+      TABLE,
+      '--as',
+      'succeeded',
+      '--reference',
+      `tx_${ESC}[0m\n9`,
+      '--reason',
+      reason,
+    ]);
     expect(resolved).toMatchObject({ code: 0, stderr: '' });
     expectPrintable(resolved.stdout);
     expect(resolved.stdout.trimEnd().split('\n')).toHaveLength(1);
@@ -412,7 +526,9 @@ describe('finding 9: text output escapes control characters from records', () =>
     const shown = await cli(['show', forgedKey, '--table', TABLE]);
     expect(shown).toMatchObject({ code: 0, stderr: '' });
     expectPrintable(shown.stdout);
-    expect(shown.stdout).toMatch(/^action {4}v1:payout:scores\/run\.csv:etag:agt_mallory\\r\\x1b\[2K.*\\n2026-11-28T09:15:13\.000Z {2}SUCCEEDED {2}payout.*v1:payout:x$/m);
+    expect(shown.stdout).toMatch(
+      /^action {4}v1:payout:scores\/run\.csv:etag:agt_mallory\\r\\x1b\[2K.*\\n2026-11-28T09:15:13\.000Z {2}SUCCEEDED {2}payout.*v1:payout:x$/m,
+    );
     expect(shown.stdout).toContain('"memo": "a\\u202eb\\x85c\\x7f"');
     expect(shown.stdout).toContain('"to_agent": "agt_x\\u001b]0;title\\u0007"');
     expect(shown.stdout).toContain('reason: checked\\x1b[2J\\rby phone\\u2028\\u202e');
@@ -437,7 +553,9 @@ describe('two operators resolving one record at once', () => {
     expect(runs.map((run) => run.code).sort()).toEqual([0, 1]);
     const loser = runs.find((run) => run.code === 1)!;
     expectOneLineError(loser, `action '${actionKey}' is `);
-    expect(loser.stderr).toMatch(/is (REJECTED|SUCCEEDED), not UNKNOWN: only UNKNOWN actions can be resolved \(resolved as (not-executed|succeeded) by arn:aws:iam::123456789012:user\/ledger-operator at /);
+    expect(loser.stderr).toMatch(
+      /is (REJECTED|SUCCEEDED), not UNKNOWN: only UNKNOWN actions can be resolved \(resolved as (not-executed|succeeded) by arn:aws:iam::123456789012:user\/ledger-operator at /,
+    );
     expect((await readLedger(harness, actionKey))?.resolutions).toHaveLength(1);
   });
 });
@@ -457,7 +575,10 @@ describe('the ledger table from a stack output', () => {
   });
 
   test('a stack that does not exist, or has no such output, is named with the region', async () => {
-    expectOneLineError(await cli(['list', '--stack', 'NoSuchStack']), "purpleflea-ledger: stack 'NoSuchStack' not found in region us-east-1");
+    expectOneLineError(
+      await cli(['list', '--stack', 'NoSuchStack']),
+      "purpleflea-ledger: stack 'NoSuchStack' not found in region us-east-1",
+    );
     harness.aws.setStack('Bare', { BucketName: 'b' });
     expectOneLineError(
       await cli(['list', '--stack', 'Bare']),
@@ -468,12 +589,21 @@ describe('the ledger table from a stack output', () => {
 
 describe('clear errors: one line, non-zero exit, naming the thing', () => {
   test('a table that does not exist, with the region', async () => {
-    expectOneLineError(await cli(['list', '--table', 'NoSuchLedger']), "purpleflea-ledger: ledger table 'NoSuchLedger' not found in region us-east-1");
-    expectOneLineError(await cli(['show', 'v1:trade:x', '--table', 'NoSuchLedger', '--region', 'eu-west-1']), "ledger table 'NoSuchLedger' not found in region eu-west-1");
+    expectOneLineError(
+      await cli(['list', '--table', 'NoSuchLedger']),
+      "purpleflea-ledger: ledger table 'NoSuchLedger' not found in region us-east-1",
+    );
+    expectOneLineError(
+      await cli(['show', 'v1:trade:x', '--table', 'NoSuchLedger', '--region', 'eu-west-1']),
+      "ledger table 'NoSuchLedger' not found in region eu-west-1",
+    );
   });
 
   test('a key that does not exist', async () => {
-    expectOneLineError(await cli(onLedger('show', 'v1:payout:nowhere')), `purpleflea-ledger: no action 'v1:payout:nowhere' in ledger table '${LEDGER_TABLE}'`);
+    expectOneLineError(
+      await cli(onLedger('show', 'v1:payout:nowhere')),
+      `purpleflea-ledger: no action 'v1:payout:nowhere' in ledger table '${LEDGER_TABLE}'`,
+    );
     expectOneLineError(
       await cli(onLedger('resolve', 'v1:payout:nowhere', '--as', 'not-executed', '--reason', 'x')),
       `no action 'v1:payout:nowhere' in ledger table '${LEDGER_TABLE}'`,
@@ -494,15 +624,35 @@ describe('clear errors: one line, non-zero exit, naming the thing', () => {
 
   test('usage: no --reason, a bad --as, --as succeeded without --reference, no table (exit 2, nothing written)', async () => {
     const actionKey = await unknownAction();
-    expectOneLineError(await cli(onLedger('resolve', actionKey, '--as', 'not-executed')), 'purpleflea-ledger: resolve needs --reason <text>', 2);
-    expectOneLineError(await cli(onLedger('resolve', actionKey, '--as', 'not-executed', '--reason', '  ')), 'resolve needs --reason <text>', 2);
-    expectOneLineError(await cli(onLedger('resolve', actionKey, '--as', 'done', '--reason', 'x')), "purpleflea-ledger: --as must be 'succeeded' or 'not-executed', got 'done'", 2);
+    expectOneLineError(
+      await cli(onLedger('resolve', actionKey, '--as', 'not-executed')),
+      'purpleflea-ledger: resolve needs --reason <text>',
+      2,
+    );
+    expectOneLineError(
+      await cli(onLedger('resolve', actionKey, '--as', 'not-executed', '--reason', '  ')),
+      'resolve needs --reason <text>',
+      2,
+    );
+    expectOneLineError(
+      await cli(onLedger('resolve', actionKey, '--as', 'done', '--reason', 'x')),
+      "purpleflea-ledger: --as must be 'succeeded' or 'not-executed', got 'done'",
+      2,
+    );
     expectOneLineError(await cli(onLedger('resolve', actionKey, '--reason', 'x')), 'resolve needs --as succeeded or --as not-executed', 2);
-    expectOneLineError(await cli(onLedger('resolve', actionKey, '--as', 'succeeded', '--reason', 'x')), '--as succeeded needs --reference <id>', 2);
+    expectOneLineError(
+      await cli(onLedger('resolve', actionKey, '--as', 'succeeded', '--reason', 'x')),
+      '--as succeeded needs --reference <id>',
+      2,
+    );
     expectOneLineError(await cli(['list']), 'purpleflea-ledger: no ledger table: give --table <name> or --stack <name>', 2);
     expectOneLineError(await cli(['resolve', actionKey, '--as', 'not-executed', '--reason', 'x']), 'no ledger table', 2);
     expectOneLineError(await cli(onLedger('list', '--stack', 'PurpleFleaSample')), 'give --table or --stack, not both', 2);
-    expectOneLineError(await cli(onLedger('resolve', actionKey, '--as', 'not-executed', '--reason', 'x', '--bogus')), "Unknown option '--bogus'", 2);
+    expectOneLineError(
+      await cli(onLedger('resolve', actionKey, '--as', 'not-executed', '--reason', 'x', '--bogus')),
+      "Unknown option '--bogus'",
+      2,
+    );
     expectOneLineError(await cli(onLedger('pay', actionKey)), "unknown command 'pay'", 2);
     expect(await readLedger(harness, actionKey)).toMatchObject({ state: 'UNKNOWN' });
     expect(await readLedger(harness, actionKey)).not.toHaveProperty('resolutions');

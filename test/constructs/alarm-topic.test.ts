@@ -12,14 +12,19 @@ const constructs: [string, number, (stack: Stack, alarmTopic?: sns.ITopic) => Te
   [
     'BatchPayout',
     3,
-    (stack, alarmTopic) => newBatchPayout({ alarmTopic, sourceBucket: s3.Bucket.fromBucketName(stack, 'Scores', 'scores') }, stack).template,
+    (stack, alarmTopic) =>
+      newBatchPayout({ alarmTopic, sourceBucket: s3.Bucket.fromBucketName(stack, 'Scores', 'scores') }, stack).template,
   ],
   [
     'FraudHoldEscrow',
     3,
     (stack, alarmTopic) =>
       newFraudHoldEscrow(
-        { alarmTopic, transformJobTrigger: true, transformOutputBucket: s3.Bucket.fromBucketName(stack, 'TransformOutput', 'transform-output') },
+        {
+          alarmTopic,
+          transformJobTrigger: true,
+          transformOutputBucket: s3.Bucket.fromBucketName(stack, 'TransformOutput', 'transform-output'),
+        },
         stack,
       ).template,
   ],

@@ -8,13 +8,20 @@ import { BatchPayout, BatchPayoutProps } from '../../lib';
 import { newConnection, newStack } from './fixtures';
 
 /** Builds a BatchPayout 'Payout' with the given props; returns a thunk for `toThrow`. */
-function build(props: Partial<BatchPayoutProps> | ((stack: Stack) => Partial<BatchPayoutProps>), stack: Stack = newStack()): () => BatchPayout {
-  return () => new BatchPayout(stack, 'Payout', { connection: newConnection(stack), ...(typeof props === 'function' ? props(stack) : props) });
+function build(
+  props: Partial<BatchPayoutProps> | ((stack: Stack) => Partial<BatchPayoutProps>),
+  stack: Stack = newStack(),
+): () => BatchPayout {
+  return () =>
+    new BatchPayout(stack, 'Payout', { connection: newConnection(stack), ...(typeof props === 'function' ? props(stack) : props) });
 }
 
 const bucket = (stack: Stack, name = 'my-scores') => s3.Bucket.fromBucketName(stack, `Bucket-${name}`, name);
 /** Props with the processing-job trigger on and its bucket. */
-const processing = (stack: Stack): Partial<BatchPayoutProps> => ({ processingJobTrigger: true, processingOutputBucket: bucket(stack, 'job-output') });
+const processing = (stack: Stack): Partial<BatchPayoutProps> => ({
+  processingJobTrigger: true,
+  processingOutputBucket: bucket(stack, 'job-output'),
+});
 
 describe('BatchPayout: one error per invalid prop', () => {
   test.each([
@@ -52,9 +59,9 @@ describe('BatchPayout: one error per invalid prop', () => {
   });
 
   test('processingJobNamePrefix cannot be given with processingJobTrigger: false', () => {
-    expect(build((stack) => ({ processingJobTrigger: false, processingJobNamePrefix: 'churn-', processingOutputBucket: bucket(stack) }))).toThrow(
-      'processingJobNamePrefix cannot be given with processingJobTrigger: false',
-    );
+    expect(
+      build((stack) => ({ processingJobTrigger: false, processingJobNamePrefix: 'churn-', processingOutputBucket: bucket(stack) })),
+    ).toThrow('processingJobNamePrefix cannot be given with processingJobTrigger: false');
   });
 
   test('the processing-job trigger requires processingOutputBucket', () => {
@@ -75,7 +82,9 @@ describe('BatchPayout: one error per invalid prop', () => {
   });
 
   test('processingOutputName must not be empty', () => {
-    expect(build((stack) => ({ ...processing(stack), processingOutputName: '' }))).toThrow(`BatchPayout 'Payout': processingOutputName must not be empty, got ""`);
+    expect(build((stack) => ({ ...processing(stack), processingOutputName: '' }))).toThrow(
+      `BatchPayout 'Payout': processingOutputName must not be empty, got ""`,
+    );
   });
 
   test.each(['', '/scores.csv'])('processingFileName must be a file name: not %j', (processingFileName) => {
@@ -93,7 +102,9 @@ describe('BatchPayout: one error per invalid prop', () => {
   });
 
   test('scoreColumn must differ from agentIdColumn', () => {
-    expect(build({ agentIdColumn: 'id', scoreColumn: 'id' })).toThrow(`BatchPayout 'Payout': scoreColumn must differ from agentIdColumn ("id"), got "id"`);
+    expect(build({ agentIdColumn: 'id', scoreColumn: 'id' })).toThrow(
+      `BatchPayout 'Payout': scoreColumn must differ from agentIdColumn ("id"), got "id"`,
+    );
   });
 
   test('usdPerScorePoint must be positive', () => {
@@ -137,15 +148,21 @@ describe('BatchPayout: one error per invalid prop', () => {
   });
 
   test.each([0, 1.5, 1001])('maxConcurrency must be an integer from 1 to 1000: not %p', (maxConcurrency) => {
-    expect(build({ maxConcurrency })).toThrow(`BatchPayout 'Payout': maxConcurrency must be an integer between 1 and 1000, got ${maxConcurrency}`);
+    expect(build({ maxConcurrency })).toThrow(
+      `BatchPayout 'Payout': maxConcurrency must be an integer between 1 and 1000, got ${maxConcurrency}`,
+    );
   });
 
   test.each([0, 2.5, 101])('payConcurrency must be an integer from 1 to 100: not %p', (payConcurrency) => {
-    expect(build({ payConcurrency })).toThrow(`BatchPayout 'Payout': payConcurrency must be an integer between 1 and 100, got ${payConcurrency}`);
+    expect(build({ payConcurrency })).toThrow(
+      `BatchPayout 'Payout': payConcurrency must be an integer between 1 and 100, got ${payConcurrency}`,
+    );
   });
 
   test.each([0, 10.5, 1001])('itemsPerBatch must be an integer from 1 to 1000: not %p', (itemsPerBatch) => {
-    expect(build({ itemsPerBatch })).toThrow(`BatchPayout 'Payout': itemsPerBatch must be an integer between 1 and 1000, got ${itemsPerBatch}`);
+    expect(build({ itemsPerBatch })).toThrow(
+      `BatchPayout 'Payout': itemsPerBatch must be an integer between 1 and 1000, got ${itemsPerBatch}`,
+    );
   });
 
   test.each([-1, 100.5])('toleratedFailurePercentage must be from 0 to 100: not %p', (toleratedFailurePercentage) => {
@@ -154,15 +171,18 @@ describe('BatchPayout: one error per invalid prop', () => {
     );
   });
 
-  test.each(['maxRequestsPerSecond', 'maxConcurrency', 'itemsPerBatch', 'toleratedFailurePercentage'])('%s must be known at synth, not a token', (prop) => {
-    const stack = newStack();
-    const token = new CfnParameter(stack, 'Value', { type: 'Number' }).valueAsNumber;
-    expect(build({ [prop]: token }, stack)).toThrow(
-      `BatchPayout 'Payout': ${prop} must be a number known at synth, got a token: it shapes the state machine and the per-batch rate`,
-    );
-  });
+  test.each(['maxRequestsPerSecond', 'maxConcurrency', 'itemsPerBatch', 'toleratedFailurePercentage'])(
+    '%s must be known at synth, not a token',
+    (prop) => {
+      const stack = newStack();
+      const token = new CfnParameter(stack, 'Value', { type: 'Number' }).valueAsNumber;
+      expect(build({ [prop]: token }, stack)).toThrow(
+        `BatchPayout 'Payout': ${prop} must be a number known at synth, got a token: it shapes the state machine and the per-batch rate`,
+      );
+    },
+  );
 
-  test('a batch must fit in the Pay function\'s timeout at its share of the rate', () => {
+  test("a batch must fit in the Pay function's timeout at its share of the rate", () => {
     // 100 rows at 10 / 20 = 0.5 requests a second: 200 s, within 5 minutes less a minute.
     expect(build({ maxConcurrency: 20 })).not.toThrow();
     // 100 rows at 10 / 30: 300 s.
@@ -197,14 +217,16 @@ describe('BatchPayout: one error per invalid prop', () => {
     const stack = newStack();
     const shared = new s3.Bucket(stack, 'Shared');
     expect(build({ sourceBucket: shared, outputBucket: shared, ...props }, stack)).toThrow(
-      new RegExp(`sourcePrefix \\(${shown.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\) must not overlap outputPrefix \\(".*"\\) when sourceBucket is outputBucket: the run's own files would start new runs`),
+      new RegExp(
+        `sourcePrefix \\(${shown.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\) must not overlap outputPrefix \\(".*"\\) when sourceBucket is outputBucket: the run's own files would start new runs`,
+      ),
     );
   });
 
   test('one bucket as source and output, imported twice by name, is still one bucket', () => {
-    expect(build((stack) => ({ sourceBucket: bucket(stack, 'shared'), outputBucket: s3.Bucket.fromBucketName(stack, 'Again', 'shared') }))).toThrow(
-      /sourcePrefix \(not given\) must not overlap outputPrefix \("purpleflea-payouts"\) when sourceBucket is outputBucket/,
-    );
+    expect(
+      build((stack) => ({ sourceBucket: bucket(stack, 'shared'), outputBucket: s3.Bucket.fromBucketName(stack, 'Again', 'shared') })),
+    ).toThrow(/sourcePrefix \(not given\) must not overlap outputPrefix \("purpleflea-payouts"\) when sourceBucket is outputBucket/);
   });
 
   test('one bucket as source and output is fine with separate prefixes', () => {
@@ -216,12 +238,16 @@ describe('BatchPayout: one error per invalid prop', () => {
   test('functionOptions.role cannot be set', () => {
     const stack = newStack();
     const role = new iam.Role(stack, 'Mine', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    expect(build({ functionOptions: { role } }, stack)).toThrow(/functionOptions.role cannot be set: the function gets its own least-privilege role/);
+    expect(build({ functionOptions: { role } }, stack)).toThrow(
+      /functionOptions.role cannot be set: the function gets its own least-privilege role/,
+    );
   });
 
   test('functionOptions.logGroup cannot be set', () => {
     const stack = newStack();
-    expect(build({ functionOptions: { logGroup: new logs.LogGroup(stack, 'Mine') } }, stack)).toThrow(/functionOptions.logGroup cannot be set/);
+    expect(build({ functionOptions: { logGroup: new logs.LogGroup(stack, 'Mine') } }, stack)).toThrow(
+      /functionOptions.logGroup cannot be set/,
+    );
   });
 
   test('functionOptions.logRetention cannot be set', () => {
@@ -253,7 +279,9 @@ describe('BatchPayout: one error per invalid prop', () => {
   test.each(['OUTPUT_PREFIX', 'REQUESTS_PER_SECOND', 'EVENT_BUS_NAME', 'PF_SECRET_ARN', 'POWERTOOLS_SERVICE_NAME'])(
     "functionOptions.environment cannot set the construct's variable %s",
     (name) => {
-      expect(build({ functionOptions: { environment: { [name]: 'x' } } })).toThrow(`BatchPayout 'Payout': functionOptions.environment.${name} cannot be set: the construct sets it`);
+      expect(build({ functionOptions: { environment: { [name]: 'x' } } })).toThrow(
+        `BatchPayout 'Payout': functionOptions.environment.${name} cannot be set: the construct sets it`,
+      );
     },
   );
 
@@ -295,7 +323,9 @@ describe('BatchPayout: one error per invalid prop', () => {
         outputPrefix: "runs/pay-outs_2024.v1/(x)=!'",
       })),
     ).not.toThrow();
-    expect(build({ outputPrefix: '', maxConcurrency: 1000, itemsPerBatch: 1, toleratedFailurePercentage: 100, payConcurrency: 1 })).not.toThrow();
+    expect(
+      build({ outputPrefix: '', maxConcurrency: 1000, itemsPerBatch: 1, toleratedFailurePercentage: 100, payConcurrency: 1 }),
+    ).not.toThrow();
     expect(build({ outputPrefix: 'p'.repeat(512) })).not.toThrow();
     expect(build((stack) => ({ processingJobNamePrefix: 'A', processingOutputBucket: bucket(stack) }))).not.toThrow();
   });

@@ -7,8 +7,27 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import validateAsl from 'asl-validator';
 import { BatchPayout, BatchPayoutProps } from '../../lib';
-import { BATCH_SUMMARIZE_ENV, BatchInput, batchSummarizeEnvironment, BatchSummarizeSettings, PreparedRun, readBatchSummarizeSettings, RUN_FILES, SummarizeEvent } from '../../lib/private/contracts/batch-engine';
-import { BATCH_PAYOUT_METRICS, BATCH_PAYOUT_PREPARE_ENV, BatchPayoutPaySettings, BatchPayoutPrepareSettings, PROCESSING_JOB_STATE_CHANGE, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment, readBatchPayoutPaySettings, readBatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
+import {
+  BATCH_SUMMARIZE_ENV,
+  BatchInput,
+  batchSummarizeEnvironment,
+  BatchSummarizeSettings,
+  PreparedRun,
+  readBatchSummarizeSettings,
+  RUN_FILES,
+  SummarizeEvent,
+} from '../../lib/private/contracts/batch-engine';
+import {
+  BATCH_PAYOUT_METRICS,
+  BATCH_PAYOUT_PREPARE_ENV,
+  BatchPayoutPaySettings,
+  BatchPayoutPrepareSettings,
+  PROCESSING_JOB_STATE_CHANGE,
+  batchPayoutPayEnvironment,
+  batchPayoutPrepareEnvironment,
+  readBatchPayoutPaySettings,
+  readBatchPayoutPrepareSettings,
+} from '../../lib/private/contracts/batch-payout-env';
 import { connectionEnvironment, readConnectionSettings } from '../../lib/private/contracts/connection-env';
 import {
   ACCOUNT,
@@ -130,7 +149,12 @@ describe('BatchPayout: the workflow', () => {
     expect(pay.OutputPath).toBe('$.Payload');
     expect(pay.Retry).toEqual([
       {
-        ErrorEquals: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+        ErrorEquals: [
+          'Lambda.ClientExecutionTimeoutException',
+          'Lambda.ServiceException',
+          'Lambda.AWSLambdaException',
+          'Lambda.SdkClientException',
+        ],
         IntervalSeconds: 2,
         MaxAttempts: 6,
         BackoffRate: 2,
@@ -154,9 +178,17 @@ describe('BatchPayout: the workflow', () => {
     const { map } = definitionOf(template, payout);
     expect(at(PREPARED_RUN, map.ItemReader.Parameters['Key.$'])).toBe(PREPARED_RUN.inputKey);
     const batchInput = Object.fromEntries(
-      Object.entries(map.ItemBatcher.BatchInput as { [key: string]: string }).map(([key, path]) => [key.replace(/\.\$$/, ''), at(PREPARED_RUN, path)]),
+      Object.entries(map.ItemBatcher.BatchInput as { [key: string]: string }).map(([key, path]) => [
+        key.replace(/\.\$$/, ''),
+        at(PREPARED_RUN, path),
+      ]),
     );
-    const expected: BatchInput = { runId: 'run-2024-06-01', sourceBucket: 'scores-bucket', sourceKey: 'scores/june.csv', sourceEtag: '0a1b2c' };
+    const expected: BatchInput = {
+      runId: 'run-2024-06-01',
+      sourceBucket: 'scores-bucket',
+      sourceKey: 'scores/june.csv',
+      sourceEtag: '0a1b2c',
+    };
     expect(batchInput).toEqual(expected);
     expect(format(PREPARED_RUN, map.ResultWriter.Parameters['Prefix.$'])).toBe(`purpleflea-payouts/run-2024-06-01/${RUN_FILES.mapResults}`);
     const mapResultField: keyof SummarizeEvent = 'mapResult';
@@ -165,7 +197,10 @@ describe('BatchPayout: the workflow', () => {
 
   test.each<[string, (stack: Stack) => Partial<BatchPayoutProps>]>([
     ['the defaults', () => ({})],
-    ['large batches, high concurrency, every failure tolerated, no prefix', () => ({ itemsPerBatch: 1000, maxConcurrency: 200, maxRequestsPerSecond: 1000, toleratedFailurePercentage: 100, outputPrefix: '' })],
+    [
+      'large batches, high concurrency, every failure tolerated, no prefix',
+      () => ({ itemsPerBatch: 1000, maxConcurrency: 200, maxRequestsPerSecond: 1000, toleratedFailurePercentage: 100, outputPrefix: '' }),
+    ],
     [
       'both triggers',
       (stack) => ({
@@ -228,7 +263,11 @@ describe('BatchPayout: triggers', () => {
     ['a prefix', { sourcePrefix: 'scores/' }, { key: [{ prefix: 'scores/' }] }],
     ['a suffix', { sourceSuffix: '.csv' }, { key: [{ suffix: '.csv' }] }],
     ['a prefix and a suffix, as one wildcard', { sourcePrefix: 'scores/', sourceSuffix: '.csv' }, { key: [{ wildcard: 'scores/*.csv' }] }],
-    ['a prefix and a suffix holding a backslash, escaped', { sourcePrefix: 'a\\b/', sourceSuffix: '.csv' }, { key: [{ wildcard: 'a\\\\b/*.csv' }] }],
+    [
+      'a prefix and a suffix holding a backslash, escaped',
+      { sourcePrefix: 'a\\b/', sourceSuffix: '.csv' },
+      { key: [{ wildcard: 'a\\\\b/*.csv' }] },
+    ],
   ])('an S3 trigger matches exactly the Object Created events of the bucket, for %s', (_name, keyProps, object) => {
     const stack = newStack();
     const sourceBucket = s3.Bucket.fromBucketName(stack, 'Scores', 'my-scores');
@@ -252,7 +291,10 @@ describe('BatchPayout: triggers', () => {
     expect(rules(template)[0].EventPattern.detail.bucket).toEqual({ name: [{ Ref: logicalIdOf(sourceBucket) }] });
 
     const imported = newStack();
-    const { template: importedTemplate } = newBatchPayout({ sourceBucket: s3.Bucket.fromBucketName(imported, 'Scores', 'theirs') }, imported);
+    const { template: importedTemplate } = newBatchPayout(
+      { sourceBucket: s3.Bucket.fromBucketName(imported, 'Scores', 'theirs') },
+      imported,
+    );
     importedTemplate.resourceCountIs('Custom::S3BucketNotifications', 0);
   });
 
@@ -365,7 +407,7 @@ describe('BatchPayout: the functions', () => {
     template.resourceCountIs('AWS::Lambda::Permission', 0);
   });
 
-  test('functionOptions apply to all three, beside the construct\'s variables', () => {
+  test("functionOptions apply to all three, beside the construct's variables", () => {
     const { template, payout } = newBatchPayout({
       functionOptions: { memorySize: 2048, timeout: Duration.minutes(10), environment: { POWERTOOLS_LOG_LEVEL: 'DEBUG' } },
     });
@@ -379,7 +421,9 @@ describe('BatchPayout: the functions', () => {
   test('each function and the state machine log to their own log group, kept as long as logRetention says', () => {
     const { template } = newBatchPayout({ logRetention: logs.RetentionDays.ONE_YEAR });
     template.resourceCountIs('AWS::Logs::LogGroup', 4);
-    expect(Object.values(template.findResources('AWS::Logs::LogGroup')).map((g: any) => g.Properties.RetentionInDays)).toEqual([365, 365, 365, 365]);
+    expect(Object.values(template.findResources('AWS::Logs::LogGroup')).map((g: any) => g.Properties.RetentionInDays)).toEqual([
+      365, 365, 365, 365,
+    ]);
   });
 });
 
@@ -457,11 +501,26 @@ describe('BatchPayout: the handler environments', () => {
   test('Pay: the connection and its share of the run rate (maxRequestsPerSecond / maxConcurrency), reading back', () => {
     const stack = newStack();
     const { template, payout, connection } = newBatchPayout(
-      { maxRequestsPerSecond: 200, maxConcurrency: 8, payConcurrency: 20, itemsPerBatch: 50, dryRun: true, maxPayoutPerAgentUsdc: 250, maxBatchTotalUsdc: 5000 },
+      {
+        maxRequestsPerSecond: 200,
+        maxConcurrency: 8,
+        payConcurrency: 20,
+        itemsPerBatch: 50,
+        dryRun: true,
+        maxPayoutPerAgentUsdc: 250,
+        maxBatchTotalUsdc: 5000,
+      },
       stack,
     );
     // The caps too (finding 11): Pay checks each row against them again.
-    const settings: BatchPayoutPaySettings = { requestsPerSecond: 25, concurrency: 20, dryRun: true, enabled: true, maxPayoutPerAgentUsdc: 250, maxBatchTotalUsdc: 5000 };
+    const settings: BatchPayoutPaySettings = {
+      requestsPerSecond: 25,
+      concurrency: 20,
+      dryRun: true,
+      enabled: true,
+      maxPayoutPerAgentUsdc: 250,
+      maxBatchTotalUsdc: 5000,
+    };
     const variables = variablesOf(template, payout.payFunction);
     expect(variables).toEqual(
       stack.resolve({
@@ -534,12 +593,16 @@ describe('BatchPayout: permissions', () => {
       const role = template.toJSON().Resources[logicalIdOf(fn.role as iam.Role)];
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies[0].PolicyDocument.Statement).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/LogGroup/), 'Arn'] } },
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/LogGroup/), 'Arn'] },
+        },
       ]);
     }
   });
 
-  test('Prepare: reads the source under its prefix and the processing jobs\' bucket, writes input.csv and the report, describes the jobs', () => {
+  test("Prepare: reads the source under its prefix and the processing jobs' bucket, writes input.csv and the report, describes the jobs", () => {
     const stack = newStack();
     const sourceBucket = new s3.Bucket(stack, 'Scores');
     const { template, payout } = newBatchPayout(
@@ -552,12 +615,18 @@ describe('BatchPayout: permissions', () => {
       stack,
     );
     const role = payout.prepareFunction.role!;
-    expect(Object.keys(policiesOf(template, role)).sort()).toEqual([expect.stringMatching(/^PayoutPrepareAccess/), expect.stringMatching(/^PayoutPrepareTracing/)]);
+    expect(Object.keys(policiesOf(template, role)).sort()).toEqual([
+      expect.stringMatching(/^PayoutPrepareAccess/),
+      expect.stringMatching(/^PayoutPrepareTracing/),
+    ]);
     expect(policy(template, role, 'PayoutPrepareAccess')).toEqual([
       {
         Effect: 'Allow',
         Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        Resource: [objectsOf(payout.outputBucket, 'purpleflea-payouts/*/input.csv'), objectsOf(payout.outputBucket, 'purpleflea-payouts/*/prepare_report.json')],
+        Resource: [
+          objectsOf(payout.outputBucket, 'purpleflea-payouts/*/input.csv'),
+          objectsOf(payout.outputBucket, 'purpleflea-payouts/*/prepare_report.json'),
+        ],
       },
       { Effect: 'Allow', Action: 's3:GetObject', Resource: objectsOf(sourceBucket, 'scores/*') },
       { Effect: 'Allow', Action: 's3:GetObject', Resource: arnWithPartition(':s3:::job-output/*') },
@@ -605,7 +674,10 @@ describe('BatchPayout: permissions', () => {
   test('Pay: the secret and the ledger, nothing else', () => {
     const { template, payout, connection } = newBatchPayout();
     const role = payout.payFunction.role!;
-    expect(Object.keys(policiesOf(template, role)).sort()).toEqual([expect.stringMatching(/^PayoutPayRoleDefaultPolicy/), expect.stringMatching(/^PayoutPayTracing/)]);
+    expect(Object.keys(policiesOf(template, role)).sort()).toEqual([
+      expect.stringMatching(/^PayoutPayRoleDefaultPolicy/),
+      expect.stringMatching(/^PayoutPayTracing/),
+    ]);
     expect(sortStatements(policy(template, role, 'PayoutPayRoleDefaultPolicy'))).toEqual(
       sortStatements([
         {
@@ -631,7 +703,9 @@ describe('BatchPayout: permissions', () => {
       {
         Effect: 'Allow',
         Action: 's3:GetObject',
-        Resource: ['prepare_report.json', 'input.csv', 'map-results/*'].map((file) => objectsOf(payout.outputBucket, `purpleflea-payouts/*/${file}`)),
+        Resource: ['prepare_report.json', 'input.csv', 'map-results/*'].map((file) =>
+          objectsOf(payout.outputBucket, `purpleflea-payouts/*/${file}`),
+        ),
       },
       {
         Effect: 'Allow',
@@ -670,7 +744,11 @@ describe('BatchPayout: permissions', () => {
         ],
       ],
     });
-    expect(Object.keys(policiesOf(template, role)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+    expect(
+      Object.keys(policiesOf(template, role))
+        .map((id) => id.replace(/[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual([
       'PayoutWorkflowLogDelivery',
       'PayoutWorkflowRunFolderAccess',
       'PayoutWorkflowStateMachineDistributedMapPolicy',
@@ -724,7 +802,7 @@ describe('BatchPayout: permissions', () => {
     ]);
   });
 
-  test('an empty outputPrefix scopes everything to the run files at the bucket\'s root', () => {
+  test("an empty outputPrefix scopes everything to the run files at the bucket's root", () => {
     const { template, payout } = newBatchPayout({ outputPrefix: '' });
     expect(policy(template, payout.stateMachine.role, 'PayoutWorkflowRunFolderAccess').map((s) => s.Resource)).toEqual([
       objectsOf(payout.outputBucket, '*/input.csv'),
@@ -767,14 +845,21 @@ describe('BatchPayout: the output bucket', () => {
     expect(bucket).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(bucket.Properties).toEqual({
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
       VersioningConfiguration: { Status: 'Enabled' },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: bucketId },
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
       },
     });
   });
@@ -795,7 +880,13 @@ describe('BatchPayout: alarms', () => {
     const { template, payout } = newBatchPayout({ sourceBucket: s3.Bucket.fromBucketName(stack, 'Scores', 'my-scores') }, stack);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
     const alarm = (a: any) => template.toJSON().Resources[logicalIdOf(a)].Properties;
-    const onAny = { Threshold: 1, EvaluationPeriods: 1, Period: 300, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' };
+    const onAny = {
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    };
     expect(alarm(payout.executionsFailedAlarm)).toMatchObject({
       ...onAny,
       Namespace: 'AWS/States',

@@ -96,8 +96,14 @@ describe('cdk-nag AwsSolutionsChecks', () => {
 
   test.each<[string, (stack: Stack) => Partial<BatchPayoutProps>]>([
     ['started by hand only', () => ({})],
-    ['on uploads under a prefix to a bucket of the stack', (stack) => ({ sourceBucket: scoresBucket(stack), sourcePrefix: 'scores/', sourceSuffix: '.csv' })],
-    ['on uploads to an imported bucket, no prefix', (stack) => ({ sourceBucket: s3.Bucket.fromBucketName(stack, 'Theirs', 'their-scores') })],
+    [
+      'on uploads under a prefix to a bucket of the stack',
+      (stack) => ({ sourceBucket: scoresBucket(stack), sourcePrefix: 'scores/', sourceSuffix: '.csv' }),
+    ],
+    [
+      'on uploads to an imported bucket, no prefix',
+      (stack) => ({ sourceBucket: s3.Bucket.fromBucketName(stack, 'Theirs', 'their-scores') }),
+    ],
     [
       'on completed processing jobs with a prefix, and a custom bus',
       (stack) => ({
@@ -142,7 +148,11 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     ['started by hand only', () => ({})],
     [
       'on completed transform jobs with a prefix, reading their output under a prefix of a bucket of the stack',
-      (stack) => ({ transformJobNamePrefix: 'Fraud-', transformOutputBucket: scoresBucket(stack, 'TransformOutput'), transformOutputPrefix: 'transform/' }),
+      (stack) => ({
+        transformJobNamePrefix: 'Fraud-',
+        transformOutputBucket: scoresBucket(stack, 'TransformOutput'),
+        transformOutputPrefix: 'transform/',
+      }),
     ],
     [
       'on any completed transform job (an imported bucket, no prefixes), on uploads too, and a custom bus',
@@ -359,16 +369,43 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const invokeVersions = (fn: lambda.IFunction) =>
       `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`;
     /** A batch construct, by what differs: its act function and step, and its run log. */
-    type Batch = { construct: BatchPayout | FraudHoldEscrow; act: lambda.IFunction; actId: string; mapLabel: string; logFile: string; summaryFile: string };
-    const payoutBatch = (construct: BatchPayout): Batch => ({ construct, act: construct.payFunction, actId: 'Pay', mapLabel: 'PayBatches', logFile: 'payout_log.jsonl', summaryFile: 'payout_summary.json' });
-    const holdsBatch = (construct: FraudHoldEscrow): Batch => ({ construct, act: construct.actFunction, actId: 'Act', mapLabel: 'HoldBatches', logFile: 'holds_log.jsonl', summaryFile: 'holds_summary.json' });
+    type Batch = {
+      construct: BatchPayout | FraudHoldEscrow;
+      act: lambda.IFunction;
+      actId: string;
+      mapLabel: string;
+      logFile: string;
+      summaryFile: string;
+    };
+    const payoutBatch = (construct: BatchPayout): Batch => ({
+      construct,
+      act: construct.payFunction,
+      actId: 'Pay',
+      mapLabel: 'PayBatches',
+      logFile: 'payout_log.jsonl',
+      summaryFile: 'payout_summary.json',
+    });
+    const holdsBatch = (construct: FraudHoldEscrow): Batch => ({
+      construct,
+      act: construct.actFunction,
+      actId: 'Act',
+      mapLabel: 'HoldBatches',
+      logFile: 'holds_log.jsonl',
+      summaryFile: 'holds_summary.json',
+    });
     const executions = (sm: Batch['construct']) => {
       const id = stack.getLogicalId(sm.stateMachine.node.defaultChild as sfn.CfnStateMachine);
       return `arn:<AWS::Partition>:states:${REGION}:${ACCOUNT}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${id}"}]}]}`;
     };
-    const objects = (sm: Batch['construct'], pattern: string) => `<${stack.getLogicalId(sm.outputBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${pattern}`;
+    const objects = (sm: Batch['construct'], pattern: string) =>
+      `<${stack.getLogicalId(sm.outputBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${pattern}`;
     const bucketArn = (id: string) => `<${stack.getLogicalId(stack.node.findChild(id).node.defaultChild as s3.CfnBucket)}.Arn>`;
-    const batchAcknowledgments = ({ construct: sm, act, actId, mapLabel, logFile, summaryFile }: Batch, name: string, prefix: string, vpcToo: boolean) => [
+    const batchAcknowledgments = (
+      { construct: sm, act, actId, mapLabel, logFile, summaryFile }: Batch,
+      name: string,
+      prefix: string,
+      vpcToo: boolean,
+    ) => [
       // The three functions: X-Ray and (in a VPC) network interfaces, in policies of their own, as the other constructs.
       ...['Prepare', actId, 'Summarize'].flatMap((fn) => [
         `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/${fn}Tracing`,
@@ -390,7 +427,9 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/Workflow/LogDelivery`,
       `AwsSolutions-IAM5[Resource::*] NagVpc/${name}/Workflow/Tracing`,
       // ...what aws-cdk-lib's LambdaInvoke adds: the functions' versions, named exactly...
-      ...[sm.prepareFunction, act, sm.summarizeFunction].map((fn) => `${invokeVersions(fn)} NagVpc/${name}/Workflow/StateMachine/Role/DefaultPolicy`),
+      ...[sm.prepareFunction, act, sm.summarizeFunction].map(
+        (fn) => `${invokeVersions(fn)} NagVpc/${name}/Workflow/StateMachine/Role/DefaultPolicy`,
+      ),
       // ...and what its Distributed Map adds: this state machine's child executions and its Map Runs.
       `AwsSolutions-IAM5[Resource::${executions(sm)}:*] NagVpc/${name}/Workflow/StateMachine/DistributedMapPolicy`,
       `AwsSolutions-IAM5[Resource::${executions(sm)}/${mapLabel}:*] NagVpc/${name}/Workflow/StateMachine/DistributedMapPolicy`,
@@ -445,7 +484,9 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const stack = newStack('UserWildcard');
     const trader = new PredictToTrade(stack, 'Trader', { connection: newConnection(stack), endpointName: 'demo-direction-model' });
     trader.lambdaFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
-    expect(unacknowledgedFindings(stack)).toEqual(['AwsSolutions-IAM5[Resource::*] UserWildcard/Trader/HandlerRole/DefaultPolicy/Resource']);
+    expect(unacknowledgedFindings(stack)).toEqual([
+      'AwsSolutions-IAM5[Resource::*] UserWildcard/Trader/HandlerRole/DefaultPolicy/Resource',
+    ]);
   });
 
   test("a wildcard a user adds to BatchPayout's state machine role is still reported, even on the run folders it may read", () => {

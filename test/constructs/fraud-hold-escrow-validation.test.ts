@@ -8,13 +8,20 @@ import { FraudHoldEscrow, FraudHoldEscrowProps, HoldInputFormat } from '../../li
 import { newConnection, newStack } from './fixtures';
 
 /** Builds a FraudHoldEscrow 'Holds' with the given props; returns a thunk for `toThrow`. */
-function build(props: Partial<FraudHoldEscrowProps> | ((stack: Stack) => Partial<FraudHoldEscrowProps>), stack: Stack = newStack()): () => FraudHoldEscrow {
-  return () => new FraudHoldEscrow(stack, 'Holds', { connection: newConnection(stack), ...(typeof props === 'function' ? props(stack) : props) });
+function build(
+  props: Partial<FraudHoldEscrowProps> | ((stack: Stack) => Partial<FraudHoldEscrowProps>),
+  stack: Stack = newStack(),
+): () => FraudHoldEscrow {
+  return () =>
+    new FraudHoldEscrow(stack, 'Holds', { connection: newConnection(stack), ...(typeof props === 'function' ? props(stack) : props) });
 }
 
 const bucket = (stack: Stack, name = 'my-scored') => s3.Bucket.fromBucketName(stack, `Bucket-${name}`, name);
 /** Props with the transform-job trigger on and its bucket. */
-const transform = (stack: Stack): Partial<FraudHoldEscrowProps> => ({ transformJobTrigger: true, transformOutputBucket: bucket(stack, 'transform-output') });
+const transform = (stack: Stack): Partial<FraudHoldEscrowProps> => ({
+  transformJobTrigger: true,
+  transformOutputBucket: bucket(stack, 'transform-output'),
+});
 
 const KEY_PREFIX_RULE = 'must be a non-empty key prefix without a leading "/", "*" or "?" (leave it out to match every key)';
 
@@ -26,9 +33,9 @@ describe('FraudHoldEscrow: one error per invalid prop', () => {
   });
 
   test('transformJobNamePrefix cannot be given with transformJobTrigger: false', () => {
-    expect(build((stack) => ({ transformJobTrigger: false, transformJobNamePrefix: 'fraud-', transformOutputBucket: bucket(stack) }))).toThrow(
-      'transformJobNamePrefix cannot be given with transformJobTrigger: false',
-    );
+    expect(
+      build((stack) => ({ transformJobTrigger: false, transformJobNamePrefix: 'fraud-', transformOutputBucket: bucket(stack) })),
+    ).toThrow('transformJobNamePrefix cannot be given with transformJobTrigger: false');
   });
 
   test('the transform-job trigger requires transformOutputBucket', () => {
@@ -88,12 +95,18 @@ describe('FraudHoldEscrow: one error per invalid prop', () => {
   });
 
   test('the fields must differ from each other', () => {
-    expect(build({ sellerField: 'buyer' })).toThrow(`FraudHoldEscrow 'Holds': sellerField must differ from buyerField ("buyer"): each field holds one thing`);
-    expect(build({ transactionIdField: 'id', fraudScoreField: 'id' })).toThrow(/fraudScoreField must differ from transactionIdField \("id"\)/);
+    expect(build({ sellerField: 'buyer' })).toThrow(
+      `FraudHoldEscrow 'Holds': sellerField must differ from buyerField ("buyer"): each field holds one thing`,
+    );
+    expect(build({ transactionIdField: 'id', fraudScoreField: 'id' })).toThrow(
+      /fraudScoreField must differ from transactionIdField \("id"\)/,
+    );
   });
 
   test.each([-0.01, 1.01, Number.NaN])('fraudScoreThreshold must be from 0 to 1: not %p', (fraudScoreThreshold) => {
-    expect(build({ fraudScoreThreshold })).toThrow(`FraudHoldEscrow 'Holds': fraudScoreThreshold must be between 0 and 1, got ${fraudScoreThreshold}`);
+    expect(build({ fraudScoreThreshold })).toThrow(
+      `FraudHoldEscrow 'Holds': fraudScoreThreshold must be between 0 and 1, got ${fraudScoreThreshold}`,
+    );
   });
 
   test('conditionTemplate must not be empty', () => {
@@ -107,8 +120,12 @@ describe('FraudHoldEscrow: one error per invalid prop', () => {
   });
 
   test('conditionTemplate must have balanced braces', () => {
-    expect(build({ conditionTemplate: 'review:{fraudScore' })).toThrow(`conditionTemplate has an unbalanced "{" at position 7, got "review:{fraudScore"`);
-    expect(build({ conditionTemplate: 'review:fraudScore}' })).toThrow(`conditionTemplate has an unbalanced "}" at position 17, got "review:fraudScore}"`);
+    expect(build({ conditionTemplate: 'review:{fraudScore' })).toThrow(
+      `conditionTemplate has an unbalanced "{" at position 7, got "review:{fraudScore"`,
+    );
+    expect(build({ conditionTemplate: 'review:fraudScore}' })).toThrow(
+      `conditionTemplate has an unbalanced "}" at position 17, got "review:fraudScore}"`,
+    );
   });
 
   test('maxHoldUsdc must be positive', () => {
@@ -116,7 +133,9 @@ describe('FraudHoldEscrow: one error per invalid prop', () => {
   });
 
   test('maxBatchTotalUsdc must be positive', () => {
-    expect(build({ maxBatchTotalUsdc: -100 })).toThrow(`FraudHoldEscrow 'Holds': maxBatchTotalUsdc must be a number greater than 0, got -100`);
+    expect(build({ maxBatchTotalUsdc: -100 })).toThrow(
+      `FraudHoldEscrow 'Holds': maxBatchTotalUsdc must be a number greater than 0, got -100`,
+    );
   });
 
   test('finding 7: the caps may not pass the largest amount a row may have (10^9 USDC) or a run may add up to (10^13 USDC)', () => {
@@ -136,28 +155,39 @@ describe('FraudHoldEscrow: one error per invalid prop', () => {
   });
 
   test.each([0, 1.5, 1001])('maxConcurrency must be an integer from 1 to 1000: not %p', (maxConcurrency) => {
-    expect(build({ maxConcurrency })).toThrow(`FraudHoldEscrow 'Holds': maxConcurrency must be an integer between 1 and 1000, got ${maxConcurrency}`);
+    expect(build({ maxConcurrency })).toThrow(
+      `FraudHoldEscrow 'Holds': maxConcurrency must be an integer between 1 and 1000, got ${maxConcurrency}`,
+    );
   });
 
   test.each([0, 2.5, 101])('actConcurrency must be an integer from 1 to 100: not %p', (actConcurrency) => {
-    expect(build({ actConcurrency })).toThrow(`FraudHoldEscrow 'Holds': actConcurrency must be an integer between 1 and 100, got ${actConcurrency}`);
+    expect(build({ actConcurrency })).toThrow(
+      `FraudHoldEscrow 'Holds': actConcurrency must be an integer between 1 and 100, got ${actConcurrency}`,
+    );
   });
 
   test.each([0, 1001])('itemsPerBatch must be an integer from 1 to 1000: not %p', (itemsPerBatch) => {
-    expect(build({ itemsPerBatch })).toThrow(`FraudHoldEscrow 'Holds': itemsPerBatch must be an integer between 1 and 1000, got ${itemsPerBatch}`);
+    expect(build({ itemsPerBatch })).toThrow(
+      `FraudHoldEscrow 'Holds': itemsPerBatch must be an integer between 1 and 1000, got ${itemsPerBatch}`,
+    );
   });
 
   test('toleratedFailurePercentage must be from 0 to 100', () => {
-    expect(build({ toleratedFailurePercentage: 101 })).toThrow(`FraudHoldEscrow 'Holds': toleratedFailurePercentage must be between 0 and 100, got 101`);
-  });
-
-  test.each(['maxRequestsPerSecond', 'maxConcurrency', 'itemsPerBatch', 'toleratedFailurePercentage'])('%s must be known at synth, not a token', (prop) => {
-    const stack = newStack();
-    const token = new CfnParameter(stack, 'Value', { type: 'Number' }).valueAsNumber;
-    expect(build({ [prop]: token }, stack)).toThrow(
-      `FraudHoldEscrow 'Holds': ${prop} must be a number known at synth, got a token: it shapes the state machine and the per-batch rate`,
+    expect(build({ toleratedFailurePercentage: 101 })).toThrow(
+      `FraudHoldEscrow 'Holds': toleratedFailurePercentage must be between 0 and 100, got 101`,
     );
   });
+
+  test.each(['maxRequestsPerSecond', 'maxConcurrency', 'itemsPerBatch', 'toleratedFailurePercentage'])(
+    '%s must be known at synth, not a token',
+    (prop) => {
+      const stack = newStack();
+      const token = new CfnParameter(stack, 'Value', { type: 'Number' }).valueAsNumber;
+      expect(build({ [prop]: token }, stack)).toThrow(
+        `FraudHoldEscrow 'Holds': ${prop} must be a number known at synth, got a token: it shapes the state machine and the per-batch rate`,
+      );
+    },
+  );
 
   test("a batch must fit in the Act function's timeout at its share of the rate", () => {
     expect(build({ maxConcurrency: 20 })).not.toThrow();
@@ -193,16 +223,22 @@ describe('FraudHoldEscrow: one error per invalid prop', () => {
   test('functionOptions.role cannot be set', () => {
     const stack = newStack();
     const role = new iam.Role(stack, 'Mine', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    expect(build({ functionOptions: { role } }, stack)).toThrow(/functionOptions.role cannot be set: the function gets its own least-privilege role/);
+    expect(build({ functionOptions: { role } }, stack)).toThrow(
+      /functionOptions.role cannot be set: the function gets its own least-privilege role/,
+    );
   });
 
   test('functionOptions.logGroup cannot be set', () => {
     const stack = newStack();
-    expect(build({ functionOptions: { logGroup: new logs.LogGroup(stack, 'Mine') } }, stack)).toThrow(/functionOptions.logGroup cannot be set/);
+    expect(build({ functionOptions: { logGroup: new logs.LogGroup(stack, 'Mine') } }, stack)).toThrow(
+      /functionOptions.logGroup cannot be set/,
+    );
   });
 
   test('functionOptions.logRetention cannot be set', () => {
-    expect(build({ functionOptions: { logRetention: logs.RetentionDays.ONE_DAY } })).toThrow(/functionOptions.logRetention cannot be set: use the logRetention prop/);
+    expect(build({ functionOptions: { logRetention: logs.RetentionDays.ONE_DAY } })).toThrow(
+      /functionOptions.logRetention cannot be set: use the logRetention prop/,
+    );
   });
 
   test('functionOptions.retryAttempts cannot be set', () => {
@@ -225,14 +261,19 @@ describe('FraudHoldEscrow: one error per invalid prop', () => {
     );
   });
 
-  test.each(['FRAUD_SCORE_FIELD', 'OBJECT_SUFFIX', 'CONDITION_TEMPLATE', 'ACT_CONCURRENCY', 'EVENT_BUS_NAME', 'PF_SECRET_ARN', 'POWERTOOLS_SERVICE_NAME'])(
-    "functionOptions.environment cannot set the construct's variable %s",
-    (name) => {
-      expect(build({ functionOptions: { environment: { [name]: 'x' } } })).toThrow(
-        `FraudHoldEscrow 'Holds': functionOptions.environment.${name} cannot be set: the construct sets it`,
-      );
-    },
-  );
+  test.each([
+    'FRAUD_SCORE_FIELD',
+    'OBJECT_SUFFIX',
+    'CONDITION_TEMPLATE',
+    'ACT_CONCURRENCY',
+    'EVENT_BUS_NAME',
+    'PF_SECRET_ARN',
+    'POWERTOOLS_SERVICE_NAME',
+  ])("functionOptions.environment cannot set the construct's variable %s", (name) => {
+    expect(build({ functionOptions: { environment: { [name]: 'x' } } })).toThrow(
+      `FraudHoldEscrow 'Holds': functionOptions.environment.${name} cannot be set: the construct sets it`,
+    );
+  });
 
   test('every problem is reported in one error', () => {
     let message = '';

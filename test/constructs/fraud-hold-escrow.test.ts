@@ -110,7 +110,12 @@ describe('FraudHoldEscrow: the workflow', () => {
     const outputBucket = `bucket-${logicalIdOf(holds.outputBucket).toLowerCase()}`;
     const lambdaRetries = [
       {
-        ErrorEquals: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+        ErrorEquals: [
+          'Lambda.ClientExecutionTimeoutException',
+          'Lambda.ServiceException',
+          'Lambda.AWSLambdaException',
+          'Lambda.SdkClientException',
+        ],
         IntervalSeconds: 2,
         MaxAttempts: 6,
         BackoffRate: 2,
@@ -185,9 +190,17 @@ describe('FraudHoldEscrow: the workflow', () => {
     const { map } = definitionOf(template, holds);
     expect(at(PREPARED_RUN, map.ItemReader.Parameters['Key.$'])).toBe(PREPARED_RUN.inputKey);
     const batchInput = Object.fromEntries(
-      Object.entries(map.ItemBatcher.BatchInput as { [key: string]: string }).map(([key, path]) => [key.replace(/\.\$$/, ''), at(PREPARED_RUN, path)]),
+      Object.entries(map.ItemBatcher.BatchInput as { [key: string]: string }).map(([key, path]) => [
+        key.replace(/\.\$$/, ''),
+        at(PREPARED_RUN, path),
+      ]),
     );
-    const expected: BatchInput = { runId: 'run-2024-06-01', sourceBucket: 'transform-output', sourceKey: 'fraud-2024-06-01/', sourceEtag: '0a1b2c' };
+    const expected: BatchInput = {
+      runId: 'run-2024-06-01',
+      sourceBucket: 'transform-output',
+      sourceKey: 'fraud-2024-06-01/',
+      sourceEtag: '0a1b2c',
+    };
     expect(batchInput).toEqual(expected);
     expect(format(PREPARED_RUN, map.ResultWriter.Parameters['Prefix.$'])).toBe(`purpleflea-holds/run-2024-06-01/${RUN_FILES.mapResults}`);
     const mapResultField: keyof SummarizeEvent = 'mapResult';
@@ -196,7 +209,10 @@ describe('FraudHoldEscrow: the workflow', () => {
 
   test.each<[string, (stack: Stack) => Partial<FraudHoldEscrowProps>]>([
     ['the defaults', () => ({})],
-    ['large batches, high concurrency, every failure tolerated, no prefix', () => ({ itemsPerBatch: 1000, maxConcurrency: 200, maxRequestsPerSecond: 1000, toleratedFailurePercentage: 100, outputPrefix: '' })],
+    [
+      'large batches, high concurrency, every failure tolerated, no prefix',
+      () => ({ itemsPerBatch: 1000, maxConcurrency: 200, maxRequestsPerSecond: 1000, toleratedFailurePercentage: 100, outputPrefix: '' }),
+    ],
     [
       'every trigger, CSV input',
       (stack) => ({
@@ -247,7 +263,10 @@ describe('FraudHoldEscrow: triggers', () => {
 
   test('a transform-job trigger with a prefix matches exactly the Completed transform jobs whose name starts with it, case kept', () => {
     const stack = newStack();
-    const { template, holds } = newFraudHoldEscrow(transformTrigger(stack, { transformJobTrigger: undefined, transformJobNamePrefix: 'Fraud-Scores-' }), stack);
+    const { template, holds } = newFraudHoldEscrow(
+      transformTrigger(stack, { transformJobTrigger: undefined, transformJobNamePrefix: 'Fraud-Scores-' }),
+      stack,
+    );
     expect(rules(template).map((r) => r.EventPattern)).toEqual([
       {
         'source': ['aws.sagemaker'],
@@ -387,14 +406,19 @@ describe('FraudHoldEscrow: the functions', () => {
     for (const fn of [holds.prepareFunction, holds.actFunction, holds.summarizeFunction]) {
       const properties = template.toJSON().Resources[logicalIdOf(fn)].Properties;
       expect(properties).toMatchObject({ MemorySize: 2048, Timeout: 600 });
-      expect(properties.Environment.Variables).toMatchObject({ POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_SERVICE_NAME: 'fraud-hold-escrow' });
+      expect(properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        POWERTOOLS_SERVICE_NAME: 'fraud-hold-escrow',
+      });
     }
   });
 
   test('each function and the state machine log to their own log group, kept as long as logRetention says', () => {
     const { template } = newFraudHoldEscrow({ logRetention: logs.RetentionDays.ONE_YEAR });
     template.resourceCountIs('AWS::Logs::LogGroup', 4);
-    expect(Object.values(template.findResources('AWS::Logs::LogGroup')).map((g: any) => g.Properties.RetentionInDays)).toEqual([365, 365, 365, 365]);
+    expect(Object.values(template.findResources('AWS::Logs::LogGroup')).map((g: any) => g.Properties.RetentionInDays)).toEqual([
+      365, 365, 365, 365,
+    ]);
   });
 });
 
@@ -556,7 +580,11 @@ describe('FraudHoldEscrow: permissions', () => {
       const role = template.toJSON().Resources[logicalIdOf(fn.role as iam.Role)];
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies[0].PolicyDocument.Statement).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/LogGroup/), 'Arn'] } },
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/LogGroup/), 'Arn'] },
+        },
       ]);
     }
   });
@@ -576,12 +604,18 @@ describe('FraudHoldEscrow: permissions', () => {
       stack,
     );
     const role = holds.prepareFunction.role!;
-    expect(Object.keys(policiesOf(template, role)).sort()).toEqual([expect.stringMatching(/^HoldsPrepareAccess/), expect.stringMatching(/^HoldsPrepareTracing/)]);
+    expect(Object.keys(policiesOf(template, role)).sort()).toEqual([
+      expect.stringMatching(/^HoldsPrepareAccess/),
+      expect.stringMatching(/^HoldsPrepareTracing/),
+    ]);
     expect(policy(template, role, 'HoldsPrepareAccess')).toEqual([
       {
         Effect: 'Allow',
         Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        Resource: [objectsOf(holds.outputBucket, 'purpleflea-holds/*/input.csv'), objectsOf(holds.outputBucket, 'purpleflea-holds/*/prepare_report.json')],
+        Resource: [
+          objectsOf(holds.outputBucket, 'purpleflea-holds/*/input.csv'),
+          objectsOf(holds.outputBucket, 'purpleflea-holds/*/prepare_report.json'),
+        ],
       },
       { Effect: 'Allow', Action: 's3:GetObject', Resource: objectsOf(sourceBucket, 'scored/*') },
       {
@@ -627,7 +661,10 @@ describe('FraudHoldEscrow: permissions', () => {
   test('Act: the secret and the ledger, nothing else', () => {
     const { template, holds, connection } = newFraudHoldEscrow();
     const role = holds.actFunction.role!;
-    expect(Object.keys(policiesOf(template, role)).sort()).toEqual([expect.stringMatching(/^HoldsActRoleDefaultPolicy/), expect.stringMatching(/^HoldsActTracing/)]);
+    expect(Object.keys(policiesOf(template, role)).sort()).toEqual([
+      expect.stringMatching(/^HoldsActRoleDefaultPolicy/),
+      expect.stringMatching(/^HoldsActTracing/),
+    ]);
     expect(sortStatements(policy(template, role, 'HoldsActRoleDefaultPolicy'))).toEqual(
       sortStatements([
         {
@@ -653,7 +690,9 @@ describe('FraudHoldEscrow: permissions', () => {
       {
         Effect: 'Allow',
         Action: 's3:GetObject',
-        Resource: ['prepare_report.json', 'input.csv', 'map-results/*'].map((file) => objectsOf(holds.outputBucket, `purpleflea-holds/*/${file}`)),
+        Resource: ['prepare_report.json', 'input.csv', 'map-results/*'].map((file) =>
+          objectsOf(holds.outputBucket, `purpleflea-holds/*/${file}`),
+        ),
       },
       {
         Effect: 'Allow',
@@ -684,10 +723,20 @@ describe('FraudHoldEscrow: permissions', () => {
     const executions = (suffix: string) => ({
       'Fn::Join': [
         '',
-        ['arn:', { Ref: 'AWS::Partition' }, `:states:${REGION}:${ACCOUNT}:execution:`, { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: stateMachine }] }] }, suffix],
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          `:states:${REGION}:${ACCOUNT}:execution:`,
+          { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: stateMachine }] }] },
+          suffix,
+        ],
       ],
     });
-    expect(Object.keys(policiesOf(template, role)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+    expect(
+      Object.keys(policiesOf(template, role))
+        .map((id) => id.replace(/[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual([
       'HoldsWorkflowLogDelivery',
       'HoldsWorkflowRunFolderAccess',
       'HoldsWorkflowStateMachineDistributedMapPolicy',
@@ -760,7 +809,9 @@ describe('FraudHoldEscrow: the output bucket', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: logicalIdOf(holds.outputBucket) },
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
       },
     });
   });
@@ -781,7 +832,13 @@ describe('FraudHoldEscrow: alarms', () => {
     const { template, holds } = newFraudHoldEscrow(transformTrigger(stack), stack);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
     const alarm = (a: any) => template.toJSON().Resources[logicalIdOf(a)].Properties;
-    const onAny = { Threshold: 1, EvaluationPeriods: 1, Period: 300, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' };
+    const onAny = {
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    };
     expect(alarm(holds.executionsFailedAlarm)).toMatchObject({
       ...onAny,
       Namespace: 'AWS/States',
@@ -798,7 +855,11 @@ describe('FraudHoldEscrow: alarms', () => {
         { Name: 'service', Value: FRAUD_HOLD_METRICS.serviceName },
       ],
     });
-    expect(alarm(holds.deadLetterQueueAlarm!)).toMatchObject({ ...onAny, Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' });
+    expect(alarm(holds.deadLetterQueueAlarm!)).toMatchObject({
+      ...onAny,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+    });
   });
 });
 
@@ -842,7 +903,10 @@ describe('FraudHoldEscrow: props that are tokens', () => {
       OBJECT_SUFFIX: { Ref: 'Suffix' },
       OUTPUT_PREFIX: { Ref: 'OutputPrefix' },
     });
-    expect(variablesOf(template, holds.actFunction)).toMatchObject({ CONDITION_TEMPLATE: { Ref: 'Condition' }, ACT_CONCURRENCY: { Ref: 'ActConcurrency' } });
+    expect(variablesOf(template, holds.actFunction)).toMatchObject({
+      CONDITION_TEMPLATE: { Ref: 'Condition' },
+      ACT_CONCURRENCY: { Ref: 'ActConcurrency' },
+    });
     expect(rules(template).map((r) => JSON.stringify(r.EventPattern))).toEqual([
       expect.stringContaining('{"prefix":{"Ref":"SourcePrefix"}}'),
       expect.stringContaining('"TransformJobName":[{"prefix":{"Ref":"JobPrefix"}}]'),
@@ -859,7 +923,11 @@ describe('FraudHoldEscrow: beside the other constructs', () => {
     const stack = newStack();
     const connection = newConnection(stack);
     new FraudHoldEscrow(stack, 'First', { connection });
-    new FraudHoldEscrow(stack, 'Second', { connection, transformJobTrigger: true, transformOutputBucket: s3.Bucket.fromBucketName(stack, 'T', 'transform-output') });
+    new FraudHoldEscrow(stack, 'Second', {
+      connection,
+      transformJobTrigger: true,
+      transformOutputBucket: s3.Bucket.fromBucketName(stack, 'T', 'transform-output'),
+    });
     new BatchPayout(stack, 'Payout', { connection });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);

@@ -26,26 +26,32 @@ describe('the ledger keys and the grants share one contract', () => {
     ['a payout', payoutActionKey('scores', 'scores/a.csv', 'etag', 'agt_bob'), ACTION_KINDS.payout],
     ['a hold', holdActionKey('tx-001'), ACTION_KINDS.hold],
     ['a hold without a transaction id', holdActionKeyByPosition('records', 'r.jsonl', 'etag', 3), ACTION_KINDS.hold],
-  ])('%s key starts with its kind\'s prefix', (_name, key, kind) => {
+  ])("%s key starts with its kind's prefix", (_name, key, kind) => {
     expect(key.startsWith(actionKeyPrefix(kind))).toBe(true);
   });
 
   test('the prefixes are the documented, versioned ones (a changed key would pay again)', () => {
-    expect(Object.values(ACTION_KINDS).map(actionKeyPrefix)).toEqual(['v1:trade:', 'v1:daily-notional:', 'v1:escrow:', 'v1:payout:', 'v1:hold:']);
+    expect(Object.values(ACTION_KINDS).map(actionKeyPrefix)).toEqual([
+      'v1:trade:',
+      'v1:daily-notional:',
+      'v1:escrow:',
+      'v1:payout:',
+      'v1:hold:',
+    ]);
     // Unchanged keys: the handlers' keys before the prefixes moved into the contract.
     expect(tradeActionKey('arn:r', 'e-1')).toBe('v1:trade:arn:r:e-1');
     expect(dailyNotionalKey('c8abc', new Date('2026-11-28T23:59:59Z'))).toBe('v1:daily-notional:c8abc:2026-11-28');
     expect(holdActionKeyByPosition('b', 'k', 'e', 7)).toBe('v1:hold:b/k:e:7');
   });
 
-  test('each construct has its own kinds: no kind is shared, so no role reaches another construct\'s records', () => {
+  test("each construct has its own kinds: no kind is shared, so no role reaches another construct's records", () => {
     const kinds = Object.values(CONSTRUCT_ACTION_KINDS).flat();
     expect(new Set(kinds).size).toBe(kinds.length);
     expect([...kinds].sort()).toEqual(Object.values(ACTION_KINDS).sort());
   });
 });
 
-describe('the constructs\' ledger grants', () => {
+describe("the constructs' ledger grants", () => {
   function grant(encrypted: boolean, grantTo: (connection: ReturnType<typeof newConnection>, role: iam.Role) => void) {
     const stack = newStack();
     const key = encrypted ? new kms.Key(stack, 'LedgerKey') : undefined;
@@ -54,12 +60,16 @@ describe('the constructs\' ledger grants', () => {
     });
     const role = new iam.Role(stack, 'Grantee', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     grantTo(connection, role);
-    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (p: any) => p.Properties.PolicyDocument.Statement,
+    );
     return { statements: sortStatements(statements), connection, key };
   }
 
-  test('acting: GetItem and UpdateItem, only on the given kinds\' keys', () => {
-    const { statements, connection } = grant(false, (c, role) => grantActionAccess(c, role, [ACTION_KINDS.trade, ACTION_KINDS.dailyNotional]));
+  test("acting: GetItem and UpdateItem, only on the given kinds' keys", () => {
+    const { statements, connection } = grant(false, (c, role) =>
+      grantActionAccess(c, role, [ACTION_KINDS.trade, ACTION_KINDS.dailyNotional]),
+    );
     expect(statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:'))).toEqual([
       {
         Effect: 'Allow',
@@ -70,7 +80,7 @@ describe('the constructs\' ledger grants', () => {
     ]);
   });
 
-  test('reading: GetItem only, on the given kinds\' keys, and no secret', () => {
+  test("reading: GetItem only, on the given kinds' keys, and no secret", () => {
     const { statements, connection } = grant(false, (c, role) => grantLedgerRead(c, role, [ACTION_KINDS.payout]));
     expect(statements).toEqual([
       {
@@ -93,7 +103,9 @@ describe('the constructs\' ledger grants', () => {
       },
     ]);
     const reading = grant(true, (c, role) => grantLedgerRead(c, role, [ACTION_KINDS.hold]));
-    expect(kmsOf(reading.statements)).toEqual([{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [logicalIdOf(reading.key!), 'Arn'] } }]);
+    expect(kmsOf(reading.statements)).toEqual([
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [logicalIdOf(reading.key!), 'Arn'] } },
+    ]);
   });
 
   test('a grant limited to no kind at all is refused (a construct without a kind is a mistake)', () => {

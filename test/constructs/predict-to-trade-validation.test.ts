@@ -120,15 +120,15 @@ describe('PredictToTrade: one error per invalid prop', () => {
   });
 
   test('maxSignalAge must be between 1 minute and 24 hours', () => {
-    expect(build({ maxSignalAge: Duration.seconds(30) })).toThrow(
-      /maxSignalAge must be between 1 minute and 1 day, got 30 seconds/,
-    );
+    expect(build({ maxSignalAge: Duration.seconds(30) })).toThrow(/maxSignalAge must be between 1 minute and 1 day, got 30 seconds/);
   });
 
   test('functionOptions.role cannot be set', () => {
     const stack = newStack();
     const role = new iam.Role(stack, 'Mine', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    expect(build({ functionOptions: { role } }, stack)).toThrow(/functionOptions.role cannot be set: the function gets its own least-privilege role/);
+    expect(build({ functionOptions: { role } }, stack)).toThrow(
+      /functionOptions.role cannot be set: the function gets its own least-privilege role/,
+    );
   });
 
   test('functionOptions.logGroup cannot be set', () => {
@@ -148,7 +148,9 @@ describe('PredictToTrade: one error per invalid prop', () => {
   });
 
   test('functionOptions.maxEventAge cannot be set', () => {
-    expect(build({ functionOptions: { maxEventAge: Duration.hours(1) } })).toThrow(/functionOptions.maxEventAge cannot be set: it follows maxSignalAge/);
+    expect(build({ functionOptions: { maxEventAge: Duration.hours(1) } })).toThrow(
+      /functionOptions.maxEventAge cannot be set: it follows maxSignalAge/,
+    );
   });
 
   test('functionOptions.onFailure cannot be set', () => {
@@ -174,7 +176,7 @@ describe('PredictToTrade: one error per invalid prop', () => {
     }
     expect(message).toBe(
       "PredictToTrade 'Trader' has 3 invalid props:\n" +
-        "  - endpointName must follow SageMaker's naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$, got \"bad_name\"\n" +
+        '  - endpointName must follow SageMaker\'s naming rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$, got "bad_name"\n' +
         '  - confidenceThreshold must be between 0 and 1, got -0.1\n' +
         '  - asset must be a market like BTC-USDC, got ""',
     );
@@ -253,7 +255,12 @@ describe('PredictToTrade: props that are tokens', () => {
     // A stack with an explicit environment resolves region and account; the stack name is literal too.
     const text = typeof inputTemplate === 'string' ? inputTemplate : inputTemplate['Fn::Join'][1].join('');
     const delivered = JSON.parse(substituteInputTemplate(text, { 'id': 'e', 'time': 't', 'aws.events.rule-arn': 'arn' }));
-    expect(delivered).toEqual({ eventId: 'e', eventTime: 't', ruleArn: 'arn', features: { region: REGION, account: ACCOUNT, symbol: 'Test' } });
+    expect(delivered).toEqual({
+      eventId: 'e',
+      eventTime: 't',
+      ruleArn: 'arn',
+      features: { region: REGION, account: ACCOUNT, symbol: 'Test' },
+    });
   });
 
   test('an unresolved token inside static features is kept as a reference, with the rule ARN unquoted', () => {

@@ -115,9 +115,7 @@ describe('PredictToTrade: the envelope handed to the handler', () => {
     const { InputTransformer } = target(template);
 
     expect(InputTransformer.InputPathsMap).toEqual({ id: '$.id', time: '$.time', detail: '$.detail' });
-    expect(InputTransformer.InputTemplate).toBe(
-      '{"eventId":<id>,"eventTime":<time>,"ruleArn":<aws.events.rule-arn>,"features":<detail>}',
-    );
+    expect(InputTransformer.InputTemplate).toBe('{"eventId":<id>,"eventTime":<time>,"ruleArn":<aws.events.rule-arn>,"features":<detail>}');
     const detail = { rsi: 61.5, volume: [1, 2], tag: 'x' };
     const delivered = substituteInputTemplate(InputTransformer.InputTemplate, {
       'id': 'e-1',
@@ -398,7 +396,9 @@ describe('PredictToTrade: permissions', () => {
     const roleId = logicalId(trader.lambdaFunction.role as iam.Role);
     const policies = handlerPolicies(template, roleId);
     expect(policies).toHaveLength(2);
-    const [tracing, main] = [...policies].sort((a, b) => (JSON.stringify(a).includes('xray:') ? -1 : 1) - (JSON.stringify(b).includes('xray:') ? -1 : 1));
+    const [tracing, main] = [...policies].sort(
+      (a, b) => (JSON.stringify(a).includes('xray:') ? -1 : 1) - (JSON.stringify(b).includes('xray:') ? -1 : 1),
+    );
 
     // X-Ray's actions take no resource: they sit alone, so the acknowledged wildcard covers nothing else.
     expect(tracing.Properties.PolicyDocument.Statement).toEqual([

@@ -142,7 +142,9 @@ describe('PurpleFleaConnection: grantActionAccess', () => {
     });
     const role = new iam.Role(stack, 'Grantee', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     connection.grantActionAccess(role);
-    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (p: any) => p.Properties.PolicyDocument.Statement,
+    );
     expect(sortStatements(statements.filter((s) => JSON.stringify(s.Action).includes('kms:')))).toEqual([
       {
         Effect: 'Allow',
@@ -220,12 +222,15 @@ describe('PurpleFleaConnection: validation', () => {
     },
   );
 
-  test.each(['http://localhost.example.com', 'http://127.0.0.1.nip.io', 'ftp://127.0.0.1', 'https://user:pw@api.purpleflea.com', 'not a url'])(
-    'baseUrl %s is rejected',
-    (baseUrl) => {
-      expect(build({ baseUrl })).toThrow(/baseUrl must be an https URL/);
-    },
-  );
+  test.each([
+    'http://localhost.example.com',
+    'http://127.0.0.1.nip.io',
+    'ftp://127.0.0.1',
+    'https://user:pw@api.purpleflea.com',
+    'not a url',
+  ])('baseUrl %s is rejected', (baseUrl) => {
+    expect(build({ baseUrl })).toThrow(/baseUrl must be an https URL/);
+  });
 
   test('apiKeyField must not be empty', () => {
     expect(build({ apiKeyField: '' })).toThrow(/apiKeyField must not be empty, got ""/);
@@ -236,7 +241,8 @@ describe('PurpleFleaConnection: validation', () => {
   });
 
   test('finding 8: agentIdField may not name the field of the key (the key would become the agent id)', () => {
-    const refused = /agentIdField must not name the API key's field \(apiKeyField\): the key would be read as the agent id, got agentIdField "(\w+)" and apiKeyField "\1"/;
+    const refused =
+      /agentIdField must not name the API key's field \(apiKeyField\): the key would be read as the agent id, got agentIdField "(\w+)" and apiKeyField "\1"/;
     expect(build({ apiKeyField: 'token', agentIdField: 'token' })).toThrow(refused);
     // Against each other's default too.
     expect(build({ agentIdField: 'key' })).toThrow(/got agentIdField "key" and apiKeyField "key"/);

@@ -57,7 +57,12 @@ function dashboardOfAllFour(props: Partial<PurpleFleaDashboardProps> = {}): AllF
 
 /** Each construct's contract: every metric its handlers emit, and which of them count the outcomes. */
 interface Contract {
-  readonly metrics: { readonly namespace: string; readonly serviceName: string; readonly functionNameDimension: string; readonly apiLatency: string };
+  readonly metrics: {
+    readonly namespace: string;
+    readonly serviceName: string;
+    readonly functionNameDimension: string;
+    readonly apiLatency: string;
+  };
   readonly outcomes: OutcomeMetricNames;
   readonly sageMakerLatency?: string;
   /** Metrics the dashboard does not show, by their key in the contract, and why. */
@@ -65,7 +70,12 @@ interface Contract {
 }
 
 const CONTRACTS: { readonly [kind: string]: Contract } = {
-  PredictToTrade: { metrics: PREDICT_TO_TRADE_METRICS, outcomes: PREDICT_TO_TRADE_OUTCOME_METRICS, sageMakerLatency: PREDICT_TO_TRADE_METRICS.endpointLatency, notShown: {} },
+  PredictToTrade: {
+    metrics: PREDICT_TO_TRADE_METRICS,
+    outcomes: PREDICT_TO_TRADE_OUTCOME_METRICS,
+    sageMakerLatency: PREDICT_TO_TRADE_METRICS.endpointLatency,
+    notShown: {},
+  },
   TrainingBonusEscrow: {
     metrics: TRAINING_BONUS_ESCROW_METRICS,
     outcomes: TRAINING_BONUS_ESCROW_OUTCOME_METRICS,
@@ -104,8 +114,22 @@ interface Kind {
 }
 
 const KINDS: Kind[] = [
-  { kind: 'PredictToTrade', of: (f) => f.trader, path: 'Test/Trader', acting: (f) => f.trader.lambdaFunction, functions: (f) => [f.trader.lambdaFunction], actionName: 'Orders' },
-  { kind: 'TrainingBonusEscrow', of: (f) => f.bonus, path: 'Test/Bonus', acting: (f) => f.bonus.lambdaFunction, functions: (f) => [f.bonus.lambdaFunction], actionName: 'Escrows' },
+  {
+    kind: 'PredictToTrade',
+    of: (f) => f.trader,
+    path: 'Test/Trader',
+    acting: (f) => f.trader.lambdaFunction,
+    functions: (f) => [f.trader.lambdaFunction],
+    actionName: 'Orders',
+  },
+  {
+    kind: 'TrainingBonusEscrow',
+    of: (f) => f.bonus,
+    path: 'Test/Bonus',
+    acting: (f) => f.bonus.lambdaFunction,
+    functions: (f) => [f.bonus.lambdaFunction],
+    actionName: 'Escrows',
+  },
   {
     kind: 'BatchPayout',
     of: (f) => f.payout,
@@ -126,13 +150,20 @@ const KINDS: Kind[] = [
 
 function widget(section: DashboardSection, title: string) {
   const found = section.widgets.filter((w) => w.title === title);
-  if (found.length !== 1) throw new Error(`expected one widget "${title}" in ${section.title}, found ${found.length}: ${section.widgets.map((w) => w.title).join(', ')}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one widget "${title}" in ${section.title}, found ${found.length}: ${section.widgets.map((w) => w.title).join(', ')}`,
+    );
   return found[0];
 }
 
 /** `<namespace> <name> <stat> <label>` per metric, with its dimensions: easy to read in a failure. */
 function described(metrics: DashboardMetric[]) {
-  return metrics.map((m) => ({ metric: `${m.namespace} ${m.metricName} ${m.stat} ${m.label}`, dimensions: m.dimensions, period: m.period }));
+  return metrics.map((m) => ({
+    metric: `${m.namespace} ${m.metricName} ${m.stat} ${m.label}`,
+    dimensions: m.dimensions,
+    period: m.period,
+  }));
 }
 
 describe('PurpleFleaDashboard', () => {
@@ -190,7 +221,11 @@ describe('PurpleFleaDashboard', () => {
       const latencies = [contract.metrics.apiLatency, ...(contract.sageMakerLatency ? [contract.sageMakerLatency] : [])];
       expect(described(widget(section, 'Latency (ms)').metrics)).toEqual(
         latencies.flatMap((name) =>
-          ['p50', 'p99'].map((stat) => ({ metric: `${contract.metrics.namespace} ${name} ${stat} ${name} ${stat}`, dimensions: handlerDimensions(), period: 300 })),
+          ['p50', 'p99'].map((stat) => ({
+            metric: `${contract.metrics.namespace} ${name} ${stat} ${name} ${stat}`,
+            dimensions: handlerDimensions(),
+            period: 300,
+          })),
         ),
       );
     });
@@ -208,7 +243,11 @@ describe('PurpleFleaDashboard', () => {
     test("the dead-letter queue's depth", () => {
       const queue = (k.of(built) as any).deadLetterQueue;
       expect(described(widget(section, 'Dead-letter queue: messages waiting').metrics)).toEqual([
-        { metric: 'AWS/SQS ApproximateNumberOfMessagesVisible Maximum messages', dimensions: { QueueName: `${logicalIdOf(queue)}.QueueName` }, period: 300 },
+        {
+          metric: 'AWS/SQS ApproximateNumberOfMessagesVisible Maximum messages',
+          dimensions: { QueueName: `${logicalIdOf(queue)}.QueueName` },
+          period: 300,
+        },
       ]);
     });
   });
@@ -261,7 +300,10 @@ describe('PurpleFleaDashboard', () => {
   test('the dashboard adds one resource, the dashboard, and changes no other', () => {
     const without = Template.fromStack(allFour().stack).toJSON().Resources;
     const { stack, trader, bonus, payout, holds } = allFour();
-    const dashboard = new PurpleFleaDashboard(stack, 'Dashboard', { monitored: [trader, bonus, payout, holds], dashboardName: 'purpleflea' });
+    const dashboard = new PurpleFleaDashboard(stack, 'Dashboard', {
+      monitored: [trader, bonus, payout, holds],
+      dashboardName: 'purpleflea',
+    });
     const withDashboard = Template.fromStack(stack).toJSON().Resources;
     const added = Object.keys(withDashboard).filter((id) => !(id in without));
     expect(added.map((id) => withDashboard[id].Type)).toEqual(['AWS::CloudWatch::Dashboard']);
@@ -275,10 +317,15 @@ describe('PurpleFleaDashboard', () => {
       public readonly fn: lambda.Function;
       constructor(scope: Construct, id: string) {
         super(scope, id);
-        this.fn = new lambda.Function(this, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>{}') });
+        this.fn = new lambda.Function(this, 'Fn', {
+          runtime: lambda.Runtime.NODEJS_22_X,
+          handler: 'index.handler',
+          code: lambda.Code.fromInline('exports.handler=async()=>{}'),
+        });
       }
       public monitoring(): MoneyActionMonitoring {
-        const metric = (metricName: string) => new cloudwatch.Metric({ namespace: 'Mine', metricName, dimensionsMap: { Fn: this.fn.functionName } });
+        const metric = (metricName: string) =>
+          new cloudwatch.Metric({ namespace: 'Mine', metricName, dimensionsMap: { Fn: this.fn.functionName } });
         return {
           kind: 'Refunds',
           actionName: 'refunds',
@@ -304,7 +351,10 @@ describe('PurpleFleaDashboard', () => {
       'Mine RefundRejected Sum',
       'Mine RefundUnknown Sum',
     ]);
-    expect(widget(section, 'Latency (ms)').metrics.map((m) => `${m.metricName} ${m.stat}`)).toEqual(['RefundLatency p50', 'RefundLatency p99']);
+    expect(widget(section, 'Latency (ms)').metrics.map((m) => `${m.metricName} ${m.stat}`)).toEqual([
+      'RefundLatency p50',
+      'RefundLatency p99',
+    ]);
     expect(section.widgets.map((w) => w.title)).not.toContain('Dead-letter queue: messages waiting');
   });
 });
@@ -313,7 +363,11 @@ describe('monitoring(): the metrics a construct offers, for alarms of your own',
   test("PredictToTrade's: the sum of its counts and amounts, p99 of its latencies, over 5 minutes", () => {
     const { trader } = allFour();
     const m = trader.monitoring();
-    expect([m.actionsUnknown, m.amountUsdc, m.apiLatency, m.sageMakerLatency!].map((metric) => `${metric.metricName} ${metric.statistic} ${metric.period.toMinutes()}`)).toEqual([
+    expect(
+      [m.actionsUnknown, m.amountUsdc, m.apiLatency, m.sageMakerLatency!].map(
+        (metric) => `${metric.metricName} ${metric.statistic} ${metric.period.toMinutes()}`,
+      ),
+    ).toEqual([
       `${PREDICT_TO_TRADE_METRICS.ordersUnknown} Sum 5`,
       `${PREDICT_TO_TRADE_METRICS.notionalUsdc} Sum 5`,
       `${PREDICT_TO_TRADE_METRICS.apiLatency} p99 5`,
@@ -324,7 +378,7 @@ describe('monitoring(): the metrics a construct offers, for alarms of your own',
     expect(m.stateMachine).toBeUndefined();
   });
 
-  test("the unknown-outcomes alarm watches the same metric the dashboard shows", () => {
+  test('the unknown-outcomes alarm watches the same metric the dashboard shows', () => {
     const { stack, payout } = allFour();
     const alarm = Template.fromStack(stack).toJSON().Resources[logicalIdOf(payout.unknownOutcomesAlarm)].Properties;
     const metric = payout.monitoring().actionsUnknown;
@@ -341,9 +395,17 @@ describe('PurpleFleaDashboard validation', () => {
   };
 
   test.each([
-    ['a dashboard name with a space', { dashboardName: 'money moved' }, `PurpleFleaDashboard 'Dashboard': dashboardName must be 1 to 255 letters, digits, "-" or "_", got "money moved"`],
+    [
+      'a dashboard name with a space',
+      { dashboardName: 'money moved' },
+      `PurpleFleaDashboard 'Dashboard': dashboardName must be 1 to 255 letters, digits, "-" or "_", got "money moved"`,
+    ],
     ['an empty dashboard name', { dashboardName: '' }, 'dashboardName must be 1 to 255 letters, digits, "-" or "_", got ""'],
-    ['a dashboard name of 256 characters', { dashboardName: 'a'.repeat(256) }, `dashboardName must be 1 to 255 letters, digits, "-" or "_", got "${'a'.repeat(256)}"`],
+    [
+      'a dashboard name of 256 characters',
+      { dashboardName: 'a'.repeat(256) },
+      `dashboardName must be 1 to 255 letters, digits, "-" or "_", got "${'a'.repeat(256)}"`,
+    ],
     ['a period of 90 seconds', { period: Duration.seconds(90) }, 'period must be a whole number of minutes, got 1 minute 30 seconds'],
     ['a period of 30 seconds', { period: Duration.seconds(30) }, 'period must be between 1 minute and 1 day, got 30 seconds'],
     ['a period of 2 days', { period: Duration.days(2) }, 'period must be between 1 minute and 1 day, got 2 days'],

@@ -61,7 +61,9 @@ describe('the sample app', () => {
     const stack = buildSampleApp().node.findChild(SAMPLE_STACK_NAME) as Stack;
     const scores = stack.node.findChild('Scores').node.defaultChild as s3.CfnBucket;
     const payouts = stack.node.findChild('Payouts') as BatchPayout;
-    const rule = Object.values(template.findResources('AWS::Events::Rule')).find((r: any) => r.Properties.EventPattern?.source?.[0] === 'aws.s3') as any;
+    const rule = Object.values(template.findResources('AWS::Events::Rule')).find(
+      (r: any) => r.Properties.EventPattern?.source?.[0] === 'aws.s3',
+    ) as any;
     expect(rule.Properties.EventPattern.detail).toEqual({
       bucket: { name: [{ Ref: stack.getLogicalId(scores) }] },
       object: { key: [{ prefix: 'scores/' }] },
@@ -83,7 +85,9 @@ describe('the sample app', () => {
       return {
         detail: rule.Properties.EventPattern.detail,
         transformJobs: JSON.stringify(template).match(/:transform-job\/[^"]*/g),
-        reads: prepareAccess.Properties.PolicyDocument.Statement.filter((st: any) => st.Action === 's3:GetObject').map((st: any) => st.Resource),
+        reads: prepareAccess.Properties.PolicyDocument.Statement.filter((st: any) => st.Action === 's3:GetObject').map(
+          (st: any) => st.Resource,
+        ),
         transformOutput,
         holds,
       };
@@ -124,7 +128,14 @@ describe('the sample app', () => {
 
   test('dryRun=false from context reaches every function that has a dry run', () => {
     const handlers = libraryHandlers(sampleTemplate({ dryRun: 'false' }));
-    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual(['false', 'false', 'false', 'false', 'false', 'false']);
+    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual([
+      'false',
+      'false',
+      'false',
+      'false',
+      'false',
+      'false',
+    ]);
   });
 
   test('runs cdk-nag at synth: an unprotected queue added to it fails synthesis', () => {
@@ -170,7 +181,7 @@ describe('the sample app', () => {
     template.hasOutput('DashboardName', { Value: { Ref: id } });
   });
 
-  test('finding 10: no role may put ledger items; each reads and updates single records of its own construct\'s kinds of keys only', () => {
+  test("finding 10: no role may put ledger items; each reads and updates single records of its own construct's kinds of keys only", () => {
     const stack = buildSampleApp().node.findChild(SAMPLE_STACK_NAME) as Stack;
     const template = Template.fromStack(stack);
     // Anywhere in the template: no handler puts a ledger item, so no role may.
@@ -185,7 +196,10 @@ describe('the sample app', () => {
       }
     };
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
-      collect(policy.Properties.Roles.map((role: any) => role.Ref), policy.Properties.PolicyDocument);
+      collect(
+        policy.Properties.Roles.map((role: any) => role.Ref),
+        policy.Properties.PolicyDocument,
+      );
     }
     for (const [roleId, role] of Object.entries(template.findResources('AWS::IAM::Role'))) {
       for (const inline of role.Properties.Policies ?? []) collect([roleId], inline.PolicyDocument);
@@ -283,19 +297,28 @@ describe('the sample app on the services profile (-c api=services)', () => {
     expect(Object.keys(gateway).sort()).toEqual(Object.keys(services).sort());
     for (const variables of Object.values(gateway)) {
       expect(variables.PF_BASE_URL).toBe('https://api.purpleflea.com');
-      expect(Object.keys(variables).filter((name) => /^(PF_API_PROFILE|PF_ESCROW_URL|PF_TRADING_|COIN$|LEVERAGE$|ESCROW_TIMEOUT_HOURS$)/.test(name))).toEqual([]);
+      expect(
+        Object.keys(variables).filter((name) =>
+          /^(PF_API_PROFILE|PF_ESCROW_URL|PF_TRADING_|COIN$|LEVERAGE$|ESCROW_TIMEOUT_HOURS$)/.test(name),
+        ),
+      ).toEqual([]);
     }
     // -c api=gateway is the default.
     expect(sampleTemplate({ api: 'gateway' }).toJSON()).toEqual(sampleTemplate().toJSON());
   });
 
-  test("the trader trades BTC at leverage 1; bonuses go to the placeholder seller (or -c sellerAgentId) and time out after 30 days, holds after 7", () => {
+  test('the trader trades BTC at leverage 1; bonuses go to the placeholder seller (or -c sellerAgentId) and time out after 30 days, holds after 7', () => {
     const variablesOf = (context: { [key: string]: any }, service: string) =>
       Object.values(sampleTemplate(context).findResources('AWS::Lambda::Function'))
         .map((f: any) => f.Properties.Environment?.Variables)
         .filter((v) => v?.POWERTOOLS_SERVICE_NAME === service && v.PF_SECRET_ARN !== undefined);
     expect(variablesOf({ api: 'services' }, 'predict-to-trade')).toEqual([
-      expect.objectContaining({ COIN: 'BTC', LEVERAGE: '1', PF_TRADING_KEY_FIELD: 'trading_key', PF_TRADING_AGENT_ID_FIELD: 'trading_agent_id' }),
+      expect.objectContaining({
+        COIN: 'BTC',
+        LEVERAGE: '1',
+        PF_TRADING_KEY_FIELD: 'trading_key',
+        PF_TRADING_AGENT_ID_FIELD: 'trading_agent_id',
+      }),
     ]);
     expect(variablesOf({ api: 'services' }, 'training-bonus-escrow')).toEqual([
       expect.objectContaining({ SELLER_TEMPLATE: SAMPLE_SERVICES_SELLER, ESCROW_TIMEOUT_HOURS: '720' }),
@@ -308,7 +331,9 @@ describe('the sample app on the services profile (-c api=services)', () => {
   });
 
   test('-c tradingSecretName: the trading key in a secret of its own, which only the trader may read', () => {
-    const stack = buildSampleApp({ api: 'services', tradingSecretName: 'prod/purpleflea-trading' }).node.findChild(SAMPLE_STACK_NAME) as Stack;
+    const stack = buildSampleApp({ api: 'services', tradingSecretName: 'prod/purpleflea-trading' }).node.findChild(
+      SAMPLE_STACK_NAME,
+    ) as Stack;
     const template = Template.fromStack(stack);
     const trader = stack.node.findChild('Trader') as PredictToTrade;
     const traderRole = stack.getLogicalId(trader.lambdaFunction.role!.node.defaultChild as iam.CfnRole);

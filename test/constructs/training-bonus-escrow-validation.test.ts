@@ -20,7 +20,9 @@ describe('TrainingBonusEscrow: one error per invalid prop', () => {
   });
 
   test('trainingJobNamePrefix must not be empty', () => {
-    expect(build({ trainingJobNamePrefix: '' })).toThrow(/trainingJobNamePrefix must be a non-empty start of a training job name.*, got ""/);
+    expect(build({ trainingJobNamePrefix: '' })).toThrow(
+      /trainingJobNamePrefix must be a non-empty start of a training job name.*, got ""/,
+    );
   });
 
   test('metricName must not be empty', () => {
@@ -49,9 +51,14 @@ describe('TrainingBonusEscrow: one error per invalid prop', () => {
   });
 
   test('bonusTiers amounts must be positive', () => {
-    expect(build({ bonusTiers: [{ threshold: 0.9, amountUsdc: 50 }, { threshold: 0.5, amountUsdc: 0 }] })).toThrow(
-      /bonusTiers\[1\]\.amountUsdc must be a number greater than 0, got 0/,
-    );
+    expect(
+      build({
+        bonusTiers: [
+          { threshold: 0.9, amountUsdc: 50 },
+          { threshold: 0.5, amountUsdc: 0 },
+        ],
+      }),
+    ).toThrow(/bonusTiers\[1\]\.amountUsdc must be a number greater than 0, got 0/);
   });
 
   test('bonusTiers amounts must not exceed maxBonusUsdc', () => {
@@ -91,8 +98,16 @@ describe('TrainingBonusEscrow: one error per invalid prop', () => {
   });
 
   test.each([
-    ['an opening brace without its closing one', 'approved:{jobName', /conditionTemplate has an unbalanced "\{" at position 9, got "approved:\{jobName"/],
-    ['a closing brace without its opening one', 'approved:jobName}', /conditionTemplate has an unbalanced "\}" at position 16, got "approved:jobName\}"/],
+    [
+      'an opening brace without its closing one',
+      'approved:{jobName',
+      /conditionTemplate has an unbalanced "\{" at position 9, got "approved:\{jobName"/,
+    ],
+    [
+      'a closing brace without its opening one',
+      'approved:jobName}',
+      /conditionTemplate has an unbalanced "\}" at position 16, got "approved:jobName\}"/,
+    ],
     ['a nested brace', 'agt_{{jobName}}', /sellerTemplate has an unbalanced "\{" at position 4, got "agt_\{\{jobName\}\}"/],
   ])('templates must balance their braces: %s', (_name, template, error) => {
     const prop = template.startsWith('agt_') ? 'sellerTemplate' : 'conditionTemplate';
@@ -112,7 +127,9 @@ describe('TrainingBonusEscrow: one error per invalid prop', () => {
   test('functionOptions.role cannot be set', () => {
     const stack = newStack();
     const role = new iam.Role(stack, 'Mine', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    expect(build({ functionOptions: { role } }, stack)).toThrow(/functionOptions.role cannot be set: the function gets its own least-privilege role/);
+    expect(build({ functionOptions: { role } }, stack)).toThrow(
+      /functionOptions.role cannot be set: the function gets its own least-privilege role/,
+    );
   });
 
   test('functionOptions.logGroup cannot be set', () => {

@@ -330,7 +330,11 @@ describe('TrainingBonusEscrow: permissions', () => {
         PolicyDocument: {
           Version: '2012-10-17',
           Statement: [
-            { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logicalIdOf(escrow.logGroup), 'Arn'] } },
+            {
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: { 'Fn::GetAtt': [logicalIdOf(escrow.logGroup), 'Arn'] },
+            },
           ],
         },
       },
@@ -390,7 +394,11 @@ describe('TrainingBonusEscrow: permissions', () => {
   });
 
   test.each([
-    ['a bus created in the stack', (stack: Stack) => new events.EventBus(stack, 'Releases'), (bus: events.IEventBus) => ({ 'Fn::GetAtt': [logicalIdOf(bus), 'Arn'] })],
+    [
+      'a bus created in the stack',
+      (stack: Stack) => new events.EventBus(stack, 'Releases'),
+      (bus: events.IEventBus) => ({ 'Fn::GetAtt': [logicalIdOf(bus), 'Arn'] }),
+    ],
     ['a bus imported by ARN', (stack: Stack) => events.EventBus.fromEventBusArn(stack, 'Releases', CUSTOM_BUS_ARN), () => CUSTOM_BUS_ARN],
   ])('with %s, PutEvents is allowed on exactly that bus', (_name, makeBus, arnOf) => {
     const stack = newStack();
@@ -496,7 +504,15 @@ describe('TrainingBonusEscrow: beside other constructs', () => {
             Resource: {
               'Fn::Join': [
                 '',
-                ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':training-job/churn-*'],
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':sagemaker:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':training-job/churn-*',
+                ],
               ],
             },
           },

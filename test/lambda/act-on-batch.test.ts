@@ -93,7 +93,13 @@ test('at a slow pace, a row claims before its long wait, so a rerun of done rows
   try {
     // Half a request a second: the second row's slot is two seconds away.
     const handler = handlerWith(new ActionLedger({ tableName: TABLE, client: dynamoClient }), 0.5, 2);
-    const event = { Items: [{ line: 2, to: 'agt_slow_a' }, { line: 3, to: 'agt_slow_b' }], BatchInput: { runId: 'slow' } };
+    const event = {
+      Items: [
+        { line: 2, to: 'agt_slow_a' },
+        { line: 3, to: 'agt_slow_b' },
+      ],
+      BatchInput: { runId: 'slow' },
+    };
     const first = await handler(event, lambdaContext() as any);
     expect(first.rows.map((row) => row.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
 
@@ -130,7 +136,9 @@ test("one row's ledger failure is that row's status: the other rows are paid, co
       ['agt_d', 'SUCCEEDED'],
     ]);
     expect(result.rows[1].error).toBe('not sent: Error: InternalServerError (a rerun sends it)');
-    expect(sandbox.committed(WALLET_TRANSFER_PATH).map((t) => t.body.to_agent)).toEqual(expect.arrayContaining(['agt_a', 'agt_c', 'agt_d']));
+    expect(sandbox.committed(WALLET_TRANSFER_PATH).map((t) => t.body.to_agent)).toEqual(
+      expect.arrayContaining(['agt_a', 'agt_c', 'agt_d']),
+    );
     expect(output.metric('Ok')).toBe(3);
     expect(output.metric('Rejected')).toBe(1);
     // The row output keeps the API's ids only, so a batch of 1,000 stays under Step Functions' payload limit.
@@ -147,7 +155,9 @@ test('recordableResponse keeps the whole answer unless it is too large for a led
 });
 
 test('compactResponse keeps ids and status, short', () => {
-  expect(compactResponse({ transfer_id: 'tx_1', status: 'done', _info: { a: 1 }, memo: 'long text', id: 7, note_id: 'x'.repeat(300) })).toEqual({
+  expect(
+    compactResponse({ transfer_id: 'tx_1', status: 'done', _info: { a: 1 }, memo: 'long text', id: 7, note_id: 'x'.repeat(300) }),
+  ).toEqual({
     transfer_id: 'tx_1',
     status: 'done',
     id: 7,

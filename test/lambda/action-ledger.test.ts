@@ -262,7 +262,10 @@ describe('ActionLedger cap reservation on the record', () => {
 
   test('the claim records the counter and cents it reserves on; a later attempt without a cap clears them', async () => {
     const actionKey = key();
-    const first = await ledger().claim(actionKey, { ...claim('SENDING'), cap: { counterKey: 'v1:daily-notional:t:2026-11-28', cents: 500 } });
+    const first = await ledger().claim(actionKey, {
+      ...claim('SENDING'),
+      cap: { counterKey: 'v1:daily-notional:t:2026-11-28', cents: 500 },
+    });
     if (!first.claimed) throw new Error('expected a claim');
     expect(await ledger().get(actionKey)).toMatchObject({ capCounterKey: 'v1:daily-notional:t:2026-11-28', capReservedCents: 500 });
     await ledger().recordOutcome(actionKey, first.claimToken, 'REJECTED', { error: 'rate_limited' });

@@ -123,14 +123,18 @@ describe('planHold (FraudHoldEscrow Act)', () => {
     ['no fraud score', { fraud_score: '' }],
     ['a zero amount', { amount_usdc: '0' }],
   ])('%s is INVALID, malformed', (_name, overrides) => {
-    expect(planHold(item(overrides), BATCH, rules, GATEWAY_PROFILE).invalid).toBe(`malformed batch item ${JSON.stringify(item(overrides))}`);
+    expect(planHold(item(overrides), BATCH, rules, GATEWAY_PROFILE).invalid).toBe(
+      `malformed batch item ${JSON.stringify(item(overrides))}`,
+    );
   });
 
   test('the caps are checked again; disabled and dry run hold nothing', () => {
     expect(planHold(item({ amount_usdc: '1000.01' }), BATCH, rules, GATEWAY_PROFILE).invalid).toBe(
       'amount_usdc 1000.01 is over maxHoldUsdc 1000: input.csv is not what Prepare checked; not held',
     );
-    expect(planHold(item(), BATCH, { ...rules, enabled: false }, GATEWAY_PROFILE)).toMatchObject({ skipped: 'disabled (enabled: false): nothing is held' });
+    expect(planHold(item(), BATCH, { ...rules, enabled: false }, GATEWAY_PROFILE)).toMatchObject({
+      skipped: 'disabled (enabled: false): nothing is held',
+    });
     expect(planHold(item(), BATCH, { ...rules, dryRun: true }, GATEWAY_PROFILE)).toMatchObject({
       skipped: 'dry run: would hold 250.00 USDC from agt_buyer for agt_seller',
     });

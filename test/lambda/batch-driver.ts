@@ -39,10 +39,16 @@ export async function driveRun(s3: FakeS3, handlers: BatchHandlers, runId: strin
   // The Map's CSV reader, as AWS documents it (a model that refuses what the documentation leaves open).
   const items = readCsvAsStepFunctions(s3.getObject(bucket, prepared.inputKey)!) as unknown as ActBatchEvent['Items'];
 
-  const batchInput: BatchInput = { runId, sourceBucket: prepared.source.bucket, sourceKey: prepared.source.key, sourceEtag: prepared.source.etag };
+  const batchInput: BatchInput = {
+    runId,
+    sourceBucket: prepared.source.bucket,
+    sourceKey: prepared.source.key,
+    sourceEtag: prepared.source.etag,
+  };
   const size = options.itemsPerBatch ?? 100;
   const batches: ActBatchEvent[] = [];
-  for (let start = 0; start < items.length; start += size) batches.push({ Items: items.slice(start, start + size), BatchInput: batchInput });
+  for (let start = 0; start < items.length; start += size)
+    batches.push({ Items: items.slice(start, start + size), BatchInput: batchInput });
 
   const children = await mapWithConcurrency(batches, options.maxConcurrency ?? 10, async (batch): Promise<ChildExecutionResult> => {
     try {
@@ -65,11 +71,23 @@ export async function driveRun(s3: FakeS3, handlers: BatchHandlers, runId: strin
     resultFiles[status].push({ Key: key, Size: body.length });
   }
   const manifestKey = `${resultsPrefix}/manifest.json`;
-  s3.putObject(bucket, manifestKey, JSON.stringify({ DestinationBucket: bucket, MapRunArn: `arn:aws:states:us-east-1:123456789012:mapRun:x/${runId}`, ResultFiles: resultFiles }));
+  s3.putObject(
+    bucket,
+    manifestKey,
+    JSON.stringify({
+      DestinationBucket: bucket,
+      MapRunArn: `arn:aws:states:us-east-1:123456789012:mapRun:x/${runId}`,
+      ResultFiles: resultFiles,
+    }),
+  );
 
-  const summary = await handlers.summarize({ ...prepared, mapResult: { ResultWriterDetails: { Bucket: bucket, Key: manifestKey } } }, lambdaContext(300_000));
+  const summary = await handlers.summarize(
+    { ...prepared, mapResult: { ResultWriterDetails: { Bucket: bucket, Key: manifestKey } } },
+    lambdaContext(300_000),
+  );
   // The JSON Lines log and its summary, read whole (rows in line order): the shape of 0.1.0's payout_log.json.
-  if (options.logFile !== undefined && !summary.log.endsWith(`/${options.logFile}`)) throw new Error(`Summarize wrote ${summary.log}, not ${options.logFile}`);
+  if (options.logFile !== undefined && !summary.log.endsWith(`/${options.logFile}`))
+    throw new Error(`Summarize wrote ${summary.log}, not ${options.logFile}`);
   const read = (uri: string) => {
     const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri)!;
     return s3.getObject(match[1], match[2])!.toString('utf8');

@@ -6,7 +6,11 @@
  */
 import { payoutActionKey } from '../../lambda/shared/action-keys';
 import { batchSummarizeEnvironment } from '../../lib/private/contracts/batch-engine';
-import { BATCH_PAYOUT_METRICS as METRIC, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment } from '../../lib/private/contracts/batch-payout-env';
+import {
+  BATCH_PAYOUT_METRICS as METRIC,
+  batchPayoutPayEnvironment,
+  batchPayoutPrepareEnvironment,
+} from '../../lib/private/contracts/batch-payout-env';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { faultMix, seededRandom } from '../support/fault-mix';
 import { defaultPayoutPrepareSettings } from '../support/handler-settings';
@@ -44,7 +48,17 @@ function handlers(requestsPerSecond: number): BatchHandlers {
     }).handler,
     act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('batch-payout-pay', {
       ...service,
-      ...handlerEnvironment(harness, batchPayoutPayEnvironment({ requestsPerSecond, concurrency: 4, dryRun: false, enabled: true, maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 1_000_000 })),
+      ...handlerEnvironment(
+        harness,
+        batchPayoutPayEnvironment({
+          requestsPerSecond,
+          concurrency: 4,
+          dryRun: false,
+          enabled: true,
+          maxPayoutPerAgentUsdc: 1000,
+          maxBatchTotalUsdc: 1_000_000,
+        }),
+      ),
     }).handler,
     summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('batch-payout-summarize', {
       ...service,

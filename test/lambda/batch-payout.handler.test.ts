@@ -1,11 +1,26 @@
-import { BATCH_PAYOUT_METRICS as METRIC, batchPayoutPayEnvironment, batchPayoutPrepareEnvironment, BatchPayoutPrepareSettings, PAYOUT_COMPLETED_EVENT } from '../../lib/private/contracts/batch-payout-env';
+import {
+  BATCH_PAYOUT_METRICS as METRIC,
+  batchPayoutPayEnvironment,
+  batchPayoutPrepareEnvironment,
+  BatchPayoutPrepareSettings,
+  PAYOUT_COMPLETED_EVENT,
+} from '../../lib/private/contracts/batch-payout-env';
 import { batchSummarizeEnvironment } from '../../lib/private/contracts/batch-engine';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { faultMix, seededRandom } from '../support/fault-mix';
 import { defaultPayoutPrepareSettings } from '../support/handler-settings';
 import { WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
 import { BatchHandlers, driveRun } from './batch-driver';
-import { AGENT_ID, captureOutput, Harness, handlerEnvironment, lambdaContext, loadBundledHandler, readLedger, startHarness } from './handler-harness';
+import {
+  AGENT_ID,
+  captureOutput,
+  Harness,
+  handlerEnvironment,
+  lambdaContext,
+  loadBundledHandler,
+  readLedger,
+  startHarness,
+} from './handler-harness';
 
 const SOURCE_BUCKET = 'model-scores';
 const OUTPUT_BUCKET = 'payout-runs';
@@ -17,7 +32,9 @@ let harness: Harness;
 let output: ReturnType<typeof captureOutput>;
 let fileCounter = 0;
 
-function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryRun?: boolean; requestsPerSecond?: number; enabled?: boolean } = {}): BatchHandlers {
+function handlers(
+  options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryRun?: boolean; requestsPerSecond?: number; enabled?: boolean } = {},
+): BatchHandlers {
   const service = { POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
   const dryRun = options.dryRun ?? false;
   // Pay is told the same caps as Prepare, as the construct does.
@@ -29,7 +46,17 @@ function handlers(options: { prepare?: Partial<BatchPayoutPrepareSettings>; dryR
     }).handler,
     act: loadBundledHandler<{ handler: BatchHandlers['act'] }>('batch-payout-pay', {
       ...service,
-      ...handlerEnvironment(harness, batchPayoutPayEnvironment({ requestsPerSecond: options.requestsPerSecond ?? 2000, concurrency: 5, dryRun, enabled: options.enabled ?? true, maxPayoutPerAgentUsdc, maxBatchTotalUsdc })),
+      ...handlerEnvironment(
+        harness,
+        batchPayoutPayEnvironment({
+          requestsPerSecond: options.requestsPerSecond ?? 2000,
+          concurrency: 5,
+          dryRun,
+          enabled: options.enabled ?? true,
+          maxPayoutPerAgentUsdc,
+          maxBatchTotalUsdc,
+        }),
+      ),
     }).handler,
     summarize: loadBundledHandler<{ handler: BatchHandlers['summarize'] }>('batch-payout-summarize', {
       ...service,
@@ -89,14 +116,27 @@ describe('BatchPayout: a scored CSV becomes payouts, each agent paid once', () =
     ]);
     expect(log.rows[0].result).toEqual(expect.objectContaining({ transfer_id: expect.any(String) }));
     expect(log.rows[3].error).toBe('score "abc" is not a number');
-    expect(log.totals).toMatchObject({ rows: 5, SUCCEEDED: { rows: 3, amountUsdc: 37.34 }, SKIPPED: { rows: 1, amountUsdc: 0.01 }, INVALID: { rows: 1, amountUsdc: 0 } });
+    expect(log.totals).toMatchObject({
+      rows: 5,
+      SUCCEEDED: { rows: 3, amountUsdc: 37.34 },
+      SKIPPED: { rows: 1, amountUsdc: 0.01 },
+      INVALID: { rows: 1, amountUsdc: 0 },
+    });
     expect(summary.log).toBe(`s3://${OUTPUT_BUCKET}/${prepared.runFolder.prefix}/payout_log.jsonl`);
     expect(summary.summary).toBe(`s3://${OUTPUT_BUCKET}/${prepared.runFolder.prefix}/payout_summary.json`);
 
     const announced = harness.aws.putEvents.slice(putEventsBefore);
     expect(announced).toHaveLength(1);
-    expect(announced[0]).toMatchObject({ Source: PAYOUT_COMPLETED_EVENT.source, DetailType: PAYOUT_COMPLETED_EVENT.detailType, EventBusName: BUS_ARN });
-    expect(JSON.parse(announced[0].Detail!)).toMatchObject({ log: summary.log, summary: summary.summary, totals: { SUCCEEDED: { rows: 3 } } });
+    expect(announced[0]).toMatchObject({
+      Source: PAYOUT_COMPLETED_EVENT.source,
+      DetailType: PAYOUT_COMPLETED_EVENT.detailType,
+      EventBusName: BUS_ARN,
+    });
+    expect(JSON.parse(announced[0].Detail!)).toMatchObject({
+      log: summary.log,
+      summary: summary.summary,
+      totals: { SUCCEEDED: { rows: 3 } },
+    });
 
     const ledgerRecord = await readLedger(harness, `v1:payout:${source.bucket}/${source.key}:${source.etag}:agt_bob`);
     expect(ledgerRecord).toMatchObject({ state: 'SUCCEEDED', amountUsdc: 12.34 });
@@ -105,7 +145,13 @@ describe('BatchPayout: a scored CSV becomes payouts, each agent paid once', () =
   test('running the same file again pays no one twice; a REJECTED row is tried again', async () => {
     const source = upload('agent_id,score\nagt_r1,1\nagt_r2,1\nagt_r3,1\n');
     harness.sandbox.injectFaults(WALLET_TRANSFER_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
-    const first = await driveRun(harness.s3, handlers(), runId(), { bucket: source.bucket, key: source.key }, { itemsPerBatch: 1, maxConcurrency: 1 });
+    const first = await driveRun(
+      harness.s3,
+      handlers(),
+      runId(),
+      { bucket: source.bucket, key: source.key },
+      { itemsPerBatch: 1, maxConcurrency: 1 },
+    );
     expect(first.log.totals).toMatchObject({ SUCCEEDED: { rows: 2 }, REJECTED: { rows: 1 } });
     expect(transfers()).toHaveLength(2);
 
@@ -150,7 +196,12 @@ describe('BatchPayout: a scored CSV becomes payouts, each agent paid once', () =
 
   test('rows of a batch that never ran are REJECTED (not attempted) in the log, from the ledger', async () => {
     const source = upload('agent_id,score\nagt_f1,1\nagt_f2,1\n');
-    const failing = { ...handlers(), act: async () => { throw new Error('Lambda.ServiceException'); } };
+    const failing = {
+      ...handlers(),
+      act: async () => {
+        throw new Error('Lambda.ServiceException');
+      },
+    };
     const { log, children } = await driveRun(harness.s3, failing, runId(), { bucket: source.bucket, key: source.key });
     expect(children.map((child) => child.Status)).toEqual(['FAILED']);
     expect(log.rows.map((row: any) => [row.status, row.error])).toEqual([
@@ -194,7 +245,9 @@ describe('BatchPayout: files that pay no one', () => {
 
   test('enabled: false fails Prepare: nothing is paid', async () => {
     const source = upload('agent_id,score\nagt_x,1\n');
-    await expect(driveRun(harness.s3, handlers({ prepare: { enabled: false } }), runId(), source)).rejects.toThrow('BatchPayout is disabled');
+    await expect(driveRun(harness.s3, handlers({ prepare: { enabled: false } }), runId(), source)).rejects.toThrow(
+      'BatchPayout is disabled',
+    );
     expect(harness.sandbox.calls).toHaveLength(0);
   });
 
@@ -224,7 +277,11 @@ describe('finding 5: enabled: false stops Pay too, not only Prepare', () => {
     // Nothing claimed: enabling the construct again and rerunning the file pays each row once.
     expect(await readLedger(harness, `v1:payout:${source.bucket}/${source.key}:${source.etag}:agt_off_1`)).toBeUndefined();
     await driveRun(harness.s3, handlers(), runId(), source);
-    expect(transfers().map((t) => t.body.to_agent).sort()).toEqual(['agt_off_1', 'agt_off_2']);
+    expect(
+      transfers()
+        .map((t) => t.body.to_agent)
+        .sort(),
+    ).toEqual(['agt_off_1', 'agt_off_2']);
   });
 
   test('finding 5: a redrive (the Map again, without Prepare) after the construct was disabled pays no one', async () => {
@@ -234,7 +291,9 @@ describe('finding 5: enabled: false stops Pay too, not only Prepare', () => {
       BatchInput: { runId: 'r', sourceBucket: 'b', sourceKey: `redrive-${Date.now()}`, sourceEtag: 'e' },
     };
     const result = (await pay(batch, lambdaContext())) as { rows: any[] };
-    expect(result.rows).toEqual([expect.objectContaining({ line: 2, status: 'SKIPPED', error: 'disabled (enabled: false): nothing is paid', amount_usdc: 10 })]);
+    expect(result.rows).toEqual([
+      expect.objectContaining({ line: 2, status: 'SKIPPED', error: 'disabled (enabled: false): nothing is paid', amount_usdc: 10 }),
+    ]);
     expect(harness.sandbox.calls).toHaveLength(0);
     expect(output.metric(METRIC.payoutsSkipped)).toBe(1);
   });
@@ -257,11 +316,22 @@ describe('finding 11: Pay does not trust input.csv', () => {
   test('finding 11: a row raised past maxPayoutPerAgentUsdc, or given sub-cent digits, after Prepare is INVALID with the reason; nothing is sent for it', async () => {
     const source = upload('agent_id,score\nagt_cap_ok,1\nagt_cap_raised,2\nagt_cap_cents,3\n');
     const all = handlers({ prepare: { maxPayoutPerAgentUsdc: 100 } });
-    const { log } = await driveRun(harness.s3, tamperedAfterPrepare(all, (csv) => csv.replace('agt_cap_raised,2,20.00', 'agt_cap_raised,2,5000.00').replace('agt_cap_cents,3,30.00', 'agt_cap_cents,3,30.004')), runId(), source);
+    const { log } = await driveRun(
+      harness.s3,
+      tamperedAfterPrepare(all, (csv) =>
+        csv.replace('agt_cap_raised,2,20.00', 'agt_cap_raised,2,5000.00').replace('agt_cap_cents,3,30.00', 'agt_cap_cents,3,30.004'),
+      ),
+      runId(),
+      source,
+    );
     expect(transfers().map((t) => [t.body.to_agent, t.body.amount])).toEqual([['agt_cap_ok', 10]]);
     expect(log.rows.map((row: any) => [row.agent_id, row.status, row.error])).toEqual([
       ['agt_cap_ok', 'SUCCEEDED', undefined],
-      ['agt_cap_raised', 'INVALID', 'amount_usdc 5000.00 is over maxPayoutPerAgentUsdc 100: input.csv is not what Prepare checked; not paid'],
+      [
+        'agt_cap_raised',
+        'INVALID',
+        'amount_usdc 5000.00 is over maxPayoutPerAgentUsdc 100: input.csv is not what Prepare checked; not paid',
+      ],
       ['agt_cap_cents', 'INVALID', 'amount_usdc "30.004" is not an amount in whole cents: input.csv is not what Prepare wrote; not paid'],
     ]);
     expect(await readLedger(harness, `v1:payout:${source.bucket}/${source.key}:${source.etag}:agt_cap_raised`)).toBeUndefined();
@@ -270,10 +340,19 @@ describe('finding 11: Pay does not trust input.csv', () => {
   test('finding 11: a row over the run cap (maxBatchTotalUsdc) on its own is INVALID, whatever the per-row cap', async () => {
     const source = upload('agent_id,score\nagt_run_cap,1\n');
     const all = handlers({ prepare: { maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 500 } });
-    const { log } = await driveRun(harness.s3, tamperedAfterPrepare(all, (csv) => csv.replace('agt_run_cap,1,10.00', 'agt_run_cap,1,800.00')), runId(), source);
+    const { log } = await driveRun(
+      harness.s3,
+      tamperedAfterPrepare(all, (csv) => csv.replace('agt_run_cap,1,10.00', 'agt_run_cap,1,800.00')),
+      runId(),
+      source,
+    );
     expect(transfers()).toHaveLength(0);
     expect(log.rows).toEqual([
-      expect.objectContaining({ agent_id: 'agt_run_cap', status: 'INVALID', error: 'amount_usdc 800.00 is over maxBatchTotalUsdc 500: input.csv is not what Prepare checked; not paid' }),
+      expect.objectContaining({
+        agent_id: 'agt_run_cap',
+        status: 'INVALID',
+        error: 'amount_usdc 800.00 is over maxBatchTotalUsdc 500: input.csv is not what Prepare checked; not paid',
+      }),
     ]);
   });
 });
@@ -290,7 +369,9 @@ function centsOfLogged(amount: number | undefined): bigint {
 describe('finding 7: totals keep every cent', () => {
   test('finding 7: amounts over the largest a row may have are INVALID in Prepare with no amount; the totals reconcile to the cent with the rows', async () => {
     // Two rows of 50,000,000,000,000.02 USDC used to make the INVALID total end in .05; at 1e9 the cents are exact.
-    const source = upload('agent_id,score\nagt_t7_ok,1.234\nagt_t7_big_1,5000000000000.002\nagt_t7_big_2,5000000000000.002\nagt_t7_max,100000000\nagt_t7_max_2,99999999.999\n');
+    const source = upload(
+      'agent_id,score\nagt_t7_ok,1.234\nagt_t7_big_1,5000000000000.002\nagt_t7_big_2,5000000000000.002\nagt_t7_max,100000000\nagt_t7_max_2,99999999.999\n',
+    );
     const { log } = await driveRun(harness.s3, handlers(), runId(), source);
     expect(log.rows.map((row: any) => [row.agent_id, row.status, row.amount_usdc, row.error])).toEqual([
       ['agt_t7_ok', 'SUCCEEDED', 12.34, undefined],
@@ -302,7 +383,9 @@ describe('finding 7: totals keep every cent', () => {
     // Every total, as the file holds it, is the exact sum of its rows' cents.
     for (const status of ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN']) {
       const rows = log.rows.filter((row: any) => row.status === status);
-      expect(centsOfLogged(log.totals[status].amountUsdc)).toBe(rows.reduce((sum: bigint, row: any) => sum + centsOfLogged(row.amount_usdc), 0n));
+      expect(centsOfLogged(log.totals[status].amountUsdc)).toBe(
+        rows.reduce((sum: bigint, row: any) => sum + centsOfLogged(row.amount_usdc), 0n),
+      );
     }
     expect(centsOfLogged(log.totals.amountUsdc)).toBe(199_999_999_999n + 1234n);
   });
@@ -321,7 +404,11 @@ describe('finding 7: totals keep every cent', () => {
 describe('BatchPayout: triggers', () => {
   test('an S3 Object Created event', async () => {
     const source = upload('agent_id,score\nagt_s3,1\n');
-    const event = { source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: source.bucket }, object: { key: source.key } } };
+    const event = {
+      'source': 'aws.s3',
+      'detail-type': 'Object Created',
+      'detail': { bucket: { name: source.bucket }, object: { key: source.key } },
+    };
     const { log } = await driveRun(harness.s3, handlers(), runId(), event);
     expect(log.totals.SUCCEEDED.rows).toBe(1);
   });
@@ -330,7 +417,11 @@ describe('BatchPayout: triggers', () => {
     harness.s3.putObject(SOURCE_BUCKET, 'jobs/score-7/out/scores.csv', 'agent_id,score\nagt_pj,1\n');
     const outputs = { Outputs: [{ OutputName: 'payout', S3Output: { S3Uri: `s3://${SOURCE_BUCKET}/jobs/score-7/out` } }] };
     harness.aws.setProcessingJob('score-7', { ProcessingJobStatus: 'Completed', ProcessingOutputConfig: outputs });
-    const bare = { source: 'aws.sagemaker', 'detail-type': 'SageMaker Processing Job State Change', detail: { ProcessingJobName: 'score-7', ProcessingJobStatus: 'Completed' } };
+    const bare = {
+      'source': 'aws.sagemaker',
+      'detail-type': 'SageMaker Processing Job State Change',
+      'detail': { ProcessingJobName: 'score-7', ProcessingJobStatus: 'Completed' },
+    };
     const { prepared } = await driveRun(harness.s3, handlers(), runId(), bare);
     expect(prepared.source.key).toBe('jobs/score-7/out/scores.csv');
     const withOutputs = { ...bare, detail: { ...bare.detail, ProcessingOutputConfig: outputs } };
@@ -355,7 +446,9 @@ describe('BatchPayout: 10,000 rows end to end, with faults', () => {
     const byStatus = (status: string) => log.rows.filter((row: any) => row.status === status);
     const succeeded = byStatus('SUCCEEDED');
     const unknown = byStatus('UNKNOWN');
-    expect(succeeded.length + unknown.length + byStatus('SKIPPED').length + byStatus('INVALID').length + byStatus('REJECTED').length).toBe(10_000);
+    expect(succeeded.length + unknown.length + byStatus('SKIPPED').length + byStatus('INVALID').length + byStatus('REJECTED').length).toBe(
+      10_000,
+    );
     expect(unknown.length).toBeGreaterThan(0);
 
     // The sandbox's committed transfers are the SUCCEEDED rows plus some of the UNKNOWN ones, and nobody twice.
@@ -370,7 +463,10 @@ describe('BatchPayout: 10,000 rows end to end, with faults', () => {
     const cents = (rowsOfStatus: any[]) => rowsOfStatus.reduce((sum, row) => sum + Math.round((row.amount_usdc ?? 0) * 100), 0);
     expect(Math.round(log.totals.SUCCEEDED.amountUsdc * 100)).toBe(cents(succeeded));
     expect(log.totals.rows).toBe(10_000);
-    const statusCents = ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN'].reduce((sum, s) => sum + Math.round(log.totals[s].amountUsdc * 100), 0);
+    const statusCents = ['SUCCEEDED', 'SKIPPED', 'INVALID', 'REJECTED', 'UNKNOWN'].reduce(
+      (sum, s) => sum + Math.round(log.totals[s].amountUsdc * 100),
+      0,
+    );
     expect(Math.round(log.totals.amountUsdc * 100)).toBe(statusCents);
     const committedForSucceeded = transfers().filter((t) => succeededAgents.has(t.body.to_agent as string));
     expect(committedForSucceeded.reduce((sum, t) => sum + Math.round((t.body.amount as number) * 100), 0)).toBe(cents(succeeded));
@@ -379,9 +475,16 @@ describe('BatchPayout: 10,000 rows end to end, with faults', () => {
     const rejectedBefore = new Set(byStatus('REJECTED').map((row: any) => row.agent_id));
     const transfersBefore = transfers().length;
     const second = await driveRun(harness.s3, handlers(), runId(), source);
-    const added = transfers().slice(transfersBefore).map((t) => t.body.to_agent as string);
+    const added = transfers()
+      .slice(transfersBefore)
+      .map((t) => t.body.to_agent as string);
     for (const agent of added) expect(rejectedBefore.has(agent)).toBe(true);
-    expect(second.log.rows.filter((row: any) => row.status === 'UNKNOWN').map((row: any) => row.agent_id).sort()).toEqual([...unknownAgents].sort());
+    expect(
+      second.log.rows
+        .filter((row: any) => row.status === 'UNKNOWN')
+        .map((row: any) => row.agent_id)
+        .sort(),
+    ).toEqual([...unknownAgents].sort());
     const allPaid = transfers().map((t) => t.body.to_agent as string);
     expect(new Set(allPaid).size).toBe(allPaid.length);
   }, 300_000);
@@ -399,7 +502,14 @@ describe('finding 6: a repeated row is logged with the amount that moved', () =>
     const { log } = await driveRun(harness.s3, handlers({ prepare: { usdPerScorePoint: 15 } }), runId(), source);
     expect(transfers()).toHaveLength(1);
     expect(log.rows).toEqual([
-      expect.objectContaining({ agent_id: 'agt_t6_paid', status: 'SUCCEEDED', repeated: true, amount_usdc: 10, computed_amount_usdc: 15, note }),
+      expect.objectContaining({
+        agent_id: 'agt_t6_paid',
+        status: 'SUCCEEDED',
+        repeated: true,
+        amount_usdc: 10,
+        computed_amount_usdc: 15,
+        note,
+      }),
     ]);
     expect(log.totals).toMatchObject({ SUCCEEDED: { rows: 1, amountUsdc: 10 }, amountUsdc: 10 });
   });
@@ -407,10 +517,22 @@ describe('finding 6: a repeated row is logged with the amount that moved', () =>
   test('finding 6: a repeat Summarize reads from the ledger (its batch did not run) is logged with the recorded amount too', async () => {
     const source = upload('agent_id,score\nagt_t6_ledger,1\n');
     await driveRun(harness.s3, handlers(), runId(), source);
-    const failing = { ...handlers({ prepare: { usdPerScorePoint: 15 } }), act: async () => { throw new Error('Lambda.ServiceException'); } };
+    const failing = {
+      ...handlers({ prepare: { usdPerScorePoint: 15 } }),
+      act: async () => {
+        throw new Error('Lambda.ServiceException');
+      },
+    };
     const { log } = await driveRun(harness.s3, failing, runId(), source);
     expect(log.rows).toEqual([
-      expect.objectContaining({ agent_id: 'agt_t6_ledger', status: 'SUCCEEDED', repeated: true, amount_usdc: 10, computed_amount_usdc: 15, note }),
+      expect.objectContaining({
+        agent_id: 'agt_t6_ledger',
+        status: 'SUCCEEDED',
+        repeated: true,
+        amount_usdc: 10,
+        computed_amount_usdc: 15,
+        note,
+      }),
     ]);
     expect(log.totals).toMatchObject({ SUCCEEDED: { rows: 1, amountUsdc: 10 } });
   });
@@ -431,7 +553,14 @@ describe('BatchPayout: Summarize asks the ledger about rows the Map did not repo
     const all = handlers();
     // The Map's batch reports REJECTED (e.g. out of time) ...
     const rejectingAct = async (batch: any) => ({
-      rows: batch.Items.map((item: any) => ({ line: Number(item.line), agent_id: item.agent_id, score: item.score, amount_usdc: Number(item.amount_usdc), status: 'REJECTED', error: 'not sent: no time left in this batch' })),
+      rows: batch.Items.map((item: any) => ({
+        line: Number(item.line),
+        agent_id: item.agent_id,
+        score: item.score,
+        amount_usdc: Number(item.amount_usdc),
+        status: 'REJECTED',
+        error: 'not sent: no time left in this batch',
+      })),
     });
     // ... while another run of the same file pays the row.
     await driveRun(harness.s3, all, runId(), source);

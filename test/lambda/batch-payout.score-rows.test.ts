@@ -4,7 +4,13 @@ import { normalizedCsv } from '../../lambda/shared/batch/prepare-run';
 import { resolveSource } from '../../lambda/batch-payout-prepare/source-object';
 import { PAYOUT_COLUMNS } from '../../lib/private/contracts/batch-engine';
 
-const rules: ScoreRules = { agentIdColumn: 'agent_id', scoreColumn: 'score', usdPerScorePoint: 10, minPayoutUsdc: 0.01, maxPayoutPerAgentUsdc: 1000 };
+const rules: ScoreRules = {
+  agentIdColumn: 'agent_id',
+  scoreColumn: 'score',
+  usdPerScorePoint: 10,
+  minPayoutUsdc: 0.01,
+  maxPayoutPerAgentUsdc: 1000,
+};
 const statusOf = (file: ReturnType<typeof scoreRows>, line: number) =>
   file.toAct.some((row) => row.line === String(line)) ? 'PAYABLE' : file.notActedOn.find((row) => row.line === line)?.status;
 
@@ -73,9 +79,24 @@ describe('scoreRows: bad rows are INVALID with the field and the value, and the 
     const file = scoreRows('agent_id,score\nagt_at_max,100000000\nagt_over_max,100000000.001\nagt_huge,5000000000000.002\n', rules);
     expect(file.notActedOn).toEqual([
       // At the maximum: an amount (over maxPayoutPerAgentUsdc), exact in cents.
-      expect.objectContaining({ agent_id: 'agt_at_max', status: 'INVALID', amount_usdc: 1_000_000_000, error: 'amount 1000000000.00 is over maxPayoutPerAgentUsdc 1000' }),
-      expect.objectContaining({ agent_id: 'agt_over_max', status: 'INVALID', amount_usdc: undefined, error: 'score 100000000.001 gives an amount over 1000000000 USDC, the largest a row may have' }),
-      expect.objectContaining({ agent_id: 'agt_huge', status: 'INVALID', amount_usdc: undefined, error: 'score 5000000000000.002 gives an amount over 1000000000 USDC, the largest a row may have' }),
+      expect.objectContaining({
+        agent_id: 'agt_at_max',
+        status: 'INVALID',
+        amount_usdc: 1_000_000_000,
+        error: 'amount 1000000000.00 is over maxPayoutPerAgentUsdc 1000',
+      }),
+      expect.objectContaining({
+        agent_id: 'agt_over_max',
+        status: 'INVALID',
+        amount_usdc: undefined,
+        error: 'score 100000000.001 gives an amount over 1000000000 USDC, the largest a row may have',
+      }),
+      expect.objectContaining({
+        agent_id: 'agt_huge',
+        status: 'INVALID',
+        amount_usdc: undefined,
+        error: 'score 5000000000000.002 gives an amount over 1000000000 USDC, the largest a row may have',
+      }),
     ]);
   });
 
@@ -159,8 +180,13 @@ describe('resolveSource', () => {
   const processing = { outputName: 'payout', fileName: 'scores.csv' };
 
   test('a manual start, an S3 Object Created event, a processing job with its outputs', () => {
-    expect(resolveSource({ bucket: 'b', key: 'scores/a.csv' }, processing)).toEqual({ ok: true, location: { kind: 'object', bucket: 'b', key: 'scores/a.csv' } });
-    expect(resolveSource({ source: 'aws.s3', detail: { bucket: { name: 'b' }, object: { key: 'scores/x y.csv', etag: 'e' } } }, processing)).toEqual({
+    expect(resolveSource({ bucket: 'b', key: 'scores/a.csv' }, processing)).toEqual({
+      ok: true,
+      location: { kind: 'object', bucket: 'b', key: 'scores/a.csv' },
+    });
+    expect(
+      resolveSource({ source: 'aws.s3', detail: { bucket: { name: 'b' }, object: { key: 'scores/x y.csv', etag: 'e' } } }, processing),
+    ).toEqual({
       ok: true,
       location: { kind: 'object', bucket: 'b', key: 'scores/x y.csv' },
     });
@@ -168,18 +194,29 @@ describe('resolveSource', () => {
       source: 'aws.sagemaker',
       detail: {
         ProcessingJobName: 'score-42',
-        ProcessingOutputConfig: { Outputs: [{ OutputName: 'other', S3Output: { S3Uri: 's3://x/y' } }, { OutputName: 'payout', S3Output: { S3Uri: 's3://out/jobs/42/' } }] },
+        ProcessingOutputConfig: {
+          Outputs: [
+            { OutputName: 'other', S3Output: { S3Uri: 's3://x/y' } },
+            { OutputName: 'payout', S3Output: { S3Uri: 's3://out/jobs/42/' } },
+          ],
+        },
       },
     };
     expect(resolveSource(job, processing)).toEqual({ ok: true, location: { kind: 'object', bucket: 'out', key: 'jobs/42/scores.csv' } });
   });
 
   test('a processing job event without outputs asks DescribeProcessingJob', () => {
-    expect(resolveSource({ source: 'aws.sagemaker', detail: { ProcessingJobName: 'j' } }, processing)).toEqual({ ok: true, location: { kind: 'processing-job', jobName: 'j' } });
+    expect(resolveSource({ source: 'aws.sagemaker', detail: { ProcessingJobName: 'j' } }, processing)).toEqual({
+      ok: true,
+      location: { kind: 'processing-job', jobName: 'j' },
+    });
   });
 
   test.each([
-    [{ source: 'aws.sagemaker', detail: { ProcessingJobName: 'j', ProcessingOutputConfig: { Outputs: [{ OutputName: 'other' }] } } }, 'processing job j has no S3 output named "payout" (it has: other)'],
+    [
+      { source: 'aws.sagemaker', detail: { ProcessingJobName: 'j', ProcessingOutputConfig: { Outputs: [{ OutputName: 'other' }] } } },
+      'processing job j has no S3 output named "payout" (it has: other)',
+    ],
     [{ foo: 1 }, 'the input is neither {bucket, key}'],
     [{ bucket: '', key: 'k' }, 'bucket and key must not be empty'],
     [{ source: 'aws.s3', detail: {} }, 'the S3 event has no detail.bucket.name'],

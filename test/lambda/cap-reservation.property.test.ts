@@ -76,7 +76,12 @@ class ScriptedApi implements MoneyApi {
         return { outcome: 'UNKNOWN', error: 'no answer after sending', attempts: 1 };
       default:
         execute();
-        return { outcome: 'SUCCEEDED', status: 200, response: { order_id: `ord_${options.actionKey}`, amount: request.body.amount }, attempts: 1 };
+        return {
+          outcome: 'SUCCEEDED',
+          status: 200,
+          response: { order_id: `ord_${options.actionKey}`, amount: request.body.amount },
+          attempts: 1,
+        };
     }
   }
 }
@@ -164,8 +169,12 @@ test('the cap counter equals what the records hold, never passes the cap, and no
         };
 
         const check = async (settled: boolean) => {
-          const records = (await Promise.all(actions.map((action) => ledger.get(action.actionKey)))).filter((record): record is LedgerRecord => !!record);
-          const { Item: counter } = await doc.send(new GetCommand({ TableName: TABLE, Key: { [LEDGER_PARTITION_KEY]: counterKey }, ConsistentRead: true }));
+          const records = (await Promise.all(actions.map((action) => ledger.get(action.actionKey)))).filter(
+            (record): record is LedgerRecord => !!record,
+          );
+          const { Item: counter } = await doc.send(
+            new GetCommand({ TableName: TABLE, Key: { [LEDGER_PARTITION_KEY]: counterKey }, ConsistentRead: true }),
+          );
           const reservedCents = (counter?.reservedCents as number | undefined) ?? 0;
           const held = [...((counter?.heldReservations as Set<string> | undefined) ?? [])];
           const listed = new Map<string, CapReservation>();
@@ -177,7 +186,9 @@ test('the cap counter equals what the records hold, never passes the cap, and no
           for (const id of held) expect(listed.has(id)).toBe(true);
           expect(reservedCents).toBe(held.reduce((sum, id) => sum + (listed.get(id)?.cents ?? Number.NaN), 0));
           // Money that moved is counted: an executed order's record holds its attempt's reservation.
-          const executedCents = actions.filter((action) => api.executed.has(action.actionKey)).reduce((sum, action) => sum + action.amountUsdc * 100, 0);
+          const executedCents = actions
+            .filter((action) => api.executed.has(action.actionKey))
+            .reduce((sum, action) => sum + action.amountUsdc * 100, 0);
           for (const action of actions.filter((each) => api.executed.has(each.actionKey))) {
             const record = records.find((each) => each.actionKey === action.actionKey)!;
             expect(held).toContain(record.claimToken);

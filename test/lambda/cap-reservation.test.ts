@@ -43,7 +43,9 @@ function order(name: string, amountUsdc: number, capUsdc: number): MoneyAction {
 }
 
 async function reservedCents(client: DynamoDBClient, counterKey: string): Promise<number> {
-  const { Item } = await DynamoDBDocumentClient.from(client).send(new GetCommand({ TableName: TABLE, Key: { [LEDGER_PARTITION_KEY]: counterKey }, ConsistentRead: true }));
+  const { Item } = await DynamoDBDocumentClient.from(client).send(
+    new GetCommand({ TableName: TABLE, Key: { [LEDGER_PARTITION_KEY]: counterKey }, ConsistentRead: true }),
+  );
   return (Item?.reservedCents as number | undefined) ?? 0;
 }
 
@@ -71,7 +73,11 @@ describe('finding 1: a reservation is given back once', () => {
     // The first action's lease has long ended: the operator finds it never executed and says so.
     now += 60 * 60_000 + SENDING_EXPIRY_MARGIN_MS;
     const operator = new LedgerOperator({ tableName: TABLE, client: local.client, now: () => now });
-    await operator.resolve(first.actionKey, { as: 'not-executed', reason: 'no such order in the account', by: 'arn:aws:iam::123456789012:user/op' });
+    await operator.resolve(first.actionKey, {
+      as: 'not-executed',
+      reason: 'no such order in the account',
+      by: 'arn:aws:iam::123456789012:user/op',
+    });
 
     const third = await path.executeOnce(order('third', 60, 100), { deadline: now + 5_000 });
     expect(third.status).toBe('INVALID');
@@ -88,7 +94,7 @@ describe('finding 2: a repeat delivery never takes part in the cap', () => {
     const done = { a: new Map<string, number>(), b: new Map<string, number>() };
     const seen = (log: Map<string, number>, key: string) => log.get(key) ?? 0;
     const waitUntil = async (condition: () => boolean, maxMs = 400) => {
-      for (const until = Date.now() + maxMs; !condition() && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (const until = Date.now() + maxMs; !condition() && Date.now() < until;) await new Promise((resolve) => setTimeout(resolve, 5));
     };
     const recorder = (log: Map<string, number>, before: (write: LedgerWrite, nth: number) => Promise<void>) =>
       interceptedDynaliteClient(local.dynamo.endpoint, async (write, send) => {
@@ -102,7 +108,10 @@ describe('finding 2: a repeat delivery never takes part in the cap', () => {
           log.set(write.key, seen(log, write.key) + 1);
         }
       });
-    const pending = new Map([[done.a, new Map<string, number>()], [done.b, new Map<string, number>()]]);
+    const pending = new Map([
+      [done.a, new Map<string, number>()],
+      [done.b, new Map<string, number>()],
+    ]);
     // Delivery A: its claim goes first; its counter write waits for B's; its second action write waits for B's claim.
     const clientA = recorder(done.a, async (write, nth) => {
       if (write.key === counterKey) await waitUntil(() => seen(done.b, counterKey) >= 1);

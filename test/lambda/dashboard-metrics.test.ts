@@ -32,7 +32,9 @@ const counted = (row: { status: string; repeated?: boolean }) => (row.repeated ?
 
 /** A metric as CloudWatch identifies it: namespace, name and every dimension with its value. */
 function identity(namespace: string, metricName: string, dimensions: { [name: string]: string }): string {
-  const sorted = Object.keys(dimensions).sort().map((name) => `${name}=${dimensions[name]}`);
+  const sorted = Object.keys(dimensions)
+    .sort()
+    .map((name) => `${name}=${dimensions[name]}`);
   return `${namespace} ${metricName} {${sorted.join(', ')}}`;
 }
 
@@ -67,9 +69,12 @@ function expectSectionShowsWhatWasEmitted(kind: string, outcomes: string[], notS
   expect([...outcomes].sort()).toEqual(OUTCOMES);
   const emitted = emittedMetrics(output.records());
   const shown = shownMetrics(stack, kind);
-  expect(emitted.filter((m) => !(m.name in notShown)).map((m) => m.identity).sort()).toEqual(
-    [...new Set(shown.map((m) => identity(m.namespace, m.metricName, m.dimensions)))].sort(),
-  );
+  expect(
+    emitted
+      .filter((m) => !(m.name in notShown))
+      .map((m) => m.identity)
+      .sort(),
+  ).toEqual([...new Set(shown.map((m) => identity(m.namespace, m.metricName, m.dimensions)))].sort());
   expect([...new Set(emitted.filter((m) => m.name in notShown).map((m) => m.name))].sort()).toEqual(Object.keys(notShown).sort());
   expect(shown.filter((m) => m.metricName in notShown)).toEqual([]);
 }
@@ -144,12 +149,21 @@ test("PredictToTrade: the handler's metrics over every outcome are the ones its 
   const handler = deployedHandler('predict-to-trade', trader.lambdaFunction, predictToTradeEnvironment(defaultTradeSettings()));
   const trade = async (modelAnswer: string) => {
     harness.aws.setEndpointHandler(TEST_ENDPOINT_NAME, () => ({ body: modelAnswer, contentType: 'application/json' }));
-    const event = { eventId: `dash-${unique()}`, eventTime: new Date().toISOString(), ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/t', features: {} };
+    const event = {
+      eventId: `dash-${unique()}`,
+      eventTime: new Date().toISOString(),
+      ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/t',
+      features: {},
+    };
     return counted(await handler(event, lambdaContext()));
   };
   const long = '{"direction":"long","confidence":0.73}';
 
-  const outcomes = [await trade(long), await trade('{"direction":"hold","confidence":0.9}'), await trade('{"direction":"up","confidence":0.9}')];
+  const outcomes = [
+    await trade(long),
+    await trade('{"direction":"hold","confidence":0.9}'),
+    await trade('{"direction":"up","confidence":0.9}'),
+  ];
   harness.sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
   outcomes.push(await trade(long));
   harness.sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 500 });
@@ -159,18 +173,22 @@ test("PredictToTrade: the handler's metrics over every outcome are the ones its 
 });
 
 test("TrainingBonusEscrow: the handler's metrics over every outcome, DescribeTrainingJob's latency too, are the ones its section shows", async () => {
-  const handler = deployedHandler('training-bonus-escrow', bonus.lambdaFunction, trainingBonusEscrowEnvironment({
-    metricName: 'validation:accuracy',
-    metricGoal: 'MAXIMIZE',
-    bonusTiers: [{ threshold: 0.8, amountUsdc: 20 }],
-    maxBonusUsdc: 1000,
-    buyerAgentId: 'agt_platform_treasury',
-    sellerTemplate: 'agt_model_{jobName}',
-    conditionTemplate: 'model_owner_approved:{jobName}',
-    eventBusName: BUS_ARN,
-    dryRun: false,
-    enabled: true,
-  }));
+  const handler = deployedHandler(
+    'training-bonus-escrow',
+    bonus.lambdaFunction,
+    trainingBonusEscrowEnvironment({
+      metricName: 'validation:accuracy',
+      metricGoal: 'MAXIMIZE',
+      bonusTiers: [{ threshold: 0.8, amountUsdc: 20 }],
+      maxBonusUsdc: 1000,
+      buyerAgentId: 'agt_platform_treasury',
+      sellerTemplate: 'agt_model_{jobName}',
+      conditionTemplate: 'model_owner_approved:{jobName}',
+      eventBusName: BUS_ARN,
+      dryRun: false,
+      enabled: true,
+    }),
+  );
   /** A job SageMaker knows as Completed with these final metrics, and its state-change event. */
   const jobFinished = async (metrics: { [name: string]: number }) => {
     const name = `dash-job-${unique()}`;
@@ -178,11 +196,19 @@ test("TrainingBonusEscrow: the handler's metrics over every outcome, DescribeTra
       TrainingJobStatus: 'Completed',
       FinalMetricDataList: Object.entries(metrics).map(([MetricName, Value]) => ({ MetricName, Value, Timestamp: new Date() })),
     });
-    const event = { source: 'aws.sagemaker', 'detail-type': 'SageMaker Training Job State Change', detail: { TrainingJobName: name, TrainingJobStatus: 'Completed' } };
+    const event = {
+      'source': 'aws.sagemaker',
+      'detail-type': 'SageMaker Training Job State Change',
+      'detail': { TrainingJobName: name, TrainingJobStatus: 'Completed' },
+    };
     return counted(await handler(event, lambdaContext()));
   };
 
-  const outcomes = [await jobFinished({ 'validation:accuracy': 0.93 }), await jobFinished({ 'validation:accuracy': 0.42 }), await jobFinished({ 'train:loss': 0.2 })];
+  const outcomes = [
+    await jobFinished({ 'validation:accuracy': 0.93 }),
+    await jobFinished({ 'validation:accuracy': 0.42 }),
+    await jobFinished({ 'train:loss': 0.2 }),
+  ];
   harness.sandbox.injectFaults(ESCROW_CREATE_PATH, { kind: 'status', status: 402, error: 'insufficient_balance' });
   outcomes.push(await jobFinished({ 'validation:accuracy': 0.93 }));
   harness.sandbox.injectFaults(ESCROW_CREATE_PATH, { kind: 'status', status: 500 });
@@ -197,8 +223,14 @@ test("TrainingBonusEscrow: the handler's metrics over every outcome, DescribeTra
  * unknown (one row at a time: the faults meet the rows in order); then one run of its Summarize.
  */
 async function actOnEveryOutcome<Item>(act: Handler, path: string, item: (line: number, agentId: string) => Item): Promise<string[]> {
-  const batchInput: BatchInput = { runId: `dash-${unique()}`, sourceBucket: 'scores', sourceKey: `scores/${unique()}.csv`, sourceEtag: 'etag1' };
-  const batch = async (items: Item[]) => ((await act({ Items: items, BatchInput: batchInput }, lambdaContext(300_000))) as any).rows.map(counted);
+  const batchInput: BatchInput = {
+    runId: `dash-${unique()}`,
+    sourceBucket: 'scores',
+    sourceKey: `scores/${unique()}.csv`,
+    sourceEtag: 'etag1',
+  };
+  const batch = async (items: Item[]) =>
+    ((await act({ Items: items, BatchInput: batchInput }, lambdaContext(300_000))) as any).rows.map(counted);
   const outcomes = await batch([item(1, 'agt_paid'), item(2, 'not an agent id!')]);
   harness.sandbox.injectFaults(path, { kind: 'status', status: 402, error: 'insufficient_balance' }, { kind: 'status', status: 500 });
   outcomes.push(...(await batch([item(1, 'agt_paid'), item(3, 'agt_rejected'), item(4, 'agt_unknown')])));
@@ -212,7 +244,18 @@ const runMetricsNotShown = (runsSummarized: string, runUnknownRows: string) => (
 });
 
 test("BatchPayout: the Pay handler's metrics over every outcome are the ones its section shows; Summarize's, the ones it leaves out", async () => {
-  const pay = deployedHandler('batch-payout-pay', payout.payFunction, batchPayoutPayEnvironment({ requestsPerSecond: 1000, concurrency: 1, dryRun: false, enabled: true, maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 100_000 }));
+  const pay = deployedHandler(
+    'batch-payout-pay',
+    payout.payFunction,
+    batchPayoutPayEnvironment({
+      requestsPerSecond: 1000,
+      concurrency: 1,
+      dryRun: false,
+      enabled: true,
+      maxPayoutPerAgentUsdc: 1000,
+      maxBatchTotalUsdc: 100_000,
+    }),
+  );
   const row = (line: number, agentId: string): PayoutItem => ({ line: String(line), agent_id: agentId, score: '1', amount_usdc: '10.00' });
   const outcomes = await actOnEveryOutcome(pay, WALLET_TRANSFER_PATH, row);
   await summarizeARun('batch-payout-summarize', payout.summarizeFunction, PAYOUT_LOG_FILE);
@@ -221,18 +264,28 @@ test("BatchPayout: the Pay handler's metrics over every outcome are the ones its
 });
 
 test("FraudHoldEscrow: the Act handler's metrics over every outcome are the ones its section shows; Summarize's, the ones it leaves out", async () => {
-  const act = deployedHandler('fraud-hold-act', holds.actFunction, fraudHoldActEnvironment({
-    conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}',
-    requestsPerSecond: 1000,
-    concurrency: 1,
-    dryRun: false,
-    enabled: true,
-    maxHoldUsdc: 1000,
-    maxBatchTotalUsdc: 100_000,
-  }));
+  const act = deployedHandler(
+    'fraud-hold-act',
+    holds.actFunction,
+    fraudHoldActEnvironment({
+      conditionTemplate: 'manual_review_cleared:fraud_score={fraudScore}',
+      requestsPerSecond: 1000,
+      concurrency: 1,
+      dryRun: false,
+      enabled: true,
+      maxHoldUsdc: 1000,
+      maxBatchTotalUsdc: 100_000,
+    }),
+  );
   const run = unique();
   const record = (line: number, buyer: string): HoldItem => {
-    const columns = { line: String(line), object_key: 'fraud/part-1.out', object_etag: 'etag1', object_line: String(line), transaction_id: `tx-${run}-${line}` };
+    const columns = {
+      line: String(line),
+      object_key: 'fraud/part-1.out',
+      object_etag: 'etag1',
+      object_line: String(line),
+      transaction_id: `tx-${run}-${line}`,
+    };
     return { ...columns, buyer, seller: 'agt_merchant_042', amount_usdc: '25.00', fraud_score: '0.91', transform_job: 'fraud-batch-7' };
   };
   const outcomes = await actOnEveryOutcome(act, ESCROW_CREATE_PATH, record);

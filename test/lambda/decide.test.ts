@@ -6,8 +6,18 @@ const rules: TradeRules = { confidenceThreshold: 0.6, orderAmountUsdc: 50, maxOr
 
 describe("decideTrade (the story's defaults)", () => {
   test('long and short above the threshold place a market order of the configured amount', () => {
-    expect(decideTrade({ direction: 'long', confidence: 0.73 }, rules)).toEqual({ action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' });
-    expect(decideTrade({ direction: 'short', confidence: 0.9 }, rules)).toEqual({ action: 'order', direction: 'short', amountUsdc: 50, asset: 'BTC-USDC' });
+    expect(decideTrade({ direction: 'long', confidence: 0.73 }, rules)).toEqual({
+      action: 'order',
+      direction: 'long',
+      amountUsdc: 50,
+      asset: 'BTC-USDC',
+    });
+    expect(decideTrade({ direction: 'short', confidence: 0.9 }, rules)).toEqual({
+      action: 'order',
+      direction: 'short',
+      amountUsdc: 50,
+      asset: 'BTC-USDC',
+    });
   });
 
   test('confidence exactly at the threshold trades (the hand-written pattern skips only below it)', () => {
@@ -59,22 +69,36 @@ describe('checkSignal (before the model is asked; the clock passed in)', () => {
 
   test('exactly maxSignalAge old still trades; a millisecond more is stale, its age rounded in the reason', () => {
     expect(checkSignal({ eventTimeMs: NOW - 300_000 }, NOW, signal)).toEqual({ ok: true, sendBy: NOW });
-    expect(checkSignal({ eventTimeMs: NOW - 300_001 }, NOW, signal)).toEqual({ ok: false, reason: 'stale signal: the event is 300 s old, maxSignalAge is 300 s' });
-    expect(checkSignal({ eventTimeMs: NOW - 3_600_000 }, NOW, signal)).toEqual({ ok: false, reason: 'stale signal: the event is 3600 s old, maxSignalAge is 300 s' });
+    expect(checkSignal({ eventTimeMs: NOW - 300_001 }, NOW, signal)).toEqual({
+      ok: false,
+      reason: 'stale signal: the event is 300 s old, maxSignalAge is 300 s',
+    });
+    expect(checkSignal({ eventTimeMs: NOW - 3_600_000 }, NOW, signal)).toEqual({
+      ok: false,
+      reason: 'stale signal: the event is 3600 s old, maxSignalAge is 300 s',
+    });
   });
 
   test('disabled trades nothing, however fresh the signal', () => {
-    expect(checkSignal({ eventTimeMs: NOW }, NOW, { ...signal, enabled: false })).toEqual({ ok: false, reason: 'disabled (enabled: false)' });
+    expect(checkSignal({ eventTimeMs: NOW }, NOW, { ...signal, enabled: false })).toEqual({
+      ok: false,
+      reason: 'disabled (enabled: false)',
+    });
   });
 
   test('property: a signal may trade exactly when enabled and at most maxSignalAge old; it is then sent by its time plus maxSignalAge', () => {
     fc.assert(
-      fc.property(fc.boolean(), fc.integer({ min: -600_000, max: 600_000 }), fc.integer({ min: 1, max: 600 }), (enabled, ageMs, maxSignalAgeSeconds) => {
-        const eventTimeMs = NOW - ageMs;
-        const check = checkSignal({ eventTimeMs }, NOW, { enabled, maxSignalAgeSeconds });
-        expect(check.ok).toBe(enabled && ageMs <= maxSignalAgeSeconds * 1000);
-        if (check.ok) expect(check.sendBy).toBe(eventTimeMs + maxSignalAgeSeconds * 1000);
-      }),
+      fc.property(
+        fc.boolean(),
+        fc.integer({ min: -600_000, max: 600_000 }),
+        fc.integer({ min: 1, max: 600 }),
+        (enabled, ageMs, maxSignalAgeSeconds) => {
+          const eventTimeMs = NOW - ageMs;
+          const check = checkSignal({ eventTimeMs }, NOW, { enabled, maxSignalAgeSeconds });
+          expect(check.ok).toBe(enabled && ageMs <= maxSignalAgeSeconds * 1000);
+          if (check.ok) expect(check.sendBy).toBe(eventTimeMs + maxSignalAgeSeconds * 1000);
+        },
+      ),
     );
   });
 });
@@ -100,10 +124,12 @@ describe('reportedDecision (what a repeat reports)', () => {
   });
 
   test('a repeat that computed the same order (to the cent) reports the recorded one, with no note', () => {
-    expect(reportedDecision(recordedOrder('long', 50.001), computed, GATEWAY_PROFILE)).toEqual({ decision: { ...computed, amountUsdc: 50.001 } });
+    expect(reportedDecision(recordedOrder('long', 50.001), computed, GATEWAY_PROFILE)).toEqual({
+      decision: { ...computed, amountUsdc: 50.001 },
+    });
   });
 
-  test("a repeat that computed another order reports the recorded one, and its own with a note", () => {
+  test('a repeat that computed another order reports the recorded one, and its own with a note', () => {
     expect(reportedDecision(recordedOrder('short', 80, 'ETH-USDC'), computed, GATEWAY_PROFILE)).toEqual({
       decision: { action: 'order', direction: 'short', amountUsdc: 80, asset: 'ETH-USDC' },
       computedDecision: computed,

@@ -6,8 +6,14 @@ const format = { apiKeyField: 'key', agentIdField: 'agent_id' };
 
 describe('parseSecretString', () => {
   test('a JSON object gives the key and the agent id from the configured fields', () => {
-    expect(parseSecretString('{"key":"pf_live_abc","agent_id":"agt_trader"}', format)).toEqual({ apiKey: 'pf_live_abc', agentIdFromSecret: 'agt_trader' });
-    expect(parseSecretString('{"apiKey":"k1","agent":"ag_1"}', { apiKeyField: 'apiKey', agentIdField: 'agent' })).toEqual({ apiKey: 'k1', agentIdFromSecret: 'ag_1' });
+    expect(parseSecretString('{"key":"pf_live_abc","agent_id":"agt_trader"}', format)).toEqual({
+      apiKey: 'pf_live_abc',
+      agentIdFromSecret: 'agt_trader',
+    });
+    expect(parseSecretString('{"apiKey":"k1","agent":"ag_1"}', { apiKeyField: 'apiKey', agentIdField: 'agent' })).toEqual({
+      apiKey: 'k1',
+      agentIdFromSecret: 'ag_1',
+    });
   });
 
   test('any other string is the key itself', () => {
@@ -95,6 +101,8 @@ describe('parseSecretString: finding 8, the key can never become the agent id', 
 
   test('finding 8: an agent id field that holds the key itself is refused, naming the fields and no value', () => {
     const message = refusal(JSON.stringify({ key: KEY_VALUE, agent_id: `  ${KEY_VALUE} ` }), format);
-    expect(message).toBe('the Purple Flea API-key secret\'s field "agent_id" holds the same value as its field "key" (the API key): it is not read as the agent id');
+    expect(message).toBe(
+      'the Purple Flea API-key secret\'s field "agent_id" holds the same value as its field "key" (the API key): it is not read as the agent id',
+    );
   });
 });

@@ -7,7 +7,8 @@ const asParsed = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(asParsed);
   if (value !== null && typeof value === 'object') {
     const out: { [key: string]: unknown } = {};
-    for (const [key, inner] of Object.entries(value)) Object.defineProperty(out, key, { value: asParsed(inner), enumerable: true, writable: true, configurable: true });
+    for (const [key, inner] of Object.entries(value))
+      Object.defineProperty(out, key, { value: asParsed(inner), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return value;
@@ -23,7 +24,8 @@ describe('parseJsonKeepingNumbers', () => {
   });
 
   test('strings with escapes, whitespace, "__proto__" as an own key, duplicate keys (the last wins), as JSON.parse', () => {
-    const text = ' { "s" : "a\\"b\\\\\\u00e9\\n" , "__proto__" : 1 , "k": 1, "k": "two", "e": [ ], "o": { } , "t": true, "f": false, "n": null } ';
+    const text =
+      ' { "s" : "a\\"b\\\\\\u00e9\\n" , "__proto__" : 1 , "k": 1, "k": "two", "e": [ ], "o": { } , "t": true, "f": false, "n": null } ';
     expect(asParsed(parseJsonKeepingNumbers(text))).toStrictEqual(JSON.parse(text));
     expect(Object.getPrototypeOf(parseJsonKeepingNumbers('{"__proto__":{"x":1}}'))).toBe(Object.prototype);
   });

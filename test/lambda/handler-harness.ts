@@ -40,9 +40,7 @@ export async function startHarness(): Promise<Harness> {
     POWERTOOLS_METRICS_NAMESPACE: 'PurpleFlea/SageMaker',
     AWS_LAMBDA_FUNCTION_NAME: 'test-function',
   });
-  const ledger = DynamoDBDocumentClient.from(
-    dynaliteClient(dynamo.endpoint),
-  );
+  const ledger = DynamoDBDocumentClient.from(dynaliteClient(dynamo.endpoint));
   return {
     sandbox,
     aws,
@@ -135,10 +133,14 @@ export function startInvocationProcess(name: string, env: { [name: string]: stri
   const dir = mkdtempSync(join(tmpdir(), 'pf-invoke-'));
   const input = join(dir, 'event.json');
   writeFileSync(input, JSON.stringify(event));
-  return spawn(process.execPath, [join(__dirname, 'fixtures', 'invoke-handler.cjs'), bundlePath(name), input, '1', join(dir, 'results.json')], {
-    env: { ...process.env, ...env },
-    stdio: 'ignore',
-  });
+  return spawn(
+    process.execPath,
+    [join(__dirname, 'fixtures', 'invoke-handler.cjs'), bundlePath(name), input, '1', join(dir, 'results.json')],
+    {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    },
+  );
 }
 
 /**
@@ -158,10 +160,14 @@ export async function invokeInProcesses(
     const input = join(dir, `event-${index}.json`);
     writeFileSync(input, JSON.stringify(event));
     return new Promise<{ status: string }[]>((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [join(__dirname, 'fixtures', 'invoke-handler.cjs'), bundlePath(name), input, String(count), output], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [join(__dirname, 'fixtures', 'invoke-handler.cjs'), bundlePath(name), input, String(count), output],
+        {
+          env: { ...process.env, ...env },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       let stderr = '';
       child.stderr.on('data', (chunk) => (stderr += chunk));
       child.on('exit', (code) => {

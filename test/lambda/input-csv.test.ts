@@ -28,18 +28,45 @@ describe('input.csv: the Map reads back exactly what Prepare wrote', () => {
 
   test('a value with a backslash is refused, not written for the reader to shift the columns (tx\\ then 5 read as "tx,5")', () => {
     expect(inputCsvProblem('tx\\')).toBe('a backslash');
-    expect(() => normalizedCsv([{ line: '1', id: 'tx\\', note: '5' }], COLUMNS)).toThrow('input.csv cannot carry id "tx\\\\" (line 1): it has a backslash');
+    expect(() => normalizedCsv([{ line: '1', id: 'tx\\', note: '5' }], COLUMNS)).toThrow(
+      'input.csv cannot carry id "tx\\\\" (line 1): it has a backslash',
+    );
   });
 
-  test('a carriage return or a lone surrogate is refused too: the reader\'s handling of the one is not documented, the other is not UTF-8', () => {
+  test("a carriage return or a lone surrogate is refused too: the reader's handling of the one is not documented, the other is not UTF-8", () => {
     expect(inputCsvProblem('a\rb')).toBe('a carriage return');
     expect(inputCsvProblem('a\uD800')).toBe('half of a UTF-16 surrogate pair (not UTF-8)');
     expect(inputCsvProblem('😀 "x", \n 007')).toBeUndefined();
   });
 
   test('property: every row is read back exactly by the Map (and Summarize), or refused as a whole', () => {
-    const tricky = fc.constantFrom('"', ',', '\\', '\r', '\n', ' ', '\t', '0', '7', 'a', 'é', '😀', '\uD800', '\uDC00', '\u2028', '\uFEFF', ';', '|', "'");
-    const value = fc.array(fc.oneof({ weight: 3, arbitrary: tricky }, { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }) }), { maxLength: 10 }).map((parts) => parts.join(''));
+    const tricky = fc.constantFrom(
+      '"',
+      ',',
+      '\\',
+      '\r',
+      '\n',
+      ' ',
+      '\t',
+      '0',
+      '7',
+      'a',
+      'é',
+      '😀',
+      '\uD800',
+      '\uDC00',
+      '\u2028',
+      '\uFEFF',
+      ';',
+      '|',
+      "'",
+    );
+    const value = fc
+      .array(
+        fc.oneof({ weight: 3, arbitrary: tricky }, { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }) }),
+        { maxLength: 10 },
+      )
+      .map((parts) => parts.join(''));
     const row = fc.record({ line: fc.nat().map(String), id: value, note: value });
     fc.assert(
       fc.property(fc.array(row, { maxLength: 8 }), (rows) => {

@@ -62,11 +62,15 @@ describe('MoneyPath with a cap', () => {
       },
     });
     const action = order(500);
-    await expect(new MoneyPath(failingReservations, client).executeOnce(action, { deadline: deadline() })).rejects.toThrow('ProvisionedThroughputExceededException');
+    await expect(new MoneyPath(failingReservations, client).executeOnce(action, { deadline: deadline() })).rejects.toThrow(
+      'ProvisionedThroughputExceededException',
+    );
     expect(sandbox.calls).toHaveLength(0);
     expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'REJECTED', error: 'the cap could not be checked' });
 
-    const retried = await new MoneyPath(new ActionLedger({ tableName: TABLE, client: dynamoClient }), client).executeOnce(action, { deadline: deadline() });
+    const retried = await new MoneyPath(new ActionLedger({ tableName: TABLE, client: dynamoClient }), client).executeOnce(action, {
+      deadline: deadline(),
+    });
     expect(retried.status).toBe('SUCCEEDED');
     expect(sandbox.committed(TRADING_ORDER_PATH)).toHaveLength(1);
   });
@@ -119,7 +123,9 @@ describe('MoneyPath with work between claim and send (CLAIMED first)', () => {
     // Refused, so not executed: given back now. The operator's not-executed resolution later finds it released.
     const counter = await ledger.get(action.cap!.counterKey);
     expect((counter as unknown as { reservedCents: number }).reservedCents).toBe(0);
-    expect(await ledger.holds({ counterKey: action.cap!.counterKey, cents: 5_000, id: (await ledger.get(action.actionKey))!.claimToken })).toBe(false);
+    expect(
+      await ledger.holds({ counterKey: action.cap!.counterKey, cents: 5_000, id: (await ledger.get(action.actionKey))!.claimToken }),
+    ).toBe(false);
   });
 });
 
@@ -134,7 +140,10 @@ describe('MoneyPath when something fails around the call', () => {
       },
       refresh: async () => ({ apiKey: SANDBOX_API_KEY }),
     };
-    const path = new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: flakyCredentials, requestTimeoutMs: 1_000 }));
+    const path = new MoneyPath(
+      ledger,
+      new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: flakyCredentials, requestTimeoutMs: 1_000 }),
+    );
     const action = order(500);
     await expect(path.executeOnce(action, { deadline: deadline() })).rejects.toThrow('Secrets Manager unavailable');
     expect(sandbox.calls).toHaveLength(0);
@@ -158,7 +167,13 @@ describe('MoneyPath when something fails around the call', () => {
     await expect(failure).rejects.toThrow(`SUCCEEDED for ${action.actionKey} could not be recorded`);
     await expect(failure).rejects.toThrow(committed[0].id);
     // A repeat finds SENDING and sends nothing.
-    expect((await new MoneyPath(new ActionLedger({ tableName: TABLE, client: dynamoClient }), client).executeOnce(action, { deadline: deadline() })).status).toBe('IN_PROGRESS');
+    expect(
+      (
+        await new MoneyPath(new ActionLedger({ tableName: TABLE, client: dynamoClient }), client).executeOnce(action, {
+          deadline: deadline(),
+        })
+      ).status,
+    ).toBe('IN_PROGRESS');
     expect(sandbox.calls).toHaveLength(1);
   });
 
@@ -172,7 +187,11 @@ describe('MoneyPath when something fails around the call', () => {
         return super.send(command, ...rest);
       }
     }
-    const lossy = new LosesFirstAnswer({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY } });
+    const lossy = new LosesFirstAnswer({
+      endpoint: dynamo.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: FAKE_ACCESS_KEY_ID, secretAccessKey: FAKE_SECRET_ACCESS_KEY },
+    });
     try {
       const ledger = new ActionLedger({ tableName: TABLE, client: lossy });
       const action = order();
@@ -210,7 +229,10 @@ test('a retried request (after a 429) waits for its pacing first, once per retry
   const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
   sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 429 }, { kind: 'status', status: 429 });
   let retries = 0;
-  const report = await new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials, requestTimeoutMs: 1_000, backoffBaseMs: 10 })).executeOnce(order(), {
+  const report = await new MoneyPath(
+    ledger,
+    new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials, requestTimeoutMs: 1_000, backoffBaseMs: 10 }),
+  ).executeOnce(order(), {
     deadline: deadline(),
     pacing: pacingWith({
       readyNow: () => true,
@@ -226,13 +248,21 @@ test('a retried request (after a 429) waits for its pacing first, once per retry
 
 test('the secret cannot be read after a CLAIMED wait: the SENDING record is given back as REJECTED too', async () => {
   const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
-  const failing = { get: async () => { throw new Error('Secrets Manager unavailable'); }, refresh: async () => ({ apiKey: SANDBOX_API_KEY }) };
+  const failing = {
+    get: async () => {
+      throw new Error('Secrets Manager unavailable');
+    },
+    refresh: async () => ({ apiKey: SANDBOX_API_KEY }),
+  };
   const action = order();
   await expect(
-    new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: failing, requestTimeoutMs: 1_000 })).executeOnce(action, {
-      deadline: deadline(),
-      pacing: pacingWith(),
-    }),
+    new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials: failing, requestTimeoutMs: 1_000 })).executeOnce(
+      action,
+      {
+        deadline: deadline(),
+        pacing: pacingWith(),
+      },
+    ),
   ).rejects.toThrow('Secrets Manager unavailable');
   expect(await ledger.get(action.actionKey)).toMatchObject({ state: 'REJECTED', error: 'not sent: Secrets Manager unavailable' });
   expect(sandbox.calls).toHaveLength(0);

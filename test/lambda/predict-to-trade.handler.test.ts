@@ -1,10 +1,23 @@
 import { idempotencyKey } from '../../lambda/shared/purpleflea-client';
-import { PREDICT_TO_TRADE_METRICS as METRIC, predictToTradeEnvironment, PredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
+import {
+  PREDICT_TO_TRADE_METRICS as METRIC,
+  predictToTradeEnvironment,
+  PredictToTradeSettings,
+} from '../../lib/private/contracts/predict-to-trade-env';
 import { defaultTradeSettings, TEST_ENDPOINT_NAME } from '../support/handler-settings';
 import { SANDBOX_API_KEY, TRADING_ORDER_PATH } from '../support/purpleflea-sandbox';
 import {
-  AGENT_ID, captureOutput, Harness, handlerEnvironment, invokeInProcesses, lambdaContext, loadBundledHandler, readLedger,
-  SECRET_NAME, startHarness, writeLedger,
+  AGENT_ID,
+  captureOutput,
+  Harness,
+  handlerEnvironment,
+  invokeInProcesses,
+  lambdaContext,
+  loadBundledHandler,
+  readLedger,
+  SECRET_NAME,
+  startHarness,
+  writeLedger,
 } from './handler-harness';
 
 type Handler = (event: unknown, context: unknown) => Promise<{ status: string; [key: string]: any }>;
@@ -20,7 +33,13 @@ let eventCounter = 0;
 
 function tradeEvent(overrides: { [key: string]: unknown } = {}) {
   eventCounter += 1;
-  return { eventId: `evt-${eventCounter}-${Date.now()}`, eventTime: new Date().toISOString(), ruleArn: RULE_ARN, features: { rsi: 41.5, momentum: -0.2 }, ...overrides };
+  return {
+    eventId: `evt-${eventCounter}-${Date.now()}`,
+    eventTime: new Date().toISOString(),
+    ruleArn: RULE_ARN,
+    features: { rsi: 41.5, momentum: -0.2 },
+    ...overrides,
+  };
 }
 
 function load(settings: Partial<PredictToTradeSettings> = {}, connection = {}): Handler {
@@ -66,7 +85,9 @@ describe('finding 6: a repeated trade reports the order the ledger recorded', ()
       note: 'repeated: the ledger recorded a long order of 50 USDC on BTC-USDC; this delivery computed a short order of 80 USDC on BTC-USDC',
     });
     const logged = output.records().filter((line) => line.message === 'trade SUCCEEDED');
-    expect(logged).toEqual([expect.objectContaining({ decision: { action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' }, repeated: true })]);
+    expect(logged).toEqual([
+      expect.objectContaining({ decision: { action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' }, repeated: true }),
+    ]);
   });
 
   test('finding 6: a redelivery that computes the same order reports it with no note', async () => {
@@ -75,7 +96,11 @@ describe('finding 6: a repeated trade reports the order the ledger recorded', ()
     const handler = load();
     await handler(event, lambdaContext());
     const repeat = await handler(event, lambdaContext());
-    expect(repeat).toMatchObject({ status: 'SUCCEEDED', repeated: true, decision: { action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' } });
+    expect(repeat).toMatchObject({
+      status: 'SUCCEEDED',
+      repeated: true,
+      decision: { action: 'order', direction: 'long', amountUsdc: 50, asset: 'BTC-USDC' },
+    });
     expect(repeat.note).toBeUndefined();
     expect(repeat.computedDecision).toBeUndefined();
   });
@@ -235,8 +260,13 @@ describe('PredictToTrade handler: exactly once', () => {
     const event = tradeEvent();
     const actionKey = `v1:trade:${RULE_ARN}:${event.eventId}`;
     await writeLedger(harness, {
-      pk: actionKey, state: 'SENDING', claimToken: 'crashed-invocation', leaseExpiresAt: Date.now() - 1_000, attempts: 1,
-      createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(),
+      pk: actionKey,
+      state: 'SENDING',
+      claimToken: 'crashed-invocation',
+      leaseExpiresAt: Date.now() - 1_000,
+      attempts: 1,
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
     });
     const result = await handler(event, lambdaContext());
     expect(result.status).toBe('UNKNOWN');
@@ -250,8 +280,13 @@ describe('PredictToTrade handler: exactly once', () => {
     const event = tradeEvent();
     const actionKey = `v1:trade:${RULE_ARN}:${event.eventId}`;
     await writeLedger(harness, {
-      pk: actionKey, state: 'SENDING', claimToken: 'live', leaseExpiresAt: Date.now() + 60_000, attempts: 1,
-      createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(),
+      pk: actionKey,
+      state: 'SENDING',
+      claimToken: 'live',
+      leaseExpiresAt: Date.now() + 60_000,
+      attempts: 1,
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
     });
     expect((await handler(event, lambdaContext())).status).toBe('IN_PROGRESS');
     expect(harness.sandbox.calls).toHaveLength(0);
@@ -399,7 +434,11 @@ describe('PredictToTrade handler: switches', () => {
 
   test('a missing environment variable fails the cold start with its name', () => {
     const env = handlerEnvironment(harness, predictToTradeEnvironment(defaults));
-    expect(() => loadBundledHandler('predict-to-trade', { ...env, ENDPOINT_NAME: '' })).toThrow('PredictToTrade: environment variable ENDPOINT_NAME is missing');
-    expect(() => loadBundledHandler('predict-to-trade', { ...env, CONFIDENCE_THRESHOLD: 'high' })).toThrow('CONFIDENCE_THRESHOLD must be a finite number, got "high"');
+    expect(() => loadBundledHandler('predict-to-trade', { ...env, ENDPOINT_NAME: '' })).toThrow(
+      'PredictToTrade: environment variable ENDPOINT_NAME is missing',
+    );
+    expect(() => loadBundledHandler('predict-to-trade', { ...env, CONFIDENCE_THRESHOLD: 'high' })).toThrow(
+      'CONFIDENCE_THRESHOLD must be a finite number, got "high"',
+    );
   });
 });

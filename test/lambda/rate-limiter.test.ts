@@ -40,7 +40,12 @@ class VirtualClock {
  * have gone; the send times.
  */
 async function sendTimes(
-  limiter: RateLimiter, clock: VirtualClock, takers: number, requests: number, ledgerMs = () => 0, countAtSend = true,
+  limiter: RateLimiter,
+  clock: VirtualClock,
+  takers: number,
+  requests: number,
+  ledgerMs = () => 0,
+  countAtSend = true,
 ): Promise<number[]> {
   const sent: number[] = [];
   let started = 0;
@@ -84,9 +89,13 @@ test('tryTake takes a slot only when one is free now, and take() waits for the n
 
 test('admit counts a request only if the window has room by its latest start', async () => {
   let now = 0;
-  const limiter = new RateLimiter(2, () => now, async (ms) => {
-    now += ms;
-  });
+  const limiter = new RateLimiter(
+    2,
+    () => now,
+    async (ms) => {
+      now += ms;
+    },
+  );
   // A limit of 2 a second: two requests fill the window, the third must wait until the first leaves it.
   expect(await limiter.admit()).toBe(true);
   expect(await limiter.admit()).toBe(true);
@@ -112,7 +121,7 @@ test('on time, requests go out evenly, a little under the limit', async () => {
 async function lateRun(seed: number, maxLateMs: number, takers: number, maxLedgerMs = 0): Promise<number[]> {
   // A seeded generator, so that a failure replays.
   let state = seed;
-  const random = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+  const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
   const clock = new VirtualClock(() => random() * maxLateMs);
   return sendTimes(new RateLimiter(LIMIT_PER_SECOND, () => clock.now, clock.wait), clock, takers, 400, () => random() * maxLedgerMs);
 }
@@ -121,7 +130,10 @@ const LIMIT_PER_SECOND = 20;
 test('however late the timers and slow the ledger writes, no second holds more requests than the limit', async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.integer({ min: 1, max: 2 ** 31 - 2 }), fc.integer({ min: 0, max: 250 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 200 }),
+      fc.integer({ min: 1, max: 2 ** 31 - 2 }),
+      fc.integer({ min: 0, max: 250 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 0, max: 200 }),
       async (seed, maxLateMs, takers, maxLedgerMs) => {
         const sent = await lateRun(seed, maxLateMs, takers, maxLedgerMs);
         // A server counting fixed one-second windows never sees the limit passed...
@@ -140,7 +152,7 @@ test('it is the count at sending that keeps slow ledger writes from bunching req
   // A row whose write is quick overtakes one whose write is slow: the same run, with and without admit().
   const run = async (countAtSend: boolean) => {
     let state = 7;
-    const random = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+    const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
     const clock = new VirtualClock();
     const limiter = new RateLimiter(LIMIT_PER_SECOND, () => clock.now, clock.wait);
     return busiestWindow(await sendTimes(limiter, clock, 5, 400, () => random() * 200, countAtSend), 1000);
@@ -153,13 +165,18 @@ test("timers late by less than the headroom's slack do not lower the pace: misse
   // Per second of requests, half the headroom is left to catch up in (about 15 ms).
   const slackMs = (1000 / RATE_HEADROOM - 1000) / 2;
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 2 }), fc.integer({ min: 0, max: Math.floor(slackMs) }), fc.integer({ min: 5, max: 8 }), async (seed, maxLateMs, takers) => {
-      const sent = await lateRun(seed, maxLateMs, takers);
-      // With 5 rows in flight, as a batch has, slots are reserved ahead of the timers: the run ends at
-      // its last slot, give or take one timer's lateness.
-      const spanMs = Math.max(...sent) - Math.min(...sent);
-      expect(spanMs).toBeLessThanOrEqual((399 * 1000) / (LIMIT_PER_SECOND * RATE_HEADROOM) + maxLateMs + 1);
-    }),
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 2 ** 31 - 2 }),
+      fc.integer({ min: 0, max: Math.floor(slackMs) }),
+      fc.integer({ min: 5, max: 8 }),
+      async (seed, maxLateMs, takers) => {
+        const sent = await lateRun(seed, maxLateMs, takers);
+        // With 5 rows in flight, as a batch has, slots are reserved ahead of the timers: the run ends at
+        // its last slot, give or take one timer's lateness.
+        const spanMs = Math.max(...sent) - Math.min(...sent);
+        expect(spanMs).toBeLessThanOrEqual((399 * 1000) / (LIMIT_PER_SECOND * RATE_HEADROOM) + maxLateMs + 1);
+      },
+    ),
     { numRuns: 40 },
   );
 });

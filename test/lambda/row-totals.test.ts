@@ -33,7 +33,8 @@ describe('finding 7: cents from decimal text, exactly', () => {
     expect(loggableAmount(MAX_ROW_AMOUNT_USDC)).toBe(MAX_ROW_AMOUNT_USDC);
     expect(loggableAmount(999_999_999.99)).toBe(999_999_999.99);
     expect(loggableAmount(0)).toBe(0);
-    for (const amount of [MAX_ROW_AMOUNT_USDC + 0.01, 30.004, -5, 1e20, Number.NaN, undefined]) expect(loggableAmount(amount)).toBeUndefined();
+    for (const amount of [MAX_ROW_AMOUNT_USDC + 0.01, 30.004, -5, 1e20, Number.NaN, undefined])
+      expect(loggableAmount(amount)).toBeUndefined();
   });
 });
 
@@ -58,7 +59,11 @@ describe('finding 7: totalsOf sums in whole cents', () => {
   });
 
   test('10,000 rows at the largest amount less a cent add up exactly (9,999,999,999,900.00)', () => {
-    const rows: RowOutcome[] = Array.from({ length: 10_000 }, (_, index) => ({ line: index + 2, status: 'INVALID', amount_usdc: 999_999_999.99 }));
+    const rows: RowOutcome[] = Array.from({ length: 10_000 }, (_, index) => ({
+      line: index + 2,
+      status: 'INVALID',
+      amount_usdc: 999_999_999.99,
+    }));
     const totals = totalsOf(rows);
     expect(JSON.stringify(totals.INVALID.amountUsdc)).toBe('9999999999900');
     expect(JSON.stringify(totals.amountUsdc)).toBe('9999999999900');

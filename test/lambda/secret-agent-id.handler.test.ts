@@ -12,7 +12,15 @@ import { payoutActionKey, tradeActionKey } from '../../lambda/shared/action-keys
 import { defaultTradeSettings, TEST_ENDPOINT_NAME } from '../support/handler-settings';
 import { SANDBOX_API_KEY } from '../support/purpleflea-sandbox';
 import {
-  AGENT_ID, captureOutput, Harness, handlerEnvironment, lambdaContext, loadBundledHandler, readLedger, SECRET_NAME, startHarness,
+  AGENT_ID,
+  captureOutput,
+  Harness,
+  handlerEnvironment,
+  lambdaContext,
+  loadBundledHandler,
+  readLedger,
+  SECRET_NAME,
+  startHarness,
 } from './handler-harness';
 
 type Handler = (event: any, context: unknown) => Promise<any>;
@@ -27,7 +35,10 @@ let counter = 0;
 
 beforeAll(async () => {
   harness = await startHarness();
-  harness.aws.setEndpointHandler(TEST_ENDPOINT_NAME, () => ({ body: '{"direction":"long","confidence":0.9}', contentType: 'application/json' }));
+  harness.aws.setEndpointHandler(TEST_ENDPOINT_NAME, () => ({
+    body: '{"direction":"long","confidence":0.9}',
+    contentType: 'application/json',
+  }));
 });
 afterAll(async () => {
   await harness.close();
@@ -40,13 +51,24 @@ afterEach(() => output.restore());
 
 function trader(connection: Partial<ConnectionSettings>): Handler {
   const env = handlerEnvironment(harness, predictToTradeEnvironment(defaultTradeSettings()), connection);
-  return loadBundledHandler<{ handler: Handler }>('predict-to-trade', { ...env, POWERTOOLS_SERVICE_NAME: PREDICT_TO_TRADE_METRICS.serviceName }).handler;
+  return loadBundledHandler<{ handler: Handler }>('predict-to-trade', {
+    ...env,
+    POWERTOOLS_SERVICE_NAME: PREDICT_TO_TRADE_METRICS.serviceName,
+  }).handler;
 }
 
 function payer(connection: Partial<ConnectionSettings>): Handler {
-  const settings = { requestsPerSecond: 2000, concurrency: 5, dryRun: false, enabled: true, maxPayoutPerAgentUsdc: 1000, maxBatchTotalUsdc: 100_000 } as Parameters<typeof batchPayoutPayEnvironment>[0];
+  const settings = {
+    requestsPerSecond: 2000,
+    concurrency: 5,
+    dryRun: false,
+    enabled: true,
+    maxPayoutPerAgentUsdc: 1000,
+    maxBatchTotalUsdc: 100_000,
+  } as Parameters<typeof batchPayoutPayEnvironment>[0];
   const env = handlerEnvironment(harness, batchPayoutPayEnvironment(settings), connection);
-  return loadBundledHandler<{ handler: Handler }>('batch-payout-pay', { ...env, POWERTOOLS_SERVICE_NAME: BATCH_PAYOUT_METRICS.serviceName }).handler;
+  return loadBundledHandler<{ handler: Handler }>('batch-payout-pay', { ...env, POWERTOOLS_SERVICE_NAME: BATCH_PAYOUT_METRICS.serviceName })
+    .handler;
 }
 
 function tradeEvent() {

@@ -62,20 +62,30 @@ describe("bonusFor (the story's tiers, MAXIMIZE)", () => {
 
 describe('renderTemplate', () => {
   test('fills the three placeholders, every time they appear', () => {
-    expect(renderTemplate('agt_model_{jobName}', { jobName: 'xgb-7', metricName: 'validation:accuracy', metricValue: 0.93 })).toBe('agt_model_xgb-7');
-    expect(renderTemplate('{metricName}={metricValue} ({jobName}, {jobName})', { jobName: 'j', metricName: 'm', metricValue: 0.5 })).toBe('m=0.5 (j, j)');
+    expect(renderTemplate('agt_model_{jobName}', { jobName: 'xgb-7', metricName: 'validation:accuracy', metricValue: 0.93 })).toBe(
+      'agt_model_xgb-7',
+    );
+    expect(renderTemplate('{metricName}={metricValue} ({jobName}, {jobName})', { jobName: 'j', metricName: 'm', metricValue: 0.5 })).toBe(
+      'm=0.5 (j, j)',
+    );
   });
 });
 
 describe('parseTrainingJobEvent', () => {
-  const event = (detail: unknown) => ({ source: 'aws.sagemaker', 'detail-type': 'SageMaker Training Job State Change', detail });
+  const event = (detail: unknown) => ({ 'source': 'aws.sagemaker', 'detail-type': 'SageMaker Training Job State Change', detail });
 
   test('reads the name, the ARN, the status and the tags (a map, or a list of {Key, Value})', () => {
-    expect(parseTrainingJobEvent(event({ TrainingJobName: 'j1', TrainingJobArn: 'arn:j1', TrainingJobStatus: 'Completed', Tags: { owner: 'agt_a' } }))).toEqual({
+    expect(
+      parseTrainingJobEvent(
+        event({ TrainingJobName: 'j1', TrainingJobArn: 'arn:j1', TrainingJobStatus: 'Completed', Tags: { owner: 'agt_a' } }),
+      ),
+    ).toEqual({
       ok: true,
       event: { jobName: 'j1', jobArn: 'arn:j1', status: 'Completed', tags: { owner: 'agt_a' } },
     });
-    const listed = parseTrainingJobEvent(event({ TrainingJobName: 'j2', TrainingJobStatus: 'Completed', Tags: [{ Key: 'owner', Value: 'agt_b' }] }));
+    const listed = parseTrainingJobEvent(
+      event({ TrainingJobName: 'j2', TrainingJobStatus: 'Completed', Tags: [{ Key: 'owner', Value: 'agt_b' }] }),
+    );
     expect(listed).toEqual({ ok: true, event: { jobName: 'j2', jobArn: undefined, status: 'Completed', tags: { owner: 'agt_b' } } });
   });
 
@@ -100,7 +110,16 @@ describe('checkJob (before SageMaker is asked)', () => {
 
 describe('finalMetricValue', () => {
   test('the named metric of FinalMetricDataList', () => {
-    expect(finalMetricValue('j', [{ MetricName: 'train:loss', Value: 0.2 }, { MetricName: 'validation:accuracy', Value: 0.93 }], 'validation:accuracy')).toEqual({ ok: true, value: 0.93 });
+    expect(
+      finalMetricValue(
+        'j',
+        [
+          { MetricName: 'train:loss', Value: 0.2 },
+          { MetricName: 'validation:accuracy', Value: 0.93 },
+        ],
+        'validation:accuracy',
+      ),
+    ).toEqual({ ok: true, value: 0.93 });
   });
 
   test('a missing metric names those the job has (or none)', () => {
@@ -108,11 +127,17 @@ describe('finalMetricValue', () => {
       ok: false,
       reason: 'job j has no final metric "validation:accuracy" (it has: train:loss)',
     });
-    expect(finalMetricValue('j', undefined, 'validation:accuracy')).toEqual({ ok: false, reason: 'job j has no final metric "validation:accuracy" (it has: none)' });
+    expect(finalMetricValue('j', undefined, 'validation:accuracy')).toEqual({
+      ok: false,
+      reason: 'job j has no final metric "validation:accuracy" (it has: none)',
+    });
   });
 
   test.each([[undefined], [Number.NaN], [Number.POSITIVE_INFINITY]])('a value of %p is not a finite number', (value) => {
-    expect(finalMetricValue('j', [{ MetricName: 'm', Value: value }], 'm')).toEqual({ ok: false, reason: `job j's final metric "m" is not a finite number, got ${String(value)}` });
+    expect(finalMetricValue('j', [{ MetricName: 'm', Value: value }], 'm')).toEqual({
+      ok: false,
+      reason: `job j's final metric "m" is not a finite number, got ${String(value)}`,
+    });
   });
 });
 
@@ -122,7 +147,11 @@ describe('decideBonus', () => {
   test("the tier's bonus; below every tier is skipped with the metric; over maxBonusUsdc is invalid, never reduced", () => {
     expect(decideBonus(0.93, rules)).toEqual({ action: 'escrow', bonusUsdc: 50 });
     expect(decideBonus(0.5, rules)).toEqual({ action: 'skip', bonusUsdc: 0, reason: 'validation:accuracy 0.5 is below every bonus tier' });
-    expect(decideBonus(0.93, { ...rules, maxBonusUsdc: 49.99 })).toEqual({ action: 'invalid', bonusUsdc: 50, reason: 'bonus 50 USDC is over maxBonusUsdc 49.99' });
+    expect(decideBonus(0.93, { ...rules, maxBonusUsdc: 49.99 })).toEqual({
+      action: 'invalid',
+      bonusUsdc: 50,
+      reason: 'bonus 50 USDC is over maxBonusUsdc 49.99',
+    });
   });
 });
 
@@ -131,9 +160,14 @@ describe('sellerOf', () => {
   const rules = { sellerTagKey: 'purpleflea:seller', sellerTemplate: 'agt_model_{jobName}' };
 
   test("the job's tag when the key is set and the job has it; else the template", () => {
-    expect(sellerOf({ jobName: 'Job-1', tags: { 'purpleflea:seller': 'agt_alice' } }, values, rules)).toEqual({ ok: true, agentId: 'agt_alice' });
+    expect(sellerOf({ jobName: 'Job-1', tags: { 'purpleflea:seller': 'agt_alice' } }, values, rules)).toEqual({
+      ok: true,
+      agentId: 'agt_alice',
+    });
     expect(sellerOf({ jobName: 'Job-1', tags: {} }, values, rules)).toEqual({ ok: true, agentId: 'agt_model_Job-1' });
-    expect(sellerOf({ jobName: 'Job-1', tags: { 'purpleflea:seller': 'agt_alice' } }, values, { ...rules, sellerTagKey: undefined })).toEqual({
+    expect(
+      sellerOf({ jobName: 'Job-1', tags: { 'purpleflea:seller': 'agt_alice' } }, values, { ...rules, sellerTagKey: undefined }),
+    ).toEqual({
       ok: true,
       agentId: 'agt_model_Job-1',
     });

@@ -9,8 +9,16 @@ import {
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { ESCROW_CREATE_PATH } from '../support/purpleflea-sandbox';
 import {
-  captureOutput, Harness, handlerEnvironment, invokeInProcesses, lambdaContext, loadBundledHandler, readLedger, startHarness,
-  startInvocationProcess, writeLedger,
+  captureOutput,
+  Harness,
+  handlerEnvironment,
+  invokeInProcesses,
+  lambdaContext,
+  loadBundledHandler,
+  readLedger,
+  startHarness,
+  startInvocationProcess,
+  writeLedger,
 } from './handler-harness';
 
 type Handler = (event: unknown, context: unknown) => Promise<{ status: string; [key: string]: any }>;
@@ -41,14 +49,21 @@ let output: ReturnType<typeof captureOutput>;
 let jobCounter = 0;
 
 function env(settings: Partial<TrainingBonusEscrowSettings> = {}) {
-  return { ...handlerEnvironment(harness, trainingBonusEscrowEnvironment({ ...defaults, ...settings })), POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
+  return {
+    ...handlerEnvironment(harness, trainingBonusEscrowEnvironment({ ...defaults, ...settings })),
+    POWERTOOLS_SERVICE_NAME: METRIC.serviceName,
+  };
 }
-const load = (settings: Partial<TrainingBonusEscrowSettings> = {}) => loadBundledHandler<{ handler: Handler }>('training-bonus-escrow', env(settings)).handler;
+const load = (settings: Partial<TrainingBonusEscrowSettings> = {}) =>
+  loadBundledHandler<{ handler: Handler }>('training-bonus-escrow', env(settings)).handler;
 
 const jobArn = (name: string) => `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:training-job/${name.toLowerCase()}`;
 
 /** A finished training job SageMaker knows, with its final metrics, and its state-change event. */
-function completedJob(metrics: { [name: string]: number | string } = { 'validation:accuracy': 0.93 }, tags: { [key: string]: string } = {}) {
+function completedJob(
+  metrics: { [name: string]: number | string } = { 'validation:accuracy': 0.93 },
+  tags: { [key: string]: string } = {},
+) {
   jobCounter += 1;
   const name = `XGBoost-Job-${jobCounter}-${Date.now()}`;
   harness.aws.setTrainingJob(name, {
@@ -56,15 +71,21 @@ function completedJob(metrics: { [name: string]: number | string } = { 'validati
     FinalMetricDataList: Object.entries(metrics).map(([MetricName, Value]) => ({ MetricName, Value, Timestamp: new Date() })),
   });
   const event = {
-    version: '0',
-    id: `evt-${jobCounter}`,
+    'version': '0',
+    'id': `evt-${jobCounter}`,
     'detail-type': 'SageMaker Training Job State Change',
-    source: 'aws.sagemaker',
-    account: FAKE_ACCOUNT_ID,
-    time: new Date().toISOString(),
-    region: FAKE_REGION,
-    resources: [jobArn(name)],
-    detail: { TrainingJobName: name, TrainingJobArn: jobArn(name), TrainingJobStatus: 'Completed', SecondaryStatus: 'Completed', Tags: tags },
+    'source': 'aws.sagemaker',
+    'account': FAKE_ACCOUNT_ID,
+    'time': new Date().toISOString(),
+    'region': FAKE_REGION,
+    'resources': [jobArn(name)],
+    'detail': {
+      TrainingJobName: name,
+      TrainingJobArn: jobArn(name),
+      TrainingJobStatus: 'Completed',
+      SecondaryStatus: 'Completed',
+      Tags: tags,
+    },
   };
   return { name, event, actionKey: `v1:escrow:${jobArn(name)}` };
 }
@@ -105,11 +126,19 @@ describe('TrainingBonusEscrow handler: a finished job that beats its bar gets on
     });
     expect(escrows()[0].idempotencyKey).toBe(idempotencyKey(job.actionKey));
     expect(result.escrowId).toBe(escrows()[0].id);
-    expect(await readLedger(harness, job.actionKey)).toMatchObject({ state: 'SUCCEEDED', response: { escrow_id: result.escrowId }, notifiedAt: expect.any(String) });
+    expect(await readLedger(harness, job.actionKey)).toMatchObject({
+      state: 'SUCCEEDED',
+      response: { escrow_id: result.escrowId },
+      notifiedAt: expect.any(String),
+    });
 
     const announced = harness.aws.putEvents.slice(putEventsBefore);
     expect(announced).toHaveLength(1);
-    expect(announced[0]).toMatchObject({ Source: ESCROW_CREATED_EVENT.source, DetailType: ESCROW_CREATED_EVENT.detailType, EventBusName: BUS_ARN });
+    expect(announced[0]).toMatchObject({
+      Source: ESCROW_CREATED_EVENT.source,
+      DetailType: ESCROW_CREATED_EVENT.detailType,
+      EventBusName: BUS_ARN,
+    });
     expect(JSON.parse(announced[0].Detail!)).toMatchObject({
       escrow_id: result.escrowId,
       training_job: job.name,
@@ -237,7 +266,11 @@ describe('finding 6: a repeated escrow reports, and announces, the escrow the le
     });
     const announced = harness.aws.putEvents.slice(putEventsBefore);
     expect(announced).toHaveLength(1);
-    expect(JSON.parse(announced[0].Detail!)).toMatchObject({ amount_usdc: 50, seller: escrows()[0].body.seller, condition: escrows()[0].body.condition });
+    expect(JSON.parse(announced[0].Detail!)).toMatchObject({
+      amount_usdc: 50,
+      seller: escrows()[0].body.seller,
+      condition: escrows()[0].body.condition,
+    });
   });
 });
 
@@ -275,7 +308,10 @@ describe('TrainingBonusEscrow handler: bad input gets no escrow and one clear lo
   });
 
   test('a malformed event', async () => {
-    await expectInvalid({ source: 'aws.sagemaker', detail: { TrainingJobStatus: 'Completed' } }, 'detail.TrainingJobName must be a non-empty string');
+    await expectInvalid(
+      { source: 'aws.sagemaker', detail: { TrainingJobStatus: 'Completed' } },
+      'detail.TrainingJobName must be a non-empty string',
+    );
   });
 
   test('a seller tag that is not a valid agent id', async () => {
@@ -311,7 +347,9 @@ describe('TrainingBonusEscrow handler: faults', () => {
   test('a DescribeTrainingJob that keeps failing fails the invocation (Lambda retries it), with no escrow', async () => {
     const job = completedJob();
     for (let i = 0; i < 5; i++) harness.aws.injectFault('DescribeTrainingJob', { status: 500, type: 'InternalFailure', message: 'boom' });
-    await expect(handler(job.event, lambdaContext())).rejects.toThrow(`DescribeTrainingJob failed for training job ${job.name}: InternalFailure`);
+    await expect(handler(job.event, lambdaContext())).rejects.toThrow(
+      `DescribeTrainingJob failed for training job ${job.name}: InternalFailure`,
+    );
     expect(harness.sandbox.calls).toHaveLength(0);
     // The retry Lambda makes finds SageMaker well again.
     expect((await handler(job.event, lambdaContext())).status).toBe('SUCCEEDED');
@@ -355,7 +393,10 @@ describe('TrainingBonusEscrow handler: switches', () => {
     const handler = load({ dryRun: true });
     const job = completedJob();
     const result = await handler(job.event, lambdaContext());
-    expect(result).toMatchObject({ status: 'SKIPPED', reason: `dry run: would escrow 50 USDC from agt_platform_treasury to agt_model_${job.name}` });
+    expect(result).toMatchObject({
+      status: 'SKIPPED',
+      reason: `dry run: would escrow 50 USDC from agt_platform_treasury to agt_model_${job.name}`,
+    });
     expect(harness.sandbox.calls).toHaveLength(0);
     expect(await readLedger(harness, job.actionKey)).toBeUndefined();
   });

@@ -66,7 +66,8 @@ function functionCodeFolders(stack: string): { [logicalId: string]: string } {
   const manifest = JSON.parse(readFileSync(join(outdir, `${stack}.assets.json`), 'utf8'));
   const folderByObjectKey = new Map<string, string>();
   for (const asset of Object.values<any>(manifest.files)) {
-    for (const destination of Object.values<any>(asset.destinations)) folderByObjectKey.set(destination.objectKey, join(outdir, asset.source.path));
+    for (const destination of Object.values<any>(asset.destinations))
+      folderByObjectKey.set(destination.objectKey, join(outdir, asset.source.path));
   }
   const folders: { [logicalId: string]: string } = {};
   for (const [id, resource] of Object.entries(template(stack).Resources)) {

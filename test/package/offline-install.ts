@@ -75,7 +75,8 @@ export function offlineApp(appName: string, tarballPath: string): OfflineApp {
   const locked = lockedClosure(Object.keys(peers));
   for (const [name, version] of Object.entries(peers)) {
     const lockedVersion = locked[`node_modules/${name}`].version;
-    if (lockedVersion !== version) throw new Error(`package-lock.json has ${name} ${lockedVersion}, package.json ${version}: run npm install`);
+    if (lockedVersion !== version)
+      throw new Error(`package-lock.json has ${name} ${lockedVersion}, package.json ${version}: run npm install`);
   }
 
   const dependencies = { ...peers, [library.name]: `file:${tarballPath}` };

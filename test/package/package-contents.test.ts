@@ -22,7 +22,11 @@ let packed: string[];
 beforeAll(() => {
   // The build has run (npm test builds first): list without prepack's second build.
   const [result] = JSON.parse(
-    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
   packed = result.files.map((file: { path: string }) => file.path);
 }, 60_000);
@@ -36,7 +40,9 @@ describe('the npm package', () => {
   });
 
   test('holds the bundled handler of every lambda/<handler>/index.ts, with its source map', () => {
-    const handlers = readdirSync(join(ROOT, 'lambda')).filter((name) => name !== 'shared' && existsSync(join(ROOT, 'lambda', name, 'index.ts')));
+    const handlers = readdirSync(join(ROOT, 'lambda')).filter(
+      (name) => name !== 'shared' && existsSync(join(ROOT, 'lambda', name, 'index.ts')),
+    );
     expect(handlers.length).toBeGreaterThan(0);
     const expected = handlers.flatMap((name) => [`assets/${name}/index.js`, `assets/${name}/index.js.map`]);
     expect(expected.filter((file) => !packed.includes(file))).toEqual([]);

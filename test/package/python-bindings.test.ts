@@ -75,17 +75,23 @@ describe('the generated Python package', () => {
     expect(missing).toEqual([]);
   });
 
-  test.each(constructs.map((c) => [c.name, c] as const))('%s takes the scope, the id and each of its props as keyword arguments', (_name, construct) => {
-    expect(construct.props).toBeDefined();
-    const expected = ['scope', 'id', ...structProperties(assembly, construct.props!).map((p) => pythonName(p.name))];
-    expect(api[construct.name]?.__init__).toEqual(expect.arrayContaining(expected));
-  });
+  test.each(constructs.map((c) => [c.name, c] as const))(
+    '%s takes the scope, the id and each of its props as keyword arguments',
+    (_name, construct) => {
+      expect(construct.props).toBeDefined();
+      const expected = ['scope', 'id', ...structProperties(assembly, construct.props!).map((p) => pythonName(p.name))];
+      expect(api[construct.name]?.__init__).toEqual(expect.arrayContaining(expected));
+    },
+  );
 
   const structs = publicTypes.filter((type) => type.datatype);
-  test.each(structs.map((s) => [s.name, s] as const))('the %s struct takes each of its properties as a keyword argument', (_name, struct) => {
-    const expected = structProperties(assembly, struct).map((p) => pythonName(p.name));
-    expect(api[struct.name]?.__init__).toEqual(expect.arrayContaining(expected));
-  });
+  test.each(structs.map((s) => [s.name, s] as const))(
+    'the %s struct takes each of its properties as a keyword argument',
+    (_name, struct) => {
+      const expected = structProperties(assembly, struct).map((p) => pythonName(p.name));
+      expect(api[struct.name]?.__init__).toEqual(expect.arrayContaining(expected));
+    },
+  );
 
   const enums = publicTypes.filter((type) => type.kind === 'enum');
   test.each(enums.map((e) => [e.name, e] as const))('the %s enum has each of its members', (_name, enumType) => {
@@ -93,7 +99,7 @@ describe('the generated Python package', () => {
   });
 });
 
-describe('the README\'s Python examples', () => {
+describe("the README's Python examples", () => {
   test('exist, one constructing each construct', () => {
     const notShown = constructs.filter(
       (c) => !README_PYTHON.some((code) => (usesOf(code).uses ?? []).some((use) => use.class === c.name && use.member === '__init__')),

@@ -12,11 +12,7 @@ export const FAKE_SECRET_ACCESS_KEY = 'fake-secret-access-key-for-local-tests-on
  * `s3Endpoint` (a FakeS3 url) is optional so callers without S3 are unchanged. An http://127.0.0.1:PORT
  * endpoint makes the S3 client address buckets path-style on its own; see fake-s3.ts.
  */
-export function awsTestEnvironment(
-  fakeAwsUrl: string,
-  dynamoEndpoint: string,
-  s3Endpoint?: string,
-): Record<string, string> {
+export function awsTestEnvironment(fakeAwsUrl: string, dynamoEndpoint: string, s3Endpoint?: string): Record<string, string> {
   return {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: FAKE_ACCESS_KEY_ID,

@@ -34,7 +34,9 @@ function oldestOutput(files) {
 }
 
 module.exports = async function buildBeforeTests() {
-  const handlers = readdirSync(join(root, 'lambda')).filter((name) => name !== 'shared' && existsSync(join(root, 'lambda', name, 'index.ts')));
+  const handlers = readdirSync(join(root, 'lambda')).filter(
+    (name) => name !== 'shared' && existsSync(join(root, 'lambda', name, 'index.ts')),
+  );
   const bundles = [...handlers.map((name) => join(root, 'assets', name, 'index.js')), join(root, 'cli', 'purpleflea-ledger.js')];
   // Handlers and the command import the shared contracts from lib/private/contracts.
   const sources = newestSource(['lambda', 'cli/src', 'lib/private/contracts']);

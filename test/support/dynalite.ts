@@ -71,7 +71,7 @@ export function instrumentedDynaliteClient(endpoint: string, failOnceOn?: string
       if (input.UpdateExpression !== undefined) {
         // Plain or marshalled ({S: ...}), depending on where the document client is in its stack.
         const key = input.Key?.[LEDGER_PARTITION_KEY] as string | { S: string } | undefined;
-        const keyText = typeof key === 'string' ? key : key?.S ?? '';
+        const keyText = typeof key === 'string' ? key : (key?.S ?? '');
         if (!failed && keyText === failOnceOn) {
           failed = true;
           throw Object.assign(new Error('socket hang up (injected)'), { name: 'TimeoutError' });
@@ -173,7 +173,7 @@ export function interceptedDynaliteClient(
       const input = args.input as { UpdateExpression?: string; Key?: { [name: string]: unknown } };
       if (input.UpdateExpression === undefined) return next(args);
       const key = input.Key?.[LEDGER_PARTITION_KEY] as string | { S: string } | undefined;
-      const write = { key: typeof key === 'string' ? key : key?.S ?? '', expression: input.UpdateExpression };
+      const write = { key: typeof key === 'string' ? key : (key?.S ?? ''), expression: input.UpdateExpression };
       return (await around(write, () => next(args))) as Awaited<ReturnType<typeof next>>;
     },
     { step: 'initialize', name: 'interceptWrites' },

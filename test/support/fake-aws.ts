@@ -281,10 +281,15 @@ export class FakeAws {
     } catch (err) {
       const error = asAwsError(err);
       // awsJson1_1 errors: the type in the body's __type, the message in `message`.
-      sendJson(res, error.status, { __type: error.type, message: error.message, ...error.extra }, {
-        'Content-Type': 'application/x-amz-json-1.1',
-        'x-amzn-RequestId': randomUUID(),
-      });
+      sendJson(
+        res,
+        error.status,
+        { __type: error.type, message: error.message, ...error.extra },
+        {
+          'Content-Type': 'application/x-amz-json-1.1',
+          'x-amzn-RequestId': randomUUID(),
+        },
+      );
     }
   }
 
@@ -394,12 +399,7 @@ export class FakeAws {
     return job;
   }
 
-  private async invokeEndpoint(
-    req: http.IncomingMessage,
-    endpointName: string,
-    body: string,
-    res: http.ServerResponse,
-  ): Promise<void> {
+  private async invokeEndpoint(req: http.IncomingMessage, endpointName: string, body: string, res: http.ServerResponse): Promise<void> {
     const request: EndpointRequest = {
       endpointName,
       body,

@@ -211,9 +211,7 @@ describe('FakeS3 with the real S3 client', () => {
       expect(await mid.Body!.transformToString()).toBe('2345');
       const tail = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'digits.txt', Range: 'bytes=-3' }));
       expect(await tail.Body!.transformToString()).toBe('789');
-      const err = await rejection(
-        s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'digits.txt', Range: 'bytes=10-' })),
-      );
+      const err = await rejection(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'digits.txt', Range: 'bytes=10-' })));
       expect(err.name).toBe('InvalidRange');
     });
 
@@ -283,9 +281,7 @@ describe('FakeS3 with the real S3 client', () => {
       let token: string | undefined;
       let pages = 0;
       do {
-        const page = await s3.send(
-          new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 3, ContinuationToken: token }),
-        );
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 3, ContinuationToken: token }));
         expect(page.MaxKeys).toBe(3);
         seen.push(...(page.Contents ?? []).map((c) => c.Key!));
         token = page.NextContinuationToken;
@@ -343,9 +339,7 @@ describe('FakeS3 with the real S3 client', () => {
       const etag = fake.putObject(BUCKET, source, 'a,b\r\n', { contentType: 'text/csv', metadata: { stage: 'raw' } });
       fake.createBucket('archive');
 
-      const copied = await s3.send(
-        new CopyObjectCommand({ Bucket: 'archive', Key: 'kept.csv', CopySource: copySource(BUCKET, source) }),
-      );
+      const copied = await s3.send(new CopyObjectCommand({ Bucket: 'archive', Key: 'kept.csv', CopySource: copySource(BUCKET, source) }));
       expect(copied.CopyObjectResult?.ETag).toBe(etag);
       expect(copied.CopyObjectResult?.LastModified).toBeInstanceOf(Date);
       expect(fake.describeObject('archive', 'kept.csv')).toMatchObject({
@@ -387,10 +381,7 @@ describe('FakeS3 with the real S3 client', () => {
       expect(result.ETag).toBe(expectedEtag);
       expect(result.Key).toBe('up/big.bin');
       expect(fake.getObject(BUCKET, 'up/big.bin')?.equals(body)).toBe(true);
-      expect(fake.operations.filter((op) => op !== 'UploadPart')).toEqual([
-        'CreateMultipartUpload',
-        'CompleteMultipartUpload',
-      ]);
+      expect(fake.operations.filter((op) => op !== 'UploadPart')).toEqual(['CreateMultipartUpload', 'CompleteMultipartUpload']);
       expect(fake.operationCount('UploadPart')).toBe(3);
       expect(fake.openMultipartUploads).toBe(0);
 

@@ -100,10 +100,7 @@ interface MultipartUpload {
   readonly parts: Map<number, UploadedPart>;
 }
 
-type ObjectAttributes = Pick<
-  FakeS3Object,
-  'contentType' | 'metadata' | 'contentEncoding' | 'contentDisposition' | 'cacheControl'
->;
+type ObjectAttributes = Pick<FakeS3Object, 'contentType' | 'metadata' | 'contentEncoding' | 'contentDisposition' | 'cacheControl'>;
 
 /** Thrown inside an operation to answer an S3 error document. */
 class S3Error extends Error {
@@ -275,8 +272,7 @@ export class FakeS3 {
       if (fault) throw new S3Error(fault.status, fault.code, fault.message ?? `Injected ${fault.code}`);
       this.run(operation, { req, method, bucket, key, query, body }, res);
     } catch (err) {
-      const error =
-        err instanceof S3Error ? err : new S3Error(500, 'InternalError', `fake-s3 bug: ${String(err)}`);
+      const error = err instanceof S3Error ? err : new S3Error(500, 'InternalError', `fake-s3 bug: ${String(err)}`);
       sendError(res, method, error);
     }
   }
@@ -412,7 +408,7 @@ export class FakeS3 {
     const size = object.body.length;
     const range = withBody ? parseRange(header(r.req, 'range'), size) : undefined;
     const headers: Record<string, string> = {
-      ETag: object.etag,
+      'ETag': object.etag,
       'Last-Modified': object.lastModified.toUTCString(),
       'Content-Type': object.contentType,
       'Accept-Ranges': 'bytes',
@@ -494,20 +490,18 @@ export class FakeS3 {
       ...(token !== undefined ? [['ContinuationToken', token] as XmlField] : []),
       ...(truncated && last ? [['NextContinuationToken', encodeToken(last)] as XmlField] : []),
       ...(startAfter !== undefined ? [['StartAfter', startAfter] as XmlField] : []),
-      ...contents.map(
-        (object, i): XmlField => [
-          'Contents',
-          [
-            ['Key', contentKeys[i]],
-            ['LastModified', object.lastModified.toISOString()],
-            ['ETag', object.etag],
-            ['ChecksumAlgorithm', object.checksum.algorithm],
-            ['ChecksumType', 'FULL_OBJECT'],
-            ['Size', String(object.body.length)],
-            ['StorageClass', 'STANDARD'],
-          ],
+      ...contents.map((object, i): XmlField => [
+        'Contents',
+        [
+          ['Key', contentKeys[i]],
+          ['LastModified', object.lastModified.toISOString()],
+          ['ETag', object.etag],
+          ['ChecksumAlgorithm', object.checksum.algorithm],
+          ['ChecksumType', 'FULL_OBJECT'],
+          ['Size', String(object.body.length)],
+          ['StorageClass', 'STANDARD'],
         ],
-      ),
+      ]),
       ...commonPrefixes.map((p): XmlField => ['CommonPrefixes', [['Prefix', p]]]),
     ];
     return xmlDocument('ListBucketResult', fields);
@@ -552,14 +546,23 @@ export class FakeS3 {
     const parts: UploadedPart[] = [];
     requested.forEach(({ partNumber, etag }, i) => {
       if (i > 0 && partNumber <= requested[i - 1].partNumber) {
-        throw new S3Error(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+        throw new S3Error(
+          400,
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+        );
       }
       const part = upload.parts.get(partNumber);
       if (!part || unquote(part.etag) !== unquote(etag)) {
-        throw new S3Error(400, 'InvalidPart', "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.", {
-          PartNumber: String(partNumber),
-          ETag: etag,
-        });
+        throw new S3Error(
+          400,
+          'InvalidPart',
+          "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+          {
+            PartNumber: String(partNumber),
+            ETag: etag,
+          },
+        );
       }
       parts.push(part);
     });
@@ -572,7 +575,9 @@ export class FakeS3 {
         });
       }
     });
-    const etag = `"${createHash('md5').update(Buffer.concat(parts.map((p) => p.md5))).digest('hex')}-${parts.length}"`;
+    const etag = `"${createHash('md5')
+      .update(Buffer.concat(parts.map((p) => p.md5)))
+      .digest('hex')}-${parts.length}"`;
     const body = Buffer.concat(parts.map((p) => p.body));
     const object = this.store(this.bucketOf(r.bucket), r.key, body, upload.attributes, undefined, etag);
     this.uploads.delete(r.query.get('uploadId') ?? '');
@@ -891,15 +896,12 @@ function unescapeXml(text: string): string {
 }
 
 function xmlFields(fields: XmlField[]): string {
-  return fields
-    .map(([name, value]) => `<${name}>${typeof value === 'string' ? escapeXml(value) : xmlFields(value)}</${name}>`)
-    .join('');
+  return fields.map(([name, value]) => `<${name}>${typeof value === 'string' ? escapeXml(value) : xmlFields(value)}</${name}>`).join('');
 }
 
 function xmlDocument(root: string, fields: XmlField[]): string {
   return (
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${xmlFields(fields)}</${root}>`
+    '<?xml version="1.0" encoding="UTF-8"?>\n' + `<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${xmlFields(fields)}</${root}>`
   );
 }
 
@@ -907,16 +909,11 @@ function requestIdHeaders(): Record<string, string> {
   return {
     'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(),
     'x-amz-id-2': randomBytes(48).toString('base64'),
-    Server: 'AmazonS3',
+    'Server': 'AmazonS3',
   };
 }
 
-function send(
-  res: http.ServerResponse,
-  status: number,
-  headers: Record<string, string> = {},
-  body: Buffer = Buffer.alloc(0),
-): void {
+function send(res: http.ServerResponse, status: number, headers: Record<string, string> = {}, body: Buffer = Buffer.alloc(0)): void {
   res.writeHead(status, {
     ...requestIdHeaders(),
     'Content-Length': String(body.length),

@@ -55,7 +55,10 @@ export function defaultHoldPrepareSettings(overrides: Partial<FraudHoldPrepareSe
  * What BatchPayout's construct writes for its Prepare step by default ($10 per score point, the story's
  * columns), with the run folders in `outputBucket`, for running the handler in tests.
  */
-export function defaultPayoutPrepareSettings(outputBucket: string, overrides: Partial<BatchPayoutPrepareSettings> = {}): BatchPayoutPrepareSettings {
+export function defaultPayoutPrepareSettings(
+  outputBucket: string,
+  overrides: Partial<BatchPayoutPrepareSettings> = {},
+): BatchPayoutPrepareSettings {
   return {
     agentIdColumn: 'agent_id',
     scoreColumn: 'score',

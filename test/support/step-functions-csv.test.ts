@@ -2,14 +2,23 @@ import { readCsvAsStepFunctions, UndocumentedCsvError } from './step-functions-c
 
 describe('the model of the Distributed Map CSV reader reads as AWS documents', () => {
   test("the documentation's example: quoted commas and newlines, doubled quotes (quoted and unquoted)", () => {
-    const file = 'a,b,c,d,e\nabc,123,"This string contains commas, a double quotation marks (""), and a newline (\n)",{""MyKey"":""MyValue""},"[1,2,3]"\n';
+    const file =
+      'a,b,c,d,e\nabc,123,"This string contains commas, a double quotation marks (""), and a newline (\n)",{""MyKey"":""MyValue""},"[1,2,3]"\n';
     expect(readCsvAsStepFunctions(file)).toEqual([
-      { a: 'abc', b: '123', c: 'This string contains commas, a double quotation marks ("), and a newline (\n)', d: '{"MyKey":"MyValue"}', e: '[1,2,3]' },
+      {
+        a: 'abc',
+        b: '123',
+        c: 'This string contains commas, a double quotation marks ("), and a newline (\n)',
+        d: '{"MyKey":"MyValue"}',
+        e: '[1,2,3]',
+      },
     ]);
   });
 
   test('backslashes: doubled is one, before the delimiter escapes it, before anything else is removed', () => {
-    expect(readCsvAsStepFunctions('path,size\nC:\\\\Program Files\\\\MyApp.exe,6534512\n')).toEqual([{ path: 'C:\\Program Files\\MyApp.exe', size: '6534512' }]);
+    expect(readCsvAsStepFunctions('path,size\nC:\\\\Program Files\\\\MyApp.exe,6534512\n')).toEqual([
+      { path: 'C:\\Program Files\\MyApp.exe', size: '6534512' },
+    ]);
     // A value that ends in a backslash, written as is, swallows the comma after it: the columns shift.
     expect(readCsvAsStepFunctions('id,amount\ntx\\,5\n')).toEqual([{ id: 'tx,5', amount: '' }]);
     expect(readCsvAsStepFunctions('id\na\\bc\n')).toEqual([{ id: 'abc' }]);

@@ -79,7 +79,8 @@ function readRecords(text: string): string[][] {
         }
         if (c === '\\') {
           const next = text[i + 1];
-          if (next === undefined || next === '\n' || next === '\r') throw new UndocumentedCsvError(`a backslash before the end of a line ${at(i)}`);
+          if (next === undefined || next === '\n' || next === '\r')
+            throw new UndocumentedCsvError(`a backslash before the end of a line ${at(i)}`);
           if (next === '"') throw new UndocumentedCsvError(`a backslash before a double quote ${at(i)}`);
           // `\\` and `\,` keep the character; before anything else the backslash is removed.
           field += next;

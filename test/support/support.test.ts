@@ -1,17 +1,8 @@
 /**
  * Proves the local stand-ins behave as the handler tests assume, using the REAL SDK clients and fetch.
  */
-import {
-  InvokeEndpointCommand,
-  ModelError,
-  SageMakerRuntimeClient,
-  ValidationError,
-} from '@aws-sdk/client-sagemaker-runtime';
-import {
-  GetSecretValueCommand,
-  ResourceNotFoundException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient, ValidationError } from '@aws-sdk/client-sagemaker-runtime';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -19,13 +10,7 @@ import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema'
 import { applyEnvironment, awsTestEnvironment } from './aws-env';
 import { createLedgerTable, startDynalite, type DynaliteServer } from './dynalite';
 import { FAKE_ACCOUNT_ID, FakeAws } from './fake-aws';
-import {
-  ESCROW_CREATE_PATH,
-  PurpleFleaSandbox,
-  SANDBOX_API_KEY,
-  TRADING_ORDER_PATH,
-  WALLET_TRANSFER_PATH,
-} from './purpleflea-sandbox';
+import { ESCROW_CREATE_PATH, PurpleFleaSandbox, SANDBOX_API_KEY, TRADING_ORDER_PATH, WALLET_TRANSFER_PATH } from './purpleflea-sandbox';
 
 /** Awaits a promise that must reject, and returns what it rejected with. */
 async function rejection(promise: Promise<unknown>): Promise<any> {
@@ -96,9 +81,7 @@ describe('FakeAws and dynalite with the real SDK clients', () => {
     });
 
     test('an unknown endpoint is a ValidationError, as SageMaker answers it', async () => {
-      const err = await rejection(
-        runtime.send(new InvokeEndpointCommand({ EndpointName: 'nope', Body: new TextEncoder().encode('{}') })),
-      );
+      const err = await rejection(runtime.send(new InvokeEndpointCommand({ EndpointName: 'nope', Body: new TextEncoder().encode('{}') })));
       expect(err).toBeInstanceOf(ValidationError);
       expect(err.name).toBe('ValidationError');
       expect(err.message).toBe(`Endpoint nope of account ${FAKE_ACCOUNT_ID} not found.`);
@@ -236,7 +219,14 @@ describe('PurpleFleaSandbox', () => {
     sandbox.setApiKeys([SANDBOX_API_KEY]);
   });
 
-  const order = { agent_id: 'agt_alpha', direction: 'long', amount: 25, asset: 'BTC-USDC', order_type: 'market', metadata: { model: 'm1' } };
+  const order = {
+    agent_id: 'agt_alpha',
+    direction: 'long',
+    amount: 25,
+    asset: 'BTC-USDC',
+    order_type: 'market',
+    metadata: { model: 'm1' },
+  };
   const escrow = { buyer: 'agt_buyer', seller: 'ag_seller', amount: 10.5, condition: 'model auc >= 0.9', metadata: {} };
   const transfer = { from_agent: 'agt_treasury', to_agent: 'ag_winner:1', amount: 3, memo: 'payout' };
 

@@ -98,7 +98,8 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
       for (const row of rows) {
         byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
         countOutcome(metrics, options.metricNames, { status: row.status, repeated: row.repeated, amountUsdc: row.amount_usdc });
-        if (row.status === 'UNKNOWN' || row.status === 'INVALID') logger.error(`${options.label} ${row.status}`, { ...row } as LogAttributes);
+        if (row.status === 'UNKNOWN' || row.status === 'INVALID')
+          logger.error(`${options.label} ${row.status}`, { ...row } as LogAttributes);
       }
       logger.info('batch done', { rows: rows.length, byStatus });
       return { rows };

@@ -40,7 +40,8 @@ export function outcomeFromLedger(computed: RowColumns, record: LedgerRecord | u
   // moved, and a rerun sends this run's amount.
   const sentOrHeld = record !== undefined && record.state !== 'REJECTED' && !(record.state === 'CLAIMED' && record.leaseExpiresAt < now);
   const base = sentOrHeld ? withRecordedAmount(computed, record.amountUsdc) : computed;
-  const held = (state: string) => `another invocation holds it (${state} until ${new Date(record!.leaseExpiresAt).toISOString()}): an overlapping run of the same file, or a retried batch, is sending it`;
+  const held = (state: string) =>
+    `another invocation holds it (${state} until ${new Date(record!.leaseExpiresAt).toISOString()}): an overlapping run of the same file, or a retried batch, is sending it`;
   switch (record?.state) {
     case 'SUCCEEDED':
       return { ...base, status: 'SUCCEEDED', result: record.response, repeated: true };
@@ -48,7 +49,11 @@ export function outcomeFromLedger(computed: RowColumns, record: LedgerRecord | u
       return { ...base, status: 'UNKNOWN', error: record.error };
     case 'SENDING':
       if (record.leaseExpiresAt >= now) return { ...base, status: 'IN_PROGRESS', error: held('SENDING') };
-      return { ...base, status: 'UNKNOWN', error: 'still SENDING after its lease when the run was summarized: the request may have taken effect' };
+      return {
+        ...base,
+        status: 'UNKNOWN',
+        error: 'still SENDING after its lease when the run was summarized: the request may have taken effect',
+      };
     case 'REJECTED':
       return { ...base, status: 'REJECTED', error: record.error };
     case 'CLAIMED':
@@ -65,7 +70,11 @@ export function outcomeFromLedger(computed: RowColumns, record: LedgerRecord | u
  */
 export function notAttemptedWhileOverlapping(row: RowOutcome): RowOutcome {
   if (row.status !== 'REJECTED' || row.error !== NEVER_ATTEMPTED) return row;
-  return { ...row, status: 'IN_PROGRESS', error: 'not attempted by this run while another invocation was sending rows of the same file: it may still send this one' };
+  return {
+    ...row,
+    status: 'IN_PROGRESS',
+    error: 'not attempted by this run while another invocation was sending rows of the same file: it may still send this one',
+  };
 }
 
 /** True for a row the Map settled: a final status, not IN_PROGRESS. */

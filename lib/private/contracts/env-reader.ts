@@ -5,7 +5,10 @@
 export type Environment = { readonly [name: string]: string | undefined };
 
 export class EnvironmentReader {
-  constructor(private readonly env: Environment, private readonly handlerName: string) {}
+  constructor(
+    private readonly env: Environment,
+    private readonly handlerName: string,
+  ) {}
 
   string(name: string): string {
     const value = this.env[name];

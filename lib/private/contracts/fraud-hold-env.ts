@@ -169,7 +169,18 @@ export function readFraudHoldActSettings(env: Environment): FraudHoldActSettings
  * objects; each row also names its object and its line there, which identify a record without a
  * transaction id (and make its action key).
  */
-export const HOLD_COLUMNS = ['line', 'object_key', 'object_etag', 'object_line', 'transaction_id', 'buyer', 'seller', 'amount_usdc', 'fraud_score', 'transform_job'] as const;
+export const HOLD_COLUMNS = [
+  'line',
+  'object_key',
+  'object_etag',
+  'object_line',
+  'transaction_id',
+  'buyer',
+  'seller',
+  'amount_usdc',
+  'fraud_score',
+  'transform_job',
+] as const;
 export type HoldItem = { readonly [column in (typeof HOLD_COLUMNS)[number]]: string };
 
 /** The holds log Summarize writes into the run folder: JSON Lines, one entry a record (0.1.0 wrote `holds_log.json`). */

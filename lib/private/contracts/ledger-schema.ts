@@ -31,7 +31,11 @@ export const ATTENTION_STATES: readonly LedgerState[] = ['SENDING', 'UNKNOWN'];
  * The attention index's attributes of a record entering `state` at `now` with a lease ending at
  * `leaseExpiresAt`: the values to set, or undefined when the record leaves the index.
  */
-export function attentionOf(state: LedgerState, leaseExpiresAt: number, now: number): { readonly attention: LedgerState; readonly attentionAt: number } | undefined {
+export function attentionOf(
+  state: LedgerState,
+  leaseExpiresAt: number,
+  now: number,
+): { readonly attention: LedgerState; readonly attentionAt: number } | undefined {
   if (state === 'SENDING') return { attention: state, attentionAt: leaseExpiresAt };
   if (state === 'UNKNOWN') return { attention: state, attentionAt: now };
   return undefined;

@@ -104,7 +104,10 @@ export function readTrainingBonusEscrowSettings(env: Environment): TrainingBonus
 }
 
 function parseBonusTiers(raw: string): BonusTierSetting[] {
-  const fail = () => new Error(`TrainingBonusEscrow: environment variable ${TRAINING_BONUS_ESCROW_ENV.bonusTiers} must be a JSON list of {threshold, amountUsdc}, got ${raw}`);
+  const fail = () =>
+    new Error(
+      `TrainingBonusEscrow: environment variable ${TRAINING_BONUS_ESCROW_ENV.bonusTiers} must be a JSON list of {threshold, amountUsdc}, got ${raw}`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);

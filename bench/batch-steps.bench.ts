@@ -23,6 +23,7 @@ import type { FraudHoldPrepareSettings } from '../lib/private/contracts/fraud-ho
 import { BATCH_FUNCTION_DEFAULTS, BATCH_RUN_DEFAULTS } from '../lib/private/defaults';
 import { FromS3, RUNS_BUCKET, S3Request, SOURCE_BUCKET, StepJob, StepReport } from './batch-steps-protocol';
 import { table } from './stats';
+import { defaultHoldPrepareSettings } from '../test/support/handler-settings';
 
 const SIZES = (process.env.BENCH_BATCH_ROWS ?? '10000,100000,1000000').split(',').map(Number);
 const REPO_ROOT = join(__dirname, '..');
@@ -128,21 +129,7 @@ function payoutSettings(): BatchPayoutPrepareSettings {
 }
 
 function holdSettings(): FraudHoldPrepareSettings {
-  return {
-    inputFormat: 'JSON_LINES',
-    transactionIdField: 'transaction_id',
-    buyerField: 'buyer',
-    sellerField: 'seller',
-    amountField: 'amount',
-    fraudScoreField: 'fraud_score',
-    fraudScoreThreshold: 0.8,
-    maxHoldUsdc: 1000,
-    maxBatchTotalUsdc: 1e12,
-    objectSuffix: '.out',
-    outputBucket: RUNS_BUCKET,
-    outputPrefix: 'holds',
-    enabled: true,
-  } as FraudHoldPrepareSettings;
+  return defaultHoldPrepareSettings({ maxBatchTotalUsdc: 1e12, outputBucket: RUNS_BUCKET, outputPrefix: 'holds' });
 }
 
 async function main(): Promise<void> {

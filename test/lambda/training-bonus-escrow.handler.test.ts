@@ -20,29 +20,14 @@ import {
   startInvocationProcess,
   writeLedger,
 } from './handler-harness';
+import { defaultEscrowSettings } from '../support/handler-settings';
 
 type Handler = (event: unknown, context: unknown) => Promise<{ status: string; [key: string]: any }>;
 
 const BUS_ARN = `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:event-bus/default`;
 const SELLER_TAG = 'purpleflea:seller';
 
-const defaults: TrainingBonusEscrowSettings = {
-  metricName: 'validation:accuracy',
-  metricGoal: 'MAXIMIZE',
-  bonusTiers: [
-    { threshold: 0.9, amountUsdc: 50 },
-    { threshold: 0.8, amountUsdc: 20 },
-    { threshold: 0.7, amountUsdc: 5 },
-  ],
-  maxBonusUsdc: 1000,
-  buyerAgentId: 'agt_platform_treasury',
-  sellerTagKey: SELLER_TAG,
-  sellerTemplate: 'agt_model_{jobName}',
-  conditionTemplate: 'model_owner_approved:{jobName}',
-  eventBusName: BUS_ARN,
-  dryRun: false,
-  enabled: true,
-};
+const defaults = defaultEscrowSettings({ sellerTagKey: SELLER_TAG, eventBusName: BUS_ARN });
 
 let harness: Harness;
 let output: ReturnType<typeof captureOutput>;

@@ -15,6 +15,7 @@ import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { CasinoAgent, SERVICE_PATHS } from '../support/purpleflea-services-sandbox';
 import { captureOutput, invokeInProcesses, lambdaContext, loadBundledHandler } from './handler-harness';
 import { readServicesLedger, resetServices, servicesEnvironment, ServicesHarness, startServicesHarness } from './services-harness';
+import { defaultEscrowSettings } from '../support/handler-settings';
 
 type Handler = (event: unknown, context: unknown) => Promise<{ status: string; [key: string]: any }>;
 
@@ -29,27 +30,15 @@ let seller: CasinoAgent;
 let jobCounter = 0;
 
 function settings(overrides: Partial<TrainingBonusEscrowSettings> = {}): TrainingBonusEscrowSettings {
-  return {
-    metricName: 'validation:accuracy',
-    metricGoal: 'MAXIMIZE',
-    bonusTiers: [
-      { threshold: 0.9, amountUsdc: 50 },
-      { threshold: 0.8, amountUsdc: 20 },
-      { threshold: 0.7, amountUsdc: 5 },
-    ],
-    maxBonusUsdc: 1000,
-    // Written by the construct on either profile; on the services profile the key's agent pays instead.
-    buyerAgentId: 'agt_platform_treasury',
+  return defaultEscrowSettings({
+    // Written by the construct on either profile (buyerAgentId too); on the services profile the key's agent pays.
     sellerTagKey: SELLER_TAG,
     // sellerAgentId on the services profile: one ag_ seller for every job.
     sellerTemplate: seller.agentId,
-    conditionTemplate: 'model_owner_approved:{jobName}',
     eventBusName: BUS_ARN,
-    dryRun: false,
-    enabled: true,
     services: { escrowTimeoutHours: TIMEOUT_HOURS },
     ...overrides,
-  };
+  });
 }
 const env = (overrides: Partial<TrainingBonusEscrowSettings> = {}) => ({
   ...servicesEnvironment(harness, trainingBonusEscrowEnvironment(settings(overrides))),

@@ -21,6 +21,7 @@ import {
 } from '../../lib/private/contracts/training-bonus-escrow-env';
 import { captureOutput, fixedContext } from '../support/handler-fakes';
 import { moneyPathFake, MoneyPathFake } from '../support/money-path-fakes';
+import { defaultEscrowSettings } from '../support/handler-settings';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
 const JOB = 'XGBoost-Job-1';
@@ -28,23 +29,7 @@ const JOB_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:training-job/xgboost-j
 const ACTION_KEY = `v1:escrow:${JOB_ARN}`;
 const SELLER_TAG = 'purpleflea:seller';
 
-const defaults: TrainingBonusEscrowSettings = {
-  metricName: 'validation:accuracy',
-  metricGoal: 'MAXIMIZE',
-  bonusTiers: [
-    { threshold: 0.9, amountUsdc: 50 },
-    { threshold: 0.8, amountUsdc: 20 },
-    { threshold: 0.7, amountUsdc: 5 },
-  ],
-  maxBonusUsdc: 1000,
-  buyerAgentId: 'agt_platform_treasury',
-  sellerTagKey: SELLER_TAG,
-  sellerTemplate: 'agt_model_{jobName}',
-  conditionTemplate: 'model_owner_approved:{jobName}',
-  eventBusName: 'default',
-  dryRun: false,
-  enabled: true,
-};
+const defaults = defaultEscrowSettings({ sellerTagKey: SELLER_TAG });
 
 /** The ledger's notification operations, in memory: taken by one invocation at a time, done once. */
 function notificationLedger() {

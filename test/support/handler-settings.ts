@@ -1,6 +1,7 @@
 import type { BatchPayoutPrepareSettings } from '../../lib/private/contracts/batch-payout-env';
 import type { FraudHoldPrepareSettings } from '../../lib/private/contracts/fraud-hold-env';
 import type { PredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
+import type { TrainingBonusEscrowSettings } from '../../lib/private/contracts/training-bonus-escrow-env';
 
 export const TEST_ENDPOINT_NAME = 'demo-direction-model';
 
@@ -70,6 +71,31 @@ export function defaultPayoutPrepareSettings(
     outputPrefix: 'purpleflea-payouts',
     processingOutputName: 'payout',
     processingFileName: 'scores.csv',
+    enabled: true,
+    ...overrides,
+  };
+}
+
+/**
+ * What TrainingBonusEscrow's construct writes by default (the story's tiers, the treasury as buyer, the seller
+ * template, the approval condition), with the seller tag key and bus the tests use, for running the handler.
+ */
+export function defaultEscrowSettings(overrides: Partial<TrainingBonusEscrowSettings> = {}): TrainingBonusEscrowSettings {
+  return {
+    metricName: 'validation:accuracy',
+    metricGoal: 'MAXIMIZE',
+    bonusTiers: [
+      { threshold: 0.9, amountUsdc: 50 },
+      { threshold: 0.8, amountUsdc: 20 },
+      { threshold: 0.7, amountUsdc: 5 },
+    ],
+    maxBonusUsdc: 1000,
+    buyerAgentId: 'agt_platform_treasury',
+    sellerTagKey: 'purpleflea:seller',
+    sellerTemplate: 'agt_model_{jobName}',
+    conditionTemplate: 'model_owner_approved:{jobName}',
+    eventBusName: 'default',
+    dryRun: false,
     enabled: true,
     ...overrides,
   };

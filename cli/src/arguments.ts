@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { REFERENCE_FIELD_BY_KIND } from '../../lib/private/contracts/action-keys';
 import { LEDGER_STATES, RESOLVE_AS, ResolveAs } from './ledger-operator';
+import { DEFAULT_SERVICE_URLS } from './lost-answer-check';
 import type { LedgerState } from '../../lib/private/contracts/ledger-schema';
 
 export const USAGE = `usage: purpleflea-ledger <command> [options]
@@ -15,6 +16,11 @@ Commands:
        --status UNKNOWN and/or SENDING alone reads the attention index (cost: those records); anything
        else, or --scan (finds records from version 0.1.0, before the index), scans the whole table (cost: its size)
   show <action key> [--json]
+  show <action key> --check --secret <arn or name> [--trading-secret <arn or name>] [--json]
+       services profile, UNKNOWN records: asks the services' read routes which escrow, payment or position
+       may be the action's, and how sure each match is (exact, likely, possible); resolves nothing.
+       Reads the secret (secretsmanager:GetSecretValue). Also: --key-field (default key),
+       --trading-key-field (default trading_key), --escrow-url, --casino-url, --trading-url (default the public hosts)
   resolve <action key> --as succeeded --reference <Purple Flea id> --reason <text> [--json]
   resolve <action key> --as not-executed --reason <text> [--json]
 
@@ -31,8 +37,21 @@ export class UsageError extends Error {
 export type Command =
   | { readonly name: 'help' }
   | { readonly name: 'list'; readonly states?: LedgerState[]; readonly kind?: string; readonly since?: Date; readonly scan: boolean }
-  | { readonly name: 'show'; readonly actionKey: string }
+  | { readonly name: 'show'; readonly actionKey: string; readonly check?: CheckArguments }
   | { readonly name: 'resolve'; readonly actionKey: string; readonly as: ResolveAs; readonly reason: string; readonly reference?: string };
+
+/** `show --check`: where the services are and which secret holds their keys. */
+export interface CheckArguments {
+  readonly secret: string;
+  readonly tradingSecret?: string;
+  readonly keyField: string;
+  readonly tradingKeyField: string;
+  readonly escrowUrl: string;
+  readonly casinoUrl: string;
+  readonly tradingUrl: string;
+}
+
+const CHECK_OPTIONS = ['secret', 'trading-secret', 'key-field', 'trading-key-field', 'escrow-url', 'casino-url', 'trading-url'] as const;
 
 export interface Invocation {
   readonly command: Command;
@@ -63,6 +82,14 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
         'as': { type: 'string' },
         'reference': { type: 'string' },
         'reason': { type: 'string' },
+        'check': { type: 'boolean' },
+        'secret': { type: 'string' },
+        'trading-secret': { type: 'string' },
+        'key-field': { type: 'string' },
+        'trading-key-field': { type: 'string' },
+        'escrow-url': { type: 'string' },
+        'casino-url': { type: 'string' },
+        'trading-url': { type: 'string' },
         'help': { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -93,6 +120,7 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
   switch (name) {
     case 'list': {
       if (rest.length) throw new UsageError(`list takes no arguments, got '${rest.join(' ')}'`);
+      ['check', ...CHECK_OPTIONS].forEach((option) => onlyFor(option, 'show --check'));
       ['as', 'reference', 'reason'].forEach((option) => onlyFor(option, 'resolve'));
       return {
         ...common,
@@ -108,9 +136,14 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
     case 'show':
       ['as', 'reference', 'reason'].forEach((option) => onlyFor(option, 'resolve'));
       ['status', 'kind', 'since', 'scan'].forEach((option) => onlyFor(option, 'list'));
-      return { ...common, command: { name: 'show', actionKey: oneKey() } };
+      if (values.check === undefined) {
+        CHECK_OPTIONS.forEach((option) => onlyFor(option, 'show --check'));
+        return { ...common, command: { name: 'show', actionKey: oneKey() } };
+      }
+      return { ...common, command: { name: 'show', actionKey: oneKey(), check: parseCheck(values) } };
     case 'resolve': {
       ['status', 'kind', 'since', 'scan'].forEach((option) => onlyFor(option, 'list'));
+      ['check', ...CHECK_OPTIONS].forEach((option) => onlyFor(option, 'show --check'));
       const actionKey = oneKey();
       if (values.as === undefined) throw new UsageError(`resolve needs --as ${RESOLVE_AS.join(' or --as ')}`);
       if (!RESOLVE_AS.includes(values.as as ResolveAs))
@@ -131,6 +164,44 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
     default:
       throw new UsageError(`unknown command '${name}': use list, show or resolve`);
   }
+}
+
+function parseCheck(values: { readonly [option: string]: string | boolean | string[] | undefined }): CheckArguments {
+  const text = (option: string) => {
+    const value = values[option];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !value.trim()) throw new UsageError(`--${option} needs a value`);
+    return value.trim();
+  };
+  const secret = text('secret');
+  if (secret === undefined) {
+    throw new UsageError(
+      "--check needs --secret <arn or name>: the connection's Purple Flea key secret (it reads the services with those keys)",
+    );
+  }
+  const url = (option: string, fallback: string) => {
+    const value = (text(option) ?? fallback).replace(/\/+$/, '');
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new UsageError(`--${option} must be a URL, got '${value}'`);
+    }
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
+      throw new UsageError(`--${option} must be https (http only for a loopback host), got '${value}'`);
+    }
+    return value;
+  };
+  return {
+    secret,
+    tradingSecret: text('trading-secret'),
+    keyField: text('key-field') ?? 'key',
+    tradingKeyField: text('trading-key-field') ?? 'trading_key',
+    escrowUrl: url('escrow-url', DEFAULT_SERVICE_URLS.escrow),
+    casinoUrl: url('casino-url', DEFAULT_SERVICE_URLS.casino),
+    tradingUrl: url('trading-url', DEFAULT_SERVICE_URLS.trading),
+  };
 }
 
 function parseStates(options: string[]): LedgerState[] {

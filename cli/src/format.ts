@@ -1,5 +1,6 @@
 import type { LedgerRecord } from '../../lib/private/contracts/ledger-schema';
 import type { ActionSummary, ResolveResult } from './ledger-operator';
+import type { CheckResult } from './lost-answer-check';
 
 /** JSON as the operator reads it: DynamoDB string sets (e.g. a cap counter's released resolutions) become arrays. */
 export function toJson(value: unknown): string {
@@ -151,4 +152,25 @@ function oneLine(text: string, maxChars: number): string {
 
 function indent(text: string): string {
   return text.replace(/^/gm, '  ');
+}
+
+/**
+ * `show --check`, after the record: the send window searched, each candidate with its confidence and reference,
+ * the notes, and that nothing was resolved.
+ */
+export function formatCheck(check: CheckResult): string {
+  const lines = ['check (services profile)', `  window    ${check.window.from} .. ${check.window.to}`];
+  if (check.candidates.length === 0) lines.push('candidates', '  none: no read route shows this action');
+  else {
+    lines.push('candidates');
+    for (const candidate of check.candidates) {
+      lines.push(
+        `  ${printable(candidate.confidence.padEnd(8))}  ${printable(candidate.reference ?? '(no id)')}  ${printable(candidate.source)}`,
+        `            ${printable(candidate.why)}`,
+      );
+    }
+  }
+  if (check.notes.length) lines.push('notes', ...check.notes.map((note) => `  ${printable(note)}`));
+  lines.push('nothing was resolved: after checking, record it with resolve --as succeeded --reference <id> or resolve --as not-executed');
+  return lines.join('\n') + '\n';
 }

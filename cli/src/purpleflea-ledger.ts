@@ -5,10 +5,13 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { CheckArguments } from './arguments';
+import { checkLostAnswer, CheckError, CheckResult, keyFromSecret } from './lost-answer-check';
 import { LedgerOperator, LedgerTableNotFoundError } from './ledger-operator';
 import { Invocation, parseInvocation, USAGE, UsageError } from './arguments';
-import { formatActionTable, formatRecord, formatResolution, printable, printableLines, toJson } from './format';
+import { formatActionTable, formatCheck, formatRecord, formatResolution, printable, printableLines, toJson } from './format';
 
 const PROGRAM = 'purpleflea-ledger';
 
@@ -45,6 +48,11 @@ async function main(argv: readonly string[]): Promise<void> {
       }
       case 'show': {
         const record = await operator.show(command.actionKey);
+        if (command.check !== undefined) {
+          const check = await lostAnswerCheck(record, command.check, invocation.region);
+          write(invocation.json ? `${toJson({ record, check })}\n` : text(formatRecord(record, Date.now()) + formatCheck(check)));
+          return;
+        }
         write(invocation.json ? `${toJson(record)}\n` : text(formatRecord(record, Date.now())));
         return;
       }
@@ -93,6 +101,38 @@ async function ledgerTableName(invocation: Invocation, region: string): Promise<
     throw error;
   } finally {
     cloudFormation.destroy();
+  }
+}
+
+/** `show --check`: the services' read routes, with the keys of the connection's secret (read only when a kind needs it). */
+async function lostAnswerCheck(
+  record: Parameters<typeof checkLostAnswer>[0],
+  check: CheckArguments,
+  region: string | undefined,
+): Promise<CheckResult> {
+  const secrets = new SecretsManagerClient({ region });
+  const keyOf = async (secretId: string, field: string) => {
+    let secretString: string | undefined;
+    try {
+      ({ SecretString: secretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId })));
+    } catch (error) {
+      throw new OperatorError(`could not read secret '${secretId}': ${(error as Error).name}`);
+    }
+    return keyFromSecret(secretString, secretId, field);
+  };
+  try {
+    return await checkLostAnswer(record, {
+      escrowUrl: check.escrowUrl,
+      casinoUrl: check.casinoUrl,
+      tradingUrl: check.tradingUrl,
+      casinoKey: () => keyOf(check.secret, check.keyField),
+      tradingKey: () => keyOf(check.tradingSecret ?? check.secret, check.tradingKeyField),
+    });
+  } catch (error) {
+    if (error instanceof CheckError) throw new OperatorError(error.message);
+    throw error;
+  } finally {
+    secrets.destroy();
   }
 }
 

@@ -23,6 +23,14 @@ test.each([
     ['resolve', 'v1:trade:x', '--as', 'succeeded', '--reference', 'r'.repeat(MAX_RESOLUTION_TEXT + 1), '--reason', 'found', ...table],
     `--reference is ${MAX_RESOLUTION_TEXT + 1} characters`,
   ],
+  ['--secret without --check', ['show', 'v1:trade:x', '--secret', 'S', ...table], '--secret is only for show --check'],
+  ['--check on list', ['list', '--check', ...table], '--check is only for show --check'],
+  ['--check without --secret', ['show', 'v1:trade:x', '--check', ...table], '--check needs --secret'],
+  [
+    'a plain-http service URL that is not loopback',
+    ['show', 'v1:trade:x', '--check', '--secret', 'S', '--casino-url', 'http://casino.example.com', ...table],
+    '--casino-url must be https (http only for a loopback host)',
+  ],
 ])('%s is refused', (_label, argv, message) => {
   expect(() => parseInvocation(argv)).toThrow(UsageError);
   expect(() => parseInvocation(argv)).toThrow(message);
@@ -43,4 +51,36 @@ test('--since: a date and time without a zone is UTC, like the ledger; a duratio
 
 test("JSON output shows a cap counter's released resolutions (a DynamoDB string set) as an array", () => {
   expect(JSON.parse(toJson({ releasedForResolutions: new Set(['r1', 'r2']) }))).toEqual({ releasedForResolutions: ['r1', 'r2'] });
+});
+
+test("show --check: the public hosts and the connection's field names by default; each can be given", () => {
+  expect(parseInvocation(['show', 'v1:trade:x', '--check', '--secret', 'S', ...table]).command).toEqual({
+    name: 'show',
+    actionKey: 'v1:trade:x',
+    check: {
+      secret: 'S',
+      tradingSecret: undefined,
+      keyField: 'key',
+      tradingKeyField: 'trading_key',
+      escrowUrl: 'https://escrow.purpleflea.com',
+      casinoUrl: 'https://casino.purpleflea.com',
+      tradingUrl: 'https://trading.purpleflea.com',
+    },
+  });
+  const argv = [
+    'show',
+    'k',
+    '--check',
+    '--secret',
+    'S',
+    '--trading-secret',
+    'T',
+    '--key-field',
+    'casino',
+    '--trading-url',
+    'http://127.0.0.1:9/',
+  ];
+  expect(parseInvocation([...argv, ...table]).command).toMatchObject({
+    check: { tradingSecret: 'T', keyField: 'casino', tradingUrl: 'http://127.0.0.1:9' },
+  });
 });

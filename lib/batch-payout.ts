@@ -129,7 +129,7 @@ export interface BatchPayoutProps extends BatchRunProps {
  *    any money moves), and writes the payable rows as `input.csv`;
  * 2. a Distributed Map reads `input.csv` in batches of `itemsPerBatch`, `maxConcurrency` at a time, and
  *    Pay transfers each row's amount from the connection's agent, through the action ledger keyed by
- *    the file's bucket, key and ETag and the agent id, within `maxRequestsPerSecond`;
+ *    the file's bucket, key and ETag and the agent id, within `maxRequestsPerSecond` (or `rateLimit`);
  * 3. Summarize writes `payout_log.jsonl` (JSON Lines, one entry per source row), `payout_summary.json` (totals per status) and puts a
  *    `Purple Flea Payout Completed` event on `eventBus`.
  *

@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { PurpleFleaConnection } from './purpleflea-connection';
+import { RateLimit } from './rate-limit';
 
 /**
  * The props every batch construct takes, with the same meaning: the connection, the S3 trigger, the
@@ -57,14 +58,23 @@ export interface BatchRunProps {
 
   /**
    * Purple Flea requests per second for the whole run, shared equally by the `maxConcurrency` batches
-   * in flight. Greater than 0, at most 1000; known at synth (not a token).
+   * in flight. Greater than 0, at most 1000; known at synth (not a token). Or give `rateLimit` (not both).
    * @default 10
    */
   readonly maxRequestsPerSecond?: number;
 
   /**
+   * The run's limit, per second or per minute (`RateLimit.perMinute(20)` for a service path that allows 20
+   * requests a minute), in place of `maxRequestsPerSecond`: giving both is an error. Known at synth.
+   * @default - `maxRequestsPerSecond`
+   */
+  readonly rateLimit?: RateLimit;
+
+  /**
    * Batches acted on (paid, or held) at the same time (the Distributed Map's MaxConcurrency). An integer
-   * from 1 to 1000; known at synth (not a token).
+   * from 1 to 1000; known at synth (not a token). When left out, 10, or fewer (at least 1) when
+   * `itemsPerBatch` (100 when left out) rows at a tenth of a slow rate would not fit in the act function's
+   * timeout.
    * @default 10
    */
   readonly maxConcurrency?: number;
@@ -73,7 +83,8 @@ export interface BatchRunProps {
    * Items (BatchPayout's rows, FraudHoldEscrow's records) per batch (the Distributed Map's ItemBatcher).
    * An integer from 1 to 1000; known at synth. A batch must fit in the act function's timeout (Pay's,
    * Act's) at its share of the rate (with a minute to spare for backing off from 429s):
-   * itemsPerBatch × maxConcurrency / maxRequestsPerSecond seconds.
+   * itemsPerBatch × maxConcurrency / rate seconds. When left out, 100, or as many as fit (at least 1): at
+   * `RateLimit.perMinute(20)` and the default 5-minute timeout, 80 rows a batch, one batch at a time.
    * @default 100
    */
   readonly itemsPerBatch?: number;

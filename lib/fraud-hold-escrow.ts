@@ -197,7 +197,7 @@ export interface FraudHoldEscrowProps extends BatchRunProps {
  * 2. a Distributed Map reads `input.csv` in batches of `itemsPerBatch`, `maxConcurrency` at a time, and
  *    Act creates an escrow from the buyer to the seller for each record whose fraud score is above
  *    `fraudScoreThreshold`, under `conditionTemplate`, through the action ledger keyed by the transaction
- *    id, within `maxRequestsPerSecond`;
+ *    id, within `maxRequestsPerSecond` (or `rateLimit`);
  * 3. Summarize writes `holds_log.jsonl` (JSON Lines, one entry per record), `holds_summary.json` (totals per status) and puts a
  *    `Purple Flea Holds Completed` event on `eventBus`.
  *

@@ -156,8 +156,7 @@ export class BatchEngine {
     const enabled = options.enabled ?? BATCH_RUN_DEFAULTS.enabled;
     const dryRun = options.dryRun ?? BATCH_RUN_DEFAULTS.dryRun;
     const logRetention = options.logRetention ?? logs.RetentionDays[BATCH_RUN_DEFAULTS.logRetention];
-    const maxRequestsPerSecond = options.maxRequestsPerSecond ?? BATCH_RUN_DEFAULTS.maxRequestsPerSecond;
-    const maxConcurrency = options.maxConcurrency ?? BATCH_RUN_DEFAULTS.maxConcurrency;
+    const { requestsPerSecond, maxConcurrency, itemsPerBatch } = runShape(options);
     this.outputPrefix = options.outputPrefix ?? props.defaultOutputPrefix;
     this.outputBucket = options.outputBucket ?? this.newOutputBucket();
     this.eventBus = options.eventBus ?? events.EventBus.fromEventBusName(scope, 'DefaultBus', 'default');
@@ -189,7 +188,7 @@ export class BatchEngine {
       environment: handlerEnvironment(
         metrics,
         options.connection,
-        props.act.environment({ requestsPerSecond: maxRequestsPerSecond / maxConcurrency }),
+        props.act.environment({ requestsPerSecond: requestsPerSecond / maxConcurrency }),
       ),
     });
     const summarize = new HandlerFunction(scope, 'Summarize', {
@@ -220,7 +219,7 @@ export class BatchEngine {
       actName: props.act.stepName,
       outputBucket: this.outputBucket,
       outputPrefix: this.outputPrefix,
-      maxItemsPerBatch: options.itemsPerBatch ?? BATCH_RUN_DEFAULTS.itemsPerBatch,
+      maxItemsPerBatch: itemsPerBatch,
       maxConcurrency,
       toleratedFailurePercentage: options.toleratedFailurePercentage ?? BATCH_RUN_DEFAULTS.toleratedFailurePercentage,
       logRetention,
@@ -533,6 +532,7 @@ export function checkRunShape(v: PropsValidator, options: BatchRunProps, act: Ac
     if (isToken(value)) v.fail(`${prop} must be a number known at synth, got a token: it shapes the state machine and the per-batch rate`);
   }
   v.number('maxRequestsPerSecond', options.maxRequestsPerSecond, RANGES.maxRequestsPerSecond);
+  checkRateLimit(v, options);
   v.number('maxConcurrency', options.maxConcurrency, RANGES.maxConcurrency);
   v.number(act.concurrencyProp, act.concurrency, { min: 1, max: LIMITS.actConcurrency, integer: true });
   v.number('itemsPerBatch', options.itemsPerBatch, RANGES.itemsPerBatch);
@@ -540,27 +540,82 @@ export function checkRunShape(v: PropsValidator, options: BatchRunProps, act: Ac
   checkBatchFitsTimeout(v, options, act.id);
 }
 
+/** The run's rate, the Map's concurrency and its batch size, as the state machine and the act function get them. */
+export interface RunShape {
+  /** The whole run's requests a second (`rateLimit`'s, or `maxRequestsPerSecond`). */
+  readonly requestsPerSecond: number;
+  readonly maxConcurrency: number;
+  readonly itemsPerBatch: number;
+}
+
+/** The seconds of the act function's timeout a batch may take: the timeout less a minute for backing off; undefined for a token. */
+function batchSeconds(options: BatchRunProps): number | undefined {
+  const timeout = options.functionOptions?.timeout ?? BATCH_FUNCTION_TIMEOUT;
+  return timeout.isUnresolved() ? undefined : timeout.toSeconds() - BACKOFF_ALLOWANCE.toSeconds();
+}
+
 /**
- * One batch, acted on at its share of the rate (maxRequestsPerSecond / maxConcurrency), must end within
- * the act function's timeout, with a minute to spare for backing off from 429s: otherwise the function
- * would time out mid-batch and leave the rows it was sending UNKNOWN.
+ * The run's shape: what the user gave, and for `maxConcurrency` and `itemsPerBatch` left out, their defaults
+ * lowered (to at least 1) until one batch, at its share of the rate, fits in the act function's timeout less a
+ * minute. A configuration that fitted with the defaults keeps them; a slow rate (`RateLimit.perMinute(20)`)
+ * gets fewer batches in flight and fewer rows a batch instead of a synth error.
+ */
+export function runShape(options: BatchRunProps): RunShape {
+  const requestsPerSecond = options.rateLimit?.requestsPerSecond ?? options.maxRequestsPerSecond ?? BATCH_RUN_DEFAULTS.maxRequestsPerSecond;
+  const seconds = batchSeconds(options);
+  const usable =
+    seconds !== undefined && seconds > 0 && isInRange(requestsPerSecond, RANGES.maxRequestsPerSecond) && !isToken(requestsPerSecond);
+  const fit = (n: number, max: number) => (usable ? Math.min(max, Math.max(1, Math.floor(n + 1e-9))) : max);
+  const maxConcurrency =
+    options.maxConcurrency ??
+    fit(
+      (requestsPerSecond * (seconds ?? 0)) / (options.itemsPerBatch ?? BATCH_RUN_DEFAULTS.itemsPerBatch),
+      BATCH_RUN_DEFAULTS.maxConcurrency,
+    );
+  const itemsPerBatch =
+    options.itemsPerBatch ?? fit((requestsPerSecond / maxConcurrency) * (seconds ?? 0), BATCH_RUN_DEFAULTS.itemsPerBatch);
+  return { requestsPerSecond, maxConcurrency, itemsPerBatch };
+}
+
+/** `rateLimit`: known at synth, in range, and not beside `maxRequestsPerSecond`. */
+function checkRateLimit(v: PropsValidator, options: BatchRunProps): void {
+  const limit = options.rateLimit;
+  if (limit === undefined) return;
+  v.notBoth('maxRequestsPerSecond', options.maxRequestsPerSecond, 'rateLimit', limit, "give the run's limit once");
+  if (isToken(limit.requests)) {
+    v.fail('rateLimit must be a number known at synth, got a token: it shapes the state machine and the per-batch rate');
+    return;
+  }
+  const max = limit.unit === 'minute' ? LIMITS.maxRequestsPerSecond * 60 : LIMITS.maxRequestsPerSecond;
+  if (!isInRange(limit.requests, { min: 0, minExclusive: true, max })) {
+    v.fail(`rateLimit must be greater than 0 and at most ${max} a ${limit.unit}, got ${limit.toString()}`);
+  }
+}
+
+/**
+ * One batch, acted on at its share of the rate (the rate / maxConcurrency), must end within the act
+ * function's timeout, with a minute to spare for backing off from 429s: otherwise the function would time
+ * out mid-batch and leave the rows it was sending UNKNOWN. Left out, `maxConcurrency` and `itemsPerBatch`
+ * are lowered to fit (runShape); what the user gave is kept, and fails here when it cannot fit.
  */
 function checkBatchFitsTimeout(v: PropsValidator, options: BatchRunProps, actId: string): void {
-  const rate = options.maxRequestsPerSecond ?? BATCH_RUN_DEFAULTS.maxRequestsPerSecond;
-  const concurrency = options.maxConcurrency ?? BATCH_RUN_DEFAULTS.maxConcurrency;
-  const items = options.itemsPerBatch ?? BATCH_RUN_DEFAULTS.itemsPerBatch;
+  const { requestsPerSecond: rate, maxConcurrency: concurrency, itemsPerBatch: items } = runShape(options);
   const timeout = options.functionOptions?.timeout ?? BATCH_FUNCTION_TIMEOUT;
   // Only once each is valid on its own: their own checks report them otherwise.
   const valid =
     isInRange(rate, RANGES.maxRequestsPerSecond) && isInRange(concurrency, RANGES.maxConcurrency) && isInRange(items, RANGES.itemsPerBatch);
-  if (!valid || timeout.isUnresolved()) return;
+  if (!valid || timeout.isUnresolved() || isToken(rate)) return;
   const seconds = (items * concurrency) / rate;
   const available = timeout.toSeconds() - BACKOFF_ALLOWANCE.toSeconds();
-  if (seconds > available) {
+  if (seconds > available + 1e-6) {
+    const rateText =
+      options.rateLimit !== undefined
+        ? `rateLimit / maxConcurrency (${options.rateLimit.toString()} / ${concurrency})`
+        : `maxRequestsPerSecond / maxConcurrency (${rate} / ${concurrency})`;
     v.fail(
-      `itemsPerBatch (${items}) at maxRequestsPerSecond / maxConcurrency (${rate} / ${concurrency}) takes ${+seconds.toFixed(1)} s a batch, ` +
+      `itemsPerBatch (${items}) at ${rateText} takes ${+seconds.toFixed(1)} s a batch, ` +
         `more than the ${actId} function's timeout (${timeout.toHumanString()}) less a minute for backing off allows: ` +
-        'lower itemsPerBatch or maxConcurrency, or raise maxRequestsPerSecond or functionOptions.timeout',
+        'lower itemsPerBatch or maxConcurrency, or raise the rate or functionOptions.timeout',
     );
   }
 }

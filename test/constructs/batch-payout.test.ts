@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import validateAsl from 'asl-validator';
-import { BatchPayout, BatchPayoutProps } from '../../lib';
+import { BatchPayout, BatchPayoutProps, RateLimit } from '../../lib';
 import {
   BATCH_SUMMARIZE_ENV,
   BatchInput,
@@ -130,6 +130,36 @@ describe('BatchPayout: the workflow', () => {
       Next: 'Summarize',
     });
   });
+
+  test.each<[string, Partial<BatchPayoutProps>, number, number, number]>([
+    // [name, props, the run's rate, MaxConcurrency, MaxItemsPerBatch]
+    ['the defaults', {}, 10, 10, 100],
+    // The README's advice for 20/min: one batch at a time, 72 rows in 4 minutes.
+    ['0.3 a second', { maxRequestsPerSecond: 0.3 }, 0.3, 1, 72],
+    ['RateLimit.perMinute(20)', { rateLimit: RateLimit.perMinute(20) }, 20 / 60, 1, 80],
+    [
+      'RateLimit.perMinute(20) and a 15-minute timeout',
+      { rateLimit: RateLimit.perMinute(20), functionOptions: { timeout: Duration.minutes(15) } },
+      20 / 60,
+      2, // 14 minutes at 1/3 a second is 280 rows: two batches of 100 in flight, each at 1/6 a second (600 s)
+      100,
+    ],
+    ['RateLimit.perSecond(2)', { rateLimit: RateLimit.perSecond(2) }, 2, 4, 100],
+    ['RateLimit.perSecond(2) and 5 batches in flight', { rateLimit: RateLimit.perSecond(2), maxConcurrency: 5 }, 2, 5, 96],
+    ['0.3 a second and 30 rows a batch', { maxRequestsPerSecond: 0.3, itemsPerBatch: 30 }, 0.3, 2, 30],
+  ])(
+    "left out, maxConcurrency and itemsPerBatch fit a batch in the Pay function's timeout: %s",
+    (_name, props, rate, concurrency, items) => {
+      const { template, payout } = newBatchPayout(props);
+      const { map } = definitionOf(template, payout);
+      expect(map.MaxConcurrency).toBe(concurrency);
+      expect(map.ItemBatcher.MaxItemsPerBatch).toBe(items);
+      expect(readBatchPayoutPaySettings(variablesOf(template, payout.payFunction)).requestsPerSecond).toBeCloseTo(rate / concurrency, 9);
+      // A batch at its share of the rate, within the timeout less a minute for backing off.
+      const timeout = (props.functionOptions?.timeout ?? Duration.minutes(5)).toSeconds();
+      expect((items * concurrency) / rate).toBeLessThanOrEqual(timeout - 60 + 1e-6);
+    },
+  );
 
   test('itemsPerBatch, maxConcurrency and toleratedFailurePercentage reach the Map state', () => {
     const { template, payout } = newBatchPayout({ itemsPerBatch: 250, maxConcurrency: 4, toleratedFailurePercentage: 5 });

@@ -4,7 +4,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { FraudHoldEscrow, FraudHoldEscrowProps, HoldInputFormat } from '../../lib';
+import { FraudHoldEscrow, FraudHoldEscrowProps, HoldInputFormat, RateLimit } from '../../lib';
 import { newConnection, newStack } from './fixtures';
 
 /** Builds a FraudHoldEscrow 'Holds' with the given props; returns a thunk for `toThrow`. */
@@ -189,13 +189,53 @@ describe('FraudHoldEscrow: one error per invalid prop', () => {
     },
   );
 
-  test("a batch must fit in the Act function's timeout at its share of the rate", () => {
-    expect(build({ maxConcurrency: 20 })).not.toThrow();
-    expect(build({ maxConcurrency: 30 })).toThrow(
+  test("a batch given must fit in the Act function's timeout at its share of the rate", () => {
+    // 100 rows at 10 / 20 = 0.5 requests a second: 200 s, within 5 minutes less a minute.
+    expect(build({ maxConcurrency: 20, itemsPerBatch: 100 })).not.toThrow();
+    // 100 rows at 10 / 30: 300 s.
+    expect(build({ maxConcurrency: 30, itemsPerBatch: 100 })).toThrow(
       "FraudHoldEscrow 'Holds': itemsPerBatch (100) at maxRequestsPerSecond / maxConcurrency (10 / 30) takes 300 s a batch, more than the Act " +
-        "function's timeout (5 minutes) less a minute for backing off allows: lower itemsPerBatch or maxConcurrency, or raise maxRequestsPerSecond or functionOptions.timeout",
+        "function's timeout (5 minutes) less a minute for backing off allows: lower itemsPerBatch or maxConcurrency, or raise the rate or functionOptions.timeout",
     );
-    expect(build({ maxConcurrency: 30, functionOptions: { timeout: Duration.minutes(6) } })).not.toThrow();
+    // A longer timeout makes room.
+    expect(build({ maxConcurrency: 30, itemsPerBatch: 100, functionOptions: { timeout: Duration.minutes(6) } })).not.toThrow();
+    // Left out, itemsPerBatch is lowered to fit (80 rows), and maxConcurrency too (one batch at 20/min).
+    expect(build({ maxConcurrency: 30 })).not.toThrow();
+    expect(build({ maxRequestsPerSecond: 0.3 })).not.toThrow();
+    expect(build({ rateLimit: RateLimit.perMinute(20) })).not.toThrow();
+    // 100 rows given, at 20/min, one batch at a time: 300 s.
+    expect(build({ rateLimit: RateLimit.perMinute(20), itemsPerBatch: 100 })).toThrow(
+      "FraudHoldEscrow 'Holds': itemsPerBatch (100) at rateLimit / maxConcurrency (20/min / 1) takes 300 s a batch, more than the Act " +
+        "function's timeout (5 minutes) less a minute for backing off allows: lower itemsPerBatch or maxConcurrency, or raise the rate or functionOptions.timeout",
+    );
+    // Even one row a batch cannot fit: a rate this slow is an error, not a batch that times out.
+    expect(build({ rateLimit: RateLimit.perMinute(0.2) })).toThrow(
+      "FraudHoldEscrow 'Holds': itemsPerBatch (1) at rateLimit / maxConcurrency (0.2/min / 1) takes 300 s a batch",
+    );
+  });
+
+  test('rateLimit and maxRequestsPerSecond cannot both be given', () => {
+    expect(build({ rateLimit: RateLimit.perMinute(20), maxRequestsPerSecond: 0.3 })).toThrow(
+      "FraudHoldEscrow 'Holds': maxRequestsPerSecond and rateLimit cannot both be given: give the run's limit once",
+    );
+  });
+
+  test.each([
+    [RateLimit.perSecond(0), 'greater than 0 and at most 1000 a second, got 0/s'],
+    [RateLimit.perSecond(1001), 'greater than 0 and at most 1000 a second, got 1001/s'],
+    [RateLimit.perMinute(-1), 'greater than 0 and at most 60000 a minute, got -1/min'],
+    [RateLimit.perMinute(60_001), 'greater than 0 and at most 60000 a minute, got 60001/min'],
+    [RateLimit.perMinute(Number.NaN), 'greater than 0 and at most 60000 a minute, got NaN/min'],
+  ])('rateLimit must be in range: %s', (rateLimit, why) => {
+    expect(build({ rateLimit })).toThrow(`FraudHoldEscrow 'Holds': rateLimit must be ${why}`);
+  });
+
+  test('rateLimit must be known at synth, not a token', () => {
+    const stack = newStack();
+    const token = new CfnParameter(stack, 'Value', { type: 'Number' }).valueAsNumber;
+    expect(build({ rateLimit: RateLimit.perMinute(token) }, stack)).toThrow(
+      "FraudHoldEscrow 'Holds': rateLimit must be a number known at synth, got a token: it shapes the state machine and the per-batch rate",
+    );
   });
 
   test.each([

@@ -59,6 +59,9 @@ export interface BatchRunProps {
   /**
    * Purple Flea requests per second for the whole run, shared equally by the `maxConcurrency` batches
    * in flight. Greater than 0, at most 1000; known at synth (not a token). Or give `rateLimit` (not both).
+   * Left out on the services profile (`PurpleFleaApi.services()`), FraudHoldEscrow keeps under escrow create's
+   * limit (20 a minute per client IP) less a tenth: 18 a minute (0.3 a second); BatchPayout's casino pay has no
+   * limit, so 10 a second on both profiles.
    * @default 10
    */
   readonly maxRequestsPerSecond?: number;

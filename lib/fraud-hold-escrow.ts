@@ -33,7 +33,7 @@ import {
   fraudHoldActEnvironment,
   fraudHoldPrepareEnvironment,
 } from './private/contracts/fraud-hold-env';
-import { BATCH_RUN_DEFAULTS, FRAUD_HOLD_ESCROW_DEFAULTS } from './private/defaults';
+import { BATCH_RUN_DEFAULTS, FRAUD_HOLD_ESCROW_DEFAULTS, SERVICES_RATE_LIMITS } from './private/defaults';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
@@ -270,6 +270,8 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         id: 'Act',
         // The step and the Map in the user's words: HoldBatches → Hold.
         stepName: 'Hold',
+        // On the services profile, the run keeps under escrow create's limit by default.
+        servicesLimitPerMinute: SERVICES_RATE_LIMITS.escrowCreatePerMinute,
         assetName: 'fraud-hold-act',
         description:
           'FraudHoldEscrow Act: holds the funds of one batch of flagged transactions in Purple Flea escrows, each transaction once',
@@ -468,7 +470,12 @@ function validate(id: string, props: FraudHoldEscrowProps): void {
   checkEscrowTimeout(v, props.escrowTimeout);
 
   // How fast, and where the run folders go.
-  checkRunShape(v, props, { concurrencyProp: 'actConcurrency', concurrency: props.actConcurrency, id: 'Act' });
+  checkRunShape(v, props, {
+    concurrencyProp: 'actConcurrency',
+    concurrency: props.actConcurrency,
+    id: 'Act',
+    servicesLimitPerMinute: SERVICES_RATE_LIMITS.escrowCreatePerMinute,
+  });
   checkRunFolders(v, props, FRAUD_HOLD_ESCROW_DEFAULTS.outputPrefix);
 
   checkBatchFunctionOptions(v, props, { prepare: FRAUD_HOLD_PREPARE_ENV, act: FRAUD_HOLD_ACT_ENV });

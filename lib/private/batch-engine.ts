@@ -18,13 +18,14 @@ import {
   RUN_FILES,
 } from './contracts/batch-engine';
 import { newDeadLetterQueue } from './dead-letter-queue';
-import { BATCH_FUNCTION_DEFAULTS, BATCH_RUN_DEFAULTS } from './defaults';
+import { BATCH_FUNCTION_DEFAULTS, BATCH_RUN_DEFAULTS, SERVICES_RATE_LIMITS } from './defaults';
 import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './handler-function';
 import { grantActionAccess, grantLedgerRead } from './ledger-access';
 import { NumberRange, PropsValidator, isInRange, isToken } from './validation';
 import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
 import type { BatchRunProps } from '../batch-run-props';
+import { PurpleFleaApiProfile } from '../purpleflea-api';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
 
 /** The act function's default timeout: a batch acted on at its share of the rate, with room to back off from 429s. */
@@ -89,6 +90,11 @@ export interface BatchEngineProps {
     readonly id: string;
     /** The step's name in the user's words (`Pay`): the Map state is `<stepName>Batches`. */
     readonly stepName: string;
+    /**
+     * The services' limit per minute of the route the act function calls (escrow create's 20), when it has
+     * one: on the services profile, the run's rate defaults to it less SERVICES_RATE_LIMITS.margin.
+     */
+    readonly servicesLimitPerMinute?: number;
     /** The construct's act settings, from its contract, given the batch's share of the run's rate. */
     readonly environment: (share: { readonly requestsPerSecond: number }) => { [name: string]: string };
   };
@@ -156,7 +162,7 @@ export class BatchEngine {
     const enabled = options.enabled ?? BATCH_RUN_DEFAULTS.enabled;
     const dryRun = options.dryRun ?? BATCH_RUN_DEFAULTS.dryRun;
     const logRetention = options.logRetention ?? logs.RetentionDays[BATCH_RUN_DEFAULTS.logRetention];
-    const { requestsPerSecond, maxConcurrency, itemsPerBatch } = runShape(options);
+    const { requestsPerSecond, maxConcurrency, itemsPerBatch } = runShape(options, props.act.servicesLimitPerMinute);
     this.outputPrefix = options.outputPrefix ?? props.defaultOutputPrefix;
     this.outputBucket = options.outputBucket ?? this.newOutputBucket();
     this.eventBus = options.eventBus ?? events.EventBus.fromEventBusName(scope, 'DefaultBus', 'default');
@@ -515,6 +521,8 @@ export interface ActFunctionProps {
   readonly concurrency?: number;
   /** The act function's construct id, for messages (`Pay`). */
   readonly id: string;
+  /** The services' limit per minute of the route it calls, when it has one (BatchEngineProps.act). */
+  readonly servicesLimitPerMinute?: number;
 }
 
 /**
@@ -537,7 +545,7 @@ export function checkRunShape(v: PropsValidator, options: BatchRunProps, act: Ac
   v.number(act.concurrencyProp, act.concurrency, { min: 1, max: LIMITS.actConcurrency, integer: true });
   v.number('itemsPerBatch', options.itemsPerBatch, RANGES.itemsPerBatch);
   v.number('toleratedFailurePercentage', options.toleratedFailurePercentage, { min: 0, max: 100 });
-  checkBatchFitsTimeout(v, options, act.id);
+  checkBatchFitsTimeout(v, options, act);
 }
 
 /** The run's rate, the Map's concurrency and its batch size, as the state machine and the act function get them. */
@@ -560,8 +568,9 @@ function batchSeconds(options: BatchRunProps): number | undefined {
  * minute. A configuration that fitted with the defaults keeps them; a slow rate (`RateLimit.perMinute(20)`)
  * gets fewer batches in flight and fewer rows a batch instead of a synth error.
  */
-export function runShape(options: BatchRunProps): RunShape {
-  const requestsPerSecond = options.rateLimit?.requestsPerSecond ?? options.maxRequestsPerSecond ?? BATCH_RUN_DEFAULTS.maxRequestsPerSecond;
+export function runShape(options: BatchRunProps, servicesLimitPerMinute?: number): RunShape {
+  const requestsPerSecond =
+    options.rateLimit?.requestsPerSecond ?? options.maxRequestsPerSecond ?? defaultRequestsPerSecond(options, servicesLimitPerMinute);
   const seconds = batchSeconds(options);
   const usable =
     seconds !== undefined && seconds > 0 && isInRange(requestsPerSecond, RANGES.maxRequestsPerSecond) && !isToken(requestsPerSecond);
@@ -575,6 +584,17 @@ export function runShape(options: BatchRunProps): RunShape {
   const itemsPerBatch =
     options.itemsPerBatch ?? fit((requestsPerSecond / maxConcurrency) * (seconds ?? 0), BATCH_RUN_DEFAULTS.itemsPerBatch);
   return { requestsPerSecond, maxConcurrency, itemsPerBatch };
+}
+
+/**
+ * The run's rate when the user gives none: on the services profile, the act route's limit less a margin
+ * (escrow create's 20 a minute: 18); otherwise, and for a route without a limit (casino pay), 10 a second.
+ */
+export function defaultRequestsPerSecond(options: BatchRunProps, servicesLimitPerMinute?: number): number {
+  if (servicesLimitPerMinute === undefined || options.connection?.api?.profile !== PurpleFleaApiProfile.SERVICES) {
+    return BATCH_RUN_DEFAULTS.maxRequestsPerSecond;
+  }
+  return Math.floor(servicesLimitPerMinute * (1 - SERVICES_RATE_LIMITS.margin)) / 60;
 }
 
 /** `rateLimit`: known at synth, in range, and not beside `maxRequestsPerSecond`. */
@@ -598,8 +618,9 @@ function checkRateLimit(v: PropsValidator, options: BatchRunProps): void {
  * out mid-batch and leave the rows it was sending UNKNOWN. Left out, `maxConcurrency` and `itemsPerBatch`
  * are lowered to fit (runShape); what the user gave is kept, and fails here when it cannot fit.
  */
-function checkBatchFitsTimeout(v: PropsValidator, options: BatchRunProps, actId: string): void {
-  const { requestsPerSecond: rate, maxConcurrency: concurrency, itemsPerBatch: items } = runShape(options);
+function checkBatchFitsTimeout(v: PropsValidator, options: BatchRunProps, act: ActFunctionProps): void {
+  const actId = act.id;
+  const { requestsPerSecond: rate, maxConcurrency: concurrency, itemsPerBatch: items } = runShape(options, act.servicesLimitPerMinute);
   const timeout = options.functionOptions?.timeout ?? BATCH_FUNCTION_TIMEOUT;
   // Only once each is valid on its own: their own checks report them otherwise.
   const valid =

@@ -91,6 +91,17 @@ export const TRAINING_BONUS_ESCROW_DEFAULTS = Object.freeze({
   logRetention: 'THREE_MONTHS',
 } as const);
 
+/**
+ * The services' limits per path and client IP, in fixed one-minute windows (purpleflea-services.md; pay has none),
+ * and the share of a limit a batch construct leaves free by default on the services profile (other callers
+ * behind the same IP, a request at a window's edge): FraudHoldEscrow paces escrow create at 18 a minute.
+ */
+export const SERVICES_RATE_LIMITS = Object.freeze({
+  escrowCreatePerMinute: 20,
+  tradeOpenPerMinute: 30,
+  margin: 0.1,
+} as const);
+
 /** BatchRunProps: the props BatchPayout and FraudHoldEscrow share, with the same defaults. */
 export const BATCH_RUN_DEFAULTS = Object.freeze({
   maxBatchTotalUsdc: 100_000,

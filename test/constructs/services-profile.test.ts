@@ -18,10 +18,12 @@ import {
   PurpleFleaApi,
   PurpleFleaConnection,
   PurpleFleaConnectionProps,
+  RateLimit,
   TrainingBonusEscrow,
   TrainingBonusEscrowProps,
 } from '../../lib';
 import { CONNECTION_ENV } from '../../lib/private/contracts/connection-env';
+import { readBatchPayoutPaySettings } from '../../lib/private/contracts/batch-payout-env';
 import { FRAUD_HOLD_ACT_ENV, readFraudHoldActSettings } from '../../lib/private/contracts/fraud-hold-env';
 import { PREDICT_TO_TRADE_ENV, readPredictToTradeSettings } from '../../lib/private/contracts/predict-to-trade-env';
 import { TRAINING_BONUS_ESCROW_ENV, readTrainingBonusEscrowSettings } from '../../lib/private/contracts/training-bonus-escrow-env';
@@ -278,6 +280,53 @@ describe('FraudHoldEscrow: the escrow timeout', () => {
     ],
   ])('escrowTimeout %s is refused', (escrowTimeout, why) => {
     expect(() => holds('services', { escrowTimeout })).toThrow(`FraudHoldEscrow 'Holds': ${why}`);
+  });
+});
+
+describe("the run's default rate, per profile", () => {
+  /** The Map state's concurrency and batch size, and the act function's share of the rate. */
+  function shapeOf(stack: Stack, construct: BatchPayout | FraudHoldEscrow) {
+    const template = Template.fromStack(stack);
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as any[];
+    const definition = JSON.stringify(stack.resolve(machine.Properties.DefinitionString));
+    const variables = env(stack, construct instanceof BatchPayout ? construct.payFunction : construct.actFunction);
+    const share = construct instanceof BatchPayout ? readBatchPayoutPaySettings(variables) : readFraudHoldActSettings(variables);
+    return {
+      maxConcurrency: Number(/MaxConcurrency\\?":(\d+)/.exec(definition)![1]),
+      itemsPerBatch: Number(/MaxItemsPerBatch\\?":(\d+)/.exec(definition)![1]),
+      requestsPerSecond: share.requestsPerSecond,
+    };
+  }
+
+  test.each<[string, 'gateway' | 'services', { maxConcurrency: number; itemsPerBatch: number; requestsPerSecond: number }]>([
+    ['on the gateway, 10 a second', 'gateway', { maxConcurrency: 10, itemsPerBatch: 100, requestsPerSecond: 1 }],
+    // Escrow create allows 20 a minute per client IP: 18 a minute, one batch of 72 holds at a time.
+    [
+      "on the services, escrow create's 20 a minute less a tenth",
+      'services',
+      { maxConcurrency: 1, itemsPerBatch: 72, requestsPerSecond: 0.3 },
+    ],
+  ])('FraudHoldEscrow %s', (_name, profile, expected) => {
+    const stack = newStack();
+    const holds = new FraudHoldEscrow(stack, 'Holds', { connection: connectionOf(stack, profile) });
+    const shape = shapeOf(stack, holds);
+    expect(shape).toEqual({ ...expected, requestsPerSecond: expect.any(Number) });
+    expect(shape.requestsPerSecond).toBeCloseTo(expected.requestsPerSecond, 9);
+  });
+
+  test.each(['gateway', 'services'] as const)('BatchPayout on the %s: 10 a second (casino pay has no limit)', (profile) => {
+    const stack = newStack();
+    const payout = new BatchPayout(stack, 'Payout', { connection: connectionOf(stack, profile) });
+    expect(shapeOf(stack, payout)).toEqual({ maxConcurrency: 10, itemsPerBatch: 100, requestsPerSecond: 1 });
+  });
+
+  test('a rate the user gives is kept on the services profile', () => {
+    const stack = newStack();
+    const holds = new FraudHoldEscrow(stack, 'Holds', { connection: connectionOf(stack, 'services'), rateLimit: RateLimit.perMinute(10) });
+    const other = newStack();
+    const fast = new FraudHoldEscrow(other, 'Holds', { connection: connectionOf(other, 'services'), maxRequestsPerSecond: 10 });
+    expect(shapeOf(stack, holds).itemsPerBatch).toBe(40);
+    expect(shapeOf(other, fast)).toEqual({ maxConcurrency: 10, itemsPerBatch: 100, requestsPerSecond: 1 });
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { RATE_HEADROOM, RateLimiter } from '../../lambda/shared/batch/rate-limiter';
+import { FixedWindowLimiter } from '../support/sandbox-server';
 
 /** A clock whose timers fire `lateness()` ms after they are due, in order of firing time. */
 class VirtualClock {
@@ -179,4 +180,51 @@ test("timers late by less than the headroom's slack do not lower the pace: misse
     ),
     { numRuns: 40 },
   );
+});
+
+/**
+ * A per-minute limit (issue 13: the services' fixed one-minute windows per path and client IP): one batch at
+ * `RateLimit.perMinute(20)` gets 20/60 a second, and its requests, counted by the services' own window
+ * (`FixedWindowLimiter`, renewed only once more than 60 s have passed), never meet a 429.
+ */
+describe('at a per-minute limit, against the services’ fixed one-minute windows', () => {
+  const PER_MINUTE = 20;
+  const WINDOW_MS = 60_000;
+
+  /** How many of `times` the services would refuse (429), counting refused requests too, as they do. */
+  function refusals(times: readonly number[]): number {
+    const windows = new FixedWindowLimiter(true);
+    return times.filter((at) => windows.overLimit('escrow /escrow/create 10.0.0.1', PER_MINUTE, WINDOW_MS, at)).length;
+  }
+
+  test('on time, 200 requests go out evenly within 5% of the limit, with 0 × 429', async () => {
+    const clock = new VirtualClock();
+    const sent = await sendTimes(new RateLimiter(PER_MINUTE / 60, () => clock.now, clock.wait), clock, 5, 200);
+    expect(refusals(sent)).toBe(0);
+    const perMinute = ((sent.length - 1) / (sent[sent.length - 1] - sent[0])) * WINDOW_MS;
+    expect(perMinute).toBeLessThanOrEqual(PER_MINUTE);
+    expect(perMinute).toBeGreaterThanOrEqual(PER_MINUTE * 0.95);
+    expect(busiestWindow(sent, WINDOW_MS)).toBeLessThanOrEqual(PER_MINUTE);
+  });
+
+  test('however late the timers and slow the ledger writes, no request meets a 429', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 2 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        async (seed, maxLateMs, takers, maxLedgerMs) => {
+          let state = seed;
+          const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
+          const clock = new VirtualClock(() => random() * maxLateMs);
+          const limiter = new RateLimiter(PER_MINUTE / 60, () => clock.now, clock.wait);
+          const sent = await sendTimes(limiter, clock, takers, 100, () => random() * maxLedgerMs);
+          expect(refusals(sent)).toBe(0);
+          expect(busiestWindow(sent, WINDOW_MS)).toBeLessThanOrEqual(PER_MINUTE);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
 });

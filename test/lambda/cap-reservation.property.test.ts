@@ -7,6 +7,7 @@
  *   a record lists (nothing is held that no one can release);
  * - every order Purple Flea executed holds its reservation (money that moved is counted);
  * - no order executes twice;
+ * - the attention index holds exactly the SENDING and UNKNOWN records;
  * and once every action is settled, the counter equals exactly what was ordered.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -18,7 +19,7 @@ import { MoneyAction, MoneyPath } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { ApiOutcome, MoneyApi, PostOptions } from '../../lambda/shared/purpleflea-client';
 import { ApiRequest } from '../../lambda/shared/purpleflea-api';
-import { LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
+import { ATTENTION_STATES, LEDGER_PARTITION_KEY } from '../../lib/private/contracts/ledger-schema';
 import { interceptedDynaliteClient, LocalLedger, lostAnswerError, startLocalLedger } from '../support/dynalite';
 
 const TABLE = 'CapInvariantLedger';
@@ -196,6 +197,15 @@ test('the cap counter equals what the records hold, never passes the cap, and no
           expect(executedCents).toBeLessThanOrEqual(CAP_USDC * 100);
           for (const times of api.executed.values()) expect(times).toBe(1);
           expect(api.sentAfterExecuted).toEqual([]);
+          // The attention index holds exactly the records an operator may need, keyed by their state: it moves
+          // in the same conditional writes as the state, whatever was lost or died between them.
+          for (const record of records) {
+            const attention = (record as unknown as { attention?: string }).attention;
+            expect({ key: record.actionKey, attention }).toEqual({
+              key: record.actionKey,
+              attention: ATTENTION_STATES.includes(record.state) ? record.state : undefined,
+            });
+          }
           // Once everything is settled, nothing is held that did not move.
           if (settled) expect(reservedCents).toBe(executedCents);
         };

@@ -87,7 +87,7 @@ export function parseSecretString(secretString: string, format: SecretFormat, re
  */
 export async function connectionAgentId(
   connection: { readonly agentId?: string; readonly agentIdField: string },
-  credentials: Pick<CredentialSource, 'get'>,
+  credentials: Pick<CredentialsProvider, 'get'>,
 ): Promise<string> {
   if (connection.agentId !== undefined) {
     if (!AGENT_ID_PATTERN.test(connection.agentId)) {

@@ -2,11 +2,14 @@
 // package.json "bin" names: one file with the AWS SDK clients inside, so `npx purpleflea-ledger` needs
 // nothing else installed. Run by build-handlers.mjs (and so by `npm run build`), or on its own.
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { replaceFile } from './replace-file.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const outfile = join(root, 'cli', 'purpleflea-ledger.js');
+// `--version` prints it: written in at build time, so the bundle needs no package.json beside it.
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 const result = await build({
   write: false,
@@ -22,6 +25,7 @@ const result = await build({
   legalComments: 'none',
   logLevel: 'warning',
   mainFields: ['module', 'main'],
+  define: { PACKAGE_VERSION: JSON.stringify(version) },
 });
 replaceFile(outfile, result.outputFiles[0].contents, 0o755);
 console.log(

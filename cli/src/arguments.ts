@@ -5,6 +5,7 @@ import { DEFAULT_SERVICE_URLS } from './lost-answer-check';
 import type { LedgerState } from '../../lib/private/contracts/ledger-schema';
 
 export const USAGE = `usage: purpleflea-ledger <command> [options]
+       purpleflea-ledger --help | --version
 
 Where the ledger is (one of):
   --table <name>           the ledger table's name
@@ -32,10 +33,23 @@ export const MAX_RESOLUTION_TEXT = 1_000;
 /** A mistake in the command line: exit code 2, with the usage hint. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+
+  /** @param withUsage print the whole usage after the message (no command at all: the operator needs the list). */
+  constructor(
+    message: string,
+    readonly withUsage = false,
+  ) {
+    super(message);
+  }
 }
+
+/** The commands, as the usage lists them. */
+export const COMMANDS = ['list', 'show', 'resolve'] as const;
+const COMMAND_CHOICE = `${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS[COMMANDS.length - 1]}`;
 
 export type Command =
   | { readonly name: 'help' }
+  | { readonly name: 'version' }
   | { readonly name: 'list'; readonly states?: LedgerState[]; readonly kind?: string; readonly since?: Date; readonly scan: boolean }
   | { readonly name: 'show'; readonly actionKey: string; readonly check?: CheckArguments }
   | { readonly name: 'resolve'; readonly actionKey: string; readonly as: ResolveAs; readonly reason: string; readonly reference?: string };
@@ -91,6 +105,7 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
         'casino-url': { type: 'string' },
         'trading-url': { type: 'string' },
         'help': { type: 'boolean', short: 'h', default: false },
+        'version': { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -100,7 +115,13 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
   const { values, positionals } = parsed;
   const common = { table: values.table, stack: values.stack, outputKey: values['output-key'], region: values.region, json: values.json };
   const [name, ...rest] = positionals;
-  if (values.help || name === undefined || name === 'help') return { ...common, command: { name: 'help' } };
+  if (values.help || name === 'help') return { ...common, command: { name: 'help' } };
+  if (values.version) return { ...common, command: { name: 'version' } };
+  if (name === undefined) throw new UsageError(`no command: give ${COMMAND_CHOICE}`, true);
+  // Before the other checks: a mistyped command is named as such, not as the option it lacks.
+  if (!(COMMANDS as readonly string[]).includes(name)) {
+    throw new UsageError(`unknown command '${name}': use ${COMMAND_CHOICE} (--help for the usage)`);
+  }
   if (values.table !== undefined && values.stack !== undefined) throw new UsageError('give --table or --stack, not both');
   if (values.table === undefined && values.stack === undefined) {
     throw new UsageError('no ledger table: give --table <name> or --stack <name> (the stack output LedgerTableName names it)');
@@ -162,7 +183,8 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
       return { ...common, command: { name: 'resolve', actionKey, as, reason: values.reason.trim(), reference: values.reference?.trim() } };
     }
     default:
-      throw new UsageError(`unknown command '${name}': use list, show or resolve`);
+      // Refused above; kept so that a new command cannot be forgotten here.
+      throw new UsageError(`unknown command '${name}'`);
   }
 }
 

@@ -8,12 +8,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CheckArguments } from './arguments';
+import { credentialsProblem, regionProblem } from './aws-setup';
 import { checkLostAnswer, CheckError, CheckResult, keyFromSecret } from './lost-answer-check';
 import { LedgerOperator, LedgerTableNotFoundError } from './ledger-operator';
 import { Invocation, parseInvocation, USAGE, UsageError } from './arguments';
 import { formatActionTable, formatCheck, formatRecord, formatResolution, printable, printableLines, toJson } from './format';
 
 const PROGRAM = 'purpleflea-ledger';
+
+/** The package's version, written into the bundle by scripts/build-cli.mjs (esbuild's `define`). */
+declare const PACKAGE_VERSION: string;
 
 /** A problem the operator can act on, reported as one line (exit code 1). */
 class OperatorError extends Error {
@@ -26,6 +30,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const invocation = parseInvocation(argv);
   if (invocation.command.name === 'help') {
     process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (invocation.command.name === 'version') {
+    process.stdout.write(`${PROGRAM} ${PACKAGE_VERSION}\n`);
     return;
   }
   const dynamo = new DynamoDBClient({ region: invocation.region });
@@ -152,7 +160,7 @@ async function regionOf(client: DynamoDBClient): Promise<string> {
   try {
     return await client.config.region();
   } catch {
-    throw new UsageError('no AWS region: set AWS_REGION, a region in your AWS profile, or --region');
+    throw new UsageError(regionProblem(process.env));
   }
 }
 
@@ -174,9 +182,13 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const { name, message } = error as Error;
     const known = error instanceof UsageError || error instanceof OperatorError || /^(ActionNotFound|NotResolvable)Error$/.test(name);
-    // One line that names the problem; SDK errors keep their name (e.g. ExpiredTokenException). The
-    // message may quote a record (an action key, who resolved it): non-printable characters are escaped.
-    process.stderr.write(printable(`${PROGRAM}: ${known ? message : `${name}: ${message}`}`.trim()) + '\n');
+    // One line that names the problem; SDK errors keep their name (e.g. ExpiredTokenException), but missing
+    // credentials say what to set. The message may quote a record (an action key, who resolved it):
+    // non-printable characters are escaped.
+    const line = credentialsProblem(error, process.env) ?? (known ? message : `${name}: ${message}`);
+    process.stderr.write(printable(`${PROGRAM}: ${line}`.trim()) + '\n');
+    // With no command at all, the operator needs the list of them.
+    if (error instanceof UsageError && error.withUsage) process.stderr.write(`\n${USAGE}\n`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

@@ -36,6 +36,35 @@ test.each([
   expect(() => parseInvocation(argv)).toThrow(message);
 });
 
+test.each([
+  [['lsit'], 'lsit'],
+  [['lsit', ...table], 'lsit'],
+  [['--stack', 'S', 'shwo', 'v1:trade:x'], 'shwo'],
+])('a mistyped command (%j) is named as one, before any missing option, with the commands', (argv, typed) => {
+  expect(() => parseInvocation(argv)).toThrow(UsageError);
+  expect(() => parseInvocation(argv)).toThrow(`unknown command '${typed}': use list, show or resolve (--help for the usage)`);
+});
+
+test('no command is a usage error that asks for the whole usage, with or without options', () => {
+  for (const argv of [[], table]) {
+    let error: unknown;
+    try {
+      parseInvocation(argv);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error).toMatchObject({ message: 'no command: give list, show or resolve', withUsage: true });
+  }
+});
+
+test('--version and --help need no command, table or credentials; --help wins over --version', () => {
+  expect(parseInvocation(['--version']).command).toEqual({ name: 'version' });
+  expect(parseInvocation(['list', '--version']).command).toEqual({ name: 'version' });
+  expect(parseInvocation(['--help', '--version']).command).toEqual({ name: 'help' });
+  expect(parseInvocation(['help']).command).toEqual({ name: 'help' });
+});
+
 test('a kind is matched whatever its case, and the stack output key is kept for --stack', () => {
   expect(parseInvocation(['list', '--kind', 'Payout', ...table]).command).toMatchObject({ name: 'list', kind: 'payout' });
   expect(parseInvocation(['list', '--stack', 'S', '--output-key', 'Ledger'])).toMatchObject({ stack: 'S', outputKey: 'Ledger' });

@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ActionLedger } from '../../lambda/shared/action-ledger';
 import { LedgerOperator } from '../../cli/src/ledger-operator';
 import { predictToTradeEnvironment, PREDICT_TO_TRADE_METRICS } from '../../lib/private/contracts/predict-to-trade-env';
@@ -663,5 +665,81 @@ describe('clear errors: one line, non-zero exit, naming the thing', () => {
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/^usage: purpleflea-ledger <command>/);
     expect(run.stdout).toContain('resolve <action key> --as not-executed --reason <text>');
+  });
+});
+
+describe('the command line itself, before any AWS call', () => {
+  test('no arguments: a usage error (exit 2) that names the commands, then the whole usage', async () => {
+    const run = await cli([]);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    const lines = run.stderr.split('\n');
+    expect(lines[0]).toBe('purpleflea-ledger: no command: give list, show or resolve');
+    expect(run.stderr).toContain('usage: purpleflea-ledger <command> [options]');
+    expect(run.stderr).toContain('resolve <action key> --as not-executed --reason <text>');
+  });
+
+  test('a mistyped command is a usage error (exit 2) naming it and the commands, with or without a table', async () => {
+    const line = "purpleflea-ledger: unknown command 'lsit': use list, show or resolve (--help for the usage)";
+    for (const args of [['lsit'], onLedger('lsit')]) {
+      const run = await cli(args);
+      expect(run).toMatchObject({ code: 2, stdout: '', stderr: `${line}\n` });
+    }
+  });
+
+  test("--version prints the package's version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    expect(await cli(['--version'])).toEqual({ code: 0, stdout: `purpleflea-ledger ${version}\n`, stderr: '' });
+  });
+});
+
+describe('no credentials or no region: one line that says what to set', () => {
+  /** Nothing the SDK's default chain could find: no keys, no profile, no config files, no instance metadata. */
+  const noCredentials: NodeJS.ProcessEnv = {
+    AWS_ACCESS_KEY_ID: undefined,
+    AWS_SECRET_ACCESS_KEY: undefined,
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+    AWS_CONFIG_FILE: '/nonexistent/purpleflea-test/config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/purpleflea-test/credentials',
+    HOME: '/nonexistent/purpleflea-test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+
+  test.each([
+    [
+      'no keys and no profile',
+      {},
+      'purpleflea-ledger: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY',
+    ],
+    [
+      'a key id without its secret',
+      { AWS_ACCESS_KEY_ID: 'AKIAFAKEFORLOCALTESTS' },
+      'purpleflea-ledger: no AWS credentials found: AWS_ACCESS_KEY_ID is set without AWS_SECRET_ACCESS_KEY: set both, or AWS_PROFILE',
+    ],
+    [
+      'a profile that is not there',
+      { AWS_PROFILE: 'nowhere' },
+      "purpleflea-ledger: no AWS credentials found for profile 'nowhere': check it in your AWS config, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+    ],
+  ])('%s (exit 1)', async (_label, environment, line) => {
+    for (const args of [onLedger('list'), onLedger('resolve', 'v1:trade:x', '--as', 'not-executed', '--reason', 'x')]) {
+      const run = await cli(args, { ...noCredentials, ...environment });
+      expect(run).toEqual({ code: 1, stdout: '', stderr: `${line}\n` });
+    }
+  });
+
+  test('no region (exit 2): AWS_REGION or --region, and a profile that names none is said to', async () => {
+    const noRegion = { ...noCredentials, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined };
+    expect(await cli(onLedger('list'), noRegion)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'purpleflea-ledger: no AWS region: set AWS_REGION or pass --region\n',
+    });
+    expect(await cli(onLedger('list'), { ...noRegion, AWS_PROFILE: 'nowhere' })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        "purpleflea-ledger: no AWS region: set AWS_REGION or pass --region (profile 'nowhere' names none, or is not in your AWS config)\n",
+    });
   });
 });

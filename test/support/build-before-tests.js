@@ -38,8 +38,9 @@ module.exports = async function buildBeforeTests() {
     (name) => name !== 'shared' && existsSync(join(root, 'lambda', name, 'index.ts')),
   );
   const bundles = [...handlers.map((name) => join(root, 'assets', name, 'index.js')), join(root, 'cli', 'purpleflea-ledger.js')];
-  // Handlers and the command import the shared contracts from lib/private/contracts.
-  const sources = newestSource(['lambda', 'cli/src', 'lib/private/contracts']);
+  // Handlers and the command import the shared contracts from lib/private/contracts; the command's
+  // --version is package.json's, written into its bundle.
+  const sources = Math.max(newestSource(['lambda', 'cli/src', 'lib/private/contracts']), statSync(join(root, 'package.json')).mtimeMs);
   if (oldestOutput(bundles) < sources) {
     console.log('\nbundling the handlers and the operator command (missing or older than their sources)');
     execFileSync(process.execPath, [join(root, 'scripts', 'build-handlers.mjs')], { cwd: root, stdio: 'inherit' });

@@ -53,7 +53,15 @@ export function createConnectionRuntime(connection: AnyConnectionSettings, clien
     api: GATEWAY_PROFILE,
     credentials,
     ledger,
-    moneyPath: new MoneyPath(ledger, new PurpleFleaClient({ baseUrl: connection.baseUrl, credentials, requestTimeoutMs })),
+    moneyPath: new MoneyPath(
+      ledger,
+      new PurpleFleaClient({
+        baseUrl: connection.baseUrl,
+        credentials,
+        requestTimeoutMs,
+        rateLimitWindowMs: connection.rateLimitWindowMs,
+      }),
+    ),
     requestTimeoutMs,
     agentId,
   };
@@ -80,6 +88,7 @@ function servicesRuntime(
       trading: trading && { baseUrl: connection.tradingUrl, credentials: trading },
     },
     requestTimeoutMs,
+    rateLimitWindowMs: connection.rateLimitWindowMs,
   });
   return {
     api: SERVICES_PROFILE,

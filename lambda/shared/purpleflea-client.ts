@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../lib/private/contracts/connection-env';
+import { DEFAULT_RATE_LIMIT_WINDOW_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../lib/private/contracts/connection-env';
 import { backoffDelayMs, sleep } from './backoff';
 import { httpPost, HttpPostResult } from './http-post';
 import { ApiRequest, ApiService, RouteRules } from './purpleflea-api';
@@ -33,10 +33,11 @@ export interface PurpleFleaClientOptions {
   readonly services?: { readonly [service in Exclude<ApiService, 'gateway'>]?: ServiceEndpoint };
   /** Per request; by default DEFAULT_REQUEST_TIMEOUT_MS (10 s, as the hand-written pattern). */
   readonly requestTimeoutMs?: number;
-  /** First backoff ceiling; doubles each retry up to `maxBackoffMs`. */
+  /** First backoff ceiling after a connection that never opened; doubles each retry up to `maxBackoffMs`. */
   readonly backoffBaseMs?: number;
-  /** Purple Flea's rate limits are fixed one-minute windows with no Retry-After: wait up to a minute. */
   readonly maxBackoffMs?: number;
+  /** Purple Flea's fixed rate-limit window, waited out after a 429; by default DEFAULT_RATE_LIMIT_WINDOW_MS (60 s). */
+  readonly rateLimitWindowMs?: number;
   readonly now?: () => number;
 }
 
@@ -44,6 +45,11 @@ export interface PurpleFleaClientOptions {
 export interface RequestPacing {
   /** Waited for before each retry (a rate limiter's slot), so that retries keep the run's pace too. */
   beforeRetry(): Promise<void>;
+  /**
+   * A 429 said the window is full: no request of the pace may go out before `renewsAt` (epoch ms), when the
+   * window has surely renewed. Called before `beforeRetry`, which then waits for a slot after it.
+   */
+  windowFull(renewsAt: number): void;
   /**
    * Waited for right before each attempt goes out, the first one included (a rate limiter's count).
    * Given the latest time the attempt may start; false when it cannot start by then.
@@ -73,6 +79,7 @@ export class PurpleFleaClient implements MoneyApi {
   private readonly requestTimeoutMs: number;
   private readonly backoffBaseMs: number;
   private readonly maxBackoffMs: number;
+  private readonly rateLimitWindowMs: number;
   private readonly now: () => number;
 
   constructor(options: PurpleFleaClientOptions) {
@@ -87,14 +94,17 @@ export class PurpleFleaClient implements MoneyApi {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.backoffBaseMs = options.backoffBaseMs ?? 1_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
+    this.rateLimitWindowMs = options.rateLimitWindowMs ?? DEFAULT_RATE_LIMIT_WINDOW_MS;
     this.now = options.now ?? Date.now;
   }
 
   /**
    * Sends one money-moving request to its service (the gateway when it names none), with that service's key.
    * Retries only where the request provably did not take effect: 429, a connection that never opened, and one
-   * 401 after re-reading the secret. Throws, before anything is sent, when the service has no endpoint or its
-   * key cannot be read.
+   * 401 after re-reading the secret. A 429 means the fixed window is full: the retry waits until the window has
+   * surely renewed (`windowRenewsAt`), with the whole pace when there is one; a connection that never opened
+   * backs off with jitter. Throws, before anything is sent, when the service has no endpoint or its key cannot
+   * be read.
    */
   async post(request: ApiRequest, options: PostOptions): Promise<ApiOutcome> {
     const service = request.service ?? 'gateway';
@@ -136,14 +146,31 @@ export class PurpleFleaClient implements MoneyApi {
       }
       // Retryable: rate limited, or the connection never opened. Wait, unless the deadline forbids it.
       lastRefusal = { status: verdict.status, error: verdict.error, message: verdict.message };
-      const wait = Math.max(backoffDelayMs(attempt - 1, this.backoffBaseMs, this.maxBackoffMs), 50);
-      if (this.now() + wait + this.requestTimeoutMs > options.deadline) {
-        const message = appendReason(verdict.message, `gave up after ${attempt} attempts: no time left within the function's timeout`);
+      const rateLimited = verdict.status === 429;
+      const retryAt = rateLimited
+        ? this.windowRenewsAt()
+        : this.now() + Math.max(backoffDelayMs(attempt - 1, this.backoffBaseMs, this.maxBackoffMs), 50);
+      if (retryAt + this.requestTimeoutMs > options.deadline) {
+        const why = rateLimited
+          ? "the rate-limit window is full and renews too late for the function's timeout"
+          : "no time left within the function's timeout";
+        const message = appendReason(verdict.message, `gave up after ${attempt} attempts: ${why}`);
         return { outcome: 'REJECTED', status: verdict.status, error: verdict.error, message, attempts: attempt };
       }
-      await sleep(wait);
+      if (rateLimited) options.pacing?.windowFull(retryAt);
+      // With a pace, its slot after the renewal is the wait; alone, sleep until then.
+      if (!rateLimited || !options.pacing) await sleep(Math.max(retryAt - this.now(), 0));
       await options.pacing?.beforeRetry();
     }
+  }
+
+  /**
+   * When a window that was full now has surely renewed. The window opened at or before the request that got the
+   * 429, so it renews at most a window after the answer; a services window renews only once MORE than its length
+   * has passed, and the server's clock and ours may tick apart by a little: 1% more.
+   */
+  private windowRenewsAt(): number {
+    return this.now() + this.rateLimitWindowMs * 1.01;
   }
 }
 

@@ -19,6 +19,13 @@ export const SECRET_NAME = 'PurpleFleaApiKey';
 export const AGENT_ID = 'agt_sagemaker_trader';
 export const LEDGER_TABLE = 'ActionLedger';
 
+/**
+ * The rate-limit window the handlers under test wait out after a 429: the sandboxes' injected 429s are faults,
+ * not full windows, and waiting a real minute after each would only slow the tests. A test of the window itself
+ * (rate-window.handler.test.ts) gives the sandbox and the handler the same window.
+ */
+export const INJECTED_429_WINDOW_MS = 50;
+
 export interface Harness {
   readonly sandbox: PurpleFleaSandbox;
   readonly aws: FakeAws;
@@ -55,6 +62,7 @@ export async function startHarness(): Promise<Harness> {
       baseUrl: sandbox.baseUrl,
       ledgerTableName: LEDGER_TABLE,
       requestTimeoutMs: 1_000,
+      rateLimitWindowMs: INJECTED_429_WINDOW_MS,
     },
     async close() {
       ledger.destroy();

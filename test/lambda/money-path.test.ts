@@ -225,25 +225,55 @@ describe('MoneyPath with a rate-limit slot free at once', () => {
   });
 });
 
-test('a retried request (after a 429) waits for its pacing first, once per retry', async () => {
+test('a retried request (after a 429) tells its pacing the window is full until it renews, then waits for its pacing, once per retry', async () => {
   const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
   sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 429 }, { kind: 'status', status: 429 });
-  let retries = 0;
+  const windowMs = 5_000;
+  const events: string[] = [];
+  const renewals: number[] = [];
   const report = await new MoneyPath(
     ledger,
-    new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials, requestTimeoutMs: 1_000, backoffBaseMs: 10 }),
+    new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials, requestTimeoutMs: 1_000, rateLimitWindowMs: windowMs }),
   ).executeOnce(order(), {
-    deadline: deadline(),
+    deadline: Date.now() + 30_000,
     pacing: pacingWith({
       readyNow: () => true,
+      windowFull: (renewsAt) => {
+        events.push('windowFull');
+        renewals.push(renewsAt);
+      },
       beforeRetry: async () => {
-        retries += 1;
+        events.push('beforeRetry');
       },
     }),
   });
   expect(report.status).toBe('SUCCEEDED');
-  expect(retries).toBe(2);
-  expect(sandbox.calls.map((call) => call.status)).toEqual([429, 429, 200]);
+  expect(events).toEqual(['windowFull', 'beforeRetry', 'windowFull', 'beforeRetry']);
+  // The pacing does the waiting (this one does not wait at all): the client itself did not sleep out the window.
+  const calls = sandbox.calls;
+  expect(calls.map((call) => call.status)).toEqual([429, 429, 200]);
+  expect(calls[2].receivedAt - calls[0].receivedAt).toBeLessThan(windowMs);
+  // Each renewal is a whole window (and its 1% margin) after the 429 was answered.
+  renewals.forEach((renewsAt, i) => expect(renewsAt - calls[i].answeredAt!).toBeGreaterThanOrEqual(windowMs * 1.01 - 1));
+});
+
+test('a 429 without pacing (a single action) sleeps out the window, then sends once; a window that renews past the deadline is REJECTED at once', async () => {
+  const ledger = new ActionLedger({ tableName: TABLE, client: dynamoClient });
+  const windowMs = 300;
+  const client = new PurpleFleaClient({ baseUrl: sandbox.baseUrl, credentials, requestTimeoutMs: 1_000, rateLimitWindowMs: windowMs });
+  sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 429 });
+  const report = await new MoneyPath(ledger, client).executeOnce(order(), { deadline: Date.now() + 30_000 });
+  expect(report.status).toBe('SUCCEEDED');
+  const [limited, sent] = sandbox.calls;
+  expect(sent.receivedAt - limited.answeredAt!).toBeGreaterThanOrEqual(windowMs);
+
+  sandbox.injectFaults(TRADING_ORDER_PATH, { kind: 'status', status: 429 });
+  const late = await new MoneyPath(ledger, client).executeOnce(order(), {
+    // Room for a request, not for a window and a request.
+    deadline: Date.now() + 1_200,
+  });
+  expect(late).toMatchObject({ status: 'REJECTED', error: expect.stringContaining('the rate-limit window is full and renews too late') });
+  expect(sandbox.calls).toHaveLength(3);
 });
 
 test('the secret cannot be read after a CLAIMED wait: the SENDING record is given back as REJECTED too', async () => {

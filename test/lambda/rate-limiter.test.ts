@@ -228,3 +228,79 @@ describe('at a per-minute limit, against the services’ fixed one-minute window
     );
   });
 });
+
+/**
+ * A 429 says the server's window is full (issue 13): `pauseUntil` holds every slot and every request of the
+ * limiter until the window has renewed, then the pace starts again one slot at a time.
+ */
+describe('after a 429: the window is full until it renews', () => {
+  test('nothing goes out before the renewal, then the requests keep the pace without a burst of kept slots', async () => {
+    const clock = new VirtualClock();
+    const limiter = new RateLimiter(1, () => clock.now, clock.wait);
+    // Idle for long enough to keep slots, then a 429 pauses the limiter until 60 s.
+    clock.now = 10_000;
+    limiter.pauseUntil(60_000);
+    const sent = await sendTimes(limiter, clock, 4, 5);
+    expect(Math.min(...sent)).toBeGreaterThanOrEqual(60_000);
+    const gaps = sent.slice(1).map((at, i) => at - sent[i]);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1000 / RATE_HEADROOM - 1);
+  });
+
+  test('a request already holding its slot waits at admit; a slot past the deadline is refused without waiting', async () => {
+    const clock = new VirtualClock();
+    const limiter = new RateLimiter(10, () => clock.now, clock.wait);
+    expect(await clock.run(limiter.take())).toBe(true);
+    limiter.pauseUntil(30_000);
+    expect(await clock.run(limiter.admit(20_000))).toBe(false);
+    expect(clock.now).toBe(0);
+    expect(await clock.run(limiter.take(29_999))).toBe(false);
+    expect(await clock.run(limiter.admit())).toBe(true);
+    expect(clock.now).toBe(30_000);
+  });
+
+  test('a later pause never shortens an earlier one', async () => {
+    const clock = new VirtualClock();
+    const limiter = new RateLimiter(10, () => clock.now, clock.wait);
+    limiter.pauseUntil(30_000);
+    limiter.pauseUntil(20_000);
+    expect(limiter.waitMs()).toBe(30_000);
+  });
+});
+
+/**
+ * The Map hands a run's batches to whichever container is free (issue 13: pacing whole windows across
+ * batches): each batch's limiter cannot see the last request of the batch before it, in another container.
+ * Batch after batch, each on a fresh limiter (a new container) at `RateLimit.perMinute(20)`, the services'
+ * windows see no 429, however short the hand-over.
+ */
+describe('batches handed from container to container', () => {
+  const PER_MINUTE = 20;
+  const WINDOW_MS = 60_000;
+
+  async function batchesInFreshContainers(batches: number, rowsPerBatch: number, handOverMs: () => number): Promise<number[]> {
+    const clock = new VirtualClock();
+    const sent: number[] = [];
+    for (let batch = 0; batch < batches; batch++) {
+      const limiter = new RateLimiter(PER_MINUTE / 60, () => clock.now, clock.wait);
+      limiter.startBatch();
+      sent.push(...(await sendTimes(limiter, clock, 5, rowsPerBatch)));
+      clock.now += handOverMs();
+    }
+    return sent;
+  }
+
+  test('however short the hand-over, the services see no 429, and the pace stays within 5% of the limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 2 }), fc.integer({ min: 0, max: 200 }), async (seed, maxHandOverMs) => {
+        let state = seed;
+        const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
+        const sent = await batchesInFreshContainers(4, 20, () => random() * maxHandOverMs);
+        const windows = new FixedWindowLimiter(true);
+        expect(sent.filter((at) => windows.overLimit('pay', PER_MINUTE, WINDOW_MS, at)).length).toBe(0);
+        const perMinute = ((sent.length - 1) / (sent[sent.length - 1] - sent[0])) * WINDOW_MS;
+        expect(perMinute).toBeGreaterThanOrEqual(PER_MINUTE * 0.95);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

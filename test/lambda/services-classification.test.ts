@@ -146,6 +146,7 @@ describe('the client against the services sandbox: each route on its host, with 
       requestTimeoutMs: 1_000,
       backoffBaseMs: 10,
       maxBackoffMs: 50,
+      rateLimitWindowMs: 20,
     });
   }
   const post = (request: ApiRequest, on = client) => on.post(request, { actionKey: `v1:test:${++actions}`, deadline: Date.now() + 10_000 });

@@ -10,8 +10,8 @@ import { applyEnvironment, awsTestEnvironment } from '../support/aws-env';
 import { createLedgerTable, DynaliteServer, dynaliteClient, startDynalite } from '../support/dynalite';
 import { FakeAws } from '../support/fake-aws';
 import { FakeS3 } from '../support/fake-s3';
-import { CasinoAgent, PurpleFleaServicesSandbox, TradingAgent } from '../support/purpleflea-services-sandbox';
-import { Harness, LEDGER_TABLE, readLedger } from './handler-harness';
+import { CasinoAgent, PurpleFleaServicesSandbox, ServicesSandboxOptions, TradingAgent } from '../support/purpleflea-services-sandbox';
+import { Harness, INJECTED_429_WINDOW_MS, LEDGER_TABLE, readLedger } from './handler-harness';
 
 export const SERVICES_SECRET_NAME = 'PurpleFleaServicesKeys';
 
@@ -28,9 +28,9 @@ export interface ServicesHarness extends Omit<Harness, 'sandbox' | 'connection'>
   trader: TradingAgent;
 }
 
-export async function startServicesHarness(): Promise<ServicesHarness> {
+export async function startServicesHarness(sandboxOptions: ServicesSandboxOptions = {}): Promise<ServicesHarness> {
   const [sandbox, aws, s3, dynamo] = await Promise.all([
-    PurpleFleaServicesSandbox.start(),
+    PurpleFleaServicesSandbox.start(sandboxOptions),
     FakeAws.start(),
     FakeS3.start(),
     startDynalite(),
@@ -61,6 +61,7 @@ export async function startServicesHarness(): Promise<ServicesHarness> {
       faucetUrl: sandbox.faucetUrl,
       ledgerTableName: LEDGER_TABLE,
       requestTimeoutMs: 1_000,
+      rateLimitWindowMs: INJECTED_429_WINDOW_MS,
     },
     casino: undefined as unknown as CasinoAgent,
     trader: undefined as unknown as TradingAgent,

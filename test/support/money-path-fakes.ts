@@ -32,6 +32,7 @@ export function pacingWith(overrides: Partial<Pacing> = {}): Pacing {
     readyNow: () => false,
     waitForTurn: async () => undefined,
     beforeRetry: async () => undefined,
+    windowFull: () => undefined,
     admitAttempt: async () => true,
     ...overrides,
   };

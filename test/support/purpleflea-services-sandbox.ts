@@ -122,6 +122,8 @@ export interface ServicesSandboxOptions {
    * test can check that the client keeps its base URL's path. Default: the hosts' own paths at the root.
    */
   readonly mountPath?: string;
+  /** The rate-limit window (default RATE_LIMIT_WINDOW_MS, 60 s): a test of waiting out a full window shortens it. */
+  readonly rateLimitWindowMs?: number;
 }
 
 /** A market as Hyperliquid lists it. Prices are what the sandbox fills at (doc silent: no slippage). */
@@ -700,7 +702,12 @@ export class PurpleFleaServicesSandbox {
 
   /** The services' limiter: keyed by the request path (so per escrow id) and the client IP, per process. */
   private overLimit(service: ServiceName, path: string, clientIp: string, limit: number): boolean {
-    return this.limiter.overLimit(`${service} ${path} ${clientIp}`, limit, RATE_LIMIT_WINDOW_MS, this.clock.now());
+    return this.limiter.overLimit(
+      `${service} ${path} ${clientIp}`,
+      limit,
+      this.options.rateLimitWindowMs ?? RATE_LIMIT_WINDOW_MS,
+      this.clock.now(),
+    );
   }
 
   private commit(request: ServiceRequest | undefined, action: Omit<ServicesCommittedAction, 'path' | 'body' | 'idempotencyKey'>): void {

@@ -44,6 +44,10 @@ export interface RecordedCall<F extends { kind: string } = Fault> {
   committed: boolean;
   /** The fault this call consumed, if any. */
   fault: F | undefined;
+  /** When its body had arrived (epoch ms, real time). */
+  readonly receivedAt: number;
+  /** When its answer was sent (epoch ms, real time); undefined while pending or when never answered. */
+  answeredAt?: number;
 }
 
 /** What a sandbox's routes answer. */
@@ -173,6 +177,7 @@ export class SandboxCore<F extends { kind: string } = Fault, Call extends Record
       status: 'pending',
       committed: false,
       fault: undefined,
+      receivedAt: Date.now(),
       ...routes.describe(req, path),
     } as Call;
     call.fault = this.takeFault(routes.faultKeys?.(call) ?? [path]);
@@ -221,6 +226,7 @@ export class SandboxCore<F extends { kind: string } = Fault, Call extends Record
 
   private send(res: http.ServerResponse, call: Call, status: number, body: unknown): void {
     call.status = status;
+    call.answeredAt = Date.now();
     sendJson(res, status, body);
   }
 

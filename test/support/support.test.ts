@@ -269,8 +269,11 @@ describe('PurpleFleaSandbox', () => {
           status: 200,
           committed: true,
           fault: undefined,
+          receivedAt: expect.any(Number),
+          answeredAt: expect.any(Number),
         },
       ]);
+      expect(sandbox.calls[0].answeredAt).toBeGreaterThanOrEqual(sandbox.calls[0].receivedAt);
     });
 
     test('POST /escrow/create funds an escrow', async () => {

@@ -90,6 +90,7 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
     logger.addContext(context);
     logger.appendKeys({ runId: (event.BatchInput as { runId?: string } | undefined)?.runId });
     const deadline = Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS;
+    limiter.startBatch();
     try {
       const rows = await mapWithConcurrency(event.Items ?? [], options.concurrency, async (item) =>
         actOn(await options.plan(item, event.BatchInput), deadline),
@@ -133,6 +134,11 @@ class RowPacing implements Pacing {
 
   waitForTurn(): Promise<void> {
     return this.takeSlot('no rate-limit slot before the deadline');
+  }
+
+  /** The server's window is full: every row of this container waits for it to renew, not only this one. */
+  windowFull(renewsAt: number): void {
+    this.limiter.pauseUntil(renewsAt);
   }
 
   /** A retried request (after a 429) is one more request in the window: it waits for a slot too. */

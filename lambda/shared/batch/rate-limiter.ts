@@ -21,6 +21,9 @@ export const RATE_HEADROOM = 0.97;
  * - slots (`take`, `tryTake`) space the requests evenly at `RATE_HEADROOM` of the limit. Purple Flea's
  *   limits are fixed windows, so a steady pace (no bursts) keeps a run under them. Slots are kept
  *   when a timer fires late, so a busy event loop does not lower the pace.
+ * - `startBatch` keeps that pace across batches handed from one container to the next.
+ * - `pauseUntil`, after a 429 (the server's fixed window is full): no slot and no request before the window
+ *   renews; the pace then starts again from there.
  * - `admit`, as each request goes out, counts it: never more than a second's worth of the limit in any
  *   second and a little more (for a limit under one a second, one request per 1/limit seconds and a
  *   little more). Catching up on late slots, or a ledger write taking longer for one row than the next,
@@ -33,6 +36,8 @@ export class RateLimiter {
   /** When the last `windowRequests` requests went, oldest first. */
   private readonly recent: number[] = [];
   private nextSlot = 0;
+  /** No request before this (epoch ms): a 429 said the server's window is full until it renews. */
+  private pausedUntil = 0;
 
   constructor(
     limitPerSecond: number,
@@ -84,14 +89,33 @@ export class RateLimiter {
     return true;
   }
 
-  /** The next slot, or one of the last few that went unused while nobody was waiting. */
-  private earliestSlot(now: number): number {
-    return Math.max(this.nextSlot, now - KEPT_IDLE_SLOTS * this.intervalMs);
+  /**
+   * At the start of each batch: its first slot comes a whole interval later. The Map hands the run's batches to
+   * whichever container is free, so the request before this batch's first may have just gone out from another
+   * container, whose pace this limiter cannot see; without the interval, the two would bunch at every hand-over.
+   */
+  startBatch(): void {
+    this.nextSlot = Math.max(this.nextSlot, this.now() + this.intervalMs);
   }
 
-  /** When the window has room for one more request: when its oldest request leaves it. */
+  /**
+   * The server's window is full (a 429): nothing goes out before `until`, and the pace starts again from
+   * there, one slot at a time (no slots are kept from the pause, which would bunch requests into the new window).
+   */
+  pauseUntil(until: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+    this.nextSlot = Math.max(this.nextSlot, this.pausedUntil);
+  }
+
+  /** The next slot, or one of the last few that went unused while nobody was waiting, never within a pause. */
+  private earliestSlot(now: number): number {
+    return Math.max(this.nextSlot, now - KEPT_IDLE_SLOTS * this.intervalMs, this.pausedUntil);
+  }
+
+  /** When the window has room for one more request: when its oldest request leaves it, and not within a pause. */
   private windowFreeAt(): number {
-    return this.recent.length < this.windowRequests ? 0 : this.recent[0] + this.windowMs;
+    const ownWindowFreeAt = this.recent.length < this.windowRequests ? 0 : this.recent[0] + this.windowMs;
+    return Math.max(ownWindowFreeAt, this.pausedUntil);
   }
 }
 

@@ -16,6 +16,11 @@ export interface ConnectionSettings {
   /** How long one Purple Flea request may take; absent means DEFAULT_REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
   /**
+   * Purple Flea's rate-limit window (both profiles count requests in fixed windows); absent means
+   * DEFAULT_RATE_LIMIT_WINDOW_MS. No construct sets it: it is Purple Flea's, and tests shorten it.
+   */
+  readonly rateLimitWindowMs?: number;
+  /**
    * The gateway profile. ConnectionSettings is a connection on the gateway (PF_API_PROFILE absent or
    * `gateway`), what the handlers have read since before profiles existed: absent means the gateway.
    */
@@ -81,6 +86,13 @@ export interface ReadConnectionOptions {
  */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
+/**
+ * Purple Flea counts each path's requests per client IP in fixed windows of 60 s, on both profiles
+ * (purpleflea-api.md §2, purpleflea-services.md "Rate limiting"), and a 429 says no more than that: no
+ * Retry-After, no rate headers.
+ */
+export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
+
 export const CONNECTION_ENV = {
   secretArn: 'PF_SECRET_ARN',
   apiKeyField: 'PF_API_KEY_FIELD',
@@ -90,6 +102,8 @@ export const CONNECTION_ENV = {
   ledgerTableName: 'PF_LEDGER_TABLE',
   ledgerRetentionDays: 'PF_LEDGER_RETENTION_DAYS',
   requestTimeoutMs: 'PF_REQUEST_TIMEOUT_MS',
+  /** Never written by a construct (ConnectionSettings.rateLimitWindowMs). */
+  rateLimitWindowMs: 'PF_RATE_LIMIT_WINDOW_MS',
   /** `services`; absent (or `gateway`) means the gateway, whose base URL is PF_BASE_URL. */
   apiProfile: 'PF_API_PROFILE',
   /** The services profile's URLs, each without a trailing slash. */
@@ -132,6 +146,7 @@ export function connectionEnvironment(settings: AnyConnectionSettings): { [name:
     [CONNECTION_ENV.ledgerTableName]: settings.ledgerTableName,
     [CONNECTION_ENV.ledgerRetentionDays]: settings.ledgerRetentionDays?.toString(),
     [CONNECTION_ENV.requestTimeoutMs]: settings.requestTimeoutMs?.toString(),
+    [CONNECTION_ENV.rateLimitWindowMs]: settings.rateLimitWindowMs?.toString(),
     [CONNECTION_ENV.apiProfile]: services?.profile,
     [CONNECTION_ENV.escrowUrl]: services?.escrowUrl,
     [CONNECTION_ENV.casinoUrl]: services?.casinoUrl,
@@ -169,6 +184,7 @@ export function readConnectionSettings(env: Environment, handlerName: string, op
     ledgerTableName: read.string(CONNECTION_ENV.ledgerTableName),
     ledgerRetentionDays: read.optionalNumber(CONNECTION_ENV.ledgerRetentionDays),
     requestTimeoutMs: read.optionalNumber(CONNECTION_ENV.requestTimeoutMs),
+    rateLimitWindowMs: read.optionalNumber(CONNECTION_ENV.rateLimitWindowMs),
   };
   if (profile === 'gateway') {
     for (const name of SERVICES_ONLY_ENV) read.absent(name, `${CONNECTION_ENV.apiProfile} is not "services"`);

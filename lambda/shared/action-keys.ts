@@ -35,3 +35,8 @@ export function holdActionKey(transactionId: string): string {
 export function holdActionKeyByPosition(bucket: string, key: string, etag: string, line: number): string {
   return `${actionKeyPrefix(ACTION_KINDS.hold)}${bucket}/${key}:${etag}:${line}`;
 }
+
+/** One release per escrow, ever, whatever released it (an approval, a cleared review, an operator). */
+export function releaseActionKey(escrowId: string): string {
+  return `${actionKeyPrefix(ACTION_KINDS.release)}${escrowId}`;
+}

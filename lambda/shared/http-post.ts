@@ -12,6 +12,8 @@ export type HttpPostResult =
   | { readonly kind: 'no-answer'; readonly reason: string };
 
 export interface HttpPostRequest {
+  /** POST (default), or GET for a read route (its body is then empty). */
+  readonly method?: 'POST' | 'GET';
   readonly url: URL;
   readonly headers: { readonly [name: string]: string };
   readonly body: string;
@@ -43,7 +45,7 @@ export function httpPost(request: HttpPostRequest): Promise<HttpPostResult> {
     const failed = (reason: string) => finish(connected ? { kind: 'no-answer', reason } : { kind: 'not-sent', reason });
 
     const req = transport.request(request.url, {
-      method: 'POST',
+      method: request.method ?? 'POST',
       agent: isHttps ? httpsAgent : httpAgent,
       headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body).toString() },
     });

@@ -31,7 +31,14 @@ export interface MoneyAction {
   readonly amountUsdc: number;
   /** A running total this action must fit under, e.g. a day's trading notional. */
   readonly cap?: { readonly counterKey: string; readonly capUsdc: number };
+  /**
+   * A refusal that does not say what happened (an escrow release's 409 `invalid_status`: released before, or
+   * refunded, or disputed) is read back before it is recorded: the outcome to record instead (or the refusal).
+   */
+  readonly readBackRefusal?: (refusal: RefusedOutcome) => Promise<ApiOutcome>;
 }
+
+export type RefusedOutcome = Extract<ApiOutcome, { readonly outcome: 'REJECTED' }>;
 
 export type ActionStatus = 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN' | 'IN_PROGRESS' | 'INVALID';
 
@@ -197,6 +204,7 @@ export class MoneyPath implements ExecuteOnce {
       throw error;
     }
     const apiLatencyMs = this.now() - started;
+    if (result.outcome === 'REJECTED' && action.readBackRefusal) result = await readBack(result, action.readBackRefusal);
     const error =
       result.outcome === 'SUCCEEDED' ? undefined : describeError(result.error, 'message' in result ? result.message : undefined);
     // A refusal did not execute: its reservation goes back even if the record has meanwhile turned
@@ -256,6 +264,15 @@ export class MoneyPath implements ExecuteOnce {
         // CLAIMED or SENDING under a live lease (or REJECTED re-taken by someone else just now).
         return { ...base, status: 'IN_PROGRESS', error: `another invocation holds this action (${current.state})` };
     }
+  }
+}
+
+/** The refusal as it came when it cannot be read back: the next delivery sends again and reads again. */
+async function readBack(refusal: RefusedOutcome, read: (refusal: RefusedOutcome) => Promise<ApiOutcome>): Promise<ApiOutcome> {
+  try {
+    return await read(refusal);
+  } catch (error) {
+    return { ...refusal, message: appendError(refusal.message, `it could not be read back: ${(error as Error).message}`) };
   }
 }
 

@@ -108,6 +108,13 @@ export interface ActionServices {
   readonly transfer: ApiService;
 }
 
+/** A read route: a GET of one resource, with the key of its service. */
+export interface ApiRead {
+  readonly service: ApiService;
+  /** Appended to the service's base URL. */
+  readonly path: string;
+}
+
 export interface PurpleFleaApiProfile {
   readonly name: 'gateway' | 'services';
   readonly serviceOf: ActionServices;
@@ -132,6 +139,10 @@ export interface PurpleFleaApiProfile {
   walletTransfer(transfer: WalletTransfer): ApiRequest;
   /** A transfer's request body as the ledger recorded it, read back. */
   recordedTransfer(body: RecordedBody): Partial<RecordedTransfer>;
+  /** Releases an escrow the key's agent created: `POST /escrow/release/{id}`, no body. */
+  releaseEscrow(escrowId: string): ApiRequest;
+  /** Reads an escrow back (`GET /escrow/{id}`): its `status` says whether it was released, refunded or disputed. */
+  readEscrow(escrowId: string): ApiRead;
 }
 
 /** purpleflea-api.md §3: both `agt_...` and `ag_...` ids exist, so check the shape, not a prefix. */
@@ -184,6 +195,10 @@ export const GATEWAY_PROFILE: PurpleFleaApiProfile = {
     amountUsdc: numberOf(body.amount),
     condition: stringOf(body.condition),
   }),
+  // The story names no release or read route: the gateway is taken to front the escrow service's own
+  // (purpleflea-services.md), as it does for /escrow/create. README, "The Purple Flea contract the handlers assume".
+  releaseEscrow: (escrowId) => ({ service: 'gateway', path: `/escrow/release/${encodeURIComponent(escrowId)}`, body: {} }),
+  readEscrow: (escrowId) => ({ service: 'gateway', path: `/escrow/${encodeURIComponent(escrowId)}` }),
   walletTransfer: (transfer) => ({
     service: 'gateway',
     path: '/wallet/transfer',
@@ -249,6 +264,19 @@ export const SERVICES_ROUTES = {
         invalid_counterparty: 'the seller must be an ag_ id of the casino registry',
         self_escrow: "the seller is the key's own agent",
         invalid_amount: 'the escrow service takes at least 0.10',
+      },
+    },
+  },
+  /** Escrow `POST /escrow/release/:id`, with the casino key: only the creator may release; limited per escrow id. */
+  escrowRelease: {
+    service: 'escrow',
+    path: '/escrow/release/:id',
+    rules: {
+      name: 'escrow POST /escrow/release/:id',
+      reasons: {
+        invalid_status: 'the escrow is no longer funded or completed: released, refunded at its timeout, or disputed',
+        forbidden: "only the escrow's creator may release it, and the key's agent is not",
+        not_found: 'no escrow has this id',
       },
     },
   },
@@ -357,6 +385,13 @@ export const SERVICES_PROFILE: PurpleFleaApiProfile = {
       timeoutHours: numberOf(body.timeout_hours),
     };
   },
+  releaseEscrow: (escrowId) => ({
+    service: SERVICES_ROUTES.escrowRelease.service,
+    path: SERVICES_ROUTES.escrowRelease.path.replace(':id', encodeURIComponent(escrowId)),
+    body: {},
+    route: SERVICES_ROUTES.escrowRelease.rules,
+  }),
+  readEscrow: (escrowId) => ({ service: 'escrow', path: `/escrow/${encodeURIComponent(escrowId)}` }),
   // The sender is the key's agent; the memo is echoed in the answer, never stored by the casino.
   walletTransfer: (transfer) =>
     servicesRequest(SERVICES_ROUTES.casinoPay, {

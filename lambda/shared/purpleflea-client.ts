@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_RATE_LIMIT_WINDOW_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../lib/private/contracts/connection-env';
 import { backoffDelayMs, sleep } from './backoff';
 import { httpPost, HttpPostResult } from './http-post';
-import { ApiRequest, ApiService, RouteRules } from './purpleflea-api';
+import { ApiRead, ApiRequest, ApiService, RouteRules } from './purpleflea-api';
 import { CredentialsProvider } from './purpleflea-credentials';
 
 /**
@@ -74,7 +74,17 @@ export interface MoneyApi {
   post(request: ApiRequest, options: PostOptions): Promise<ApiOutcome>;
 }
 
-export class PurpleFleaClient implements MoneyApi {
+/** A read route's answer: a JSON object with its status, or why there is none. */
+export type ReadResult =
+  | { readonly kind: 'answered'; readonly status: number; readonly body: { [key: string]: unknown } }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+/** Reads one resource (moves no money): what a handler needs to learn an escrow's state after a refusal. */
+export interface ReadApi {
+  read(read: ApiRead): Promise<ReadResult>;
+}
+
+export class PurpleFleaClient implements MoneyApi, ReadApi {
   private readonly endpoints: { readonly [service in ApiService]?: ServiceEndpoint };
   private readonly requestTimeoutMs: number;
   private readonly backoffBaseMs: number;
@@ -161,6 +171,34 @@ export class PurpleFleaClient implements MoneyApi {
       // With a pace, its slot after the renewal is the wait; alone, sleep until then.
       if (!rateLimited || !options.pacing) await sleep(Math.max(retryAt - this.now(), 0));
       await options.pacing?.beforeRetry();
+    }
+  }
+
+  /**
+   * One GET of a read route, with its service's key; one attempt (a read moves no money: a caller that could not
+   * read decides again at the next delivery). A 401 re-reads the key once.
+   */
+  async read(read: ApiRead): Promise<ReadResult> {
+    const endpoint = this.endpoints[read.service];
+    if (endpoint === undefined) return { kind: 'failed', reason: `no base URL and key for the ${read.service} service` };
+    const url = new URL(endpoint.baseUrl + read.path);
+    for (let credentials = await endpoint.credentials.get(), refreshed = false; ;) {
+      const result = await httpPost({
+        method: 'GET',
+        url,
+        body: '',
+        timeoutMs: this.requestTimeoutMs,
+        headers: { accept: 'application/json', authorization: `Bearer ${credentials.apiKey}` },
+      });
+      if (result.kind !== 'answered') return { kind: 'failed', reason: `GET ${read.path}: ${result.reason}` };
+      if (result.status === 401 && !refreshed) {
+        credentials = await endpoint.credentials.refresh();
+        refreshed = true;
+        continue;
+      }
+      const body = parseJsonObject(result.body);
+      if (body === undefined) return { kind: 'failed', reason: `GET ${read.path}: ${result.status} without a JSON object` };
+      return { kind: 'answered', status: result.status, body };
     }
   }
 

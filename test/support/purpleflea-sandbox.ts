@@ -22,7 +22,20 @@ export const WALLET_TRANSFER_PATH = '/wallet/transfer';
 /** Agent ids: `agt_...` (the story's) and `ag_...` (service) both pass; validate the shape, not a prefix. */
 export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
-export type ActionKind = 'order' | 'escrow' | 'transfer';
+/** The release and read routes of an escrow: the story names none; the library takes the escrow service's own. */
+export const ESCROW_RELEASE_PATH_PREFIX = '/escrow/release/';
+export const ESCROW_READ_PATH_PREFIX = '/escrow/';
+
+export type ActionKind = 'order' | 'escrow' | 'transfer' | 'release';
+
+/** An escrow's states, as the escrow service has them (purpleflea-services.md): released and refunded are final. */
+export type EscrowStatus = 'funded' | 'released' | 'refunded' | 'disputed';
+
+interface Escrow {
+  status: EscrowStatus;
+  readonly body: Body;
+  releasedAt?: string;
+}
 
 export interface CommittedAction {
   readonly kind: ActionKind;
@@ -149,6 +162,7 @@ export class PurpleFleaSandbox {
   private rateLimits = new Map<string, { limit: number; windowMs: number }>();
   private readonly rateWindows = new FixedWindowLimiter(false);
   private readonly committedActions: CommittedAction[] = [];
+  private readonly escrows = new Map<string, Escrow>();
   /** Never reset, so an id from an earlier test is never handed out again. */
   private nextId = 1;
 
@@ -201,10 +215,24 @@ export class PurpleFleaSandbox {
     this.rateWindows.forget(path);
   }
 
-  /** Clears recordings, faults, latency and rate limits (keys and id counter are kept). */
+  /** An escrow's state now; undefined for an id the sandbox never created. */
+  escrowStatus(escrowId: string): EscrowStatus | undefined {
+    return this.escrows.get(escrowId)?.status;
+  }
+
+  /** Moves an escrow as something other than this client would: its timeout refund, a dispute, a release by hand. */
+  setEscrowStatus(escrowId: string, status: EscrowStatus): void {
+    const escrow = this.escrows.get(escrowId);
+    if (!escrow) throw new Error(`the sandbox has no escrow ${escrowId}`);
+    escrow.status = status;
+    if (status === 'released') escrow.releasedAt = new Date().toISOString();
+  }
+
+  /** Clears recordings, faults, latency, rate limits and escrows (keys and id counter are kept). */
   reset(): void {
     this.core.reset();
     this.committedActions.length = 0;
+    this.escrows.clear();
     this.rateLimits.clear();
     this.rateWindows.clear();
   }
@@ -231,6 +259,8 @@ export class PurpleFleaSandbox {
 
   /** Routing, rate limit, auth, validation and commit, in the order a request meets them. */
   private process(call: RecordedCall): { response: Body } | { status: number; error: string | undefined; message?: string } {
+    if (call.method === 'POST' && call.path.startsWith(ESCROW_RELEASE_PATH_PREFIX)) return this.release(call);
+    if (call.method === 'GET' && call.path.startsWith(ESCROW_READ_PATH_PREFIX)) return this.readEscrow(call);
     const route = call.method === 'POST' ? ROUTES[call.path] : undefined;
     // No message here: clients must cope with error bodies that have only `error`.
     if (!route) return { status: 404, error: 'not_found' };
@@ -249,7 +279,34 @@ export class PurpleFleaSandbox {
       idempotencyKey: call.idempotencyKey,
     });
     call.committed = true;
+    if (route.kind === 'escrow') this.escrows.set(id, { status: 'funded', body: call.body });
     return { response: route.respond(id, call.body) };
+  }
+
+  /** `POST /escrow/release/{id}`: a funded escrow becomes released, once; otherwise 409 invalid_status. */
+  private release(call: RecordedCall): { response: Body } | { status: number; error: string; message?: string } {
+    if (this.overRateLimit(call.path)) return { status: 429, error: 'rate_limited', message: 'Too many requests' };
+    if (!this.authorized(call.authorization)) return { status: 401, error: 'unauthorized', message: 'Invalid API key' };
+    const escrowId = decodeURIComponent(call.path.slice(ESCROW_RELEASE_PATH_PREFIX.length));
+    const escrow = this.escrows.get(escrowId);
+    if (!escrow) return { status: 404, error: 'not_found' };
+    if (escrow.status !== 'funded') return { status: 409, error: 'invalid_status', message: `Escrow is ${escrow.status}` };
+    escrow.status = 'released';
+    escrow.releasedAt = new Date().toISOString();
+    this.committedActions.push({ kind: 'release', path: call.path, id: escrowId, body: {}, idempotencyKey: call.idempotencyKey });
+    call.committed = true;
+    const amount = escrow.body.amount as number;
+    return { response: { escrow_id: escrowId, status: 'released', amount_released: Math.round(amount * 99) / 100 } };
+  }
+
+  /** `GET /escrow/{id}`: the escrow's state and parties. */
+  private readEscrow(call: RecordedCall): { response: Body } | { status: number; error: string } {
+    if (!this.authorized(call.authorization)) return { status: 401, error: 'unauthorized' };
+    const escrowId = decodeURIComponent(call.path.slice(ESCROW_READ_PATH_PREFIX.length));
+    const escrow = this.escrows.get(escrowId);
+    if (!escrow) return { status: 404, error: 'not_found' };
+    const { buyer, seller, amount } = escrow.body;
+    return { response: { escrow_id: escrowId, status: escrow.status, buyer, seller, amount, released_at: escrow.releasedAt ?? null } };
   }
 
   private overRateLimit(path: string): boolean {

@@ -19,6 +19,8 @@ export const ACTION_KINDS = {
   payout: 'payout',
   /** FraudHoldEscrow's holds. */
   hold: 'hold',
+  /** The release of an escrow the library created (a bonus on approval, a hold on a cleared review), by escrow id. */
+  release: 'release',
 } as const;
 
 export type ActionKind = (typeof ACTION_KINDS)[keyof typeof ACTION_KINDS];
@@ -54,6 +56,7 @@ export const REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
   [ACTION_KINDS.escrow]: 'escrow_id',
   [ACTION_KINDS.payout]: 'transfer_id',
   [ACTION_KINDS.hold]: 'escrow_id',
+  [ACTION_KINDS.release]: 'escrow_id',
 };
 
 /**
@@ -65,6 +68,7 @@ export const SERVICES_REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string
   [ACTION_KINDS.escrow]: 'escrow_id',
   [ACTION_KINDS.payout]: 'tx_id',
   [ACTION_KINDS.hold]: 'escrow_id',
+  [ACTION_KINDS.release]: 'escrow_id',
 };
 
 /**

@@ -29,6 +29,7 @@ import {
   batchPayoutPrepareEnvironment,
 } from './private/contracts/batch-payout-env';
 import { BATCH_PAYOUT_DEFAULTS, BATCH_RUN_DEFAULTS } from './private/defaults';
+import { numberInTemplate } from './private/handler-environment';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
@@ -180,19 +181,22 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
         assetName: 'batch-payout-prepare',
         description: "BatchPayout Prepare: reads and checks a scores file, writes the payable rows as the run's input.csv",
         environment: (runFolders) =>
-          batchPayoutPrepareEnvironment({
-            agentIdColumn: props.agentIdColumn ?? BATCH_PAYOUT_DEFAULTS.agentIdColumn,
-            scoreColumn: props.scoreColumn ?? BATCH_PAYOUT_DEFAULTS.scoreColumn,
-            usdPerScorePoint: props.usdPerScorePoint ?? BATCH_PAYOUT_DEFAULTS.usdPerScorePoint,
-            minPayoutUsdc: props.minPayoutUsdc ?? BATCH_PAYOUT_DEFAULTS.minPayoutUsdc,
-            maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc,
-            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
-            outputBucket: runFolders.bucket.bucketName,
-            outputPrefix: runFolders.prefix,
-            processingOutputName: props.processingOutputName ?? BATCH_PAYOUT_DEFAULTS.processingOutputName,
-            processingFileName: props.processingFileName ?? BATCH_PAYOUT_DEFAULTS.processingFileName,
-            enabled,
-          }),
+          batchPayoutPrepareEnvironment(
+            {
+              agentIdColumn: props.agentIdColumn ?? BATCH_PAYOUT_DEFAULTS.agentIdColumn,
+              scoreColumn: props.scoreColumn ?? BATCH_PAYOUT_DEFAULTS.scoreColumn,
+              usdPerScorePoint: props.usdPerScorePoint ?? BATCH_PAYOUT_DEFAULTS.usdPerScorePoint,
+              minPayoutUsdc: props.minPayoutUsdc ?? BATCH_PAYOUT_DEFAULTS.minPayoutUsdc,
+              maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc,
+              maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
+              outputBucket: runFolders.bucket.bucketName,
+              outputPrefix: runFolders.prefix,
+              processingOutputName: props.processingOutputName ?? BATCH_PAYOUT_DEFAULTS.processingOutputName,
+              processingFileName: props.processingFileName ?? BATCH_PAYOUT_DEFAULTS.processingFileName,
+              enabled,
+            },
+            numberInTemplate(this),
+          ),
         statements: processing.on ? this.processingJobStatements(props.processingOutputBucket!, processing.namePrefix) : [],
         readBuckets: processing.on ? [props.processingOutputBucket!] : [],
       },
@@ -202,16 +206,19 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
         assetName: 'batch-payout-pay',
         description: 'BatchPayout Pay: pays one batch of scored rows on Purple Flea, each agent once',
         environment: ({ requestsPerSecond }) =>
-          batchPayoutPayEnvironment({
-            requestsPerSecond,
-            concurrency: props.payConcurrency ?? BATCH_PAYOUT_DEFAULTS.payConcurrency,
-            dryRun: props.dryRun ?? BATCH_RUN_DEFAULTS.dryRun,
-            // Pay reads it too: a run in flight, or a redrive, pays no one once the construct is disabled.
-            enabled,
-            // Checked again on each row: input.csv is not trusted.
-            maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc,
-            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
-          }),
+          batchPayoutPayEnvironment(
+            {
+              requestsPerSecond,
+              concurrency: props.payConcurrency ?? BATCH_PAYOUT_DEFAULTS.payConcurrency,
+              dryRun: props.dryRun ?? BATCH_RUN_DEFAULTS.dryRun,
+              // Pay reads it too: a run in flight, or a redrive, pays no one once the construct is disabled.
+              enabled,
+              // Checked again on each row: input.csv is not trusted.
+              maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc,
+              maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
+            },
+            numberInTemplate(this),
+          ),
       },
       summarize: {
         assetName: 'batch-payout-summarize',

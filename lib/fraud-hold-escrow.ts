@@ -34,6 +34,7 @@ import {
   fraudHoldPrepareEnvironment,
 } from './private/contracts/fraud-hold-env';
 import { BATCH_RUN_DEFAULTS, FRAUD_HOLD_ESCROW_DEFAULTS, SERVICES_RATE_LIMITS } from './private/defaults';
+import { numberInTemplate } from './private/handler-environment';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
@@ -250,17 +251,20 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         assetName: 'fraud-hold-prepare',
         description: "FraudHoldEscrow Prepare: reads and checks scored transactions, writes the ones to hold as the run's input.csv",
         environment: (runFolders) =>
-          fraudHoldPrepareEnvironment({
-            inputFormat: INPUT_FORMAT_NAMES[props.inputFormat ?? HoldInputFormat[FRAUD_HOLD_ESCROW_DEFAULTS.inputFormat]],
-            ...fieldNamesOf(props),
-            fraudScoreThreshold: props.fraudScoreThreshold ?? FRAUD_HOLD_ESCROW_DEFAULTS.fraudScoreThreshold,
-            maxHoldUsdc: props.maxHoldUsdc ?? FRAUD_HOLD_ESCROW_DEFAULTS.maxHoldUsdc,
-            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
-            objectSuffix: props.objectSuffix ?? FRAUD_HOLD_ESCROW_DEFAULTS.objectSuffix,
-            outputBucket: runFolders.bucket.bucketName,
-            outputPrefix: runFolders.prefix,
-            enabled,
-          }),
+          fraudHoldPrepareEnvironment(
+            {
+              inputFormat: INPUT_FORMAT_NAMES[props.inputFormat ?? HoldInputFormat[FRAUD_HOLD_ESCROW_DEFAULTS.inputFormat]],
+              ...fieldNamesOf(props),
+              fraudScoreThreshold: props.fraudScoreThreshold ?? FRAUD_HOLD_ESCROW_DEFAULTS.fraudScoreThreshold,
+              maxHoldUsdc: props.maxHoldUsdc ?? FRAUD_HOLD_ESCROW_DEFAULTS.maxHoldUsdc,
+              maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
+              objectSuffix: props.objectSuffix ?? FRAUD_HOLD_ESCROW_DEFAULTS.objectSuffix,
+              outputBucket: runFolders.bucket.bucketName,
+              outputPrefix: runFolders.prefix,
+              enabled,
+            },
+            numberInTemplate(this),
+          ),
         statements: transform.on
           ? this.transformJobStatements(props.transformOutputBucket!, props.transformOutputPrefix, transform.namePrefix)
           : [],
@@ -276,19 +280,22 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         description:
           'FraudHoldEscrow Act: holds the funds of one batch of flagged transactions in Purple Flea escrows, each transaction once',
         environment: ({ requestsPerSecond }) =>
-          fraudHoldActEnvironment({
-            conditionTemplate: props.conditionTemplate ?? FRAUD_HOLD_ESCROW_DEFAULTS.conditionTemplate,
-            requestsPerSecond,
-            concurrency: props.actConcurrency ?? FRAUD_HOLD_ESCROW_DEFAULTS.actConcurrency,
-            dryRun: props.dryRun ?? BATCH_RUN_DEFAULTS.dryRun,
-            // Act reads it too: a run in flight, or a redrive, holds nothing once the construct is disabled.
-            enabled,
-            // Checked again on each row: input.csv is not trusted.
-            maxHoldUsdc: props.maxHoldUsdc ?? FRAUD_HOLD_ESCROW_DEFAULTS.maxHoldUsdc,
-            maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
-            // Only the services profile's escrow has a timeout.
-            services: services ? { escrowTimeoutHours: escrowTimeout.toHours() } : undefined,
-          }),
+          fraudHoldActEnvironment(
+            {
+              conditionTemplate: props.conditionTemplate ?? FRAUD_HOLD_ESCROW_DEFAULTS.conditionTemplate,
+              requestsPerSecond,
+              concurrency: props.actConcurrency ?? FRAUD_HOLD_ESCROW_DEFAULTS.actConcurrency,
+              dryRun: props.dryRun ?? BATCH_RUN_DEFAULTS.dryRun,
+              // Act reads it too: a run in flight, or a redrive, holds nothing once the construct is disabled.
+              enabled,
+              // Checked again on each row: input.csv is not trusted.
+              maxHoldUsdc: props.maxHoldUsdc ?? FRAUD_HOLD_ESCROW_DEFAULTS.maxHoldUsdc,
+              maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
+              // Only the services profile's escrow has a timeout.
+              services: services ? { escrowTimeoutHours: escrowTimeout.toHours() } : undefined,
+            },
+            numberInTemplate(this),
+          ),
       },
       summarize: {
         assetName: 'fraud-hold-summarize',

@@ -23,7 +23,7 @@ import {
 import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { MODEL_OUTPUT_DEFAULTS, PREDICT_TO_TRADE_DEFAULTS } from './private/defaults';
 import { tradeEnvelopeInput } from './private/envelope-input';
-import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
+import { constructEnvironmentNames, handlerEnvironment, numberInTemplate } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
 import { grantActionAccess } from './private/ledger-access';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
@@ -214,30 +214,33 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
       environment: handlerEnvironment(
         PREDICT_TO_TRADE_METRICS,
         props.connection,
-        predictToTradeEnvironment({
-          endpointName: props.endpointName,
-          targetVariant: props.targetVariant,
-          outputFormat: modelOutput.formatName as ModelOutputFormatName,
-          // The half a format does not use still gets a value: the contract requires all four.
-          directionField: modelOutput.directionField ?? MODEL_OUTPUT_DEFAULTS.directionField,
-          confidenceField: modelOutput.confidenceField ?? MODEL_OUTPUT_DEFAULTS.confidenceField,
-          directionColumn: modelOutput.directionColumn ?? MODEL_OUTPUT_DEFAULTS.directionColumn,
-          confidenceColumn: modelOutput.confidenceColumn ?? MODEL_OUTPUT_DEFAULTS.confidenceColumn,
-          confidenceThreshold: props.confidenceThreshold ?? PREDICT_TO_TRADE_DEFAULTS.confidenceThreshold,
-          orderAmountUsdc: props.orderAmountUsdc ?? PREDICT_TO_TRADE_DEFAULTS.orderAmountUsdc,
-          maxOrderAmountUsdc: props.maxOrderAmountUsdc ?? PREDICT_TO_TRADE_DEFAULTS.maxOrderAmountUsdc,
-          maxDailyNotionalUsdc: props.maxDailyNotionalUsdc,
-          // Unique to this construct in the app, so that two PredictToTrade keep separate daily caps.
-          dailyCapScope: this.node.addr,
-          asset,
-          dryRun: props.dryRun ?? PREDICT_TO_TRADE_DEFAULTS.dryRun,
-          enabled,
-          maxSignalAgeSeconds: maxSignalAge.toSeconds({ integral: false }),
-          // Only the services profile's trade has a coin and a leverage (validate() made sure the coin is known).
-          services: services
-            ? { coin: props.coin ?? coinOf(asset) ?? '', leverage: props.leverage ?? PREDICT_TO_TRADE_DEFAULTS.leverage }
-            : undefined,
-        }),
+        predictToTradeEnvironment(
+          {
+            endpointName: props.endpointName,
+            targetVariant: props.targetVariant,
+            outputFormat: modelOutput.formatName as ModelOutputFormatName,
+            // The half a format does not use still gets a value: the contract requires all four.
+            directionField: modelOutput.directionField ?? MODEL_OUTPUT_DEFAULTS.directionField,
+            confidenceField: modelOutput.confidenceField ?? MODEL_OUTPUT_DEFAULTS.confidenceField,
+            directionColumn: modelOutput.directionColumn ?? MODEL_OUTPUT_DEFAULTS.directionColumn,
+            confidenceColumn: modelOutput.confidenceColumn ?? MODEL_OUTPUT_DEFAULTS.confidenceColumn,
+            confidenceThreshold: props.confidenceThreshold ?? PREDICT_TO_TRADE_DEFAULTS.confidenceThreshold,
+            orderAmountUsdc: props.orderAmountUsdc ?? PREDICT_TO_TRADE_DEFAULTS.orderAmountUsdc,
+            maxOrderAmountUsdc: props.maxOrderAmountUsdc ?? PREDICT_TO_TRADE_DEFAULTS.maxOrderAmountUsdc,
+            maxDailyNotionalUsdc: props.maxDailyNotionalUsdc,
+            // Unique to this construct in the app, so that two PredictToTrade keep separate daily caps.
+            dailyCapScope: this.node.addr,
+            asset,
+            dryRun: props.dryRun ?? PREDICT_TO_TRADE_DEFAULTS.dryRun,
+            enabled,
+            maxSignalAgeSeconds: maxSignalAge.toSeconds({ integral: false }),
+            // Only the services profile's trade has a coin and a leverage (validate() made sure the coin is known).
+            services: services
+              ? { coin: props.coin ?? coinOf(asset) ?? '', leverage: props.leverage ?? PREDICT_TO_TRADE_DEFAULTS.leverage }
+              : undefined,
+          },
+          numberInTemplate(this),
+        ),
         // It trades: on the services profile it is told where the trading key is.
         { trades: true },
       ),

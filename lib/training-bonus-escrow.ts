@@ -23,7 +23,7 @@ import {
 } from './private/contracts/training-bonus-escrow-env';
 import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { TRAINING_BONUS_ESCROW_DEFAULTS } from './private/defaults';
-import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
+import { constructEnvironmentNames, handlerEnvironment, numberInTemplate } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
 import { grantActionAccess } from './private/ledger-access';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
@@ -211,23 +211,26 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
       environment: handlerEnvironment(
         TRAINING_BONUS_ESCROW_METRICS,
         props.connection,
-        trainingBonusEscrowEnvironment({
-          metricName: props.metricName ?? TRAINING_BONUS_ESCROW_DEFAULTS.metricName,
-          metricGoal: METRIC_GOAL_NAMES[props.metricGoal ?? MetricGoal[TRAINING_BONUS_ESCROW_DEFAULTS.metricGoal]],
-          bonusTiers: props.bonusTiers ?? TrainingBonusEscrow.DEFAULT_BONUS_TIERS,
-          maxBonusUsdc: props.maxBonusUsdc ?? TRAINING_BONUS_ESCROW_DEFAULTS.maxBonusUsdc,
-          buyerAgentId: props.buyerAgentId ?? TRAINING_BONUS_ESCROW_DEFAULTS.buyerAgentId,
-          sellerTagKey: props.sellerTagKey,
-          // One seller for every job is a template without placeholders: it renders itself, on either profile.
-          sellerTemplate: props.sellerAgentId ?? props.sellerTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate,
-          conditionTemplate: props.conditionTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.conditionTemplate,
-          // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
-          eventBusName: this.eventBus.eventBusArn,
-          dryRun: props.dryRun ?? TRAINING_BONUS_ESCROW_DEFAULTS.dryRun,
-          enabled,
-          // Only the services profile's escrow has a timeout.
-          services: services ? { escrowTimeoutHours: escrowTimeout.toHours() } : undefined,
-        }),
+        trainingBonusEscrowEnvironment(
+          {
+            metricName: props.metricName ?? TRAINING_BONUS_ESCROW_DEFAULTS.metricName,
+            metricGoal: METRIC_GOAL_NAMES[props.metricGoal ?? MetricGoal[TRAINING_BONUS_ESCROW_DEFAULTS.metricGoal]],
+            bonusTiers: props.bonusTiers ?? TrainingBonusEscrow.DEFAULT_BONUS_TIERS,
+            maxBonusUsdc: props.maxBonusUsdc ?? TRAINING_BONUS_ESCROW_DEFAULTS.maxBonusUsdc,
+            buyerAgentId: props.buyerAgentId ?? TRAINING_BONUS_ESCROW_DEFAULTS.buyerAgentId,
+            sellerTagKey: props.sellerTagKey,
+            // One seller for every job is a template without placeholders: it renders itself, on either profile.
+            sellerTemplate: props.sellerAgentId ?? props.sellerTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate,
+            conditionTemplate: props.conditionTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.conditionTemplate,
+            // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
+            eventBusName: this.eventBus.eventBusArn,
+            dryRun: props.dryRun ?? TRAINING_BONUS_ESCROW_DEFAULTS.dryRun,
+            enabled,
+            // Only the services profile's escrow has a timeout.
+            services: services ? { escrowTimeoutHours: escrowTimeout.toHours() } : undefined,
+          },
+          numberInTemplate(this),
+        ),
       ),
       // Retrying is safe (the ledger makes a repeat harmless) and helps a throttled or failing DescribeTrainingJob.
       retryAttempts: HANDLER_RETRY_ATTEMPTS,

@@ -1,4 +1,7 @@
+import { Stack, Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import { AnyConnectionSettings, CONNECTION_ENV, connectionEnvironment } from './contracts/connection-env';
+import type { WriteNumber } from './contracts/env-reader';
 import { PurpleFleaApiProfile } from '../purpleflea-api';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
 
@@ -49,6 +52,16 @@ export function commonHandlerEnvironment(metrics: HandlerMetricsNames): { [name:
     POWERTOOLS_SERVICE_NAME: metrics.serviceName,
     POWERTOOLS_METRICS_NAMESPACE: metrics.namespace,
   };
+}
+
+/**
+ * How the constructs write number settings into a function's environment: a number as its text, and a number
+ * token (Lazy.number, a CfnParameter's valueAsNumber) as a string token of its JSON, which resolves to the
+ * number's text (or a reference to a parameter, whose value CloudFormation passes as a string). Lambda takes
+ * only strings, and a number token alone in a variable would resolve to a number.
+ */
+export function numberInTemplate(scope: IConstruct): WriteNumber {
+  return (value) => (Token.isUnresolved(value) ? Stack.of(scope).toJsonString(value) : value.toString());
 }
 
 /**

@@ -1,4 +1,4 @@
-import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+import { compactEnvironment, Environment, EnvironmentReader, decimalText, WriteNumber } from './env-reader';
 import type { OutcomeMetricNames } from './outcome-metrics';
 
 /** What BatchPayout's Prepare handler is told: how to read the scores and the amount rules. */
@@ -35,15 +35,18 @@ export const BATCH_PAYOUT_PREPARE_ENV = {
   enabled: 'ENABLED',
 } as const;
 
-export function batchPayoutPrepareEnvironment(settings: BatchPayoutPrepareSettings): { [name: string]: string } {
+export function batchPayoutPrepareEnvironment(
+  settings: BatchPayoutPrepareSettings,
+  writeNumber: WriteNumber = decimalText,
+): { [name: string]: string } {
   const env = BATCH_PAYOUT_PREPARE_ENV;
   return {
     [env.agentIdColumn]: settings.agentIdColumn,
     [env.scoreColumn]: settings.scoreColumn,
-    [env.usdPerScorePoint]: settings.usdPerScorePoint.toString(),
-    [env.minPayoutUsdc]: settings.minPayoutUsdc.toString(),
-    [env.maxPayoutPerAgentUsdc]: settings.maxPayoutPerAgentUsdc.toString(),
-    [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
+    [env.usdPerScorePoint]: writeNumber(settings.usdPerScorePoint),
+    [env.minPayoutUsdc]: writeNumber(settings.minPayoutUsdc),
+    [env.maxPayoutPerAgentUsdc]: writeNumber(settings.maxPayoutPerAgentUsdc),
+    [env.maxBatchTotalUsdc]: writeNumber(settings.maxBatchTotalUsdc),
     [env.outputBucket]: settings.outputBucket,
     // An empty prefix must still be present: the reader requires every variable.
     [env.outputPrefix]: settings.outputPrefix === '' ? '/' : settings.outputPrefix,
@@ -98,15 +101,18 @@ export const BATCH_PAYOUT_PAY_ENV = {
   maxBatchTotalUsdc: 'MAX_BATCH_TOTAL_USDC',
 } as const;
 
-export function batchPayoutPayEnvironment(settings: BatchPayoutPaySettings): { [name: string]: string } {
+export function batchPayoutPayEnvironment(
+  settings: BatchPayoutPaySettings,
+  writeNumber: WriteNumber = decimalText,
+): { [name: string]: string } {
   const env = BATCH_PAYOUT_PAY_ENV;
   return compactEnvironment({
-    [env.requestsPerSecond]: settings.requestsPerSecond.toString(),
-    [env.concurrency]: settings.concurrency.toString(),
+    [env.requestsPerSecond]: writeNumber(settings.requestsPerSecond),
+    [env.concurrency]: writeNumber(settings.concurrency),
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
-    [env.maxPayoutPerAgentUsdc]: settings.maxPayoutPerAgentUsdc.toString(),
-    [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
+    [env.maxPayoutPerAgentUsdc]: writeNumber(settings.maxPayoutPerAgentUsdc),
+    [env.maxBatchTotalUsdc]: writeNumber(settings.maxBatchTotalUsdc),
   });
 }
 

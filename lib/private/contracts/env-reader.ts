@@ -69,6 +69,17 @@ export class EnvironmentReader {
   }
 }
 
+/**
+ * How a writer puts a number setting into its variable. The constructs pass one that keeps a CDK number
+ * token (Lazy.number, a CfnParameter's valueAsNumber) a string in the template (numberInTemplate, in
+ * lib/private/handler-environment.ts): alone in a variable, a token's `toString()` resolves back to a
+ * number, which Lambda refuses. The handlers' tests write plain numbers.
+ */
+export type WriteNumber = (value: number) => string;
+
+/** A number as the readers parse it: its decimal text. */
+export const decimalText: WriteNumber = (value) => value.toString();
+
 /** Drops undefined values so that optional settings are absent, not empty, in the template. */
 export function compactEnvironment(env: { [name: string]: string | undefined }): { [name: string]: string } {
   const out: { [name: string]: string } = {};

@@ -1,5 +1,5 @@
 import { readApiProfile } from './connection-env';
-import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+import { compactEnvironment, Environment, EnvironmentReader, decimalText, WriteNumber } from './env-reader';
 import type { OutcomeMetricNames } from './outcome-metrics';
 
 export const HOLD_INPUT_FORMATS = ['JSON_LINES', 'CSV'] as const;
@@ -47,7 +47,10 @@ export const FRAUD_HOLD_PREPARE_ENV = {
   enabled: 'ENABLED',
 } as const;
 
-export function fraudHoldPrepareEnvironment(settings: FraudHoldPrepareSettings): { [name: string]: string } {
+export function fraudHoldPrepareEnvironment(
+  settings: FraudHoldPrepareSettings,
+  writeNumber: WriteNumber = decimalText,
+): { [name: string]: string } {
   const env = FRAUD_HOLD_PREPARE_ENV;
   return {
     [env.inputFormat]: settings.inputFormat,
@@ -56,9 +59,9 @@ export function fraudHoldPrepareEnvironment(settings: FraudHoldPrepareSettings):
     [env.sellerField]: settings.sellerField,
     [env.amountField]: settings.amountField,
     [env.fraudScoreField]: settings.fraudScoreField,
-    [env.fraudScoreThreshold]: settings.fraudScoreThreshold.toString(),
-    [env.maxHoldUsdc]: settings.maxHoldUsdc.toString(),
-    [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
+    [env.fraudScoreThreshold]: writeNumber(settings.fraudScoreThreshold),
+    [env.maxHoldUsdc]: writeNumber(settings.maxHoldUsdc),
+    [env.maxBatchTotalUsdc]: writeNumber(settings.maxBatchTotalUsdc),
     // Empty values must still be present: the reader requires every variable.
     [env.objectSuffix]: settings.objectSuffix === '' ? '/' : settings.objectSuffix,
     [env.outputBucket]: settings.outputBucket,
@@ -134,17 +137,20 @@ export const FRAUD_HOLD_ACT_ENV = {
   escrowTimeoutHours: 'ESCROW_TIMEOUT_HOURS',
 } as const;
 
-export function fraudHoldActEnvironment(settings: FraudHoldActSettings): { [name: string]: string } {
+export function fraudHoldActEnvironment(
+  settings: FraudHoldActSettings,
+  writeNumber: WriteNumber = decimalText,
+): { [name: string]: string } {
   const env = FRAUD_HOLD_ACT_ENV;
   return compactEnvironment({
     [env.conditionTemplate]: settings.conditionTemplate,
-    [env.requestsPerSecond]: settings.requestsPerSecond.toString(),
-    [env.concurrency]: settings.concurrency.toString(),
+    [env.requestsPerSecond]: writeNumber(settings.requestsPerSecond),
+    [env.concurrency]: writeNumber(settings.concurrency),
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
-    [env.maxHoldUsdc]: settings.maxHoldUsdc.toString(),
-    [env.maxBatchTotalUsdc]: settings.maxBatchTotalUsdc.toString(),
-    [env.escrowTimeoutHours]: settings.services?.escrowTimeoutHours.toString(),
+    [env.maxHoldUsdc]: writeNumber(settings.maxHoldUsdc),
+    [env.maxBatchTotalUsdc]: writeNumber(settings.maxBatchTotalUsdc),
+    [env.escrowTimeoutHours]: settings.services && writeNumber(settings.services.escrowTimeoutHours),
   });
 }
 

@@ -1,5 +1,5 @@
 import { readApiProfile } from './connection-env';
-import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+import { compactEnvironment, Environment, EnvironmentReader, decimalText, WriteNumber } from './env-reader';
 import type { OutcomeMetricNames } from './outcome-metrics';
 
 export const MODEL_OUTPUT_FORMATS = ['JSON', 'CSV'] as const;
@@ -64,7 +64,10 @@ export const PREDICT_TO_TRADE_ENV = {
   leverage: 'LEVERAGE',
 } as const;
 
-export function predictToTradeEnvironment(settings: PredictToTradeSettings): { [name: string]: string } {
+export function predictToTradeEnvironment(
+  settings: PredictToTradeSettings,
+  writeNumber: WriteNumber = decimalText,
+): { [name: string]: string } {
   const env = PREDICT_TO_TRADE_ENV;
   return compactEnvironment({
     [env.endpointName]: settings.endpointName,
@@ -72,19 +75,19 @@ export function predictToTradeEnvironment(settings: PredictToTradeSettings): { [
     [env.outputFormat]: settings.outputFormat,
     [env.directionField]: settings.directionField,
     [env.confidenceField]: settings.confidenceField,
-    [env.directionColumn]: settings.directionColumn.toString(),
-    [env.confidenceColumn]: settings.confidenceColumn.toString(),
-    [env.confidenceThreshold]: settings.confidenceThreshold.toString(),
-    [env.orderAmountUsdc]: settings.orderAmountUsdc.toString(),
-    [env.maxOrderAmountUsdc]: settings.maxOrderAmountUsdc.toString(),
-    [env.maxDailyNotionalUsdc]: settings.maxDailyNotionalUsdc?.toString(),
+    [env.directionColumn]: writeNumber(settings.directionColumn),
+    [env.confidenceColumn]: writeNumber(settings.confidenceColumn),
+    [env.confidenceThreshold]: writeNumber(settings.confidenceThreshold),
+    [env.orderAmountUsdc]: writeNumber(settings.orderAmountUsdc),
+    [env.maxOrderAmountUsdc]: writeNumber(settings.maxOrderAmountUsdc),
+    [env.maxDailyNotionalUsdc]: settings.maxDailyNotionalUsdc === undefined ? undefined : writeNumber(settings.maxDailyNotionalUsdc),
     [env.dailyCapScope]: settings.dailyCapScope,
     [env.asset]: settings.asset,
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
-    [env.maxSignalAgeSeconds]: settings.maxSignalAgeSeconds.toString(),
+    [env.maxSignalAgeSeconds]: writeNumber(settings.maxSignalAgeSeconds),
     [env.coin]: settings.services?.coin,
-    [env.leverage]: settings.services?.leverage.toString(),
+    [env.leverage]: settings.services && writeNumber(settings.services.leverage),
   });
 }
 

@@ -1,5 +1,5 @@
 import { readApiProfile } from './connection-env';
-import { compactEnvironment, Environment, EnvironmentReader } from './env-reader';
+import { compactEnvironment, Environment, EnvironmentReader, decimalText, WriteNumber } from './env-reader';
 import type { OutcomeMetricNames } from './outcome-metrics';
 
 export const METRIC_GOALS = ['MAXIMIZE', 'MINIMIZE'] as const;
@@ -64,14 +64,17 @@ export const TRAINING_BONUS_ESCROW_ENV = {
   escrowTimeoutHours: 'ESCROW_TIMEOUT_HOURS',
 } as const;
 
-export function trainingBonusEscrowEnvironment(settings: TrainingBonusEscrowSettings): { [name: string]: string } {
+export function trainingBonusEscrowEnvironment(
+  settings: TrainingBonusEscrowSettings,
+  writeNumber: WriteNumber = decimalText,
+): { [name: string]: string } {
   const env = TRAINING_BONUS_ESCROW_ENV;
   return compactEnvironment({
     [env.metricName]: settings.metricName,
     [env.metricGoal]: settings.metricGoal,
     // As JSON: a list of {threshold, amountUsdc}, in the order given.
     [env.bonusTiers]: JSON.stringify(settings.bonusTiers.map(({ threshold, amountUsdc }) => ({ threshold, amountUsdc }))),
-    [env.maxBonusUsdc]: settings.maxBonusUsdc.toString(),
+    [env.maxBonusUsdc]: writeNumber(settings.maxBonusUsdc),
     [env.buyerAgentId]: settings.buyerAgentId,
     [env.sellerTagKey]: settings.sellerTagKey,
     [env.sellerTemplate]: settings.sellerTemplate,
@@ -79,7 +82,7 @@ export function trainingBonusEscrowEnvironment(settings: TrainingBonusEscrowSett
     [env.eventBusName]: settings.eventBusName,
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
-    [env.escrowTimeoutHours]: settings.services?.escrowTimeoutHours.toString(),
+    [env.escrowTimeoutHours]: settings.services && writeNumber(settings.services.escrowTimeoutHours),
   });
 }
 

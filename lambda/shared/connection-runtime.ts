@@ -9,7 +9,7 @@ import {
 import { ActionLedger, connectionLedger } from './action-ledger';
 import { ExecuteOnce, MoneyPath } from './money-path';
 import { ApiService, GATEWAY_PROFILE, PurpleFleaApiProfile, SERVICES_PROFILE } from './purpleflea-api';
-import { PurpleFleaClient } from './purpleflea-client';
+import { PurpleFleaClient, ReadApi } from './purpleflea-client';
 import { connectionAgentId, CredentialSource, CredentialsProvider, TRADING_KEY_READING } from './purpleflea-credentials';
 
 /** The AWS SDK clients the connection's runtime uses; each is a new default client when not given. */
@@ -32,6 +32,8 @@ export interface ConnectionRuntime {
   readonly credentials: CredentialsProvider;
   readonly ledger: ActionLedger;
   readonly moneyPath: ExecuteOnce;
+  /** Purple Flea's read routes (an escrow's state), with the same hosts and keys as the money path. */
+  readonly reader: ReadApi;
   /** How long one Purple Flea request may take: the connection's requestTimeout, else DEFAULT_REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs: number;
   /**
@@ -49,19 +51,18 @@ export function createConnectionRuntime(connection: AnyConnectionSettings, clien
   const requestTimeoutMs = connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const agentId = () => connectionAgentId(connection, credentials);
   if (connection.profile === 'services') return servicesRuntime(connection, { credentials, ledger, requestTimeoutMs, agentId }, clients);
+  const client = new PurpleFleaClient({
+    baseUrl: connection.baseUrl,
+    credentials,
+    requestTimeoutMs,
+    rateLimitWindowMs: connection.rateLimitWindowMs,
+  });
   return {
     api: GATEWAY_PROFILE,
     credentials,
     ledger,
-    moneyPath: new MoneyPath(
-      ledger,
-      new PurpleFleaClient({
-        baseUrl: connection.baseUrl,
-        credentials,
-        requestTimeoutMs,
-        rateLimitWindowMs: connection.rateLimitWindowMs,
-      }),
-    ),
+    moneyPath: new MoneyPath(ledger, client),
+    reader: client,
     requestTimeoutMs,
     agentId,
   };
@@ -95,6 +96,7 @@ function servicesRuntime(
     credentials,
     ledger,
     moneyPath: new MoneyPath(ledger, client),
+    reader: client,
     requestTimeoutMs,
     agentId: async (service) => {
       if (service !== 'trading') return common.agentId();

@@ -23,6 +23,7 @@ export type FakeAwsOperation =
   | 'DescribeTrainingJob'
   | 'DescribeProcessingJob'
   | 'DescribeTransformJob'
+  | 'DescribeModelPackage'
   | 'PutEvents'
   | 'GetCallerIdentity'
   | 'DescribeStacks';
@@ -116,6 +117,7 @@ export class FakeAws {
   private endpointHandlers = new Map<string, EndpointHandler>();
   private secrets: StoredSecret[] = [];
   private trainingJobs = new Map<string, Record<string, unknown>>();
+  private modelPackages = new Map<string, Record<string, unknown>>();
   private processingJobs = new Map<string, Record<string, unknown>>();
   private transformJobs = new Map<string, Record<string, unknown>>();
   private callerArn = FAKE_CALLER_ARN;
@@ -193,6 +195,16 @@ export class FakeAws {
     });
   }
 
+  /**
+   * The DescribeModelPackage answer for the package `<group>/<version>` (looked up by its ARN, as the handlers
+   * name it); ModelPackageArn, ModelPackageGroupName and ModelPackageVersion are filled in unless given. Its ARN.
+   */
+  setModelPackage(group: string, version: number, description: Record<string, unknown>): string {
+    const arn = `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:model-package/${group.toLowerCase()}/${version}`;
+    this.modelPackages.set(arn, { ModelPackageArn: arn, ModelPackageGroupName: group, ModelPackageVersion: version, ...description });
+    return arn;
+  }
+
   /** The DescribeProcessingJob answer for `name`; ProcessingJobName and ProcessingJobArn are filled in unless given. */
   setProcessingJob(name: string, description: Record<string, unknown>): void {
     this.processingJobs.set(name, {
@@ -231,6 +243,7 @@ export class FakeAws {
     this.endpointHandlers.clear();
     this.secrets = [];
     this.trainingJobs.clear();
+    this.modelPackages.clear();
     this.processingJobs.clear();
     this.transformJobs.clear();
     this.callerArn = FAKE_CALLER_ARN;
@@ -354,6 +367,12 @@ export class FakeAws {
       case 'SageMaker.DescribeTrainingJob':
         this.throwInjectedFault('DescribeTrainingJob');
         return this.describeTrainingJob(input);
+      case 'SageMaker.DescribeModelPackage': {
+        this.throwInjectedFault('DescribeModelPackage');
+        const found = typeof input.ModelPackageName === 'string' ? this.modelPackages.get(input.ModelPackageName) : undefined;
+        if (!found) throw new AwsError(400, 'ValidationException', 'Model Package does not exist.');
+        return found;
+      }
       case 'SageMaker.DescribeProcessingJob': {
         this.throwInjectedFault('DescribeProcessingJob');
         const job = typeof input.ProcessingJobName === 'string' ? this.processingJobs.get(input.ProcessingJobName) : undefined;

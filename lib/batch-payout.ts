@@ -33,7 +33,8 @@ import { numberInTemplate } from './private/handler-environment';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
-import { PropsValidator, isToken } from './private/validation';
+import { CONNECTION_KIND, isConnection } from './private/prop-kinds';
+import { givenProps, PropsValidator, isToken } from './private/validation';
 import { WildcardStatement } from './private/wildcard-policy';
 
 /** Props of a {@link BatchPayout}: the shared {@link BatchRunProps}, and its own below. */
@@ -321,13 +322,16 @@ function processingTriggerOf(props: BatchPayoutProps): ProcessingTrigger {
   };
 }
 
-function validate(id: string, props: BatchPayoutProps): void {
+function validate(id: string, given: BatchPayoutProps | undefined): void {
+  const props = givenProps(given);
   const v = new PropsValidator('BatchPayout', id);
+  // Required: the checks below may read it.
+  v.required('connection', props.connection).instance('connection', props.connection, isConnection, CONNECTION_KIND);
   const processing = processingTriggerOf(props);
 
   // Triggers.
   checkSourceTrigger(v, props);
-  v.check(
+  v.string(
     'processingJobNamePrefix',
     props.processingJobNamePrefix,
     isSageMakerNamePrefix,
@@ -345,8 +349,8 @@ function validate(id: string, props: BatchPayoutProps): void {
     v.notAllowed('processingOutputName', props.processingOutputName, onlyForProcessing);
     v.notAllowed('processingFileName', props.processingFileName, onlyForProcessing);
   }
-  v.check('processingOutputName', props.processingOutputName, (n: string) => n.length > 0, 'must not be empty');
-  v.check(
+  v.string('processingOutputName', props.processingOutputName, (n: string) => n.length > 0, 'must not be empty');
+  v.string(
     'processingFileName',
     props.processingFileName,
     (n: string) => n.length > 0 && !n.startsWith('/'),
@@ -354,8 +358,8 @@ function validate(id: string, props: BatchPayoutProps): void {
   );
 
   // The scores and the amounts.
-  v.check('agentIdColumn', props.agentIdColumn, (c: string) => c.length > 0, 'must not be empty');
-  v.check('scoreColumn', props.scoreColumn, (c: string) => c.length > 0, 'must not be empty');
+  v.string('agentIdColumn', props.agentIdColumn, (c: string) => c.length > 0, 'must not be empty');
+  v.string('scoreColumn', props.scoreColumn, (c: string) => c.length > 0, 'must not be empty');
   const agentIdColumn = props.agentIdColumn ?? BATCH_PAYOUT_DEFAULTS.agentIdColumn;
   v.check(
     'scoreColumn',

@@ -40,7 +40,8 @@ import { SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { checkEscrowTimeout } from './private/services-escrow';
 import { checkTemplate } from './private/templates';
-import { PropsValidator, isToken } from './private/validation';
+import { CONNECTION_KIND, isConnection } from './private/prop-kinds';
+import { givenProps, PropsValidator, isToken } from './private/validation';
 import { WildcardStatement } from './private/wildcard-policy';
 import { PurpleFleaApiProfile } from './purpleflea-api';
 
@@ -424,12 +425,15 @@ function transformTriggerOf(props: FraudHoldEscrowProps): TransformTrigger {
   };
 }
 
-function validate(id: string, props: FraudHoldEscrowProps): void {
+function validate(id: string, given: FraudHoldEscrowProps | undefined): void {
+  const props = givenProps(given);
   const v = new PropsValidator('FraudHoldEscrow', id);
+  // Required: the checks below may read it.
+  v.required('connection', props.connection).instance('connection', props.connection, isConnection, CONNECTION_KIND);
   const transform = transformTriggerOf(props);
 
   // Triggers.
-  v.check(
+  v.string(
     'transformJobNamePrefix',
     props.transformJobNamePrefix,
     isSageMakerNamePrefix,
@@ -448,7 +452,7 @@ function validate(id: string, props: FraudHoldEscrowProps): void {
   }
   checkKeyPrefix(v, 'transformOutputPrefix', props.transformOutputPrefix);
   checkSourceTrigger(v, props);
-  v.check(
+  v.string(
     'objectSuffix',
     props.objectSuffix,
     (s: string) => !/[*?]/.test(s),
@@ -458,7 +462,7 @@ function validate(id: string, props: FraudHoldEscrowProps): void {
   // The records.
   const fields = fieldNamesOf(props);
   for (const [prop, value] of Object.entries(fields)) {
-    v.check(prop, value, (f: string) => f.length > 0, 'must not be empty');
+    v.string(prop, value, (f: string) => f.length > 0, 'must not be empty');
   }
   const firstWith = new Map<string, string>();
   for (const [prop, value] of Object.entries(fields)) {

@@ -29,7 +29,8 @@ import { grantActionAccess } from './private/ledger-access';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME, SAGEMAKER_NAME_RULE } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
-import { PropsValidator, isToken } from './private/validation';
+import { CONNECTION_KIND, isConnection, isModelOutputFormat, MODEL_OUTPUT_KIND } from './private/prop-kinds';
+import { givenProps, PropsValidator, isToken } from './private/validation';
 import { PurpleFleaApiProfile } from './purpleflea-api';
 import { PurpleFleaConnection } from './purpleflea-connection';
 
@@ -357,10 +358,14 @@ function coinOf(asset: string): string | undefined {
 /** The environment variables the construct sets; the user's `functionOptions.environment` may not. */
 const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames(PREDICT_TO_TRADE_ENV);
 
-function validate(id: string, props: PredictToTradeProps): void {
+function validate(id: string, given: PredictToTradeProps | undefined): void {
+  const props = givenProps(given);
   const v = new PropsValidator('PredictToTrade', id);
   const isPattern = props.eventPattern !== undefined;
 
+  // Required: the checks below may read them.
+  v.required('connection', props.connection).instance('connection', props.connection, isConnection, CONNECTION_KIND);
+  v.required('endpointName', props.endpointName);
   v.matches('endpointName', props.endpointName, SAGEMAKER_NAME, SAGEMAKER_NAME_RULE);
   v.matches('targetVariant', props.targetVariant, SAGEMAKER_NAME, SAGEMAKER_NAME_RULE);
 
@@ -371,7 +376,7 @@ function validate(id: string, props: PredictToTradeProps): void {
   } else {
     v.notAllowed('featuresPath', props.featuresPath, 'it applies only to an eventPattern (a schedule sends the static features)');
   }
-  v.check('featuresPath', props.featuresPath, (p: string) => p.startsWith('$'), "must be a JSON path starting with '$'");
+  v.string('featuresPath', props.featuresPath, (p: string) => p.startsWith('$'), "must be a JSON path starting with '$'");
   if (props.features !== undefined && !Token.isUnresolved(props.features)) {
     // They travel inside the rule target's input template, which EventBridge limits to 8192 characters.
     const length = JSON.stringify(props.features).length;
@@ -381,10 +386,11 @@ function validate(id: string, props: PredictToTradeProps): void {
   }
 
   // The model output mapping.
-  const output = props.modelOutput;
+  v.instance('modelOutput', props.modelOutput, isModelOutputFormat, MODEL_OUTPUT_KIND);
+  const output = isModelOutputFormat(props.modelOutput) ? props.modelOutput : undefined;
   if (output) {
-    v.check('modelOutput.directionField', output.directionField, (f: string) => f.length > 0, 'must not be empty');
-    v.check('modelOutput.confidenceField', output.confidenceField, (f: string) => f.length > 0, 'must not be empty');
+    v.string('modelOutput.directionField', output.directionField, (f: string) => f.length > 0, 'must not be empty');
+    v.string('modelOutput.confidenceField', output.confidenceField, (f: string) => f.length > 0, 'must not be empty');
     v.number('modelOutput.directionColumn', output.directionColumn, { min: 0, integer: true });
     v.number('modelOutput.confidenceColumn', output.confidenceColumn, { min: 0, integer: true });
     if (output.directionField !== undefined && output.directionField === output.confidenceField) {
@@ -438,7 +444,7 @@ function validate(id: string, props: PredictToTradeProps): void {
   v.number('leverage', props.leverage, { min: MIN_LEVERAGE, max: MAX_LEVERAGE, integer: true });
   // Without a coin, the services profile derives it from the asset (an invalid asset is reported above).
   const asset = props.asset ?? PREDICT_TO_TRADE_DEFAULTS.asset;
-  const services = props.connection.api.profile === PurpleFleaApiProfile.SERVICES;
+  const services = isConnection(props.connection) && props.connection.api.profile === PurpleFleaApiProfile.SERVICES;
   if (services && props.coin === undefined && (isToken(asset) || ASSET.test(asset)) && coinOf(asset) === undefined) {
     v.fail(
       isToken(asset)

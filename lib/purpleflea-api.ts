@@ -68,7 +68,7 @@ export class PurpleFleaApi {
    * The gateway: one host, the routes of the hand-written pattern, one key.
    */
   public static gateway(options: GatewayApiOptions = {}): PurpleFleaApi {
-    new PropsValidator('PurpleFleaApi.gateway()').check('baseUrl', options.baseUrl, isAllowedApiUrl, API_URL_RULE).throwIfInvalid();
+    new PropsValidator('PurpleFleaApi.gateway()').string('baseUrl', options.baseUrl, isAllowedApiUrl, API_URL_RULE).throwIfInvalid();
     return new PurpleFleaApi(PurpleFleaApiProfile.GATEWAY, trimTrailingSlashes(options.baseUrl ?? PURPLEFLEA_API_DEFAULTS.baseUrl));
   }
 
@@ -79,10 +79,10 @@ export class PurpleFleaApi {
    */
   public static services(options: ServicesApiOptions = {}): PurpleFleaApi {
     new PropsValidator('PurpleFleaApi.services()')
-      .check('escrowUrl', options.escrowUrl, isAllowedApiUrl, API_URL_RULE)
-      .check('casinoUrl', options.casinoUrl, isAllowedApiUrl, API_URL_RULE)
-      .check('tradingUrl', options.tradingUrl, isAllowedApiUrl, API_URL_RULE)
-      .check('faucetUrl', options.faucetUrl, isAllowedApiUrl, API_URL_RULE)
+      .string('escrowUrl', options.escrowUrl, isAllowedApiUrl, API_URL_RULE)
+      .string('casinoUrl', options.casinoUrl, isAllowedApiUrl, API_URL_RULE)
+      .string('tradingUrl', options.tradingUrl, isAllowedApiUrl, API_URL_RULE)
+      .string('faucetUrl', options.faucetUrl, isAllowedApiUrl, API_URL_RULE)
       .throwIfInvalid();
     return new PurpleFleaApi(
       PurpleFleaApiProfile.SERVICES,

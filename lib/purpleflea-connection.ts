@@ -13,7 +13,8 @@ import { PURPLEFLEA_CONNECTION_DEFAULTS } from './private/defaults';
 import { grantActionAccess } from './private/ledger-access';
 import { AGENT_ID, AGENT_ID_RULE } from './private/patterns';
 import { API_URL_RULE, isAllowedApiUrl } from './private/urls';
-import { PropsValidator } from './private/validation';
+import { API_KIND, isApi, isSecret, SECRET_KIND } from './private/prop-kinds';
+import { givenProps, PropsValidator } from './private/validation';
 import { PurpleFleaApi, PurpleFleaApiProfile } from './purpleflea-api';
 
 /** Props of a {@link PurpleFleaConnection}. */
@@ -175,13 +176,18 @@ export class PurpleFleaConnection extends Construct {
   }
 }
 
-function validate(id: string, props: PurpleFleaConnectionProps): void {
+function validate(id: string, given: PurpleFleaConnectionProps | undefined): void {
+  const props = givenProps(given);
   const v = new PropsValidator('PurpleFleaConnection', id)
+    .required('apiKeySecret', props.apiKeySecret)
+    .instance('apiKeySecret', props.apiKeySecret, isSecret, SECRET_KIND)
+    .instance('tradingKeySecret', props.tradingKeySecret, isSecret, SECRET_KIND)
+    .instance('api', props.api, isApi, API_KIND)
     .matches('agentId', props.agentId, AGENT_ID, AGENT_ID_RULE)
-    .check('baseUrl', props.baseUrl, isAllowedApiUrl, API_URL_RULE)
+    .string('baseUrl', props.baseUrl, isAllowedApiUrl, API_URL_RULE)
     .notBoth('baseUrl', props.baseUrl, 'api', props.api, "baseUrl is the gateway's: give api: PurpleFleaApi.gateway({ baseUrl }) instead")
-    .check('apiKeyField', props.apiKeyField, (v: string) => v.length > 0, 'must not be empty')
-    .check('agentIdField', props.agentIdField, (v: string) => v.length > 0, 'must not be empty')
+    .string('apiKeyField', props.apiKeyField, (v: string) => v.length > 0, 'must not be empty')
+    .string('agentIdField', props.agentIdField, (v: string) => v.length > 0, 'must not be empty')
     // With the constructor's defaults. Refused even with agentId given: the key must never be readable
     // as the agent id, whatever agentId becomes later.
     .different(
@@ -190,14 +196,16 @@ function validate(id: string, props: PurpleFleaConnectionProps): void {
       'apiKeyField',
       props.apiKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.apiKeyField,
       "must not name the API key's field (apiKeyField): the key would be read as the agent id",
-    )
-    .check(
+    );
+  if (v.isDuration('ledgerRetention', props.ledgerRetention)) {
+    v.check(
       'ledgerRetention',
       props.ledgerRetention,
-      (v: Duration) => v.toDays({ integral: false }) >= LEDGER_MINIMUM_RETENTION_DAYS,
+      (d: Duration) => d.toDays({ integral: false }) >= LEDGER_MINIMUM_RETENTION_DAYS,
       `must be at least ${LEDGER_MINIMUM_RETENTION_DAYS} days, longer than every retry and redrive window`,
-    )
-    .duration('requestTimeout', props.requestTimeout, Duration.seconds(1), Duration.seconds(30));
+    );
+  }
+  v.duration('requestTimeout', props.requestTimeout, Duration.seconds(1), Duration.seconds(30));
   checkTradingKey(v, props);
   v.throwIfInvalid();
 }
@@ -218,8 +226,8 @@ function checkTradingKey(v: PropsValidator, props: PurpleFleaConnectionProps): v
   const agentIdField = props.agentIdField ?? PURPLEFLEA_CONNECTION_DEFAULTS.agentIdField;
   const tradingKeyField = props.tradingKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.tradingKeyField;
   const tradingAgentIdField = props.tradingAgentIdField ?? PURPLEFLEA_CONNECTION_DEFAULTS.tradingAgentIdField;
-  v.check('tradingKeyField', props.tradingKeyField, (f: string) => f.length > 0, 'must not be empty');
-  v.check('tradingAgentIdField', props.tradingAgentIdField, (f: string) => f.length > 0, 'must not be empty');
+  v.string('tradingKeyField', props.tradingKeyField, (f: string) => f.length > 0, 'must not be empty');
+  v.string('tradingAgentIdField', props.tradingAgentIdField, (f: string) => f.length > 0, 'must not be empty');
   v.different(
     'tradingAgentIdField',
     tradingAgentIdField,

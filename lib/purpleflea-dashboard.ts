@@ -3,7 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import { PURPLEFLEA_DASHBOARD_DEFAULTS } from './private/defaults';
-import { PropsValidator } from './private/validation';
+import { isMonitored, MONITORED_KIND } from './private/prop-kinds';
+import { givenProps, PropsValidator } from './private/validation';
 
 /** Props of a {@link PurpleFleaDashboard}. */
 export interface PurpleFleaDashboardProps {
@@ -68,6 +69,10 @@ export class PurpleFleaDashboard extends Construct {
 
   /** Adds a section for `monitored` below the ones already shown. */
   public addMonitored(monitored: IMonitoredMoneyAction): void {
+    new PropsValidator('PurpleFleaDashboard', this.node.id)
+      .required('addMonitored(monitored)', monitored)
+      .instance('addMonitored(monitored)', monitored, isMonitored, MONITORED_KIND)
+      .throwIfInvalid();
     if (this.shown.includes(monitored)) {
       throw new Error(`PurpleFleaDashboard '${this.node.id}': ${monitored.node.path} is shown already`);
     }
@@ -160,7 +165,8 @@ function capitalize(text: string): string {
 /** CloudWatch's rule for dashboard names. */
 const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 
-function validate(id: string, props: PurpleFleaDashboardProps): void {
+function validate(id: string, given: PurpleFleaDashboardProps | undefined): void {
+  const props = givenProps(given);
   const v = new PropsValidator('PurpleFleaDashboard', id);
   v.matches('dashboardName', props.dashboardName, DASHBOARD_NAME, 'must be 1 to 255 letters, digits, "-" or "_"');
   v.duration('period', props.period, Duration.minutes(1), Duration.days(1));
@@ -168,11 +174,17 @@ function validate(id: string, props: PurpleFleaDashboardProps): void {
   v.check(
     'period',
     props.period,
-    (p: Duration) => Number.isInteger(p.toSeconds({ integral: false }) / 60),
+    // A value of another type is reported above.
+    (p: Duration) => !(p instanceof Duration) || Number.isInteger(p.toSeconds({ integral: false }) / 60),
     'must be a whole number of minutes',
   );
-  const monitored = props.monitored ?? [];
+  v.list('monitored', props.monitored, 'constructs that implement IMonitoredMoneyAction');
+  const monitored = Array.isArray(props.monitored) ? props.monitored : [];
   monitored.forEach((construct, index) => {
+    if (!isMonitored(construct)) {
+      v.instance(`monitored[${index}]`, construct, isMonitored, MONITORED_KIND);
+      return;
+    }
     const first = monitored.indexOf(construct);
     if (first !== index) v.fail(`monitored[${index}] (${construct.node.path}) is monitored[${first}] again: each construct is shown once`);
   });

@@ -1,3 +1,5 @@
+import { PropsValidator } from './private/validation';
+
 /**
  * How fast a batch construct may call Purple Flea: a number of requests per second, or per minute (Purple
  * Flea's published services limit each path per client IP in fixed 60-second windows: escrow create 20 a
@@ -12,6 +14,7 @@ export class RateLimit {
    * @param requests requests a second
    */
   public static perSecond(requests: number): RateLimit {
+    checkRequests('RateLimit.perSecond()', requests);
     return new RateLimit(requests, 'second');
   }
 
@@ -21,6 +24,7 @@ export class RateLimit {
    * @param requests requests a minute
    */
   public static perMinute(requests: number): RateLimit {
+    checkRequests('RateLimit.perMinute()', requests);
     return new RateLimit(requests, 'minute');
   }
 
@@ -44,4 +48,14 @@ export class RateLimit {
   public toString(): string {
     return `${this.requests}/${this.unit === 'minute' ? 'min' : 's'}`;
   }
+}
+
+/**
+ * A JavaScript caller's `requests` is there and a number. Its range is the batch construct's to check, which
+ * knows the limit it must fit (and that it must be known at synth).
+ */
+function checkRequests(factory: string, requests: unknown): void {
+  const v = new PropsValidator(factory).required('requests', requests);
+  v.isOfType('requests', requests, 'number');
+  v.throwIfInvalid();
 }

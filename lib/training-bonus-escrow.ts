@@ -31,7 +31,8 @@ import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } f
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { checkTemplate, placeholderPattern } from './private/templates';
 import { SERVICES_AGENT_ID, checkEscrowTimeout, isServicesAgentId } from './private/services-escrow';
-import { PropsValidator, isToken } from './private/validation';
+import { CONNECTION_KIND, isConnection } from './private/prop-kinds';
+import { givenProps, PropsValidator, isToken } from './private/validation';
 import { newWildcardPolicy } from './private/wildcard-policy';
 import { PurpleFleaApiProfile } from './purpleflea-api';
 import { PurpleFleaConnection } from './purpleflea-connection';
@@ -348,17 +349,21 @@ const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames(TRAINING_BONUS_ESCROW_EN
 /** AWS's limit on a tag key's length. */
 const MAX_TAG_KEY_LENGTH = 128;
 
-function validate(id: string, props: TrainingBonusEscrowProps): void {
+function validate(id: string, given: TrainingBonusEscrowProps | undefined): void {
+  const props = givenProps(given);
   const v = new PropsValidator('TrainingBonusEscrow', id);
 
+  // Required: the checks below may read it.
+  v.required('connection', props.connection).instance('connection', props.connection, isConnection, CONNECTION_KIND);
+
   // Which jobs, and the metric that decides.
-  v.check(
+  v.string(
     'trainingJobNamePrefix',
     props.trainingJobNamePrefix,
     isSageMakerNamePrefix,
     `must be a non-empty start of a training job name, which ${SAGEMAKER_NAME_RULE}`,
   );
-  v.check('metricName', props.metricName, (m: string) => m.length > 0, 'must not be empty');
+  v.string('metricName', props.metricName, (m: string) => m.length > 0, 'must not be empty');
 
   // Money guardrails.
   v.number('maxBonusUsdc', props.maxBonusUsdc, { min: 0, minExclusive: true });
@@ -366,7 +371,7 @@ function validate(id: string, props: TrainingBonusEscrowProps): void {
 
   // Who pays, who gets it, on what condition.
   v.matches('buyerAgentId', props.buyerAgentId, AGENT_ID, AGENT_ID_RULE);
-  v.check(
+  v.string(
     'sellerTagKey',
     props.sellerTagKey,
     (k: string) => k.length > 0 && k.length <= MAX_TAG_KEY_LENGTH,
@@ -385,7 +390,9 @@ function validate(id: string, props: TrainingBonusEscrowProps): void {
   v.matches('sellerAgentId', props.sellerAgentId, AGENT_ID, AGENT_ID_RULE);
   v.notBoth('sellerAgentId', props.sellerAgentId, 'sellerTemplate', props.sellerTemplate, 'give one seller, or a template for each job');
   checkTemplate(v, 'conditionTemplate', props.conditionTemplate, ESCROW_TEMPLATE_PLACEHOLDERS);
-  if (props.connection.api.profile === PurpleFleaApiProfile.SERVICES) checkServicesEscrow(v, props, sellerTemplateValid);
+  if (isConnection(props.connection) && props.connection.api.profile === PurpleFleaApiProfile.SERVICES) {
+    checkServicesEscrow(v, props, sellerTemplateValid);
+  }
   checkEscrowTimeout(v, props.escrowTimeout);
 
   // Function settings the construct must own.
@@ -441,6 +448,10 @@ function checkBonusTiers(v: PropsValidator, props: TrainingBonusEscrowProps): vo
     return;
   }
   if (isToken(tiers)) return;
+  if (!Array.isArray(tiers)) {
+    v.list('bonusTiers', tiers, 'bonus tiers ({ threshold, amountUsdc })');
+    return;
+  }
   if (tiers.length === 0) {
     v.fail('bonusTiers must hold at least one tier, got []');
     return;
@@ -449,7 +460,12 @@ function checkBonusTiers(v: PropsValidator, props: TrainingBonusEscrowProps): vo
   const firstWith = new Map<number, number>();
   tiers.forEach((tier, index) => {
     const at = `bonusTiers[${index}]`;
-    v.check(`${at}.threshold`, tier.threshold, (t: number) => typeof t === 'number' && Number.isFinite(t), 'must be a finite number');
+    if (typeof tier !== 'object' || tier === null) {
+      v.fail(`${at} must be a bonus tier ({ threshold, amountUsdc }), got ${JSON.stringify(tier)}`);
+      return;
+    }
+    v.required(`${at}.threshold`, tier.threshold).required(`${at}.amountUsdc`, tier.amountUsdc);
+    v.number(`${at}.threshold`, tier.threshold);
     if (!isToken(tier.threshold) && Number.isFinite(tier.threshold)) {
       const first = firstWith.get(tier.threshold);
       if (first === undefined) {
@@ -460,7 +476,12 @@ function checkBonusTiers(v: PropsValidator, props: TrainingBonusEscrowProps): vo
     }
     v.number(`${at}.amountUsdc`, tier.amountUsdc, { min: 0, minExclusive: true });
     if (maxBonusKnown) {
-      v.check(`${at}.amountUsdc`, tier.amountUsdc, (a: number) => !(a > maxBonus), `must be at most maxBonusUsdc (${maxBonus})`);
+      v.check(
+        `${at}.amountUsdc`,
+        tier.amountUsdc,
+        (a: number) => typeof a !== 'number' || !(a > maxBonus),
+        `must be at most maxBonusUsdc (${maxBonus})`,
+      );
     }
   });
 }

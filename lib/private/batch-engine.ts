@@ -22,6 +22,7 @@ import { BATCH_FUNCTION_DEFAULTS, BATCH_RUN_DEFAULTS, SERVICES_RATE_LIMITS } fro
 import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './handler-function';
 import { grantActionAccess, grantLedgerRead } from './ledger-access';
+import { isRateLimit, RATE_LIMIT_KIND } from './prop-kinds';
 import { NumberRange, PropsValidator, isInRange, isToken } from './validation';
 import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
 import type { BatchRunProps } from '../batch-run-props';
@@ -491,7 +492,7 @@ export function checkAmountMaxima(v: PropsValidator, rowCapProp: string, rowCap:
 
 /** A key prefix a rule or a policy can use: not empty, no leading slash, no wildcard. */
 export function checkKeyPrefix(v: PropsValidator, prop: string, value: string | undefined): void {
-  v.check(
+  v.string(
     prop,
     value,
     (p: string) => p.length > 0 && !p.startsWith('/') && noWildcard(p),
@@ -502,7 +503,7 @@ export function checkKeyPrefix(v: PropsValidator, prop: string, value: string | 
 /** `sourceBucket`, `sourcePrefix`, `sourceSuffix`: the S3 trigger. */
 export function checkSourceTrigger(v: PropsValidator, options: BatchRunProps): void {
   checkKeyPrefix(v, 'sourcePrefix', options.sourcePrefix);
-  v.check(
+  v.string(
     'sourceSuffix',
     options.sourceSuffix,
     (s: string) => s.length > 0 && noWildcard(s),
@@ -601,6 +602,10 @@ export function defaultRequestsPerSecond(options: BatchRunProps, servicesLimitPe
 function checkRateLimit(v: PropsValidator, options: BatchRunProps): void {
   const limit = options.rateLimit;
   if (limit === undefined) return;
+  if (!isRateLimit(limit)) {
+    v.instance('rateLimit', limit, isRateLimit, RATE_LIMIT_KIND);
+    return;
+  }
   v.notBoth('maxRequestsPerSecond', options.maxRequestsPerSecond, 'rateLimit', limit, "give the run's limit once");
   if (isToken(limit.requests)) {
     v.fail('rateLimit must be a number known at synth, got a token: it shapes the state machine and the per-batch rate');
@@ -643,7 +648,7 @@ function checkBatchFitsTimeout(v: PropsValidator, options: BatchRunProps, act: A
 
 /** `outputPrefix`, and that the run folders cannot start runs. */
 export function checkRunFolders(v: PropsValidator, options: BatchRunProps, defaultOutputPrefix: string): void {
-  v.check(
+  v.string(
     'outputPrefix',
     options.outputPrefix,
     (p: string) => OUTPUT_PREFIX.test(p) && p.length <= LIMITS.outputPrefixLength,

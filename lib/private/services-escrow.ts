@@ -20,7 +20,7 @@ export const MAX_ESCROW_TIMEOUT = Duration.days(30);
  * (anything else it would floor or clamp). A token is not checked.
  */
 export function checkEscrowTimeout(v: PropsValidator, escrowTimeout: Duration | undefined): void {
-  if (escrowTimeout === undefined || escrowTimeout.isUnresolved()) return;
+  if (!v.isDuration('escrowTimeout', escrowTimeout) || escrowTimeout.isUnresolved()) return;
   const seconds = escrowTimeout.toSeconds({ integral: false });
   if (seconds < MIN_ESCROW_TIMEOUT.toSeconds() || seconds > MAX_ESCROW_TIMEOUT.toSeconds()) {
     v.duration('escrowTimeout', escrowTimeout, MIN_ESCROW_TIMEOUT, MAX_ESCROW_TIMEOUT);

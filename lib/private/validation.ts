@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
 
 /**
  * Collects every problem with a construct's props, then throws one Error naming each prop, its value
@@ -19,31 +20,86 @@ export class PropsValidator {
     private readonly id?: string,
   ) {}
 
-  /** Records `<prop> <why>, got <value>` unless `ok`; a token value is never checked. */
+  /**
+   * A prop the construct cannot do without: `<prop> is required` when it is missing. TypeScript and jsii
+   * catch that at compile time; a JavaScript caller finds out here, before anything reads it.
+   */
+  public required(prop: string, value: unknown): this {
+    if (value === undefined || value === null) this.problems.push(`${prop} is required`);
+    return this;
+  }
+
+  /**
+   * Records `<prop> <why>, got <value>` unless `ok`. A token value is never checked; nor is a missing one
+   * (null too, which the constructors read as left out; `required` reports a missing required prop).
+   */
   public check(prop: string, value: unknown, ok: (value: any) => boolean, why: string): this {
-    if (value === undefined || isToken(value)) return this;
+    if (value === undefined || value === null || isToken(value)) return this;
     if (!ok(value)) this.problems.push(`${prop} ${why}, got ${describe(value)}`);
     return this;
   }
 
+  /**
+   * A string, for which `ok` holds (when given). A value of another type is reported as such
+   * (`must be a string, got 5 (a number)`), never handed to `ok`.
+   */
+  public string(prop: string, value: string | undefined): this;
+  public string(prop: string, value: string | undefined, ok: (value: string) => boolean, why: string): this;
+  public string(prop: string, value: string | undefined, ok?: (value: string) => boolean, why?: string): this {
+    if (!this.isOfType(prop, value, 'string') || ok === undefined) return this;
+    return this.check(prop, value, ok, why!);
+  }
+
   /** A finite number in [min, max] (bounds optional); `integer` also requires a whole number. */
-  public number(prop: string, value: number | undefined, range: NumberRange): this {
+  public number(prop: string, value: number | undefined, range: NumberRange = {}): this {
+    if (!this.isOfType(prop, value, 'number')) return this;
     return this.check(prop, value, (v: number) => isInRange(v, range), describeRange(range));
   }
 
   /** A string matching `pattern`. */
   public matches(prop: string, value: string | undefined, pattern: RegExp, why: string): this {
-    return this.check(prop, value, (v: string) => typeof v === 'string' && pattern.test(v), why);
+    return this.string(prop, value, (v: string) => pattern.test(v), why);
   }
 
   /** A duration in [min, max]. */
   public duration(prop: string, value: Duration | undefined, min: Duration, max: Duration): this {
-    if (value === undefined || value.isUnresolved()) return this;
+    if (!this.isDuration(prop, value) || value.isUnresolved()) return this;
     const seconds = value.toSeconds({ integral: false });
     if (seconds < min.toSeconds() || seconds > max.toSeconds()) {
       this.problems.push(`${prop} must be between ${min.toHumanString()} and ${max.toHumanString()}, got ${value.toHumanString()}`);
     }
     return this;
+  }
+
+  /**
+   * True for a `Duration`; records `must be a Duration` for a value of another type (a JavaScript caller's
+   * `30` for `Duration.seconds(30)`); false for a missing one.
+   */
+  public isDuration(prop: string, value: unknown): value is Duration {
+    if (value === undefined || value === null) return false;
+    if (value instanceof Duration) return true;
+    this.problems.push(`${prop} must be a Duration (e.g. Duration.minutes(5)), got ${describeWithType(value)}`);
+    return false;
+  }
+
+  /** An object of the kind `is` recognizes, named by `what` (`a PurpleFleaConnection`). */
+  public instance(prop: string, value: unknown, is: (value: unknown) => boolean, what: string): this {
+    if (value === undefined || value === null || is(value)) return this;
+    this.problems.push(`${prop} must be ${what}, got ${describeWithType(value)}`);
+    return this;
+  }
+
+  /** A list (a JavaScript array) of `items`, a plural (`bonus tiers`). */
+  public list(prop: string, value: unknown, items: string): this {
+    return this.instance(prop, value, Array.isArray, `a list of ${items}`);
+  }
+
+  /** True when the value is given, known at synth and of `type`; records a value of another type. */
+  public isOfType(prop: string, value: unknown, type: 'string' | 'number'): boolean {
+    if (value === undefined || value === null || isToken(value)) return false;
+    if (typeof value === type) return true;
+    this.problems.push(`${prop} must be a ${type}, got ${describeWithType(value)}`);
+    return false;
   }
 
   /** Two props that cannot be given together. */
@@ -88,6 +144,14 @@ export class PropsValidator {
   }
 }
 
+/**
+ * The props a constructor was given, or none: a JavaScript caller may leave out the whole props object, and
+ * is then told each required prop, as for `{}`.
+ */
+export function givenProps<T extends object>(props: T | undefined): T {
+  return props ?? ({} as T);
+}
+
 export interface NumberRange {
   readonly min?: number;
   readonly max?: number;
@@ -122,12 +186,20 @@ function describeRange({ min, max, minExclusive, integer }: NumberRange): string
   }
   if (min !== undefined) return minExclusive ? `must be ${kind} greater than ${min}` : `must be ${kind} of at least ${min}`;
   if (max !== undefined) return `must be ${kind} of at most ${max}`;
-  return `must be ${kind}`;
+  return integer ? 'must be an integer' : 'must be a finite number';
+}
+
+/** The value, and its JavaScript type when that is the problem: `"50" (a string)`. */
+function describeWithType(value: unknown): string {
+  const type = Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  return `${describe(value)} (${type})`;
 }
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value instanceof Duration) return value.toHumanString();
+  // By its path: as JSON, a construct is its whole tree.
+  if (Construct.isConstruct(value)) return value.node.path;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   try {
     return JSON.stringify(value) ?? String(value);

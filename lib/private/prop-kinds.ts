@@ -1,0 +1,52 @@
+import { MODEL_OUTPUT_FORMATS } from './contracts/predict-to-trade-env';
+import { PurpleFleaApiProfile } from '../purpleflea-api';
+
+/*
+ * What a JavaScript caller's object props are, told by the members the constructs read rather than by
+ * `instanceof`: an app may hold two copies of this library (two versions in node_modules), whose classes
+ * differ, and an interface (`ISecret`) has no class at all.
+ */
+
+/** A `PurpleFleaConnection`: its API, its key secret and its ledger. */
+export const CONNECTION_KIND = 'a PurpleFleaConnection';
+export function isConnection(value: unknown): boolean {
+  const connection = value as { api?: unknown; apiKeySecret?: unknown; ledgerTable?: unknown };
+  return isObject(value) && isApi(connection.api) && isSecret(connection.apiKeySecret) && isObject(connection.ledgerTable);
+}
+
+/** A `secretsmanager.ISecret`: anything with a secret ARN. */
+export const SECRET_KIND = 'a Secrets Manager secret (secretsmanager.ISecret, e.g. Secret.fromSecretNameV2)';
+export function isSecret(value: unknown): boolean {
+  return isObject(value) && typeof (value as { secretArn?: unknown }).secretArn === 'string';
+}
+
+/** A `PurpleFleaApi`, from one of its factories. */
+export const API_KIND = 'a PurpleFleaApi (PurpleFleaApi.gateway() or PurpleFleaApi.services())';
+export function isApi(value: unknown): boolean {
+  return isObject(value) && (Object.values(PurpleFleaApiProfile) as unknown[]).includes((value as { profile?: unknown }).profile);
+}
+
+/** A `ModelOutputFormat`, from one of its factories. */
+export const MODEL_OUTPUT_KIND = 'a ModelOutputFormat (ModelOutputFormat.json() or ModelOutputFormat.csv())';
+export function isModelOutputFormat(value: unknown): boolean {
+  return isObject(value) && (MODEL_OUTPUT_FORMATS as readonly unknown[]).includes((value as { formatName?: unknown }).formatName);
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}
+
+/** A `RateLimit`, from one of its factories. */
+export const RATE_LIMIT_KIND = 'a RateLimit (RateLimit.perSecond(n) or RateLimit.perMinute(n))';
+export function isRateLimit(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  const unit = (value as { unit?: unknown }).unit;
+  return unit === 'second' || unit === 'minute';
+}
+
+/** An `IMonitoredMoneyAction`: a construct with a `monitoring()`. */
+export const MONITORED_KIND = 'a construct that implements IMonitoredMoneyAction (PredictToTrade, BatchPayout...)';
+export function isMonitored(value: unknown): boolean {
+  const monitored = value as { node?: unknown; monitoring?: unknown };
+  return isObject(value) && isObject(monitored.node) && typeof monitored.monitoring === 'function';
+}

@@ -61,6 +61,40 @@ export interface MoneyActionMonitoring {
    * @default - none
    */
   readonly stateMachine?: sfn.IStateMachine;
+
+  /**
+   * The releases of the escrows the construct created, when it releases them (a bonus on model approval, a hold
+   * on a cleared review).
+   * @default - none: the construct releases nothing
+   */
+  readonly releases?: EscrowReleaseMonitoring;
+}
+
+/**
+ * What a dashboard shows of the releases of a construct's escrows: the release function's EMF metrics (sums over
+ * 5 minutes, like the actions').
+ */
+export interface EscrowReleaseMonitoring {
+  /** Escrows released (the ledger's `SUCCEEDED`), each counted once; the already released among them too. */
+  readonly released: cloudwatch.Metric;
+
+  /** Of the released: found released already (an earlier attempt whose answer was lost, or by hand), read back after a 409. */
+  readonly alreadyReleased: cloudwatch.Metric;
+
+  /** Releases refused: the escrow was refunded at its timeout, disputed, or unknown to Purple Flea. */
+  readonly refused: cloudwatch.Metric;
+
+  /** Releases that may or may not have taken effect: never re-sent, an operator must check them. */
+  readonly unknown: cloudwatch.Metric;
+
+  /** Signals whose escrow's creation is not settled (UNKNOWN or in progress): retried, never guessed. */
+  readonly waiting: cloudwatch.Metric;
+
+  /** USDC released (the escrows' amounts, before Purple Flea's commission). */
+  readonly releasedUsdc: cloudwatch.Metric;
+
+  /** The release function. */
+  readonly function: lambda.IFunction;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
+import { EscrowReleaseMonitoring, IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import { PURPLEFLEA_DASHBOARD_DEFAULTS } from './private/defaults';
 import { isMonitored, MONITORED_KIND } from './private/prop-kinds';
 import { givenProps, PropsValidator } from './private/validation';
@@ -131,7 +131,7 @@ function sectionRows(path: string, m: MoneyActionMonitoring, period: Duration): 
     );
   }
 
-  return [
+  const rows: cloudwatch.IWidget[][] = [
     [new cloudwatch.TextWidget({ markdown: `### ${m.kind} \`${path}\``, width: FULL_WIDTH, height: 1 })],
     [
       new cloudwatch.SingleValueWidget({
@@ -145,6 +145,37 @@ function sectionRows(path: string, m: MoneyActionMonitoring, period: Duration): 
     ],
     [graph(`${actions} by outcome`, outcomes), graph(`USDC moved by succeeded ${m.actionName}`, [moved]), graph('Latency (ms)', latencies)],
     health,
+  ];
+  if (m.releases !== undefined) rows.push(releaseRow(m, m.releases, sum));
+  return rows;
+}
+
+/**
+ * The releases of a construct's escrows, and the escrows still open: created less released in the range (an
+ * escrow refunded at its timeout is still counted open: nothing reports a refund).
+ */
+function releaseRow(
+  m: MoneyActionMonitoring,
+  r: EscrowReleaseMonitoring,
+  sum: (metric: cloudwatch.Metric, label: string, color?: string) => cloudwatch.Metric,
+): cloudwatch.IWidget[] {
+  const released = sum(r.released, 'released', cloudwatch.Color.GREEN);
+  const outcomes = [
+    released,
+    sum(r.alreadyReleased, 'already released', cloudwatch.Color.GREY),
+    sum(r.refused, 'refused', cloudwatch.Color.PURPLE),
+    sum(r.unknown, 'unknown', cloudwatch.Color.RED),
+    sum(r.waiting, 'waiting for the creation', cloudwatch.Color.ORANGE),
+  ];
+  const open = new cloudwatch.MathExpression({
+    expression: 'FILL(created, 0) - FILL(released, 0)',
+    usingMetrics: { created: sum(m.actionsSucceeded, 'created'), released: r.released },
+    label: `${m.actionName} created less released`,
+  });
+  return [
+    graph(`Releases of the ${m.actionName} by outcome`, outcomes),
+    graph('USDC released', [sum(r.releasedUsdc, 'USDC released', cloudwatch.Color.BLUE)]),
+    graph(`${capitalize(m.actionName)} still open (created less released; refunds not seen)`, [open]),
   ];
 }
 

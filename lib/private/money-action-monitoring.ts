@@ -4,7 +4,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { OutcomeMetricNames } from './contracts/outcome-metrics';
 import { HandlerMetricSource, handlerMetric } from './handler-metrics';
-import type { MoneyActionMonitoring } from '../monitored-money-action';
+import type { EscrowReleaseMonitoring, MoneyActionMonitoring } from '../monitored-money-action';
 
 export interface MonitoringSource {
   readonly kind: string;
@@ -20,6 +20,7 @@ export interface MonitoringSource {
   readonly functions: lambda.IFunction[];
   readonly deadLetterQueue?: sqs.IQueue;
   readonly stateMachine?: sfn.IStateMachine;
+  readonly releases?: EscrowReleaseMonitoring;
 }
 
 const SUM = { statistic: cloudwatch.Stats.SUM };
@@ -43,5 +44,34 @@ export function moneyActionMonitoring(source: MonitoringSource): MoneyActionMoni
     functions: source.functions,
     deadLetterQueue: source.deadLetterQueue,
     stateMachine: source.stateMachine,
+    releases: source.releases,
+  };
+}
+
+/** The contract's names of a release function's metrics (e.g. TRAINING_BONUS_RELEASE_METRICS). */
+export interface ReleaseMetricNames {
+  readonly released: string;
+  readonly alreadyReleased: string;
+  readonly refused: string;
+  readonly unknown: string;
+  readonly waiting: string;
+  readonly releasedUsdc: string;
+}
+
+/** The {@link EscrowReleaseMonitoring} of a release function, its metric names from its contract. */
+export function escrowReleaseMonitoring(
+  metrics: HandlerMetricSource,
+  names: ReleaseMetricNames,
+  releaseFunction: lambda.IFunction,
+): EscrowReleaseMonitoring {
+  const metric = (name: string) => handlerMetric(metrics, releaseFunction, name, SUM);
+  return {
+    released: metric(names.released),
+    alreadyReleased: metric(names.alreadyReleased),
+    refused: metric(names.refused),
+    unknown: metric(names.unknown),
+    waiting: metric(names.waiting),
+    releasedUsdc: metric(names.releasedUsdc),
+    function: releaseFunction,
   };
 }

@@ -112,3 +112,13 @@ export const MODEL_PACKAGE_STATE_CHANGE = {
 
 /** The customer metadata property naming a package's training job, unless the construct says otherwise. */
 export const DEFAULT_TRAINING_JOB_METADATA_KEY = 'TrainingJobName';
+
+/** Which of TRAINING_BONUS_RELEASE_METRICS the dashboard shows as what (lib/private/money-action-monitoring.ts). */
+export const TRAINING_BONUS_RELEASE_DASHBOARD_METRICS = {
+  released: TRAINING_BONUS_RELEASE_METRICS.escrowsReleased,
+  alreadyReleased: TRAINING_BONUS_RELEASE_METRICS.escrowsAlreadyReleased,
+  refused: TRAINING_BONUS_RELEASE_METRICS.releasesRejected,
+  unknown: TRAINING_BONUS_RELEASE_METRICS.releasesUnknown,
+  waiting: TRAINING_BONUS_RELEASE_METRICS.releasesWaiting,
+  releasedUsdc: TRAINING_BONUS_RELEASE_METRICS.releasedUsdc,
+} as const;

@@ -40,3 +40,8 @@ export function holdActionKeyByPosition(bucket: string, key: string, etag: strin
 export function releaseActionKey(escrowId: string): string {
   return `${actionKeyPrefix(ACTION_KINDS.release)}${escrowId}`;
 }
+
+/** One dispute per escrow, ever (a hold whose review confirmed fraud, when FraudHoldEscrow disputes it). */
+export function disputeActionKey(escrowId: string): string {
+  return `${actionKeyPrefix(ACTION_KINDS.dispute)}${escrowId}`;
+}

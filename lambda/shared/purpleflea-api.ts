@@ -143,6 +143,11 @@ export interface PurpleFleaApiProfile {
   releaseEscrow(escrowId: string): ApiRequest;
   /** Reads an escrow back (`GET /escrow/{id}`): its `status` says whether it was released, refunded or disputed. */
   readEscrow(escrowId: string): ApiRead;
+  /**
+   * Disputes an escrow (`POST /escrow/dispute/{id}` with `{reason}`): its funds stay locked until Purple Flea resolves
+   * it, and its timeout no longer refunds it.
+   */
+  disputeEscrow(escrowId: string, reason: string): ApiRequest;
 }
 
 /** purpleflea-api.md §3: both `agt_...` and `ag_...` ids exist, so check the shape, not a prefix. */
@@ -199,6 +204,7 @@ export const GATEWAY_PROFILE: PurpleFleaApiProfile = {
   // (purpleflea-services.md), as it does for /escrow/create. README, "The Purple Flea contract the handlers assume".
   releaseEscrow: (escrowId) => ({ service: 'gateway', path: `/escrow/release/${encodeURIComponent(escrowId)}`, body: {} }),
   readEscrow: (escrowId) => ({ service: 'gateway', path: `/escrow/${encodeURIComponent(escrowId)}` }),
+  disputeEscrow: (escrowId, reason) => ({ service: 'gateway', path: `/escrow/dispute/${encodeURIComponent(escrowId)}`, body: { reason } }),
   walletTransfer: (transfer) => ({
     service: 'gateway',
     path: '/wallet/transfer',
@@ -276,6 +282,19 @@ export const SERVICES_ROUTES = {
       reasons: {
         invalid_status: 'the escrow is no longer funded or completed: released, refunded at its timeout, or disputed',
         forbidden: "only the escrow's creator may release it, and the key's agent is not",
+        not_found: 'no escrow has this id',
+      },
+    },
+  },
+  /** Escrow `POST /escrow/dispute/:id` with `{reason}`, with the casino key: either party; limited to 10 a minute per escrow id. */
+  escrowDispute: {
+    service: 'escrow',
+    path: '/escrow/dispute/:id',
+    rules: {
+      name: 'escrow POST /escrow/dispute/:id',
+      reasons: {
+        invalid_status: 'the escrow is no longer funded or completed: released, refunded at its timeout, or disputed',
+        forbidden: "only a party of the escrow may dispute it, and the key's agent is not",
         not_found: 'no escrow has this id',
       },
     },
@@ -392,6 +411,12 @@ export const SERVICES_PROFILE: PurpleFleaApiProfile = {
     route: SERVICES_ROUTES.escrowRelease.rules,
   }),
   readEscrow: (escrowId) => ({ service: 'escrow', path: `/escrow/${encodeURIComponent(escrowId)}` }),
+  disputeEscrow: (escrowId, reason) => ({
+    service: SERVICES_ROUTES.escrowDispute.service,
+    path: SERVICES_ROUTES.escrowDispute.path.replace(':id', encodeURIComponent(escrowId)),
+    body: { reason },
+    route: SERVICES_ROUTES.escrowDispute.rules,
+  }),
   // The sender is the key's agent; the memo is echoed in the answer, never stored by the casino.
   walletTransfer: (transfer) =>
     servicesRequest(SERVICES_ROUTES.casinoPay, {

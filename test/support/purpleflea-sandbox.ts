@@ -25,8 +25,10 @@ export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** The release and read routes of an escrow: the story names none; the library takes the escrow service's own. */
 export const ESCROW_RELEASE_PATH_PREFIX = '/escrow/release/';
 export const ESCROW_READ_PATH_PREFIX = '/escrow/';
+/** The dispute route, likewise the escrow service's own (`POST /escrow/dispute/{id}` with `{reason}`). */
+export const ESCROW_DISPUTE_PATH_PREFIX = '/escrow/dispute/';
 
-export type ActionKind = 'order' | 'escrow' | 'transfer' | 'release';
+export type ActionKind = 'order' | 'escrow' | 'transfer' | 'release' | 'dispute';
 
 /** An escrow's states, as the escrow service has them (purpleflea-services.md): released and refunded are final. */
 export type EscrowStatus = 'funded' | 'released' | 'refunded' | 'disputed';
@@ -260,6 +262,7 @@ export class PurpleFleaSandbox {
   /** Routing, rate limit, auth, validation and commit, in the order a request meets them. */
   private process(call: RecordedCall): { response: Body } | { status: number; error: string | undefined; message?: string } {
     if (call.method === 'POST' && call.path.startsWith(ESCROW_RELEASE_PATH_PREFIX)) return this.release(call);
+    if (call.method === 'POST' && call.path.startsWith(ESCROW_DISPUTE_PATH_PREFIX)) return this.dispute(call);
     if (call.method === 'GET' && call.path.startsWith(ESCROW_READ_PATH_PREFIX)) return this.readEscrow(call);
     const route = call.method === 'POST' ? ROUTES[call.path] : undefined;
     // No message here: clients must cope with error bodies that have only `error`.
@@ -297,6 +300,22 @@ export class PurpleFleaSandbox {
     call.committed = true;
     const amount = escrow.body.amount as number;
     return { response: { escrow_id: escrowId, status: 'released', amount_released: Math.round(amount * 99) / 100 } };
+  }
+
+  /** `POST /escrow/dispute/{id}` with `{reason}`: a funded escrow becomes disputed, once; otherwise 409 invalid_status. */
+  private dispute(call: RecordedCall): { response: Body } | { status: number; error: string; message?: string } {
+    if (this.overRateLimit(call.path)) return { status: 429, error: 'rate_limited', message: 'Too many requests' };
+    if (!this.authorized(call.authorization)) return { status: 401, error: 'unauthorized', message: 'Invalid API key' };
+    const escrowId = decodeURIComponent(call.path.slice(ESCROW_DISPUTE_PATH_PREFIX.length));
+    const escrow = this.escrows.get(escrowId);
+    if (!escrow) return { status: 404, error: 'not_found' };
+    if (escrow.status !== 'funded') return { status: 409, error: 'invalid_status', message: `Escrow is ${escrow.status}` };
+    const body = isObject(call.body) ? call.body : {};
+    const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'No reason provided';
+    escrow.status = 'disputed';
+    this.committedActions.push({ kind: 'dispute', path: call.path, id: escrowId, body: { reason }, idempotencyKey: call.idempotencyKey });
+    call.committed = true;
+    return { response: { escrow_id: escrowId, status: 'disputed', reason } };
   }
 
   /** `GET /escrow/{id}`: the escrow's state and parties. */

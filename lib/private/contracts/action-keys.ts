@@ -21,6 +21,8 @@ export const ACTION_KINDS = {
   hold: 'hold',
   /** The release of an escrow the library created (a bonus on approval, a hold on a cleared review), by escrow id. */
   release: 'release',
+  /** The dispute of a hold whose review confirmed fraud (FraudHoldEscrow's onConfirmedFraud: DISPUTE), by escrow id. */
+  dispute: 'dispute',
 } as const;
 
 export type ActionKind = (typeof ACTION_KINDS)[keyof typeof ACTION_KINDS];
@@ -39,6 +41,8 @@ export const CONSTRUCT_ACTION_KINDS = {
   trainingBonusEscrow: [ACTION_KINDS.escrow],
   batchPayout: [ACTION_KINDS.payout],
   fraudHoldEscrow: [ACTION_KINDS.hold],
+  /** FraudHoldEscrow's review: releases (and disputes) its holds; it reads the holds, never writes them. */
+  fraudHoldRelease: [ACTION_KINDS.release, ACTION_KINDS.dispute],
 } as const satisfies { readonly [construct: string]: readonly ActionKind[] };
 
 /** The kind of an action key (`trade`, `escrow`, `payout`, `hold`; a counter's is `daily-notional`). */
@@ -57,6 +61,7 @@ export const REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
   [ACTION_KINDS.payout]: 'transfer_id',
   [ACTION_KINDS.hold]: 'escrow_id',
   [ACTION_KINDS.release]: 'escrow_id',
+  [ACTION_KINDS.dispute]: 'escrow_id',
 };
 
 /**
@@ -69,6 +74,7 @@ export const SERVICES_REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string
   [ACTION_KINDS.payout]: 'tx_id',
   [ACTION_KINDS.hold]: 'escrow_id',
   [ACTION_KINDS.release]: 'escrow_id',
+  [ACTION_KINDS.dispute]: 'escrow_id',
 };
 
 /**

@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionSettings } from '../../lib/private/contracts/connection-env';
 import {
+  ActionDecision,
   attentionOf,
   CapReservation,
   LEDGER_ATTENTION_INDEX,
@@ -16,6 +17,7 @@ import {
 
 // The record's schema is shared with the operator's command: it lives with the contracts.
 export type {
+  ActionDecision,
   CapReservation,
   LedgerEvent,
   LedgerHistoryEntry,
@@ -38,6 +40,8 @@ export interface ClaimRequest {
    * reservation is made, so that whoever finds the attempt never executed can give it back.
    */
   readonly cap?: { readonly counterKey: string; readonly cents: number };
+  /** Who decided the action and why (a release after a review, an operator's release): kept on the record and its history. */
+  readonly decision?: ActionDecision;
 }
 
 export interface ActionLedgerOptions {
@@ -135,6 +139,7 @@ export class ActionLedger {
             // Earlier attempts' reservations stay listed until released: this claim releases them next.
             ', capReservations = list_append(if_not_exists(capReservations, :emptyList), :reservation)' +
             (claim.cap ? ', capCounterKey = :capCounterKey, capReservedCents = :capCents' : '') +
+            (claim.decision ? ', decision = :decision' : '') +
             // A SENDING claim joins the attention index until its outcome is recorded; a CLAIMED one is not in it.
             (claim.state === 'SENDING' ? `, ${ATTENTION_SET}` : '') +
             this.expirySet() +
@@ -153,7 +158,8 @@ export class ActionLedger {
           // among them): the history's length and the earlier reservations, at no extra round trip.
           ReturnValues: 'UPDATED_NEW',
           ExpressionAttributeValues: {
-            ...historyValues({ at: nowIso, event: 'claim', state: claim.state }),
+            ...historyValues({ at: nowIso, event: 'claim', state: claim.state, by: claim.decision?.by, reason: claim.decision?.reason }),
+            ...(claim.decision ? { ':decision': claim.decision } : {}),
             ':reservation': claim.cap ? [{ counterKey: claim.cap.counterKey, cents: claim.cap.cents, id: claimToken }] : [],
             ...(claim.state === 'SENDING' ? { ':attention': 'SENDING', ':attentionAt': now + claim.leaseMs } : {}),
             ...(claim.cap ? { ':capCounterKey': claim.cap.counterKey, ':capCents': claim.cap.cents } : {}),

@@ -1,4 +1,4 @@
-import { CapReservation, ClaimRequest, ClaimResult, LedgerRecord, toCents } from './action-ledger';
+import { ActionDecision, CapReservation, ClaimRequest, ClaimResult, LedgerRecord, toCents } from './action-ledger';
 import { ApiRequest } from './purpleflea-api';
 import { recordableResponse } from './api-response';
 import { backoffDelayMs, sleep } from './backoff';
@@ -36,6 +36,8 @@ export interface MoneyAction {
    * refunded, or disputed) is read back before it is recorded: the outcome to record instead (or the refusal).
    */
   readonly readBackRefusal?: (refusal: RefusedOutcome) => Promise<ApiOutcome>;
+  /** Who decided the action and why (a release after a review, an operator's release): written with its claim. */
+  readonly decision?: ActionDecision;
 }
 
 export type RefusedOutcome = Extract<ApiOutcome, { readonly outcome: 'REJECTED' }>;
@@ -137,6 +139,7 @@ export class MoneyPath implements ExecuteOnce {
       amountUsdc: action.amountUsdc,
       // Listed on the record before it is made, so that whoever finds the attempt never executed can release it.
       cap: cap ? { counterKey: cap.counterKey, cents: amountCents } : undefined,
+      decision: action.decision,
     });
     if (!claim.claimed) return this.reportExisting(claim.existing);
     const reservation: CapReservation | undefined = cap

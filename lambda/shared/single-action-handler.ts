@@ -15,6 +15,8 @@ export interface SingleActionHandlerOptions<R extends CountedOutcome> {
   /** Names the log line: `<label> <status>`, e.g. `trade SUCCEEDED`. */
   readonly label: string;
   readonly metricNames: OutcomeMetricNames;
+  /** When one handler takes actions of more than one kind (a release or a dispute): the names a result counts under. */
+  readonly metricNamesOf?: (result: R) => OutcomeMetricNames;
   /** The amount a SUCCEEDED result moved, for the amount metric. */
   readonly amountOf: (result: R) => number | undefined;
   /** Does the work; `deadline` (epoch ms) is when the money call must be over. */
@@ -32,7 +34,8 @@ export function singleActionHandler<R extends CountedOutcome>(options: SingleAct
     logger.addContext(context);
     try {
       const result = await options.act(event, options.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS);
-      countOutcome(metrics, options.metricNames, { ...result, amountUsdc: options.amountOf(result) });
+      const names = options.metricNamesOf?.(result) ?? options.metricNames;
+      countOutcome(metrics, names, { ...result, amountUsdc: options.amountOf(result) });
       // INVALID, REJECTED and UNKNOWN need a person (nothing retries them on its own): logged as errors.
       const level = result.status === 'UNKNOWN' || result.status === 'INVALID' || result.status === 'REJECTED' ? 'error' : 'info';
       logger[level](`${options.label} ${result.status}`, { ...result } as unknown as LogAttributes);

@@ -53,7 +53,10 @@ export interface LedgerHistoryEntry {
   readonly event: LedgerEvent;
   readonly state: LedgerState;
   readonly error?: string;
-  /** Resolutions only: who resolved it (an IAM ARN), why, and the Purple Flea id when the money moved. */
+  /**
+   * Resolutions: who resolved it (an IAM ARN), why, and the Purple Flea id when the money moved. Claims of an action
+   * someone decided (a release on a review): who decided it and why (the record's `decision`).
+   */
   readonly by?: string;
   readonly reason?: string;
   readonly reference?: string;
@@ -72,6 +75,18 @@ export interface LedgerResolution {
   readonly previousError?: string;
 }
 
+/**
+ * Who decided an action that a person (or a review) decides, and why: a hold's release or dispute after a review,
+ * or an operator's `release`. Written by the attempt that claims it; a later attempt's claim writes its own.
+ */
+export interface ActionDecision {
+  /** Who: the caller's IAM ARN (operator), the reviewer (the user's review tool), or the human loop's ARN. */
+  readonly by: string;
+  readonly reason: string;
+  /** What the decision came from: `augmented-ai`, `review-event`, `operator`. */
+  readonly source: string;
+}
+
 export interface LedgerRecord {
   readonly actionKey: string;
   readonly state: LedgerState;
@@ -87,6 +102,8 @@ export interface LedgerRecord {
   readonly error?: string;
   /** When the follow-up of a SUCCEEDED action (e.g. an EventBridge notification) was done. */
   readonly notifiedAt?: string;
+  /** Who decided the action and why, for an action a person or a review decides (its last claim's). */
+  readonly decision?: ActionDecision;
   /** The running total this attempt reserves on (e.g. a day's notional), and how much: for display. */
   readonly capCounterKey?: string;
   readonly capReservedCents?: number;

@@ -5,6 +5,7 @@
 //   npx cdk synth -c api=services   (Purple Flea's published services instead of the gateway, the default: -c api=gateway)
 //     -c sellerAgentId=ag_...          the bonuses' seller on the services profile (an ag_ id of the casino registry)
 //     -c tradingSecretName=MyTradingKey a second secret for the trading key (else it is in the API-key secret)
+//   npx cdk synth -c modelPackageGroupName=my-models  (the bonuses are released when a package of this group is approved)
 import { App, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,6 +18,7 @@ import {
   PurpleFleaConnection,
   PurpleFleaDashboard,
   TrainingBonusEscrow,
+  EscrowRelease,
 } from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
@@ -33,6 +35,7 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const dryRun = String(app.node.tryGetContext('dryRun') ?? 'true') !== 'false';
   // Bonuses only for the sample model's training jobs, unless asked otherwise.
   const trainingJobNamePrefix = String(app.node.tryGetContext('trainingJobNamePrefix') ?? 'demo-direction-model');
+  const modelPackageGroupName = String(app.node.tryGetContext('modelPackageGroupName') ?? 'demo-direction-models');
   // Fraud holds only for the sample fraud model's Batch Transform jobs, unless asked otherwise.
   const transformJobNamePrefix = String(app.node.tryGetContext('transformJobNamePrefix') ?? 'demo-fraud-model');
   // Which Purple Flea API: the gateway (the default) or the published services, the same constructs on either.
@@ -74,6 +77,8 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
     // The services' escrow takes only ag_ ids of the casino registry: the gateway's seller template cannot work there.
     sellerAgentId: services ? sellerAgentId : undefined,
+    // The bonus is released when the model trained by the job is approved in the Model Registry.
+    release: EscrowRelease.onModelApproval({ modelPackageGroupName }),
     dryRun,
   });
 

@@ -4,6 +4,7 @@ export * from './predict-to-trade';
 export * from './model-output-format';
 export * from './training-bonus-escrow';
 export * from './bonus-tier';
+export * from './escrow-release';
 export * from './rate-limit';
 export * from './batch-run-props';
 export * from './batch-payout';

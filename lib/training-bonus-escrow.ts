@@ -26,12 +26,19 @@ import { TRAINING_BONUS_ESCROW_DEFAULTS } from './private/defaults';
 import { constructEnvironmentNames, handlerEnvironment, numberInTemplate } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
 import { grantActionAccess } from './private/ledger-access';
-import { moneyActionMonitoring } from './private/money-action-monitoring';
+import { escrowReleaseMonitoring, moneyActionMonitoring } from './private/money-action-monitoring';
+import { BonusRelease } from './private/bonus-release';
+import {
+  TRAINING_BONUS_RELEASE_DASHBOARD_METRICS,
+  TRAINING_BONUS_RELEASE_ENV,
+  TRAINING_BONUS_RELEASE_METRICS,
+} from './private/contracts/training-bonus-release-env';
+import { EscrowRelease } from './escrow-release';
 import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { checkTemplate, placeholderPattern } from './private/templates';
 import { SERVICES_AGENT_ID, checkEscrowTimeout, isServicesAgentId } from './private/services-escrow';
-import { CONNECTION_KIND, isConnection } from './private/prop-kinds';
+import { CONNECTION_KIND, ESCROW_RELEASE_KIND, isConnection, isEscrowRelease } from './private/prop-kinds';
 import { givenProps, PropsValidator, isToken } from './private/validation';
 import { newWildcardPolicy } from './private/wildcard-policy';
 import { PurpleFleaApiProfile } from './purpleflea-api';
@@ -128,6 +135,16 @@ export interface TrainingBonusEscrowProps {
   readonly eventBus?: events.IEventBus;
 
   /**
+   * When the escrow is released: `EscrowRelease.onModelApproval({ modelPackageGroupName })` or
+   * `EscrowRelease.onLifecycleStage({ stage: 'Production', ... })`. A second function, on SageMaker's model
+   * package state changes, finds the package's training job and releases the escrow created for it, once; it puts
+   * a `Purple Flea Escrow Released` event on `eventBus`. `dryRun` and `enabled` apply to it too.
+   * @default - nothing releases the escrows: each waits for a release by hand (on the services profile, its timeout
+   *   refunds the creator)
+   */
+  readonly release?: EscrowRelease;
+
+  /**
    * Decide, log and report, but never create an escrow.
    * @default false
    */
@@ -192,6 +209,15 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
   public readonly deadLetterQueueAlarm: cloudwatch.Alarm;
   /** The bus that gets the `Purple Flea Escrow Created` events. */
   public readonly eventBus: events.IEventBus;
+  /** The function that releases escrows, when `release` is given. */
+  public readonly releaseFunction?: lambda.Function;
+  /** The rule that matches the model package state changes that release, when `release` is given. */
+  public readonly releaseRule?: events.Rule;
+  /** Failed deliveries of the release's signals, when `release` is given. */
+  public readonly releaseDeadLetterQueue?: sqs.Queue;
+  /** Fires on any release whose outcome is unknown (it may have been released), when `release` is given. */
+  public readonly unknownReleasesAlarm?: cloudwatch.Alarm;
+  private readonly bonusRelease?: BonusRelease;
 
   constructor(scope: Construct, id: string, props: TrainingBonusEscrowProps) {
     super(scope, id);
@@ -290,6 +316,23 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
     this.errorsAlarm = alarms.errorsAlarm;
     this.unknownOutcomesAlarm = alarms.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = alarms.deadLetterQueueAlarm;
+
+    if (props.release !== undefined) {
+      this.bonusRelease = new BonusRelease(this, 'Release', {
+        connection: props.connection,
+        release: props.release,
+        eventBus: this.eventBus,
+        dryRun: props.dryRun ?? TRAINING_BONUS_ESCROW_DEFAULTS.dryRun,
+        enabled,
+        logRetention: props.logRetention ?? logs.RetentionDays[TRAINING_BONUS_ESCROW_DEFAULTS.logRetention],
+        functionOptions: props.functionOptions,
+        alarmTopic: props.alarmTopic,
+      });
+      this.releaseFunction = this.bonusRelease.lambdaFunction;
+      this.releaseRule = this.bonusRelease.rule;
+      this.releaseDeadLetterQueue = this.bonusRelease.deadLetterQueue;
+      this.unknownReleasesAlarm = this.bonusRelease.unknownReleasesAlarm;
+    }
   }
 
   /** What a `PurpleFleaDashboard` shows of this construct: its metrics, its function and its dead-letter queue. */
@@ -301,8 +344,12 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
       outcomes: TRAINING_BONUS_ESCROW_OUTCOME_METRICS,
       sageMakerLatency: TRAINING_BONUS_ESCROW_METRICS.describeLatency,
       actingFunction: this.lambdaFunction,
-      functions: [this.lambdaFunction],
+      functions: this.releaseFunction === undefined ? [this.lambdaFunction] : [this.lambdaFunction, this.releaseFunction],
       deadLetterQueue: this.deadLetterQueue,
+      releases:
+        this.releaseFunction === undefined
+          ? undefined
+          : escrowReleaseMonitoring(TRAINING_BONUS_RELEASE_METRICS, TRAINING_BONUS_RELEASE_DASHBOARD_METRICS, this.releaseFunction),
     });
   }
 
@@ -344,7 +391,10 @@ const METRIC_GOAL_NAMES: { readonly [goal in MetricGoal]: MetricGoalName } = {
 };
 
 /** The environment variables the construct sets; the user's `functionOptions.environment` may not. */
-const CONSTRUCT_ENVIRONMENT = constructEnvironmentNames(TRAINING_BONUS_ESCROW_ENV);
+/** The construct's own variables, of both its functions: `functionOptions.environment` may not set them. */
+const CONSTRUCT_ENVIRONMENT = [
+  ...new Set([...constructEnvironmentNames(TRAINING_BONUS_ESCROW_ENV), ...Object.values(TRAINING_BONUS_RELEASE_ENV)]),
+];
 
 /** AWS's limit on a tag key's length. */
 const MAX_TAG_KEY_LENGTH = 128;
@@ -394,6 +444,7 @@ function validate(id: string, given: TrainingBonusEscrowProps | undefined): void
     checkServicesEscrow(v, props, sellerTemplateValid);
   }
   checkEscrowTimeout(v, props.escrowTimeout);
+  v.instance('release', props.release, isEscrowRelease, ESCROW_RELEASE_KIND);
 
   // Function settings the construct must own.
   checkFunctionOptions(v, props.functionOptions, {

@@ -1,4 +1,5 @@
 import { MODEL_OUTPUT_FORMATS } from './contracts/predict-to-trade-env';
+import { RELEASE_TRIGGERS } from './contracts/training-bonus-release-env';
 import { PurpleFleaApiProfile } from '../purpleflea-api';
 
 /*
@@ -49,4 +50,10 @@ export const MONITORED_KIND = 'a construct that implements IMonitoredMoneyAction
 export function isMonitored(value: unknown): boolean {
   const monitored = value as { node?: unknown; monitoring?: unknown };
   return isObject(value) && isObject(monitored.node) && typeof monitored.monitoring === 'function';
+}
+
+/** An `EscrowRelease`, from one of its factories. */
+export const ESCROW_RELEASE_KIND = 'an EscrowRelease (EscrowRelease.onModelApproval(...) or EscrowRelease.onLifecycleStage(...))';
+export function isEscrowRelease(value: unknown): boolean {
+  return isObject(value) && (RELEASE_TRIGGERS as readonly unknown[]).includes((value as { trigger?: unknown }).trigger);
 }

@@ -23,6 +23,7 @@ import {
   PurpleFleaDashboard,
   TrainingBonusEscrow,
   TrainingBonusEscrowProps,
+  EscrowRelease,
 } from '../../lib';
 import { ACCOUNT, REGION, newConnection, newStack } from './fixtures';
 
@@ -87,6 +88,11 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     ['with a prefix', () => ({ trainingJobNamePrefix: 'Churn-Model-' })],
     ['with a prefix and a custom bus', (stack) => ({ trainingJobNamePrefix: 'churn-', eventBus: new events.EventBus(stack, 'Releases') })],
     ['with a prefix that is a token', (stack) => ({ trainingJobNamePrefix: new CfnParameter(stack, 'Prefix').valueAsString })],
+    ['released on model approval', () => ({ release: EscrowRelease.onModelApproval({ modelPackageGroupName: 'churn-models' }) })],
+    [
+      'released on a lifecycle stage, groups by prefix',
+      () => ({ release: EscrowRelease.onLifecycleStage({ stage: 'Production', modelPackageGroupNamePrefix: 'churn-' }) }),
+    ],
   ])('no unacknowledged finding for a connection, PredictToTrade and TrainingBonusEscrow %s', (_name, props) => {
     const stack = stackWithBothTriggers();
     const connection = stack.node.findChild('PurpleFlea') as PurpleFleaConnection;

@@ -24,6 +24,7 @@ describe('the sample app', () => {
       expect.arrayContaining([
         expect.stringMatching(/^TraderHandler/),
         expect.stringMatching(/^TrainingBonusHandler/),
+        expect.stringMatching(/^TrainingBonusReleaseHandler/),
         expect.stringMatching(/^PurpleFleaLedger/),
         expect.stringMatching(/^PayoutsWorkflowStateMachine/),
         expect.stringMatching(/^FraudHoldsWorkflowStateMachine/),
@@ -51,9 +52,18 @@ describe('the sample app', () => {
       'fraud-hold-escrow',
       'predict-to-trade',
       'training-bonus-escrow',
+      'training-bonus-release',
     ]);
     // All in dry run by default (the batch constructs' Prepare functions move no money and have no dry run).
-    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual(['true', 'true', 'true', 'true', 'true', 'true']);
+    expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual([
+      'true',
+      'true',
+      'true',
+      'true',
+      'true',
+      'true',
+      'true',
+    ]);
   });
 
   test('the BatchPayout runs on uploads under scores/ to the sample scores bucket, into its own output bucket', () => {
@@ -129,6 +139,7 @@ describe('the sample app', () => {
   test('dryRun=false from context reaches every function that has a dry run', () => {
     const handlers = libraryHandlers(sampleTemplate({ dryRun: 'false' }));
     expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual([
+      'false',
       'false',
       'false',
       'false',
@@ -224,6 +235,8 @@ describe('the sample app', () => {
     expect(byRole).toEqual({
       [roleOf(trader.lambdaFunction)]: ledger(readWrite, 'v1:trade:*', 'v1:daily-notional:*'),
       [roleOf(bonus.lambdaFunction)]: ledger(readWrite, 'v1:escrow:*'),
+      // The release reads its escrows' records and writes only its releases'.
+      [roleOf(bonus.releaseFunction!)]: [...ledger(readWrite, 'v1:release:*'), ...ledger('dynamodb:GetItem', 'v1:escrow:*')],
       [roleOf(payouts.payFunction)]: ledger(readWrite, 'v1:payout:*'),
       [roleOf(payouts.summarizeFunction)]: ledger('dynamodb:GetItem', 'v1:payout:*'),
       [roleOf(holds.actFunction)]: ledger(readWrite, 'v1:hold:*'),
@@ -282,7 +295,7 @@ describe('the sample app on the services profile (-c api=services)', () => {
 
   test('every function that reaches Purple Flea or the ledger speaks the services profile; by default, the gateway as before', () => {
     const services = connectedFunctions(sampleTemplate({ api: 'services' }));
-    expect(Object.keys(services)).toHaveLength(6);
+    expect(Object.keys(services)).toHaveLength(7);
     for (const variables of Object.values(services)) {
       expect(variables).toMatchObject({
         PF_API_PROFILE: 'services',

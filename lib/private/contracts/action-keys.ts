@@ -39,6 +39,8 @@ export function actionKeyPrefix(kind: ActionKind): string {
 export const CONSTRUCT_ACTION_KINDS = {
   predictToTrade: [ACTION_KINDS.trade, ACTION_KINDS.dailyNotional],
   trainingBonusEscrow: [ACTION_KINDS.escrow],
+  /** TrainingBonusEscrow's release function (it reads the escrows' records, never writes them). */
+  trainingBonusRelease: [ACTION_KINDS.release],
   batchPayout: [ACTION_KINDS.payout],
   fraudHoldEscrow: [ACTION_KINDS.hold],
   /** FraudHoldEscrow's review: releases (and disputes) its holds; it reads the holds, never writes them. */

@@ -20,6 +20,7 @@ export function awsTestEnvironment(fakeAwsUrl: string, dynamoEndpoint: string, s
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: fakeAwsUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: fakeAwsUrl,
     AWS_ENDPOINT_URL_SAGEMAKER: fakeAwsUrl,
+    AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME: fakeAwsUrl,
     AWS_ENDPOINT_URL_EVENTBRIDGE: fakeAwsUrl,
     AWS_ENDPOINT_URL_STS: fakeAwsUrl,
     AWS_ENDPOINT_URL_CLOUDFORMATION: fakeAwsUrl,

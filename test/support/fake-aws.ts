@@ -4,6 +4,7 @@
  *
  * Requests are routed by shape, the way the SDK sends them:
  * - SageMaker Runtime is restJson1: `POST /endpoints/{EndpointName}/invocations`, the model input as the raw body.
+ * - Augmented AI Runtime is restJson1 too: `POST /human-loops` (StartHumanLoop), answered 201 with the loop's ARN.
  * - Secrets Manager and SageMaker are awsJson1_1: `POST /` with `X-Amz-Target: <service>.<Operation>`.
  * - STS and CloudFormation are awsQuery: `POST /` with a form body `Action=<Operation>&Version=...`, answered in XML
  *   (`<OperationResponse><OperationResult>...`, errors as `<ErrorResponse><Error><Code>`).
@@ -24,6 +25,7 @@ export type FakeAwsOperation =
   | 'DescribeProcessingJob'
   | 'DescribeTransformJob'
   | 'DescribeModelPackage'
+  | 'StartHumanLoop'
   | 'PutEvents'
   | 'GetCallerIdentity'
   | 'DescribeStacks';
@@ -43,6 +45,15 @@ export interface PutEventsEntry {
   readonly Detail?: string;
   readonly EventBusName?: string;
   readonly Resources?: string[];
+}
+
+/** A human loop StartHumanLoop created, as it was asked for. */
+export interface HumanLoop {
+  readonly name: string;
+  readonly flowDefinitionArn: string;
+  /** `HumanLoopInput.InputContent`, parsed. */
+  readonly input: unknown;
+  readonly arn: string;
 }
 
 /** What the model container receives. */
@@ -97,6 +108,7 @@ class AwsError extends Error {
 }
 
 const INVOCATIONS_PATH = /^\/endpoints\/([^/]+)\/invocations$/;
+const HUMAN_LOOPS_PATH = '/human-loops';
 
 export class FakeAws {
   static async start(options: FakeAwsOptions = {}): Promise<FakeAws> {
@@ -125,6 +137,8 @@ export class FakeAws {
   private faults = new Map<FakeAwsOperation, AwsFault[]>();
   private readonly invocationLog: EndpointRequest[] = [];
   private readonly putEventsLog: PutEventsEntry[] = [];
+  private readonly loops = new Map<string, HumanLoop>();
+  private startHumanLoopCount = 0;
   private readonly operationLog: string[] = [];
   private secretReadCount = 0;
 
@@ -160,6 +174,16 @@ export class FakeAws {
 
   get secretReads(): number {
     return this.secretReadCount;
+  }
+
+  /** The human loops StartHumanLoop created (a refused repeat is not here twice). */
+  get humanLoops(): readonly HumanLoop[] {
+    return [...this.loops.values()];
+  }
+
+  /** StartHumanLoop requests received, refused ones included. */
+  get startHumanLoopCalls(): number {
+    return this.startHumanLoopCount;
   }
 
   setLatency(ms: number): void {
@@ -251,6 +275,8 @@ export class FakeAws {
     this.faults.clear();
     this.invocationLog.length = 0;
     this.putEventsLog.length = 0;
+    this.loops.clear();
+    this.startHumanLoopCount = 0;
     this.operationLog.length = 0;
     this.secretReadCount = 0;
     this.latencyMs = 0;
@@ -272,6 +298,18 @@ export class FakeAws {
       if (!(await this.sleeper.sleep(this.latencyMs))) return;
       try {
         await this.invokeEndpoint(req, decodeURIComponent(invocation[1]), raw, res);
+      } catch (err) {
+        sendRestJsonError(res, asAwsError(err));
+      }
+      return;
+    }
+
+    if (req.method === 'POST' && path === HUMAN_LOOPS_PATH) {
+      this.operationLog.push('StartHumanLoop');
+      if (!(await this.sleeper.sleep(this.latencyMs))) return;
+      try {
+        const arn = this.startHumanLoop(parseJsonObject(raw));
+        sendJson(res, 201, { HumanLoopArn: arn }, { 'x-amzn-RequestId': randomUUID() });
       } catch (err) {
         sendRestJsonError(res, asAwsError(err));
       }
@@ -394,6 +432,29 @@ export class FakeAws {
       default:
         throw new AwsError(400, 'UnknownOperationException', `fake-aws does not implement ${target}`);
     }
+  }
+
+  /** A2I refuses a second loop of a name it has (409 ConflictException), whatever its input. */
+  private startHumanLoop(input: Record<string, unknown>): string {
+    this.startHumanLoopCount += 1;
+    this.throwInjectedFault('StartHumanLoop');
+    const name = input.HumanLoopName;
+    const flowDefinitionArn = input.FlowDefinitionArn;
+    const content = (input.HumanLoopInput as { InputContent?: unknown } | undefined)?.InputContent;
+    if (typeof name !== 'string' || !/^[a-z0-9](-*[a-z0-9])*$/.test(name) || name.length > 63) {
+      throw new AwsError(
+        400,
+        'ValidationException',
+        `1 validation error detected: Value '${String(name)}' at 'humanLoopName' failed to satisfy constraint`,
+      );
+    }
+    if (typeof flowDefinitionArn !== 'string' || typeof content !== 'string') {
+      throw new AwsError(400, 'ValidationException', 'FlowDefinitionArn and HumanLoopInput.InputContent are required');
+    }
+    if (this.loops.has(name)) throw new AwsError(409, 'ConflictException', `A human loop with the name ${name} already exists.`);
+    const arn = `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:human-loop/${name}`;
+    this.loops.set(name, { name, flowDefinitionArn, input: JSON.parse(content) as unknown, arn });
+    return arn;
   }
 
   private getSecretValue(input: Record<string, unknown>): Record<string, unknown> {

@@ -8,23 +8,34 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaDashboard, TrainingBonusEscrow } from '../../lib';
+import { BatchPayout, EscrowRelease, FraudHoldEscrow, PredictToTrade, PurpleFleaDashboard, TrainingBonusEscrow } from '../../lib';
 import { BatchInput, batchSummarizeEnvironment, PayoutItem, RUN_FILES, SummarizeEvent } from '../../lib/private/contracts/batch-engine';
 import { batchPayoutPayEnvironment, PAYOUT_LOG_FILE } from '../../lib/private/contracts/batch-payout-env';
 import { fraudHoldActEnvironment, HoldItem, HOLDS_LOG_FILE } from '../../lib/private/contracts/fraud-hold-env';
 import { predictToTradeEnvironment } from '../../lib/private/contracts/predict-to-trade-env';
 import { trainingBonusEscrowEnvironment } from '../../lib/private/contracts/training-bonus-escrow-env';
+import { trainingBonusReleaseEnvironment } from '../../lib/private/contracts/training-bonus-release-env';
+import { escrowActionKey } from '../../lambda/shared/action-keys';
 import { DashboardMetric, dashboardSections } from '../constructs/dashboard-body';
 import { logicalIdOf, newConnection, newStack, variablesOf } from '../constructs/fixtures';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { defaultTradeSettings, TEST_ENDPOINT_NAME } from '../support/handler-settings';
-import { ESCROW_CREATE_PATH, SANDBOX_API_KEY, TRADING_ORDER_PATH, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
-import { captureOutput, Harness, handlerEnvironment, lambdaContext, loadBundledHandler, startHarness } from './handler-harness';
+import { ESCROW_CREATE_PATH, Fault, SANDBOX_API_KEY, TRADING_ORDER_PATH, WALLET_TRANSFER_PATH } from '../support/purpleflea-sandbox';
+import {
+  captureOutput,
+  Harness,
+  handlerEnvironment,
+  lambdaContext,
+  loadBundledHandler,
+  startHarness,
+  writeLedger,
+} from './handler-harness';
 
 type Handler = (event: unknown, context: unknown) => Promise<any>;
 
 const BUS_ARN = `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:event-bus/default`;
 const RUNS_BUCKET = 'dashboard-runs';
+const RELEASE_GROUP = 'dash-models';
 
 /** Every outcome, as the outcome metrics count it: a repeat delivery or redriven row counts as skipped. */
 const OUTCOMES = ['INVALID', 'REJECTED', 'SKIPPED', 'SUCCEEDED', 'UNKNOWN'];
@@ -52,11 +63,18 @@ function emittedMetrics(records: { [key: string]: any }[]): { identity: string; 
   return [...found].map(([id, name]) => ({ identity: id, name }));
 }
 
-/** The handler metrics (not AWS/*) of one construct's section of the dashboard. */
-function shownMetrics(stack: Stack, kind: string): DashboardMetric[] {
+/**
+ * The handler metrics (not AWS/*) of one construct's section of the dashboard; with `fn`, only those of that
+ * function (a construct with two functions emitting, as TrainingBonusEscrow with its release).
+ */
+function shownMetrics(stack: Stack, kind: string, fn?: lambda.IFunction): DashboardMetric[] {
   const section = dashboardSections(stack).find((s) => s.title.startsWith(`${kind} `));
   if (!section) throw new Error(`no ${kind} section`);
-  return section.widgets.flatMap((w) => w.metrics).filter((m) => !m.namespace.startsWith('AWS/'));
+  // A math expression (the escrows still open) has no namespace: its metrics are the section's own.
+  const handlerMetrics = section.widgets
+    .flatMap((w) => w.metrics)
+    .filter((m) => m.namespace !== undefined && !m.namespace.startsWith('AWS/'));
+  return fn === undefined ? handlerMetrics : handlerMetrics.filter((m) => m.dimensions.FunctionName === logicalIdOf(fn));
 }
 
 /**
@@ -65,10 +83,15 @@ function shownMetrics(stack: Stack, kind: string): DashboardMetric[] {
  * purpose, by name, with the reason. Each of those must have been emitted (no stale exclusion) and must not
  * be on the section.
  */
-function expectSectionShowsWhatWasEmitted(kind: string, outcomes: string[], notShown: { [metricName: string]: string } = {}) {
+function expectSectionShowsWhatWasEmitted(
+  kind: string,
+  outcomes: string[],
+  notShown: { [metricName: string]: string } = {},
+  fn?: lambda.IFunction,
+) {
   expect([...outcomes].sort()).toEqual(OUTCOMES);
   const emitted = emittedMetrics(output.records());
-  const shown = shownMetrics(stack, kind);
+  const shown = shownMetrics(stack, kind, fn);
   expect(
     emitted
       .filter((m) => !(m.name in notShown))
@@ -129,7 +152,10 @@ beforeAll(async () => {
   stack = newStack();
   const connection = newConnection(stack);
   trader = new PredictToTrade(stack, 'Trader', { connection, endpointName: TEST_ENDPOINT_NAME });
-  bonus = new TrainingBonusEscrow(stack, 'Bonus', { connection });
+  bonus = new TrainingBonusEscrow(stack, 'Bonus', {
+    connection,
+    release: EscrowRelease.onModelApproval({ modelPackageGroupName: RELEASE_GROUP }),
+  });
   payout = new BatchPayout(stack, 'Payout', { connection });
   holds = new FraudHoldEscrow(stack, 'Holds', { connection });
   new PurpleFleaDashboard(stack, 'Dashboard', { monitored: [trader, bonus, payout, holds] });
@@ -214,7 +240,80 @@ test("TrainingBonusEscrow: the handler's metrics over every outcome, DescribeTra
   harness.sandbox.injectFaults(ESCROW_CREATE_PATH, { kind: 'status', status: 500 });
   outcomes.push(await jobFinished({ 'validation:accuracy': 0.93 }));
 
-  expectSectionShowsWhatWasEmitted('TrainingBonusEscrow', outcomes);
+  expectSectionShowsWhatWasEmitted('TrainingBonusEscrow', outcomes, {}, bonus.lambdaFunction);
+});
+
+test("TrainingBonusEscrow's release: its metrics over every outcome are the ones of the section's release row, but for those it leaves out", async () => {
+  const handler = deployedHandler(
+    'training-bonus-release',
+    bonus.releaseFunction!,
+    trainingBonusReleaseEnvironment({
+      trigger: 'approval',
+      modelPackageGroupName: RELEASE_GROUP,
+      trainingJobMetadataKey: 'TrainingJobName',
+      eventBusName: BUS_ARN,
+      dryRun: false,
+      enabled: true,
+    }),
+  );
+  /** A job whose escrow the ledger recorded (and the sandbox holds, `status`), and its package's approval. */
+  const approved = async (escrow: 'funded' | 'released' | 'refunded' | 'unsettled' | 'none', releaseFault?: Fault) => {
+    const job = `dash-release-${unique()}`;
+    const jobArn = `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:training-job/${job}`;
+    if (escrow !== 'none') {
+      const res = await fetch(`${harness.sandbox.baseUrl}${ESCROW_CREATE_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'authorization': `Bearer ${SANDBOX_API_KEY}` },
+        body: JSON.stringify({ buyer: 'agt_platform_treasury', seller: 'agt_model', amount: 20, condition: 'approved' }),
+      });
+      const escrowId = ((await res.json()) as { escrow_id: string }).escrow_id;
+      if (escrow === 'released' || escrow === 'refunded') harness.sandbox.setEscrowStatus(escrowId, escrow);
+      const now = new Date().toISOString();
+      await writeLedger(harness, {
+        pk: escrowActionKey(jobArn),
+        state: escrow === 'unsettled' ? 'UNKNOWN' : 'SUCCEEDED',
+        claimToken: 'dash',
+        leaseExpiresAt: 0,
+        attempts: 1,
+        amountUsdc: 20,
+        response: { escrow_id: escrowId },
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    const arn = harness.aws.setModelPackage(RELEASE_GROUP, counter, {
+      ModelApprovalStatus: 'Approved',
+      CustomerMetadataProperties: escrow === 'none' ? {} : { TrainingJobName: job },
+    });
+    const event = { detail: { ModelPackageGroupName: RELEASE_GROUP, ModelPackageArn: arn, ModelApprovalStatus: 'Approved' } };
+    if (releaseFault) harness.sandbox.injectFaults('*', releaseFault);
+    try {
+      return counted(await handler(event, lambdaContext()));
+    } catch {
+      return 'WAITING';
+    }
+  };
+
+  const outcomes = [await approved('released'), await approved('refunded'), await approved('none')];
+  outcomes.push(await approved('funded', { kind: 'status', status: 500 }));
+  const otherGroup = {
+    detail: { ModelPackageGroupName: 'other-models', ModelPackageArn: harness.aws.setModelPackage('other-models', 1, {}) },
+  };
+  outcomes.push(counted(await handler(otherGroup, lambdaContext())));
+  // Waiting is not an outcome: the invocation fails, to be retried.
+  expect(await approved('unsettled')).toBe('WAITING');
+
+  expectSectionShowsWhatWasEmitted(
+    'TrainingBonusEscrow',
+    outcomes,
+    {
+      ReleasesSkipped: 'a signal that releases nothing (another group, no escrow) needs no operator: its log line says why',
+      ReleasesInvalid: 'an event that names no package, or a package without a training job, needs no operator: its log line says why',
+      ApiLatency: "the section's latency graph is the escrows' creation's",
+      DescribeModelPackageLatency: "the section's latency graph is the escrows' creation's",
+    },
+    bonus.releaseFunction,
+  );
 });
 
 /**

@@ -11,7 +11,11 @@ test.each([
     ['list', '--status', 'DONE', ...table],
     "--status must be one of CLAIMED, SENDING, SUCCEEDED, REJECTED, UNKNOWN, got 'DONE'",
   ],
-  ['an unknown --kind', ['list', '--kind', 'payment', ...table], "--kind must be one of trade, escrow, payout, hold, release, got 'payment'"],
+  [
+    'an unknown --kind',
+    ['list', '--kind', 'payment', ...table],
+    "--kind must be one of trade, escrow, payout, hold, release, got 'payment'",
+  ],
   ['--output-key with --table', ['list', '--output-key', 'Other', ...table], '--output-key goes with --stack only'],
   [
     'a --reason too long to keep',

@@ -1,13 +1,17 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { BatchRunProps } from './batch-run-props';
+import { ConfirmedFraudAction, HoldReview } from './hold-review';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import {
   BatchEngine,
@@ -18,13 +22,35 @@ import {
   checkRunShape,
   checkSourceTrigger,
 } from './private/batch-engine';
-import { CONSTRUCT_ACTION_KINDS } from './private/contracts/action-keys';
+import { newAlarmOnAny, newDeadLetterQueueAlarm, newUnknownOutcomesAlarm } from './private/alarms';
+import { ACTION_KINDS, CONSTRUCT_ACTION_KINDS } from './private/contracts/action-keys';
+import {
+  FRAUD_HOLD_RELEASE_DASHBOARD_METRICS,
+  FRAUD_HOLD_RELEASE_ENV,
+  FRAUD_HOLD_RELEASE_METRICS,
+  FRAUD_HOLD_REVIEW_START_METRICS,
+  HOLD_REVIEW_COMPLETED_EVENT,
+  HUMAN_LOOP_NAME_PREFIX,
+  HUMAN_LOOP_STATUS_CHANGE,
+  ReviewSourceName,
+  DecisionRuleName,
+  fraudHoldReleaseEnvironment,
+  fraudHoldReviewStartEnvironment,
+} from './private/contracts/hold-review-env';
+import { newDeadLetterQueue } from './private/dead-letter-queue';
+import { commonHandlerEnvironment, constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
+import { HandlerFunction } from './private/handler-function';
+import { handlerMetric } from './private/handler-metrics';
+import { grantActionAccess, grantLedgerRead } from './private/ledger-access';
+import { escrowReleaseMonitoring } from './private/money-action-monitoring';
+import { newWildcardPolicy } from './private/wildcard-policy';
 import {
   FRAUD_HOLD_ACT_ENV,
   FRAUD_HOLD_METRICS,
   FRAUD_HOLD_OUTCOME_METRICS,
   FRAUD_HOLD_PREPARE_ENV,
   HOLD_CONDITION_PLACEHOLDERS,
+  HOLDS_COMPLETED_EVENT,
   HOLDS_LOG_FILE,
   HOLDS_SUMMARY_FILE,
   HoldFieldNames,
@@ -181,6 +207,21 @@ export interface FraudHoldEscrowProps extends BatchRunProps {
    * @default 5
    */
   readonly actConcurrency?: number;
+
+  // Review.
+
+  /**
+   * How the holds are reviewed: a review that clears a hold releases it to the seller, once
+   * (`HoldReview.augmentedAi` for an Amazon A2I human loop per hold, `HoldReview.events` for the user's own tool).
+   * @default - no review: nothing releases a hold (on the services profile its timeout refunds it)
+   */
+  readonly review?: HoldReview;
+
+  /**
+   * What a review that confirms fraud does. Requires `review`.
+   * @default ConfirmedFraudAction.KEEP_HOLD
+   */
+  readonly onConfirmedFraud?: ConfirmedFraudAction;
 }
 
 /**
@@ -232,8 +273,24 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
   public readonly unknownOutcomesAlarm: cloudwatch.Alarm;
   /** Fires when a rule's delivery lands in the dead-letter queue (there is one when there is a rule). */
   public readonly deadLetterQueueAlarm?: cloudwatch.Alarm;
-  /** The bus that gets the `Purple Flea Holds Completed` events. */
+  /** The bus that gets the `Purple Flea Holds Completed` (and `Purple Flea Escrow Released`) events. */
   public readonly eventBus: events.IEventBus;
+  /** With `review`: releases (or disputes) a hold when its review completes. */
+  public readonly releaseFunction?: lambda.Function;
+  /** With `HoldReview.augmentedAi`: starts a human loop per hold a run placed. */
+  public readonly reviewStartFunction?: lambda.Function;
+  /** With `review`: the rule on completed reviews (A2I's loop status changes, or the user's review events). */
+  public readonly reviewRule?: events.Rule;
+  /** With `HoldReview.augmentedAi`: the rule on the runs' `Purple Flea Holds Completed` events. */
+  public readonly reviewStartRule?: events.Rule;
+  /** With `review`: the review functions' failed deliveries and invocations. */
+  public readonly reviewDeadLetterQueue?: sqs.Queue;
+  /** With `review`: fires on any release or dispute whose outcome is unknown: an operator must check it. */
+  public readonly unknownReleasesAlarm?: cloudwatch.Alarm;
+  /** With `HoldReview.augmentedAi`: fires on any human loop that ended Failed or Stopped (its hold is not released). */
+  public readonly failedReviewsAlarm?: cloudwatch.Alarm;
+  /** With `review`: fires when a review event lands in the review dead-letter queue. */
+  public readonly reviewDeadLetterQueueAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: FraudHoldEscrowProps) {
     super(scope, id);
@@ -348,6 +405,196 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
     this.unknownOutcomesAlarm = engine.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = engine.deadLetterQueueAlarm;
     this.eventBus = engine.eventBus;
+
+    if (props.review !== undefined) {
+      const review = this.addReview(props, props.review, enabled, engine.outputBucket, engine.outputPrefix);
+      this.releaseFunction = review.releaseFunction;
+      this.reviewStartFunction = review.startFunction;
+      this.reviewRule = review.rule;
+      this.reviewStartRule = review.startRule;
+      this.reviewDeadLetterQueue = review.deadLetterQueue;
+      this.unknownReleasesAlarm = review.unknownAlarm;
+      this.failedReviewsAlarm = review.failedAlarm;
+      this.reviewDeadLetterQueueAlarm = review.deadLetterQueueAlarm;
+    }
+  }
+
+  /**
+   * The review (`<id>/Review`): a release function on completed reviews and, for Augmented AI, a start function on the
+   * runs' completion events, which starts the loops after the run, outside the money path (a failed start never fails
+   * or slows a run).
+   */
+  private addReview(props: FraudHoldEscrowProps, review: HoldReview, enabled: boolean, runBucket: s3.IBucket, runPrefix: string) {
+    const scope = new Construct(this, 'Review');
+    const source = review.source as ReviewSourceName;
+    const augmentedAi = source === 'augmented-ai';
+    const logRetention = props.logRetention ?? logs.RetentionDays[BATCH_RUN_DEFAULTS.logRetention];
+    const deadLetterQueue = newDeadLetterQueue(scope);
+    const asyncOptions = {
+      // Retrying is safe (the ledger makes a repeat harmless); a hold not settled yet waits for its resolution.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(deadLetterQueue),
+    };
+    const targetOptions = { deadLetterQueue, maxEventAge: Duration.hours(24), retryAttempts: 185 };
+
+    const releaseFunction = new HandlerFunction(scope, 'Release', {
+      assetName: 'fraud-hold-release',
+      description: 'FraudHoldEscrow release: a completed review releases the hold once (or, on confirmed fraud, keeps or disputes it)',
+      logRetention,
+      functionOptions: props.functionOptions,
+      environment: handlerEnvironment(
+        FRAUD_HOLD_RELEASE_METRICS,
+        props.connection,
+        fraudHoldReleaseEnvironment({
+          source,
+          flowDefinitionArn: review.flowDefinitionArn,
+          humanLoopOutputBucket: review.humanLoopOutputBucket?.bucketName,
+          humanLoopOutputPrefix: augmentedAi ? (review.humanLoopOutputPrefix ?? '') : undefined,
+          answers: augmentedAi
+            ? {
+                answerField: review.answerField!,
+                fraudValue: review.fraudValue!,
+                clearValue: review.clearValue!,
+                decisionRule: review.decisionRule as DecisionRuleName,
+              }
+            : undefined,
+          onConfirmedFraud: props.onConfirmedFraud === ConfirmedFraudAction.DISPUTE ? 'dispute' : 'keep-hold',
+          eventBusName: this.eventBus.eventBusArn,
+          dryRun: props.dryRun ?? BATCH_RUN_DEFAULTS.dryRun,
+          enabled,
+        }),
+      ),
+      ...asyncOptions,
+    });
+    // Its releases' and disputes' records, and the holds' records read only.
+    grantActionAccess(props.connection, releaseFunction, CONSTRUCT_ACTION_KINDS.fraudHoldRelease);
+    grantLedgerRead(props.connection, releaseFunction, [ACTION_KINDS.hold]);
+    this.eventBus.grantPutEventsTo(releaseFunction);
+
+    let rule: events.Rule;
+    let startFunction: HandlerFunction | undefined;
+    let startRule: events.Rule | undefined;
+    let failedAlarm: cloudwatch.Alarm | undefined;
+    if (augmentedAi) {
+      const outputBucket = review.humanLoopOutputBucket!;
+      const outputPrefix = review.humanLoopOutputPrefix ?? '';
+      newWildcardPolicy(scope, 'ReleaseReadLoopOutput', {
+        role: releaseFunction.handlerRole,
+        dependent: releaseFunction,
+        statements: [
+          {
+            actions: ['s3:GetObject'],
+            resources: [outputBucket.arnForObjects(outputPrefix === '' ? '*' : `${outputPrefix}/*`)],
+            reason:
+              "The release reads a completed human loop's output.json, whose key (a date path and the loop's name) is known only when the loop completes: " +
+              (outputPrefix === ''
+                ? 'anywhere in humanLoopOutputBucket, as no humanLoopOutputPrefix is given.'
+                : 'under humanLoopOutputPrefix.'),
+          },
+        ],
+      });
+      rule = new events.Rule(scope, 'Rule', {
+        description:
+          "FraudHoldEscrow review: a hold's A2I human loop ended (Completed releases or confirms fraud; Failed or Stopped alarm)",
+        enabled,
+        eventPattern: {
+          source: [HUMAN_LOOP_STATUS_CHANGE.source],
+          detailType: [HUMAN_LOOP_STATUS_CHANGE.detailType],
+          detail: {
+            flowDefinitionArn: [review.flowDefinitionArn!],
+            humanLoopName: events.Match.prefix(HUMAN_LOOP_NAME_PREFIX),
+            humanLoopStatus: [HUMAN_LOOP_STATUS_CHANGE.completedStatus, ...HUMAN_LOOP_STATUS_CHANGE.failedStatuses],
+          },
+        },
+      });
+
+      startFunction = new HandlerFunction(scope, 'Start', {
+        assetName: 'fraud-hold-review-start',
+        description: "FraudHoldEscrow review start: a run's holds each get an Amazon A2I human loop",
+        logRetention,
+        functionOptions: props.functionOptions,
+        environment: {
+          ...commonHandlerEnvironment(FRAUD_HOLD_REVIEW_START_METRICS),
+          ...fraudHoldReviewStartEnvironment({
+            flowDefinitionArn: review.flowDefinitionArn!,
+            runBucket: runBucket.bucketName,
+            runPrefix,
+            enabled,
+          }),
+        },
+        ...asyncOptions,
+      });
+      // A2I's StartHumanLoop is authorized as sagemaker:StartHumanLoop on the flow definition.
+      startFunction.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sagemaker:StartHumanLoop'], resources: [review.flowDefinitionArn!] }),
+      );
+      newWildcardPolicy(scope, 'StartReadHoldsLog', {
+        role: startFunction.handlerRole,
+        dependent: startFunction,
+        statements: [
+          {
+            actions: ['s3:GetObject'],
+            resources: [runBucket.arnForObjects(runPrefix === '' ? '*' : `${runPrefix}/*`)],
+            reason:
+              "The review start reads a run's holds log, in the run's folder, whose name (the run id) is known only when the run completes.",
+          },
+        ],
+      });
+      startRule = new events.Rule(scope, 'StartRule', {
+        description: "FraudHoldEscrow review start: a completed run's holds get A2I human loops",
+        enabled,
+        eventBus: this.eventBus,
+        eventPattern: {
+          source: [HOLDS_COMPLETED_EVENT.source],
+          detailType: [HOLDS_COMPLETED_EVENT.detailType],
+        },
+      });
+      startRule.addTarget(new targets.LambdaFunction(startFunction, targetOptions));
+      failedAlarm = newAlarmOnAny(
+        scope,
+        'FailedReviewsAlarm',
+        handlerMetric(FRAUD_HOLD_RELEASE_METRICS, releaseFunction, FRAUD_HOLD_RELEASE_METRICS.reviewsFailed, {
+          statistic: cloudwatch.Stats.SUM,
+          period: Duration.minutes(5),
+        }),
+        "FraudHoldEscrow: a hold's A2I human loop ended Failed or Stopped: the hold is not released. Review it again, or release it by hand (purpleflea-ledger release).",
+        props.alarmTopic,
+      );
+    } else {
+      rule = new events.Rule(scope, 'Rule', {
+        description: "FraudHoldEscrow review: the user's review of a hold completed (clear releases it)",
+        enabled,
+        eventBus: review.eventBus,
+        eventPattern: { source: [HOLD_REVIEW_COMPLETED_EVENT.source], detailType: [HOLD_REVIEW_COMPLETED_EVENT.detailType] },
+      });
+    }
+    rule.addTarget(new targets.LambdaFunction(releaseFunction, targetOptions));
+
+    const unknownAlarm = newUnknownOutcomesAlarm(
+      scope,
+      releaseFunction,
+      { ...FRAUD_HOLD_RELEASE_METRICS, metricName: FRAUD_HOLD_RELEASE_METRICS.releasesUnknown },
+      'FraudHoldEscrow: a release of a hold may or may not have happened (timeout, 5xx, lost connection). It is never re-sent ' +
+        'automatically: check the ledger records in state UNKNOWN with Purple Flea (purpleflea-ledger list --status UNKNOWN).',
+      props.alarmTopic,
+    );
+    if (props.onConfirmedFraud === ConfirmedFraudAction.DISPUTE) {
+      newUnknownOutcomesAlarm(
+        new Construct(scope, 'Disputes'),
+        releaseFunction,
+        { ...FRAUD_HOLD_RELEASE_METRICS, metricName: FRAUD_HOLD_RELEASE_METRICS.disputesUnknown },
+        'FraudHoldEscrow: a dispute of a hold may or may not have happened. It is never re-sent automatically: check the ledger records in state UNKNOWN.',
+        props.alarmTopic,
+      );
+    }
+    const deadLetterQueueAlarm = newDeadLetterQueueAlarm(
+      scope,
+      deadLetterQueue,
+      'FraudHoldEscrow: a review could not be handled (e.g. its hold is UNKNOWN): redrive it once the hold is resolved.',
+      props.alarmTopic,
+    );
+    return { releaseFunction, startFunction, rule, startRule, deadLetterQueue, unknownAlarm, failedAlarm, deadLetterQueueAlarm };
   }
 
   /** What a `PurpleFleaDashboard` shows of this construct: its metrics, functions, dead-letter queue and state machine. */
@@ -361,6 +608,10 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
       functions: [this.prepareFunction, this.actFunction, this.summarizeFunction],
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.stateMachine,
+      releases:
+        this.releaseFunction === undefined
+          ? undefined
+          : escrowReleaseMonitoring(FRAUD_HOLD_RELEASE_METRICS, FRAUD_HOLD_RELEASE_DASHBOARD_METRICS, this.releaseFunction),
     });
   }
 
@@ -490,5 +741,20 @@ function validate(id: string, given: FraudHoldEscrowProps | undefined): void {
   checkRunFolders(v, props, FRAUD_HOLD_ESCROW_DEFAULTS.outputPrefix);
 
   checkBatchFunctionOptions(v, props, { prepare: FRAUD_HOLD_PREPARE_ENV, act: FRAUD_HOLD_ACT_ENV });
+  // The review functions take the same functionOptions: their own variables are the construct's.
+  for (const name of Object.keys(props.functionOptions?.environment ?? {})) {
+    if (constructEnvironmentNames(FRAUD_HOLD_RELEASE_ENV).includes(name) && props.review !== undefined) {
+      v.fail(`functionOptions.environment.${name} cannot be set: the construct sets it for the review's functions`);
+    }
+  }
+  v.check(
+    'review',
+    props.review,
+    (review) => review instanceof HoldReview || typeof review?.source === 'string',
+    'must be a HoldReview (HoldReview.augmentedAi or HoldReview.events)',
+  );
+  if (props.review === undefined) {
+    v.notAllowed('onConfirmedFraud', props.onConfirmedFraud, 'it applies to a review: set review');
+  }
   v.throwIfInvalid();
 }

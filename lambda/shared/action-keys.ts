@@ -45,3 +45,16 @@ export function releaseActionKey(escrowId: string): string {
 export function disputeActionKey(escrowId: string): string {
   return `${actionKeyPrefix(ACTION_KINDS.dispute)}${escrowId}`;
 }
+
+/**
+ * One Purple Flea agent per model version, ever: a training job's ARN or a model package's ARN, as SageMaker writes
+ * them (names in lower case). Its SUCCEEDED record is the registry (lambda/shared/model-agents.ts, agentOf).
+ */
+export function agentActionKey(modelVersionArn: string): string {
+  return `${actionKeyPrefix(ACTION_KINDS.agent)}${modelVersionArn}`;
+}
+
+/** One faucet claim per agent, ever (the faucet credits each casino agent once). */
+export function faucetActionKey(agentId: string): string {
+  return `${actionKeyPrefix(ACTION_KINDS.faucet)}${agentId}`;
+}

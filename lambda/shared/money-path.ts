@@ -38,6 +38,19 @@ export interface MoneyAction {
   readonly readBackRefusal?: (refusal: RefusedOutcome) => Promise<ApiOutcome>;
   /** Who decided the action and why (a release after a review, an operator's release): written with its claim. */
   readonly decision?: ActionDecision;
+  /**
+   * What of a SUCCEEDED answer may be kept anywhere: the ledger records it, the report returns it (to logs and events),
+   * an error quotes it. By default the whole answer. An answer that carries a secret (a new agent's `api_key`, shown
+   * once) is cut here to what may be read by anyone who reads the ledger.
+   */
+  readonly recordable?: (response: { readonly [key: string]: unknown }) => { readonly [key: string]: unknown };
+  /**
+   * Done with a SUCCEEDED answer before its outcome is recorded (a new agent's key written into its own secret): the
+   * record stays SENDING meanwhile, so an invocation that dies here leaves it to turn UNKNOWN, never SUCCEEDED without
+   * what this kept. If it throws, the outcome is recorded UNKNOWN with the recordable answer and the error (the action
+   * did take effect, but what it gave could not be kept: an operator's case), and the report says UNKNOWN.
+   */
+  readonly beforeRecording?: (response: { readonly [key: string]: unknown }) => Promise<void>;
 }
 
 export type RefusedOutcome = Extract<ApiOutcome, { readonly outcome: 'REJECTED' }>;
@@ -208,17 +221,37 @@ export class MoneyPath implements ExecuteOnce {
     }
     const apiLatencyMs = this.now() - started;
     if (result.outcome === 'REJECTED' && action.readBackRefusal) result = await readBack(result, action.readBackRefusal);
+    // From here on only the recordable answer exists outside this block: the record, the report, any error.
+    let keptResponse: { readonly [key: string]: unknown } | undefined;
+    if (result.outcome === 'SUCCEEDED') {
+      const whole = result.response;
+      keptResponse = action.recordable ? action.recordable(whole) : whole;
+      result = { ...result, response: { ...keptResponse } };
+      if (action.beforeRecording) {
+        try {
+          await action.beforeRecording(whole);
+        } catch (keepError) {
+          result = {
+            outcome: 'UNKNOWN',
+            status: result.status,
+            attempts: result.attempts,
+            error: 'answer_not_kept',
+            message: `the action took effect, but what its answer gave could not be kept: ${(keepError as Error).message}`,
+          };
+        }
+      }
+    }
     const error =
       result.outcome === 'SUCCEEDED' ? undefined : describeError(result.error, 'message' in result ? result.message : undefined);
     // A refusal did not execute: its reservation goes back even if the record has meanwhile turned
     // UNKNOWN (an operator's not-executed resolution then finds it released, and releases nothing).
     if (result.outcome === 'REJECTED') await releaseReservation();
-    const recorded = await this.recordOutcome(action.actionKey, claim.claimToken, result, error);
+    const recorded = await this.recordOutcome(action.actionKey, claim.claimToken, result, error, keptResponse);
     return {
       status: result.outcome,
       actionKey: action.actionKey,
       repeated: false,
-      response: result.outcome === 'SUCCEEDED' ? result.response : undefined,
+      response: result.outcome === 'SUCCEEDED' ? result.response : keptResponse,
       httpStatus: result.status,
       // The answer arrived after our lease was given up: the ledger says UNKNOWN, an operator reconciles.
       error: recorded ? error : appendError(error, 'the outcome could not be recorded: the ledger lease had expired'),
@@ -232,8 +265,16 @@ export class MoneyPath implements ExecuteOnce {
    * it still fails, the error carries the outcome so that it reaches the logs; the record stays
    * SENDING, which a later delivery turns into UNKNOWN.
    */
-  private async recordOutcome(actionKey: string, claimToken: string, result: ApiOutcome, error: string | undefined): Promise<boolean> {
-    const details = { response: result.outcome === 'SUCCEEDED' ? recordableResponse(result.response) : undefined, error };
+  private async recordOutcome(
+    actionKey: string,
+    claimToken: string,
+    result: ApiOutcome,
+    error: string | undefined,
+    keptResponse?: { readonly [key: string]: unknown },
+  ): Promise<boolean> {
+    // An UNKNOWN whose answer came (but could not be kept) records that answer too: what the action created, for the operator.
+    const response = result.outcome === 'SUCCEEDED' ? result.response : keptResponse;
+    const details = { response: recordableResponse(response), error };
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.ledger.recordOutcome(actionKey, claimToken, result.outcome, details);

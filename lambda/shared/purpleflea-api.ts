@@ -60,6 +60,11 @@ export interface RouteRules {
   readonly mayHaveExecutedOn?: readonly string[];
   /** What an error code means on this route, added to the recorded reason (the services' messages vary, or are absent). */
   readonly reasons?: { readonly [error: string]: string };
+  /**
+   * Error codes of a 429 that do not mean a full rate-limit window (the faucet's one claim per IP per 24 hours): such an
+   * answer is REJECTED at once, never retried within the invocation.
+   */
+  readonly notRetriedOn429?: readonly string[];
 }
 
 export interface ApiRequest {
@@ -115,8 +120,23 @@ export interface ApiRead {
   readonly path: string;
 }
 
+/**
+ * The casino registry's routes, which only the services profile has (the gateway documents no registration, no
+ * balance and no faucet): what ModelAgents uses to give each model version an agent of its own.
+ */
+export interface AgentRoutes {
+  /** `POST /api/v1/auth/register`, no body: a new casino agent; its answer carries `api_key`, shown once. */
+  registerAgent(): ApiRequest;
+  /** `GET /api/v1/auth/balance`, with the agent's own key: `balance_usd`, and `recent_activity` (a faucet credit among it). */
+  readBalance(): ApiRead;
+  /** `POST /faucet/claim` with `{agent_casino_id}` (no key): $1 to the agent's casino balance, once per agent. */
+  claimFaucet(agentId: string): ApiRequest;
+}
+
 export interface PurpleFleaApiProfile {
   readonly name: 'gateway' | 'services';
+  /** The casino registry's routes: the services profile's only. */
+  readonly agents?: AgentRoutes;
   readonly serviceOf: ActionServices;
   /**
    * True when an escrow's payer is always the key's agent (the services profile: the escrow service takes no
@@ -299,6 +319,34 @@ export const SERVICES_ROUTES = {
       },
     },
   },
+  /**
+   * Casino `POST /api/v1/auth/register` (no auth; 10 a minute per IP): a new agent. Its answer's `api_key` is shown once
+   * and never again: ModelAgents keeps it in the agent's own secret before the outcome is recorded, and records the
+   * answer without it.
+   */
+  casinoRegister: {
+    service: 'casino',
+    path: '/auth/register',
+    rules: { name: 'casino POST /auth/register' },
+  },
+  /**
+   * Faucet `POST /faucet/claim` with `{agent_casino_id}` (no auth; 5 a minute, and one successful claim per IP per 24
+   * hours): $1 to a casino agent, once per agent.
+   */
+  faucetClaim: {
+    service: 'faucet',
+    path: '/faucet/claim',
+    rules: {
+      name: 'faucet POST /faucet/claim',
+      notRetriedOn429: ['ip_rate_limited'],
+      reasons: {
+        ip_rate_limited: 'the faucet takes one claim per client IP per 24 hours (and checks it before the agent): a later run claims it',
+        already_claimed: 'the agent has claimed its $1 before',
+        agent_not_found: 'the agent is not in the casino registry',
+        has_deposits: 'the faucet is for agents that have not deposited',
+      },
+    },
+  },
   /** Casino `POST /api/v1/stats/pay` (the casino URL includes `/api/v1`), with the casino key: the key's agent pays. */
   casinoPay: {
     service: 'casino',
@@ -355,6 +403,11 @@ function missing(what: string): never {
  */
 export const SERVICES_PROFILE: PurpleFleaApiProfile = {
   name: 'services',
+  agents: {
+    registerAgent: () => servicesRequest(SERVICES_ROUTES.casinoRegister, {}),
+    readBalance: () => ({ service: 'casino', path: '/auth/balance' }),
+    claimFaucet: (agentId) => servicesRequest(SERVICES_ROUTES.faucetClaim, { agent_casino_id: agentId }),
+  },
   serviceOf: { trade: 'trading', escrow: 'escrow', transfer: 'casino' },
   escrowBuyerIsKeyAgent: true,
   counterpartyProblem: (agentId) => {

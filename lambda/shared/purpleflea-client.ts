@@ -241,7 +241,17 @@ export function classify(result: HttpPostResult, route?: RouteRules): Verdict {
   const error = typeof parsed?.error === 'string' ? parsed.error : `http_${status}`;
   const message = typeof parsed?.message === 'string' ? parsed.message : undefined;
   if (status === 401) return { kind: 'unauthorized', message };
-  if (status === 429) return { kind: 'retry', status, error, message };
+  if (status === 429) {
+    // Not a full window (the faucet's per-IP day): retrying within the invocation cannot help.
+    if (route?.notRetriedOn429?.includes(error)) {
+      const reason = route.reasons?.[error];
+      return {
+        kind: 'final',
+        outcome: { outcome: 'REJECTED', status, error, message: reason === undefined ? message : appendReason(message, reason) },
+      };
+    }
+    return { kind: 'retry', status, error, message };
+  }
   if (status >= 400 && status < 500) {
     const reason = route?.reasons?.[error];
     if (route?.mayHaveExecutedOn?.includes(error)) {

@@ -3,8 +3,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import {
+  agentActionKey,
   dailyNotionalKey,
   escrowActionKey,
+  faucetActionKey,
   holdActionKey,
   holdActionKeyByPosition,
   payoutActionKey,
@@ -26,6 +28,8 @@ describe('the ledger keys and the grants share one contract', () => {
     ['a payout', payoutActionKey('scores', 'scores/a.csv', 'etag', 'agt_bob'), ACTION_KINDS.payout],
     ['a hold', holdActionKey('tx-001'), ACTION_KINDS.hold],
     ['a hold without a transaction id', holdActionKeyByPosition('records', 'r.jsonl', 'etag', 3), ACTION_KINDS.hold],
+    ['a model agent', agentActionKey('arn:aws:sagemaker:eu-west-1:123456789012:training-job/churn-1'), ACTION_KINDS.agent],
+    ['a faucet claim', faucetActionKey('ag_0123456789ab'), ACTION_KINDS.faucet],
   ])("%s key starts with its kind's prefix", (_name, key, kind) => {
     expect(key.startsWith(actionKeyPrefix(kind))).toBe(true);
   });
@@ -38,6 +42,9 @@ describe('the ledger keys and the grants share one contract', () => {
       'v1:payout:',
       'v1:hold:',
       'v1:release:',
+      'v1:dispute:',
+      'v1:agent:',
+      'v1:faucet:',
     ]);
     // Unchanged keys: the handlers' keys before the prefixes moved into the contract.
     expect(tradeActionKey('arn:r', 'e-1')).toBe('v1:trade:arn:r:e-1');

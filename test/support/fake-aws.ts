@@ -21,6 +21,9 @@ export const FAKE_REGION = 'us-east-1';
 export type FakeAwsOperation =
   | 'InvokeEndpoint'
   | 'GetSecretValue'
+  | 'CreateSecret'
+  | 'DescribeSecret'
+  | 'PutSecretValue'
   | 'DescribeTrainingJob'
   | 'DescribeProcessingJob'
   | 'DescribeTransformJob'
@@ -90,9 +93,22 @@ export interface FakeAwsOptions {
 interface StoredSecret {
   readonly name: string;
   readonly arn: string;
-  readonly secretString: string;
+  /** Undefined for a secret created without a value (CreateSecret with no SecretString): it has no version yet. */
+  readonly secretString: string | undefined;
   readonly versionId: string;
   readonly createdDate: Date;
+  readonly tags?: ReadonlyArray<{ readonly Key: string; readonly Value: string }>;
+  readonly kmsKeyId?: string;
+  readonly description?: string;
+}
+
+/** A secret as a test reads it back (CreateSecret's and PutSecretValue's results). */
+export interface FakeSecret {
+  readonly name: string;
+  readonly arn: string;
+  readonly secretString: string | undefined;
+  readonly tags: ReadonlyArray<{ readonly Key: string; readonly Value: string }>;
+  readonly kmsKeyId: string | undefined;
 }
 
 /** Thrown inside a route to answer an AWS error in the protocol's shape. */
@@ -205,6 +221,11 @@ export class FakeAws {
     const secret: StoredSecret = { name, arn, secretString, versionId: randomUUID(), createdDate: new Date() };
     this.secrets = [...this.secrets.filter((s) => s.arn !== arn), secret];
     return { name, arn, versionId: secret.versionId };
+  }
+
+  /** Every secret stored (setSecret, CreateSecret), with its value as it is now: what a test checks the handlers wrote. */
+  get storedSecrets(): readonly FakeSecret[] {
+    return this.secrets.map((s) => ({ name: s.name, arn: s.arn, secretString: s.secretString, tags: s.tags ?? [], kmsKeyId: s.kmsKeyId }));
   }
 
   /**
@@ -402,6 +423,15 @@ export class FakeAws {
         this.secretReadCount += 1;
         this.throwInjectedFault('GetSecretValue');
         return this.getSecretValue(input);
+      case 'secretsmanager.CreateSecret':
+        this.throwInjectedFault('CreateSecret');
+        return this.createSecret(input);
+      case 'secretsmanager.DescribeSecret':
+        this.throwInjectedFault('DescribeSecret');
+        return this.describeSecret(input);
+      case 'secretsmanager.PutSecretValue':
+        this.throwInjectedFault('PutSecretValue');
+        return this.putSecretValue(input);
       case 'SageMaker.DescribeTrainingJob':
         this.throwInjectedFault('DescribeTrainingJob');
         return this.describeTrainingJob(input);
@@ -457,10 +487,58 @@ export class FakeAws {
     return arn;
   }
 
+  private findSecret(secretId: unknown): StoredSecret {
+    const secret = this.secrets.find((s) => s.arn === secretId || s.name === secretId);
+    if (!secret) throw new AwsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return secret;
+  }
+
+  /** A name Secrets Manager has is refused (400 ResourceExistsException); a secret without a value has no version. */
+  private createSecret(input: Record<string, unknown>): Record<string, unknown> {
+    const name = input.Name;
+    if (typeof name !== 'string' || !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) {
+      throw new AwsError(400, 'ValidationException', `Invalid name: ${String(name)}`);
+    }
+    if (this.secrets.some((s) => s.name === name)) {
+      throw new AwsError(400, 'ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+    }
+    const secretString = typeof input.SecretString === 'string' ? input.SecretString : undefined;
+    const tags = Array.isArray(input.Tags) ? (input.Tags as Array<{ Key: string; Value: string }>) : [];
+    const secret: StoredSecret = {
+      name,
+      arn: secretArn(name),
+      secretString,
+      versionId: randomUUID(),
+      createdDate: new Date(),
+      tags,
+      kmsKeyId: typeof input.KmsKeyId === 'string' ? input.KmsKeyId : undefined,
+      description: typeof input.Description === 'string' ? input.Description : undefined,
+    };
+    this.secrets = [...this.secrets, secret];
+    return { ARN: secret.arn, Name: name, ...(secretString === undefined ? {} : { VersionId: secret.versionId }) };
+  }
+
+  private describeSecret(input: Record<string, unknown>): Record<string, unknown> {
+    const secret = this.findSecret(input.SecretId);
+    return { ARN: secret.arn, Name: secret.name, Description: secret.description, KmsKeyId: secret.kmsKeyId, Tags: secret.tags ?? [] };
+  }
+
+  private putSecretValue(input: Record<string, unknown>): Record<string, unknown> {
+    const secret = this.findSecret(input.SecretId);
+    if (typeof input.SecretString !== 'string') throw new AwsError(400, 'InvalidParameterException', 'SecretString is required');
+    const updated: StoredSecret = { ...secret, secretString: input.SecretString, versionId: randomUUID() };
+    this.secrets = this.secrets.map((s) => (s === secret ? updated : s));
+    return { ARN: updated.arn, Name: updated.name, VersionId: updated.versionId, VersionStages: ['AWSCURRENT'] };
+  }
+
   private getSecretValue(input: Record<string, unknown>): Record<string, unknown> {
-    const secret = this.secrets.find((s) => s.arn === input.SecretId || s.name === input.SecretId);
-    if (!secret) {
-      throw new AwsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    const secret = this.findSecret(input.SecretId);
+    if (secret.secretString === undefined) {
+      throw new AwsError(
+        400,
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT",
+      );
     }
     return {
       ARN: secret.arn,

@@ -362,6 +362,7 @@ export class PurpleFleaServicesSandbox {
   private rateLimitsOn = true;
   private readonly rateLimitOverrides = new Map<string, number>();
   private infoEnvelopeOn = true;
+  private registerClaimsFaucetOn = true;
 
   // The casino's database (shared by escrow and faucet), the faucet's, the trading service's, Hyperliquid.
   private readonly casinoAgents = new Map<string, CasinoAgent>();
@@ -461,6 +462,14 @@ export class PurpleFleaServicesSandbox {
   /** Turns every per-path limit off (or on again), e.g. for a batch test that is not about limits. */
   setRateLimitsEnabled(enabled: boolean): void {
     this.rateLimitsOn = enabled;
+  }
+
+  /**
+   * Whether the casino's register route posts its own faucet claim for the new agent (on by default, as the service
+   * does). Off: that background claim did not happen or has not run yet, so the agent waits for its $1.
+   */
+  setRegisterClaimsFaucet(enabled: boolean): void {
+    this.registerClaimsFaucetOn = enabled;
   }
 
   /** Answers with or without `_info`: the services "normally" add it, and clients must tolerate both. */
@@ -587,6 +596,7 @@ export class PurpleFleaServicesSandbox {
   }
 
   private resetState(): void {
+    this.registerClaimsFaucetOn = true;
     this.clock.restore();
     if (this.options.frozenAt !== undefined) this.clock.freeze(this.options.frozenAt);
     this.startedAt = this.clock.now();
@@ -731,7 +741,7 @@ export class PurpleFleaServicesSandbox {
     // The route also posts a faucet claim for the new agent, server-side and without a forwarded IP, so
     // under the faucet's limits for the IP 'unknown'. Done at once here (doc: "in the background"); the
     // answer still says balance 0.
-    this.faucetClaim({ agent_casino_id: agent.agentId }, 'unknown', undefined);
+    if (this.registerClaimsFaucetOn) this.faucetClaim({ agent_casino_id: agent.agentId }, 'unknown', undefined);
     return reply(201, {
       agent_id: agent.agentId,
       api_key: agent.apiKey,

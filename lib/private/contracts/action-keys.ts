@@ -23,6 +23,10 @@ export const ACTION_KINDS = {
   release: 'release',
   /** The dispute of a hold whose review confirmed fraud (FraudHoldEscrow's onConfirmedFraud: DISPUTE), by escrow id. */
   dispute: 'dispute',
+  /** ModelAgents' registrations: one Purple Flea agent per model version (a training job or a model package), by its ARN. */
+  agent: 'agent',
+  /** ModelAgents' faucet claims: the $1 of one new agent, by its agent id. */
+  faucet: 'faucet',
 } as const;
 
 export type ActionKind = (typeof ACTION_KINDS)[keyof typeof ACTION_KINDS];
@@ -45,6 +49,8 @@ export const CONSTRUCT_ACTION_KINDS = {
   fraudHoldEscrow: [ACTION_KINDS.hold],
   /** FraudHoldEscrow's review: releases (and disputes) its holds; it reads the holds, never writes them. */
   fraudHoldRelease: [ACTION_KINDS.release, ACTION_KINDS.dispute],
+  /** ModelAgents: registers each model version's agent (its record is the registry) and claims its faucet dollar. */
+  modelAgents: [ACTION_KINDS.agent, ACTION_KINDS.faucet],
 } as const satisfies { readonly [construct: string]: readonly ActionKind[] };
 
 /** The kind of an action key (`trade`, `escrow`, `payout`, `hold`; a counter's is `daily-notional`). */
@@ -64,6 +70,8 @@ export const REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
   [ACTION_KINDS.hold]: 'escrow_id',
   [ACTION_KINDS.release]: 'escrow_id',
   [ACTION_KINDS.dispute]: 'escrow_id',
+  [ACTION_KINDS.agent]: 'agent_id',
+  [ACTION_KINDS.faucet]: 'claim_id',
 };
 
 /**
@@ -77,6 +85,8 @@ export const SERVICES_REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string
   [ACTION_KINDS.hold]: 'escrow_id',
   [ACTION_KINDS.release]: 'escrow_id',
   [ACTION_KINDS.dispute]: 'escrow_id',
+  [ACTION_KINDS.agent]: 'agent_id',
+  [ACTION_KINDS.faucet]: 'claim_id',
 };
 
 /**

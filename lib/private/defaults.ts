@@ -177,3 +177,12 @@ export const BATCH_FUNCTION_DEFAULTS = Object.freeze({
   prepareAndSummarizeMemorySizeMb: 1024,
   prepareAndSummarizeTimeoutMinutes: 15,
 } as const);
+
+/** ModelAgents. */
+export const MODEL_AGENTS_DEFAULTS = Object.freeze({
+  secretNamePrefix: 'purpleflea/model-agents/',
+  claimFaucet: true,
+  dryRun: false,
+  enabled: true,
+  logRetention: 'THREE_MONTHS',
+} as const);

@@ -6,6 +6,7 @@
 //     -c sellerAgentId=ag_...          the bonuses' seller on the services profile (an ag_ id of the casino registry)
 //     -c tradingSecretName=MyTradingKey a second secret for the trading key (else it is in the API-key secret)
 //   npx cdk synth -c modelPackageGroupName=my-models  (the bonuses are released when a package of this group is approved)
+//   npx cdk synth -c flowDefinitionName=my-review     (the A2I flow definition that reviews fraud holds)
 import { App, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -19,6 +20,8 @@ import {
   PurpleFleaDashboard,
   TrainingBonusEscrow,
   EscrowRelease,
+  HoldReview,
+  ConfirmedFraudAction,
 } from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
@@ -36,6 +39,8 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   // Bonuses only for the sample model's training jobs, unless asked otherwise.
   const trainingJobNamePrefix = String(app.node.tryGetContext('trainingJobNamePrefix') ?? 'demo-direction-model');
   const modelPackageGroupName = String(app.node.tryGetContext('modelPackageGroupName') ?? 'demo-direction-models');
+  // The Amazon A2I flow definition that reviews fraud holds (created outside this app: it names a work team).
+  const flowDefinitionName = String(app.node.tryGetContext('flowDefinitionName') ?? 'demo-hold-review');
   // Fraud holds only for the sample fraud model's Batch Transform jobs, unless asked otherwise.
   const transformJobNamePrefix = String(app.node.tryGetContext('transformJobNamePrefix') ?? 'demo-fraud-model');
   // Which Purple Flea API: the gateway (the default) or the published services, the same constructs on either.
@@ -113,11 +118,28 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     id: 'AwsSolutions-S1',
     reason: 'Sample bucket for Batch Transform output: written by the transform jobs, each of which starts a recorded hold run.',
   });
+  // Where the human review's flow definition writes the reviewers' answers.
+  const reviewOutput = new s3.Bucket(stack, 'HoldReviews', {
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  });
+  Validations.of(reviewOutput).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason: "Sample bucket for the A2I flow definition's output: each review is recorded by its human loop and the ledger.",
+  });
   const fraudHolds = new FraudHoldEscrow(stack, 'FraudHolds', {
     connection,
     transformJobTrigger: true,
     transformJobNamePrefix: transformJobNamePrefix === '' ? undefined : transformJobNamePrefix,
     transformOutputBucket: transformOutput,
+    // Each hold placed goes to human review (Amazon A2I); a reviewer's "clear" releases it, "fraud" disputes it.
+    review: HoldReview.augmentedAi({
+      flowDefinition: stack.formatArn({ service: 'sagemaker', resource: 'flow-definition', resourceName: flowDefinitionName }),
+      humanLoopOutputBucket: reviewOutput,
+      humanLoopOutputPrefix: 'hold-reviews/',
+    }),
+    onConfirmedFraud: ConfirmedFraudAction.DISPUTE,
     dryRun,
   });
 

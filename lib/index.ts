@@ -9,5 +9,6 @@ export * from './rate-limit';
 export * from './batch-run-props';
 export * from './batch-payout';
 export * from './fraud-hold-escrow';
+export * from './hold-review';
 export * from './monitored-money-action';
 export * from './purpleflea-dashboard';

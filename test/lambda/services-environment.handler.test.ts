@@ -46,9 +46,12 @@ describe.each(['services', 'gateway'])('the sample app on the %s profile', (api)
       'batch-payout-summarize',
       'fraud-hold-act',
       'fraud-hold-prepare',
+      'fraud-hold-release',
+      'fraud-hold-review-start',
       'fraud-hold-summarize',
       'predict-to-trade',
       'training-bonus-escrow',
+      'training-bonus-release',
     ]);
   });
 

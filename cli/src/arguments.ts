@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { REFERENCE_FIELD_BY_KIND } from '../../lib/private/contracts/action-keys';
 import { LEDGER_STATES, RESOLVE_AS, ResolveAs } from './ledger-operator';
 import { DEFAULT_SERVICE_URLS } from './lost-answer-check';
+import { DEFAULT_GATEWAY_URL, RELEASABLE_KINDS } from './escrow-release';
 import type { LedgerState } from '../../lib/private/contracts/ledger-schema';
 
 export const USAGE = `usage: purpleflea-ledger <command> [options]
@@ -24,6 +25,12 @@ Commands:
        --trading-key-field (default trading_key), --escrow-url, --casino-url, --trading-url (default the public hosts)
   resolve <action key> --as succeeded --reference <Purple Flea id> --reason <text> [--json]
   resolve <action key> --as not-executed --reason <text> [--json]
+  release <v1:hold:... | v1:escrow:... action key> --reason <text> --secret <arn or name> [--json]
+       releases the escrow of a SUCCEEDED hold or bonus escrow once, through the ledger (v1:release:<escrow id>),
+       with who (your IAM ARN) and why recorded; a second release reports the recorded one and sends nothing.
+       Calls Purple Flea's escrow release route (and GET /escrow/{id} after a 409) with the connection's key:
+       needs secretsmanager:GetSecretValue on the secret and dynamodb:UpdateItem on the release records.
+       Also: --key-field (default key), --escrow-url (services), --base-url (gateway) (default the public hosts)
 
 Credentials are the AWS SDK's default chain (environment, profile, SSO, instance role).`;
 
@@ -44,7 +51,7 @@ export class UsageError extends Error {
 }
 
 /** The commands, as the usage lists them. */
-export const COMMANDS = ['list', 'show', 'resolve'] as const;
+export const COMMANDS = ['list', 'show', 'resolve', 'release'] as const;
 const COMMAND_CHOICE = `${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS[COMMANDS.length - 1]}`;
 
 export type Command =
@@ -52,7 +59,8 @@ export type Command =
   | { readonly name: 'version' }
   | { readonly name: 'list'; readonly states?: LedgerState[]; readonly kind?: string; readonly since?: Date; readonly scan: boolean }
   | { readonly name: 'show'; readonly actionKey: string; readonly check?: CheckArguments }
-  | { readonly name: 'resolve'; readonly actionKey: string; readonly as: ResolveAs; readonly reason: string; readonly reference?: string };
+  | { readonly name: 'resolve'; readonly actionKey: string; readonly as: ResolveAs; readonly reason: string; readonly reference?: string }
+  | { readonly name: 'release'; readonly actionKey: string; readonly reason: string; readonly purpleFlea: ReleaseArguments };
 
 /** `show --check`: where the services are and which secret holds their keys. */
 export interface CheckArguments {
@@ -65,7 +73,29 @@ export interface CheckArguments {
   readonly tradingUrl: string;
 }
 
+/**
+ * `release`: where Purple Flea is and which secret holds the connection's key (the options' names are `show
+ * --check`'s). The creation record's request tells the profile; each URL is that profile's.
+ */
+export interface ReleaseArguments {
+  readonly secret: string;
+  readonly keyField: string;
+  /** The services profile's escrow host. */
+  readonly escrowUrl: string;
+  /** The gateway's base URL. */
+  readonly baseUrl: string;
+}
+
 const CHECK_OPTIONS = ['secret', 'trading-secret', 'key-field', 'trading-key-field', 'escrow-url', 'casino-url', 'trading-url'] as const;
+/** The options `release` takes of those, and its own. */
+const RELEASE_OPTIONS = ['secret', 'key-field', 'escrow-url', 'base-url'] as const;
+/** What `onlyFor` names for an option that more than one command takes. */
+const SHARED_OPTION_COMMANDS: { readonly [option: string]: string } = {
+  'secret': 'show --check and release',
+  'key-field': 'show --check and release',
+  'escrow-url': 'show --check and release',
+  'reason': 'resolve and release',
+};
 
 export interface Invocation {
   readonly command: Command;
@@ -104,6 +134,7 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
         'escrow-url': { type: 'string' },
         'casino-url': { type: 'string' },
         'trading-url': { type: 'string' },
+        'base-url': { type: 'string' },
         'help': { type: 'boolean', short: 'h', default: false },
         'version': { type: 'boolean', default: false },
       },
@@ -131,7 +162,8 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
   }
 
   const onlyFor = (option: string, commands: string) => {
-    if ((values as { [option: string]: unknown })[option] !== undefined) throw new UsageError(`--${option} is only for ${commands}`);
+    if ((values as { [option: string]: unknown })[option] !== undefined)
+      throw new UsageError(`--${option} is only for ${SHARED_OPTION_COMMANDS[option] ?? commands}`);
   };
   const oneKey = () => {
     if (rest.length !== 1) throw new UsageError(`${name} takes one action key, got ${rest.length}`);
@@ -143,6 +175,7 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
       if (rest.length) throw new UsageError(`list takes no arguments, got '${rest.join(' ')}'`);
       ['check', ...CHECK_OPTIONS].forEach((option) => onlyFor(option, 'show --check'));
       ['as', 'reference', 'reason'].forEach((option) => onlyFor(option, 'resolve'));
+      onlyFor('base-url', 'release');
       return {
         ...common,
         command: {
@@ -157,6 +190,7 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
     case 'show':
       ['as', 'reference', 'reason'].forEach((option) => onlyFor(option, 'resolve'));
       ['status', 'kind', 'since', 'scan'].forEach((option) => onlyFor(option, 'list'));
+      onlyFor('base-url', 'release');
       if (values.check === undefined) {
         CHECK_OPTIONS.forEach((option) => onlyFor(option, 'show --check'));
         return { ...common, command: { name: 'show', actionKey: oneKey() } };
@@ -165,6 +199,7 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
     case 'resolve': {
       ['status', 'kind', 'since', 'scan'].forEach((option) => onlyFor(option, 'list'));
       ['check', ...CHECK_OPTIONS].forEach((option) => onlyFor(option, 'show --check'));
+      onlyFor('base-url', 'release');
       const actionKey = oneKey();
       if (values.as === undefined) throw new UsageError(`resolve needs --as ${RESOLVE_AS.join(' or --as ')}`);
       if (!RESOLVE_AS.includes(values.as as ResolveAs))
@@ -182,39 +217,89 @@ export function parseInvocation(argv: readonly string[], now: Date = new Date())
       }
       return { ...common, command: { name: 'resolve', actionKey, as, reason: values.reason.trim(), reference: values.reference?.trim() } };
     }
+    case 'release': {
+      ['status', 'kind', 'since', 'scan'].forEach((option) => onlyFor(option, 'list'));
+      ['as', 'reference'].forEach((option) => onlyFor(option, 'resolve'));
+      ['check', ...CHECK_OPTIONS.filter((option) => !(RELEASE_OPTIONS as readonly string[]).includes(option))].forEach((option) =>
+        onlyFor(option, 'show --check'),
+      );
+      const actionKey = oneKey().trim();
+      releasableKey(actionKey);
+      if (values.reason === undefined || !values.reason.trim())
+        throw new UsageError('release needs --reason <text>: why you release it (kept on the release record)');
+      const length = values.reason.trim().length;
+      if (length > MAX_RESOLUTION_TEXT) throw new UsageError(`--reason is ${length} characters: at most ${MAX_RESOLUTION_TEXT}`);
+      const secret = optionText(values, 'secret');
+      if (secret === undefined) {
+        throw new UsageError(
+          "release needs --secret <arn or name>: the connection's Purple Flea key secret (the release is sent with its key)",
+        );
+      }
+      const purpleFlea: ReleaseArguments = {
+        secret,
+        keyField: optionText(values, 'key-field') ?? 'key',
+        escrowUrl: serviceUrl(values, 'escrow-url', DEFAULT_SERVICE_URLS.escrow),
+        baseUrl: serviceUrl(values, 'base-url', DEFAULT_GATEWAY_URL),
+      };
+      return { ...common, command: { name: 'release', actionKey, reason: values.reason.trim(), purpleFlea } };
+    }
     default:
       // Refused above; kept so that a new command cannot be forgotten here.
       throw new UsageError(`unknown command '${name}'`);
   }
 }
 
-function parseCheck(values: { readonly [option: string]: string | boolean | string[] | undefined }): CheckArguments {
-  const text = (option: string) => {
-    const value = values[option];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string' || !value.trim()) throw new UsageError(`--${option} needs a value`);
-    return value.trim();
-  };
+type OptionValues = { readonly [option: string]: string | boolean | string[] | undefined };
+
+/**
+ * `release`'s key: a hold's or a bonus escrow's (whose SUCCEEDED record names the escrow and its amount). A
+ * release's own key is refused too: it names no amount and no creation to check, and `show` shows it.
+ */
+function releasableKey(actionKey: string): void {
+  const kind = /^v1:([^:]+):./.exec(actionKey)?.[1];
+  const kinds = RELEASABLE_KINDS.map((releasable) => `v1:${releasable}:...`).join(' or ');
+  if (kind === 'release') {
+    throw new UsageError(
+      `'${actionKey}' is a release's own key: give the key of the hold or the bonus escrow it releases (${kinds}); show it with show`,
+    );
+  }
+  if (kind === undefined || !(RELEASABLE_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`release takes a hold's or a bonus escrow's action key (${kinds}), got '${actionKey}'`);
+  }
+}
+
+function optionText(values: OptionValues, option: string): string | undefined {
+  const value = values[option];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !value.trim()) throw new UsageError(`--${option} needs a value`);
+  return value.trim();
+}
+
+/** A service's URL, without trailing slashes: https, or http to a loopback host. */
+function serviceUrl(values: OptionValues, option: string, fallback: string): string {
+  const value = (optionText(values, option) ?? fallback).replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new UsageError(`--${option} must be a URL, got '${value}'`);
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
+    throw new UsageError(`--${option} must be https (http only for a loopback host), got '${value}'`);
+  }
+  return value;
+}
+
+function parseCheck(values: OptionValues): CheckArguments {
+  const text = (option: string) => optionText(values, option);
   const secret = text('secret');
   if (secret === undefined) {
     throw new UsageError(
       "--check needs --secret <arn or name>: the connection's Purple Flea key secret (it reads the services with those keys)",
     );
   }
-  const url = (option: string, fallback: string) => {
-    const value = (text(option) ?? fallback).replace(/\/+$/, '');
-    let parsed: URL;
-    try {
-      parsed = new URL(value);
-    } catch {
-      throw new UsageError(`--${option} must be a URL, got '${value}'`);
-    }
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
-    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
-      throw new UsageError(`--${option} must be https (http only for a loopback host), got '${value}'`);
-    }
-    return value;
-  };
+  const url = (option: string, fallback: string) => serviceUrl(values, option, fallback);
   return {
     secret,
     tradingSecret: text('trading-secret'),

@@ -1,5 +1,6 @@
 import type { LedgerRecord } from '../../lib/private/contracts/ledger-schema';
 import type { ActionSummary, ResolveResult } from './ledger-operator';
+import type { ReleaseResult } from './escrow-release';
 import type { CheckResult } from './lost-answer-check';
 
 /** JSON as the operator reads it: DynamoDB string sets (e.g. a cap counter's released resolutions) become arrays. */
@@ -173,4 +174,35 @@ export function formatCheck(check: CheckResult): string {
   if (check.notes.length) lines.push('notes', ...check.notes.map((note) => `  ${printable(note)}`));
   lines.push('nothing was resolved: after checking, record it with resolve --as succeeded --reference <id> or resolve --as not-executed');
   return lines.join('\n') + '\n';
+}
+
+/**
+ * `release`, on one line: the release's status and what happened, then the escrow, its amount, the release's key, the
+ * hold or bonus escrow it releases, and who decided it and why (as the release record keeps them). Escaped whole:
+ * a reason's line break prints as `\n`, and nothing from a record moves the terminal.
+ */
+export function formatRelease(result: ReleaseResult): string {
+  const { status, actionKey } = result;
+  let what: string;
+  if (status === 'SUCCEEDED') {
+    if (result.repeated) what = `already released, as recorded at ${result.recordedAt ?? '?'}: nothing sent`;
+    else if (result.releasedBefore) what = 'released before (a 409, read back: the escrow is released); recorded as released';
+    else what = 'released';
+  } else if (status === 'REJECTED') {
+    what = `not released: ${result.error ?? 'refused'}; the escrow stays as it is`;
+  } else if (status === 'UNKNOWN') {
+    what =
+      (result.repeated ? `the release is UNKNOWN (recorded at ${result.recordedAt ?? '?'}): nothing sent` : 'the answer was lost') +
+      `${result.error && !result.repeated ? ` (${result.error})` : ''}: the escrow may be released; it is never sent again: check it at Purple Flea (GET /escrow/${result.escrowId}), then resolve ${actionKey}`;
+  } else {
+    what = `another caller holds the release (${result.recordState ?? 'in progress'}): nothing sent; show ${actionKey} to see how it ends`;
+  }
+  const decision = result.decision
+    ? `decided by ${result.decision.by} (${result.decision.source}): ${result.decision.reason}`
+    : 'no decision recorded: released without one, as on a model approval';
+  return (
+    printable(
+      `${status}: ${what} (escrow ${result.escrowId}, ${result.amountUsdc} USDC, ${actionKey}, of ${result.creationKey}; ${decision})`,
+    ) + '\n'
+  );
 }

@@ -1,6 +1,7 @@
 /**
  * purpleflea-ledger: the operator's view of the action ledger. Lists actions, shows one with its
- * history, and resolves an UNKNOWN one (lambda/shared/ledger-operator.ts does the ledger work).
+ * history, resolves an UNKNOWN one (cli/src/ledger-operator.ts does the ledger work), and releases the
+ * escrow of a hold or a bonus escrow by hand, once, through the money path (cli/src/escrow-release.ts).
  * Runs with the caller's AWS credentials and region, from the SDK's default chain.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -10,9 +11,11 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CheckArguments } from './arguments';
 import { credentialsProblem, regionProblem } from './aws-setup';
 import { checkLostAnswer, CheckError, CheckResult, keyFromSecret } from './lost-answer-check';
+import { ActionLedger } from '../../lambda/shared/action-ledger';
+import { releaseByHand } from './escrow-release';
 import { LedgerOperator, LedgerTableNotFoundError } from './ledger-operator';
 import { Invocation, parseInvocation, USAGE, UsageError } from './arguments';
-import { formatActionTable, formatCheck, formatRecord, formatResolution, printable, printableLines, toJson } from './format';
+import { formatActionTable, formatCheck, formatRecord, formatRelease, formatResolution, printable, printableLines, toJson } from './format';
 
 const PROGRAM = 'purpleflea-ledger';
 
@@ -73,6 +76,22 @@ async function main(argv: readonly string[]): Promise<void> {
           by,
         });
         write(invocation.json ? `${toJson(result)}\n` : text(formatResolution(result)));
+        return;
+      }
+      case 'release': {
+        const by = await callerArn(invocation.region);
+        const secrets = new SecretsManagerClient({ region: invocation.region });
+        try {
+          const result = await releaseByHand(
+            { creationKey: command.actionKey, reason: command.reason, by, purpleFlea: command.purpleFlea },
+            { tableName, operator, ledger: new ActionLedger({ tableName, client: dynamo }), secrets },
+          );
+          write(invocation.json ? `${toJson(result)}\n` : text(formatRelease(result)));
+          // Released (now, before, or by an earlier run) is done; anything else needs the operator again.
+          if (result.status !== 'SUCCEEDED') process.exitCode = 1;
+        } finally {
+          secrets.destroy();
+        }
         return;
       }
     }
@@ -181,7 +200,8 @@ main(process.argv.slice(2)).then(
   () => undefined,
   (error: unknown) => {
     const { name, message } = error as Error;
-    const known = error instanceof UsageError || error instanceof OperatorError || /^(ActionNotFound|NotResolvable)Error$/.test(name);
+    const known =
+      error instanceof UsageError || error instanceof OperatorError || /^(ActionNotFound|NotResolvable|ReleaseRefused)Error$/.test(name);
     // One line that names the problem; SDK errors keep their name (e.g. ExpiredTokenException), but missing
     // credentials say what to set. The message may quote a record (an action key, who resolved it):
     // non-printable characters are escaped.

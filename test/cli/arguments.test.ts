@@ -46,7 +46,7 @@ test.each([
   [['--stack', 'S', 'shwo', 'v1:trade:x'], 'shwo'],
 ])('a mistyped command (%j) is named as one, before any missing option, with the commands', (argv, typed) => {
   expect(() => parseInvocation(argv)).toThrow(UsageError);
-  expect(() => parseInvocation(argv)).toThrow(`unknown command '${typed}': use list, show or resolve (--help for the usage)`);
+  expect(() => parseInvocation(argv)).toThrow(`unknown command '${typed}': use list, show, resolve or release (--help for the usage)`);
 });
 
 test('no command is a usage error that asks for the whole usage, with or without options', () => {
@@ -58,7 +58,7 @@ test('no command is a usage error that asks for the whole usage, with or without
       error = caught;
     }
     expect(error).toBeInstanceOf(UsageError);
-    expect(error).toMatchObject({ message: 'no command: give list, show or resolve', withUsage: true });
+    expect(error).toMatchObject({ message: 'no command: give list, show, resolve or release', withUsage: true });
   }
 });
 

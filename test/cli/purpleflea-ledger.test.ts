@@ -673,13 +673,13 @@ describe('the command line itself, before any AWS call', () => {
     const run = await cli([]);
     expect(run).toMatchObject({ code: 2, stdout: '' });
     const lines = run.stderr.split('\n');
-    expect(lines[0]).toBe('purpleflea-ledger: no command: give list, show or resolve');
+    expect(lines[0]).toBe('purpleflea-ledger: no command: give list, show, resolve or release');
     expect(run.stderr).toContain('usage: purpleflea-ledger <command> [options]');
     expect(run.stderr).toContain('resolve <action key> --as not-executed --reason <text>');
   });
 
   test('a mistyped command is a usage error (exit 2) naming it and the commands, with or without a table', async () => {
-    const line = "purpleflea-ledger: unknown command 'lsit': use list, show or resolve (--help for the usage)";
+    const line = "purpleflea-ledger: unknown command 'lsit': use list, show, resolve or release (--help for the usage)";
     for (const args of [['lsit'], onLedger('lsit')]) {
       const run = await cli(args);
       expect(run).toMatchObject({ code: 2, stdout: '', stderr: `${line}\n` });

@@ -22,6 +22,7 @@ import {
   EscrowRelease,
   HoldReview,
   ConfirmedFraudAction,
+  ModelAgents,
 } from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
@@ -137,14 +138,27 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     review: HoldReview.augmentedAi({
       flowDefinition: stack.formatArn({ service: 'sagemaker', resource: 'flow-definition', resourceName: flowDefinitionName }),
       humanLoopOutputBucket: reviewOutput,
-      humanLoopOutputPrefix: 'hold-reviews/',
+      humanLoopOutputPrefix: 'hold-reviews',
     }),
     onConfirmedFraud: ConfirmedFraudAction.DISPUTE,
     dryRun,
   });
 
+  // The services profile only: one Purple Flea agent per model version of the sample model (its key in a secret of
+  // its own, its $1 from the faucet). The gateway documents no registration.
+  const modelAgents = services
+    ? new ModelAgents(stack, 'ModelAgents', {
+        connection,
+        trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
+        registerTrainingJobs: true,
+        modelPackageGroupName,
+        dryRun,
+      })
+    : undefined;
+
   // What each construct did with money: actions by outcome, USDC moved, latencies, errors, dead letters.
-  const dashboard = new PurpleFleaDashboard(stack, 'Dashboard', { monitored: [trader, trainingBonus, payouts, fraudHolds] });
+  const monitored = [trader, trainingBonus, payouts, fraudHolds, ...(modelAgents ? [modelAgents] : [])];
+  const dashboard = new PurpleFleaDashboard(stack, 'Dashboard', { monitored });
   new CfnOutput(stack, 'DashboardName', {
     description: 'The CloudWatch dashboard of the sample stack.',
     value: dashboard.dashboardName,

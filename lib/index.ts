@@ -10,5 +10,6 @@ export * from './batch-run-props';
 export * from './batch-payout';
 export * from './fraud-hold-escrow';
 export * from './hold-review';
+export * from './model-agents';
 export * from './monitored-money-action';
 export * from './purpleflea-dashboard';

@@ -50,12 +50,15 @@ describe('the sample app', () => {
       'fraud-hold-escrow',
       'fraud-hold-escrow',
       'fraud-hold-escrow',
+      'fraud-hold-release',
+      'fraud-hold-review-start',
       'predict-to-trade',
       'training-bonus-escrow',
       'training-bonus-release',
     ]);
     // All in dry run by default (the batch constructs' Prepare functions move no money and have no dry run).
     expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual([
+      'true',
       'true',
       'true',
       'true',
@@ -80,7 +83,8 @@ describe('the sample app', () => {
     });
     template.hasResourceProperties('Custom::S3BucketNotifications', { NotificationConfiguration: { EventBridgeConfiguration: {} } });
     // Scores and TransformOutput, and the two constructs' own output buckets.
-    template.resourceCountIs('AWS::S3::Bucket', 4);
+    // The scores, the transform output, the hold reviews' output, and the payouts' own runs.
+    template.resourceCountIs('AWS::S3::Bucket', 5);
     expect(payouts.outputBucket.node.scope).toBe(payouts);
   });
 
@@ -139,6 +143,7 @@ describe('the sample app', () => {
   test('dryRun=false from context reaches every function that has a dry run', () => {
     const handlers = libraryHandlers(sampleTemplate({ dryRun: 'false' }));
     expect(handlers.filter((v) => v.DRY_RUN !== undefined).map((v) => v.DRY_RUN)).toEqual([
+      'false',
       'false',
       'false',
       'false',
@@ -241,6 +246,8 @@ describe('the sample app', () => {
       [roleOf(payouts.summarizeFunction)]: ledger('dynamodb:GetItem', 'v1:payout:*'),
       [roleOf(holds.actFunction)]: ledger(readWrite, 'v1:hold:*'),
       [roleOf(holds.summarizeFunction)]: ledger('dynamodb:GetItem', 'v1:hold:*'),
+      // The review releases or disputes holds, reading their records and writing only its own.
+      [roleOf(holds.releaseFunction!)]: [...ledger(readWrite, 'v1:release:*', 'v1:dispute:*'), ...ledger('dynamodb:GetItem', 'v1:hold:*')],
     });
   });
 
@@ -285,17 +292,25 @@ describe('the sample app on the services profile (-c api=services)', () => {
       .map(([id, r]) => `${id} ${r.Type}`)
       .sort();
 
-  test('synthesizes with no AWS account, cdk-nag finds nothing unacknowledged, and has the same resources as on the gateway', () => {
+  test('synthesizes with no AWS account, cdk-nag finds nothing unacknowledged, and has the same resources as on the gateway, and ModelAgents', () => {
     // Synthesis fails on any cdk-nag error.
     const assembly = buildSampleApp({ api: 'services' }).synth();
     expect(assembly.getStackByName(SAMPLE_STACK_NAME).template.Resources).toBeDefined();
-    expect(resourceLines(sampleTemplate({ api: 'services' }))).toEqual(resourceLines(sampleTemplate()));
+    // ModelAgents speaks only the services: the gateway documents no registration.
+    const withoutModelAgents = resourceLines(sampleTemplate({ api: 'services' })).filter((line) => !line.startsWith('ModelAgents'));
+    expect(withoutModelAgents).toEqual(resourceLines(sampleTemplate()));
+    expect(
+      resourceLines(sampleTemplate({ api: 'services' })).filter(
+        (line) => line.startsWith('ModelAgents') && line.endsWith(' AWS::Lambda::Function'),
+      ),
+    ).toHaveLength(1);
     expect(resourceLines(sampleTemplate({ api: 'gateway' }))).toEqual(resourceLines(sampleTemplate()));
   });
 
   test('every function that reaches Purple Flea or the ledger speaks the services profile; by default, the gateway as before', () => {
     const services = connectedFunctions(sampleTemplate({ api: 'services' }));
-    expect(Object.keys(services)).toHaveLength(7);
+    // The gateway's eight, and ModelAgents.
+    expect(Object.keys(services)).toHaveLength(9);
     for (const variables of Object.values(services)) {
       expect(variables).toMatchObject({
         PF_API_PROFILE: 'services',
@@ -307,7 +322,11 @@ describe('the sample app on the services profile (-c api=services)', () => {
       expect(variables).not.toHaveProperty('PF_BASE_URL');
     }
     const gateway = connectedFunctions(sampleTemplate());
-    expect(Object.keys(gateway).sort()).toEqual(Object.keys(services).sort());
+    expect(Object.keys(gateway).sort()).toEqual(
+      Object.keys(services)
+        .filter((id) => !id.startsWith('ModelAgents'))
+        .sort(),
+    );
     for (const variables of Object.values(gateway)) {
       expect(variables.PF_BASE_URL).toBe('https://api.purpleflea.com');
       expect(

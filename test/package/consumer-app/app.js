@@ -4,9 +4,11 @@
 //
 // Every construct of the library's assembly is used, so a construct added later is used too:
 //   RequiredPropsOnly   each construct with only its required props
-//   ExistingResources   each construct again, on an existing secret (by ARN), ledger table and bucket (by name)
+//   ExistingResources   each construct again, on an existing secret (by ARN), ledger table and bucket (by name), and
+//                       the escrows released (a bonus on model approval, a hold on an A2I review)
 //   ServicesProfile     each construct again, on Purple Flea's published services (a trading key secret of its own), with
-//                       the props where the profiles differ
+//                       the props where the profiles differ, and the escrows released (on a lifecycle stage, on the
+//                       user's own review events, confirmed fraud disputed)
 'use strict';
 const { readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
@@ -20,6 +22,9 @@ const library = require(LIBRARY);
 const assembly = JSON.parse(readFileSync(join(dirname(require.resolve(`${LIBRARY}/package.json`)), '.jsii'), 'utf8'));
 
 const CONNECTION = `${LIBRARY}.PurpleFleaConnection`;
+
+/** Constructs that speak only Purple Flea's published services (the gateway documents no agent registration). */
+const SERVICES_ONLY = ['ModelAgents'];
 
 /** Values of required string props, by name: each must pass the construct's validation. */
 const REQUIRED_STRINGS = {
@@ -48,7 +53,7 @@ function propsTypeOf(type) {
  * Builds the constructs of one stack. `resources` gives the value of each required prop by type;
  * `existing` gives optional props, by name, that bring an existing resource.
  */
-function useEveryConstruct(stack, resources, existing) {
+function useEveryConstruct(stack, resources, existing, options = {}) {
   const used = [];
   let connection;
 
@@ -91,7 +96,9 @@ function useEveryConstruct(stack, resources, existing) {
 
   getConnection();
   for (const type of constructTypes) {
-    if (type.fqn !== CONNECTION) build(type);
+    if (type.fqn === CONNECTION) continue;
+    if (SERVICES_ONLY.includes(type.name) && !options.services) continue;
+    build(type);
   }
   // A dashboard must show something (it fails synthesis otherwise): it shows every construct that can be
   // monitored (IMonitoredMoneyAction), added through its method rather than an optional prop.
@@ -126,6 +133,11 @@ report[existing.stackName] = useEveryConstruct(
     sourceBucket: s3.Bucket.fromBucketName(existing, 'Scores', 'existing-model-output'),
     // One folder of the bucket per construct, so that each upload starts one construct's run.
     sourcePrefix: (type) => `${type.name.toLowerCase()}/`,
+    release: library.EscrowRelease.onModelApproval({ modelPackageGroupName: 'churn-models' }),
+    review: library.HoldReview.augmentedAi({
+      flowDefinition: 'arn:aws:sagemaker:eu-west-1:123456789012:flow-definition/hold-review',
+      humanLoopOutputBucket: s3.Bucket.fromBucketName(existing, 'Reviews', 'existing-hold-reviews'),
+    }),
   },
 );
 
@@ -142,7 +154,12 @@ report[services.stackName] = useEveryConstruct(
     // The escrow service takes only ag_ ids of the casino registry: the gateway's default seller template cannot work there.
     sellerAgentId: 'ag_0123456789ab',
     escrowTimeout: Duration.days(3),
+    release: library.EscrowRelease.onLifecycleStage({ stage: 'Production', modelPackageGroupNamePrefix: 'churn-' }),
+    review: library.HoldReview.events(),
+    onConfirmedFraud: library.ConfirmedFraudAction.DISPUTE,
+    registerTrainingJobs: true,
   },
+  { services: true },
 );
 
 app.synth();

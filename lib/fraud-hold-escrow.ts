@@ -459,7 +459,7 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
                 decisionRule: review.decisionRule as DecisionRuleName,
               }
             : undefined,
-          onConfirmedFraud: props.onConfirmedFraud === ConfirmedFraudAction.DISPUTE ? 'dispute' : 'keep-hold',
+          onConfirmedFraud: disputesConfirmedFraud(props) ? 'dispute' : 'keep-hold',
           eventBusName: this.eventBus.eventBusArn,
           dryRun: props.dryRun ?? BATCH_RUN_DEFAULTS.dryRun,
           enabled,
@@ -579,7 +579,7 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         'automatically: check the ledger records in state UNKNOWN with Purple Flea (purpleflea-ledger list --status UNKNOWN).',
       props.alarmTopic,
     );
-    if (props.onConfirmedFraud === ConfirmedFraudAction.DISPUTE) {
+    if (disputesConfirmedFraud(props)) {
       newUnknownOutcomesAlarm(
         new Construct(scope, 'Disputes'),
         releaseFunction,
@@ -757,4 +757,9 @@ function validate(id: string, given: FraudHoldEscrowProps | undefined): void {
     v.notAllowed('onConfirmedFraud', props.onConfirmedFraud, 'it applies to a review: set review');
   }
   v.throwIfInvalid();
+}
+
+/** What a review's confirmed fraud does: the prop, else the default (keep the hold). */
+function disputesConfirmedFraud(props: FraudHoldEscrowProps): boolean {
+  return (props.onConfirmedFraud ?? ConfirmedFraudAction[FRAUD_HOLD_ESCROW_DEFAULTS.onConfirmedFraud]) === ConfirmedFraudAction.DISPUTE;
 }

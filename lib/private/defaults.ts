@@ -147,6 +147,8 @@ export const FRAUD_HOLD_ESCROW_DEFAULTS = Object.freeze({
    * returns the funds of a confirmed fraud without locking them for the service's maximum of 30 days.
    */
   escrowTimeoutDays: 7,
+  /** On a review's confirmed fraud: keep the hold (its timeout refunds its creator); DISPUTE is the user's choice. */
+  onConfirmedFraud: 'KEEP_HOLD',
 } as const);
 
 /** PurpleFleaDashboard. */

@@ -15,6 +15,10 @@ import {
   BatchPayoutProps,
   FraudHoldEscrow,
   FraudHoldEscrowProps,
+  HoldReview,
+  ConfirmedFraudAction,
+  ModelAgents,
+  ModelAgentsProps,
   HoldInputFormat,
   PredictToTrade,
   PurpleFleaApi,
@@ -200,6 +204,19 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         outputPrefix: new CfnParameter(stack, 'HoldsOutputPrefix').valueAsString,
       }),
     ],
+    [
+      'reviewed with Amazon A2I, confirmed fraud disputed',
+      (stack) => ({
+        sourceBucket: scoresBucket(stack, 'Scored'),
+        review: HoldReview.augmentedAi({
+          flowDefinition: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:flow-definition/hold-review`,
+          humanLoopOutputBucket: s3.Bucket.fromBucketName(stack, 'Reviews', 'a2i-output'),
+          humanLoopOutputPrefix: 'hold-reviews',
+        }),
+        onConfirmedFraud: ConfirmedFraudAction.DISPUTE,
+      }),
+    ],
+    ["reviewed by the user's own events", (stack) => ({ sourceBucket: scoresBucket(stack, 'Scored'), review: HoldReview.events() })],
   ])('no unacknowledged finding for all five constructs, with FraudHoldEscrow %s', (_name, props) => {
     const stack = stackWithBothTriggers();
     const connection = stack.node.findChild('PurpleFlea') as PurpleFleaConnection;
@@ -267,6 +284,17 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const sorted = (stack: Stack) => acknowledgments(stack).sort((a, b) => `${a.path} ${a.id}`.localeCompare(`${b.path} ${b.id}`));
     expect(sorted(services).length).toBeGreaterThan(0);
     expect(sorted(services)).toEqual(sorted(gateway));
+  });
+
+  test.each<[string, Partial<ModelAgentsProps>]>([
+    ['on completed training jobs', { trainingJobNamePrefix: 'churn-' }],
+    ['on a model package group, the faucet off', { modelPackageGroupName: 'churn-models', claimFaucet: false }],
+    ['on both, groups by prefix', { registerTrainingJobs: true, modelPackageGroupNamePrefix: 'churn-' }],
+  ])('no unacknowledged finding for ModelAgents (services profile) %s', (_name, props) => {
+    const stack = newStack('NagAgents');
+    const connection = newConnection(stack, { api: PurpleFleaApi.services() });
+    new ModelAgents(stack, 'Agents', { connection, ...props });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 
   test('no unacknowledged finding for two BatchPayouts on one source bucket', () => {

@@ -33,6 +33,7 @@ import {
   PURPLEFLEA_CONNECTION_DEFAULTS,
   PURPLEFLEA_DASHBOARD_DEFAULTS,
   TRAINING_BONUS_ESCROW_DEFAULTS,
+  MODEL_AGENTS_DEFAULTS,
 } from '../../lib/private/defaults';
 import { Assembly, AssemblyProperty, AssemblyType, ROOT, constructsOf, readAssembly, structProperties } from '../package/assembly';
 
@@ -46,6 +47,7 @@ const DEFAULTS_OF: { readonly [construct: string]: Defaults } = {
   BatchPayout: { ...BATCH_RUN_DEFAULTS, ...BATCH_PAYOUT_DEFAULTS },
   FraudHoldEscrow: { ...BATCH_RUN_DEFAULTS, ...FRAUD_HOLD_ESCROW_DEFAULTS },
   PurpleFleaDashboard: PURPLEFLEA_DASHBOARD_DEFAULTS,
+  ModelAgents: MODEL_AGENTS_DEFAULTS,
 };
 
 const minutes = (n: number) => `${n} minute${n === 1 ? '' : 's'}`;
@@ -73,6 +75,7 @@ const DESCRIBED: { readonly [constructDotProp: string]: Described } = {
   'PredictToTrade.functionOptions': singleFunction,
   'TrainingBonusEscrow.bonusTiers': { both: tiers(TRAINING_BONUS_ESCROW_DEFAULTS.bonusTiers) },
   'TrainingBonusEscrow.functionOptions': singleFunction,
+  'ModelAgents.functionOptions': singleFunction,
   // One JSDoc (BatchRunProps) for both batch constructs.
   'BatchPayout.outputPrefix': {
     jsdoc: `'${BATCH_PAYOUT_DEFAULTS.outputPrefix}' for BatchPayout`,

@@ -14,7 +14,7 @@ Where the ledger is (one of):
   --region <region>        default: the AWS SDK's (AWS_REGION, your profile)
 
 Commands:
-  list [--status UNKNOWN[,SENDING...]] [--kind trade|escrow|payout|hold] [--since <ISO date | 30m | 24h | 7d>] [--scan] [--json]
+  list [--status UNKNOWN[,SENDING...]] [--kind trade|escrow|payout|hold|release|dispute|agent|faucet] [--since <ISO date | 30m | 24h | 7d>] [--scan] [--json]
        --status UNKNOWN and/or SENDING alone reads the attention index (cost: those records); anything
        else, or --scan (finds records from version 0.1.0, before the index), scans the whole table (cost: its size)
   show <action key> [--json]

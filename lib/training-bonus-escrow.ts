@@ -38,7 +38,15 @@ import { AGENT_ID, AGENT_ID_RULE, SAGEMAKER_NAME_RULE, isSageMakerNamePrefix } f
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { checkTemplate, placeholderPattern } from './private/templates';
 import { SERVICES_AGENT_ID, checkEscrowTimeout, isServicesAgentId } from './private/services-escrow';
-import { CONNECTION_KIND, ESCROW_RELEASE_KIND, isConnection, isEscrowRelease } from './private/prop-kinds';
+import {
+  CONNECTION_KIND,
+  ESCROW_RELEASE_KIND,
+  isConnection,
+  isEscrowRelease,
+  isModelAgents,
+  MODEL_AGENTS_KIND,
+} from './private/prop-kinds';
+import type { ModelAgents } from './model-agents';
 import { givenProps, PropsValidator, isToken } from './private/validation';
 import { newWildcardPolicy } from './private/wildcard-policy';
 import { PurpleFleaApiProfile } from './purpleflea-api';
@@ -111,6 +119,16 @@ export interface TrainingBonusEscrowProps {
    * @default - the seller comes from `sellerTemplate`
    */
   readonly sellerAgentId?: string;
+
+  /**
+   * The seller is the model version's agent, from this ModelAgents registry (give ModelAgents the same training jobs):
+   * the agent registered for the training job (a job's `sellerTagKey` tag still names its own seller). A bonus whose
+   * agent is not registered yet waits: the invocation fails and is retried (ModelAgents registers on the same event),
+   * then the event is kept in the dead-letter queue. In place of `sellerAgentId` and `sellerTemplate`; the services
+   * profile only, as ModelAgents.
+   * @default - the seller comes from `sellerTemplate`
+   */
+  readonly sellerFrom?: ModelAgents;
 
   /**
    * The services profile only: how long an escrow waits for its release, a whole number of hours from 1 hour
@@ -248,6 +266,7 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
             sellerTagKey: props.sellerTagKey,
             // One seller for every job is a template without placeholders: it renders itself, on either profile.
             sellerTemplate: props.sellerAgentId ?? props.sellerTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate,
+            sellerFromRegistry: props.sellerFrom !== undefined,
             conditionTemplate: props.conditionTemplate ?? TRAINING_BONUS_ESCROW_DEFAULTS.conditionTemplate,
             // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
             eventBusName: this.eventBus.eventBusArn,
@@ -271,6 +290,8 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
     this.eventBus.grantPutEventsTo(handler);
     // Its escrows' records, no other construct's.
     grantActionAccess(props.connection, handler, CONSTRUCT_ACTION_KINDS.trainingBonusEscrow);
+    // The model agents' registry, read-only, when the seller comes from it.
+    props.sellerFrom?.grantReadRegistry(handler);
 
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Runs TrainingBonusEscrow: a completed SageMaker training job that beats its bar gets an escrowed Purple Flea bonus',
@@ -439,6 +460,15 @@ function validate(id: string, given: TrainingBonusEscrowProps | undefined): void
   }
   v.matches('sellerAgentId', props.sellerAgentId, AGENT_ID, AGENT_ID_RULE);
   v.notBoth('sellerAgentId', props.sellerAgentId, 'sellerTemplate', props.sellerTemplate, 'give one seller, or a template for each job');
+  v.instance('sellerFrom', props.sellerFrom, isModelAgents, MODEL_AGENTS_KIND);
+  v.notBoth('sellerFrom', props.sellerFrom, 'sellerAgentId', props.sellerAgentId, "give one seller, or the model agents' registry");
+  v.notBoth(
+    'sellerFrom',
+    props.sellerFrom,
+    'sellerTemplate',
+    props.sellerTemplate,
+    "give a template for each job, or the model agents' registry",
+  );
   checkTemplate(v, 'conditionTemplate', props.conditionTemplate, ESCROW_TEMPLATE_PLACEHOLDERS);
   if (isConnection(props.connection) && props.connection.api.profile === PurpleFleaApiProfile.SERVICES) {
     checkServicesEscrow(v, props, sellerTemplateValid);
@@ -461,9 +491,9 @@ function validate(id: string, given: TrainingBonusEscrowProps | undefined): void
  */
 function checkServicesEscrow(v: PropsValidator, props: TrainingBonusEscrowProps, sellerTemplateValid: boolean): void {
   v.notAllowed('buyerAgentId', props.buyerAgentId, "on the services profile the buyer is always the agent of the connection's key");
-  if (props.sellerAgentId === undefined && props.sellerTemplate === undefined) {
+  if (props.sellerAgentId === undefined && props.sellerTemplate === undefined && props.sellerFrom === undefined) {
     v.fail(
-      `sellerAgentId or sellerTemplate must be given on the services profile: the default seller template ${JSON.stringify(TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate)} ` +
+      `sellerAgentId, sellerTemplate or sellerFrom must be given on the services profile: the default seller template ${JSON.stringify(TRAINING_BONUS_ESCROW_DEFAULTS.sellerTemplate)} ` +
         'renders agt_ ids, and the escrow service takes only ag_ ids of the casino registry',
     );
   }

@@ -13,8 +13,20 @@ import type { PutEvents } from '../shared/events';
 import type { ExecuteOnce } from '../shared/money-path';
 import type { ApiService, PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import { singleActionHandler } from '../shared/single-action-handler';
-import { checkJob, decideBonus, dryRunReason, EscrowTerms, finalMetricValue, renderTemplate, reportedEscrow, sellerOf } from './decide';
-import { parseTrainingJobEvent } from './training-job-event';
+import {
+  Checked,
+  checkJob,
+  decideBonus,
+  dryRunReason,
+  EscrowTerms,
+  finalMetricValue,
+  renderTemplate,
+  reportedEscrow,
+  sellerOf,
+  TemplateValues,
+} from './decide';
+import { parseTrainingJobEvent, TrainingJobEvent } from './training-job-event';
+import { agentOf } from '../shared/model-agents';
 
 export type EscrowStatus = 'SUCCEEDED' | 'SKIPPED' | 'INVALID' | 'REJECTED' | 'UNKNOWN' | 'IN_PROGRESS';
 
@@ -45,8 +57,26 @@ export function describeTrainingJobWith(client: SageMakerClient): DescribeTraini
   return (jobName) => client.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName }));
 }
 
-/** The ledger's follow-up operations, by which the escrow is announced once (ActionLedger has them). */
-export type NotificationLedger = Pick<ActionLedger, 'claimNotification' | 'releaseNotification' | 'markNotified'>;
+/**
+ * The ledger's follow-up operations, by which the escrow is announced once, and its reads (the model agents'
+ * registry, when the seller comes from it). ActionLedger has them.
+ */
+export type NotificationLedger = Pick<ActionLedger, 'claimNotification' | 'releaseNotification' | 'markNotified' | 'get'>;
+
+/**
+ * The seller comes from the model agents' registry and the job's agent is not registered (yet), or its registration is
+ * unsettled: nothing is escrowed and nothing guessed. Thrown, so that Lambda delivers the event again (ModelAgents
+ * registers on the same Completed event), and then the dead-letter queue keeps it for a redrive.
+ */
+export class SellerNotRegisteredError extends Error {
+  constructor(jobName: string, status: string, reason?: string) {
+    super(
+      `the seller of training job ${jobName} is its model agent, which is ${status}${reason ? ` (${reason})` : ''}: ` +
+        'the bonus waits for its registration (this event is retried, then kept in the dead-letter queue for a redrive)',
+    );
+    this.name = 'SellerNotRegisteredError';
+  }
+}
 
 export interface TrainingBonusEscrowDeps {
   readonly settings: TrainingBonusEscrowSettings;
@@ -110,7 +140,7 @@ export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) 
     if (bonus.action === 'invalid') return { ...common, status: 'INVALID', reason: bonus.reason };
 
     const values = { jobName: job.jobName, metricName: settings.metricName, metricValue };
-    const seller = sellerOf(job, values, settings, api.counterpartyProblem);
+    const seller = await sellerFor(job, jobArn, values);
     if (!seller.ok) return { ...common, status: 'INVALID', reason: seller.reason };
     const terms = { seller: seller.agentId, bonusUsdc, condition: renderTemplate(settings.conditionTemplate, values) };
     // On the services profile the key's agent pays: its id is read (from the secret) only once the escrow is sent.
@@ -169,6 +199,21 @@ export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) 
       repeated: report.repeated,
       reason: report.error,
     };
+  }
+
+  /** The job's tag, else its model agent (when the seller comes from the registry), else the seller template. */
+  async function sellerFor(job: TrainingJobEvent, jobArn: string, values: TemplateValues): Promise<Checked<{ readonly agentId: string }>> {
+    const tagged = settings.sellerTagKey !== undefined && job.tags[settings.sellerTagKey] !== undefined;
+    if (!settings.sellerFromRegistry || tagged) return sellerOf(job, values, settings, api.counterpartyProblem);
+    const agent = await agentOf(runtime.ledger, jobArn);
+    if (agent.status !== 'REGISTERED') {
+      logger.warn('escrow waits for the model agent', { jobName: job.jobName, agentStatus: agent.status });
+      throw new SellerNotRegisteredError(job.jobName, agent.status, 'reason' in agent ? agent.reason : undefined);
+    }
+    const problem = api.counterpartyProblem(agent.agentId);
+    if (problem !== undefined)
+      return { ok: false, reason: `the model agent of job ${job.jobName} cannot be this connection's seller: ${problem}` };
+    return { ok: true, agentId: agent.agentId };
   }
 
   type Described = { readonly job: TrainingJobDescription } | { readonly reason: string };

@@ -57,3 +57,9 @@ export const ESCROW_RELEASE_KIND = 'an EscrowRelease (EscrowRelease.onModelAppro
 export function isEscrowRelease(value: unknown): boolean {
   return isObject(value) && (RELEASE_TRIGGERS as readonly unknown[]).includes((value as { trigger?: unknown }).trigger);
 }
+
+/** A `ModelAgents` construct: what the constructs use of it is its registry grant. */
+export const MODEL_AGENTS_KIND = 'a ModelAgents construct';
+export function isModelAgents(value: unknown): boolean {
+  return isObject(value) && typeof (value as { grantReadRegistry?: unknown }).grantReadRegistry === 'function';
+}

@@ -14,6 +14,8 @@ import {
 } from '../../lambda/training-bonus-escrow/handler';
 import type { PutEvents } from '../../lambda/shared/events';
 import { GATEWAY_PROFILE } from '../../lambda/shared/purpleflea-api';
+import { agentActionKey } from '../../lambda/shared/action-keys';
+import type { LedgerRecord } from '../../lambda/shared/action-ledger';
 import {
   ESCROW_CREATED_EVENT,
   TRAINING_BONUS_ESCROW_METRICS as METRIC,
@@ -32,10 +34,12 @@ const SELLER_TAG = 'purpleflea:seller';
 const defaults = defaultEscrowSettings({ sellerTagKey: SELLER_TAG });
 
 /** The ledger's notification operations, in memory: taken by one invocation at a time, done once. */
-function notificationLedger() {
+function notificationLedger(records: ReadonlyMap<string, LedgerRecord> = new Map()) {
   const taken = new Set<string>();
   const notified = new Set<string>();
   const ledger: NotificationLedger = {
+    // The model agents' registry, for a seller taken from it.
+    get: async (actionKey) => records.get(actionKey),
     claimNotification: async (actionKey) => {
       if (taken.has(actionKey) || notified.has(actionKey)) return false;
       taken.add(actionKey);
@@ -65,8 +69,8 @@ interface World {
   putEventsFails?: boolean;
 }
 
-function fakes(): Fakes {
-  const notifications = notificationLedger();
+function fakes(records?: ReadonlyMap<string, LedgerRecord>): Fakes {
+  const notifications = notificationLedger(records);
   return {
     notifications,
     moneyPath: moneyPathFake(
@@ -300,5 +304,52 @@ describe('createTrainingBonusEscrowHandler', () => {
     expect(await escrowHandler({}, {}, lost).invoke(jobEvent())).toMatchObject({ status: 'UNKNOWN', reason: 'no answer after sending' });
     expect(lost.announced).toEqual([]);
     expect(output.records().filter((line) => line.message === 'escrow UNKNOWN')).toEqual([expect.objectContaining({ level: 'ERROR' })]);
+  });
+});
+
+/** The model agents' registry entry of JOB_ARN (ModelAgents' v1:agent: record) in a given state. */
+function registryEntry(state: LedgerRecord['state'], response?: { [key: string]: unknown }): ReadonlyMap<string, LedgerRecord> {
+  const record: LedgerRecord = {
+    actionKey: agentActionKey(JOB_ARN),
+    state,
+    claimToken: 'registration',
+    leaseExpiresAt: 0,
+    attempts: 1,
+    response,
+    createdAt: '2026-12-04T00:00:00.000Z',
+    updatedAt: '2026-12-04T00:00:00.000Z',
+  };
+  return new Map([[record.actionKey, record]]);
+}
+
+describe('the seller from the model agents registry (sellerFrom: ModelAgents)', () => {
+  const registered = () =>
+    registryEntry('SUCCEEDED', { agent_id: 'agt_model_agent_7', secret_arn: 'arn:aws:secretsmanager:x', model_version: JOB_ARN });
+
+  test("a registered model version's agent is the seller", async () => {
+    const { invoke, moneyPath } = escrowHandler({ sellerFromRegistry: true }, {}, fakes(registered()));
+    expect(await invoke(jobEvent())).toMatchObject({ status: 'SUCCEEDED', seller: 'agt_model_agent_7' });
+    expect(moneyPath.sent[0].request.body).toMatchObject({ seller: 'agt_model_agent_7' });
+  });
+
+  test("the job's seller tag still names its own seller, without reading the registry", async () => {
+    const { invoke, moneyPath } = escrowHandler({ sellerFromRegistry: true }, {}, fakes(new Map()));
+    expect(await invoke(jobEvent({ Tags: { [SELLER_TAG]: 'agt_tagged' } }))).toMatchObject({ status: 'SUCCEEDED', seller: 'agt_tagged' });
+    expect(moneyPath.sent).toHaveLength(1);
+  });
+
+  test.each([
+    ['not registered yet', new Map<string, LedgerRecord>(), 'NOT_REGISTERED'],
+    ['a registration under way', registryEntry('SENDING'), 'PENDING'],
+    ['a registration whose answer was lost', registryEntry('UNKNOWN'), 'UNKNOWN'],
+  ])('%s: nothing escrowed, the invocation fails to be retried (never a guessed seller)', async (_name, records, status) => {
+    const { invoke, moneyPath } = escrowHandler({ sellerFromRegistry: true }, {}, fakes(records));
+    await expect(invoke(jobEvent())).rejects.toThrow(`its model agent, which is ${status}`);
+    expect(moneyPath.calls).toHaveLength(0);
+  });
+
+  test('without sellerFrom the registry is never read: the template decides', async () => {
+    const { invoke } = escrowHandler({}, {}, fakes(registered()));
+    expect(await invoke(jobEvent())).toMatchObject({ status: 'SUCCEEDED', seller: 'agt_model_XGBoost-Job-1' });
   });
 });

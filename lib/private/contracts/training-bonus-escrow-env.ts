@@ -26,6 +26,11 @@ export interface TrainingBonusEscrowSettings {
   /** A training-job tag naming the seller; absent means the seller template alone decides. */
   readonly sellerTagKey?: string;
   readonly sellerTemplate: string;
+  /**
+   * The seller is the model version's agent in the ModelAgents registry (`sellerFrom`), unless the job's tag names one;
+   * a job whose agent is not registered yet waits. Absent means false (the template decides).
+   */
+  readonly sellerFromRegistry?: boolean;
   readonly conditionTemplate: string;
   /** Name or ARN of the bus that gets `Purple Flea Escrow Created`. */
   readonly eventBusName: string;
@@ -56,6 +61,7 @@ export const TRAINING_BONUS_ESCROW_ENV = {
   buyerAgentId: 'BUYER_AGENT_ID',
   sellerTagKey: 'SELLER_TAG_KEY',
   sellerTemplate: 'SELLER_TEMPLATE',
+  sellerFromRegistry: 'SELLER_FROM_REGISTRY',
   conditionTemplate: 'CONDITION_TEMPLATE',
   eventBusName: 'EVENT_BUS_NAME',
   dryRun: 'DRY_RUN',
@@ -78,6 +84,7 @@ export function trainingBonusEscrowEnvironment(
     [env.buyerAgentId]: settings.buyerAgentId,
     [env.sellerTagKey]: settings.sellerTagKey,
     [env.sellerTemplate]: settings.sellerTemplate,
+    [env.sellerFromRegistry]: settings.sellerFromRegistry ? 'true' : undefined,
     [env.conditionTemplate]: settings.conditionTemplate,
     [env.eventBusName]: settings.eventBusName,
     [env.dryRun]: String(settings.dryRun),
@@ -97,6 +104,7 @@ export function readTrainingBonusEscrowSettings(env: Environment): TrainingBonus
     buyerAgentId: read.string(names.buyerAgentId),
     sellerTagKey: read.optionalString(names.sellerTagKey),
     sellerTemplate: read.string(names.sellerTemplate),
+    sellerFromRegistry: read.optionalString(names.sellerFromRegistry) === undefined ? undefined : read.boolean(names.sellerFromRegistry),
     conditionTemplate: read.string(names.conditionTemplate),
     eventBusName: read.string(names.eventBusName),
     dryRun: read.boolean(names.dryRun),

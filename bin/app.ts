@@ -3,7 +3,8 @@
 //   npx cdk synth -c trainingJobNamePrefix=my-model-   (an empty prefix, -c trainingJobNamePrefix=, matches every training job)
 //   npx cdk synth -c transformJobNamePrefix=my-fraud-  (an empty prefix, -c transformJobNamePrefix=, matches every transform job)
 //   npx cdk synth -c api=services   (Purple Flea's published services instead of the gateway, the default: -c api=gateway)
-//     -c sellerAgentId=ag_...          the bonuses' seller on the services profile (an ag_ id of the casino registry)
+//     -c sellerAgentId=ag_...          the bonuses' seller on the services profile (an ag_ id of the casino registry),
+//                                      in place of each model's own agent (ModelAgents)
 //     -c tradingSecretName=MyTradingKey a second secret for the trading key (else it is in the API-key secret)
 //   npx cdk synth -c modelPackageGroupName=my-models  (the bonuses are released when a package of this group is approved)
 //   npx cdk synth -c flowDefinitionName=my-review     (the A2I flow definition that reviews fraud holds)
@@ -27,9 +28,6 @@ import {
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
 
-/** The bonuses' seller on the services profile unless `-c sellerAgentId` names one: a placeholder, no real agent. */
-export const SAMPLE_SERVICES_SELLER = 'ag_000000000000';
-
 /** Builds the sample app without synthesizing it, so that a test can inspect it. */
 export function buildSampleApp(context: { [key: string]: any } = {}): App {
   const app = new App({ context });
@@ -51,7 +49,7 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
   }
   const services = apiName === 'services';
   const tradingSecretName: string | undefined = app.node.tryGetContext('tradingSecretName');
-  const sellerAgentId = String(app.node.tryGetContext('sellerAgentId') ?? SAMPLE_SERVICES_SELLER);
+  const sellerAgentId: string | undefined = app.node.tryGetContext('sellerAgentId');
 
   const stack = new Stack(app, SAMPLE_STACK_NAME, {
     description: 'Purple Flea SageMaker constructs: sample stack (PredictToTrade, TrainingBonusEscrow, BatchPayout, FraudHoldEscrow)',
@@ -78,11 +76,25 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     dryRun,
   });
 
+  // The services profile only: one Purple Flea agent per model version of the sample model (its key in a secret of
+  // its own, its $1 from the faucet). The gateway documents no registration.
+  const modelAgents = services
+    ? new ModelAgents(stack, 'ModelAgents', {
+        connection,
+        trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
+        registerTrainingJobs: true,
+        modelPackageGroupName,
+        dryRun,
+      })
+    : undefined;
+
   const trainingBonus = new TrainingBonusEscrow(stack, 'TrainingBonus', {
     connection,
     trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
     // The services' escrow takes only ag_ ids of the casino registry: the gateway's seller template cannot work there.
+    // There, each bonus goes to the agent ModelAgents registered for the job's model, unless -c sellerAgentId names one.
     sellerAgentId: services ? sellerAgentId : undefined,
+    sellerFrom: services && sellerAgentId === undefined ? modelAgents : undefined,
     // The bonus is released when the model trained by the job is approved in the Model Registry.
     release: EscrowRelease.onModelApproval({ modelPackageGroupName }),
     dryRun,
@@ -143,18 +155,6 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     onConfirmedFraud: ConfirmedFraudAction.DISPUTE,
     dryRun,
   });
-
-  // The services profile only: one Purple Flea agent per model version of the sample model (its key in a secret of
-  // its own, its $1 from the faucet). The gateway documents no registration.
-  const modelAgents = services
-    ? new ModelAgents(stack, 'ModelAgents', {
-        connection,
-        trainingJobNamePrefix: trainingJobNamePrefix === '' ? undefined : trainingJobNamePrefix,
-        registerTrainingJobs: true,
-        modelPackageGroupName,
-        dryRun,
-      })
-    : undefined;
 
   // What each construct did with money: actions by outcome, USDC moved, latencies, errors, dead letters.
   const monitored = [trader, trainingBonus, payouts, fraudHolds, ...(modelAgents ? [modelAgents] : [])];

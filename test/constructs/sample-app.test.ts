@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { SAMPLE_SERVICES_SELLER, SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
+import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../../lib';
@@ -339,7 +339,7 @@ describe('the sample app on the services profile (-c api=services)', () => {
     expect(sampleTemplate({ api: 'gateway' }).toJSON()).toEqual(sampleTemplate().toJSON());
   });
 
-  test('the trader trades BTC at leverage 1; bonuses go to the placeholder seller (or -c sellerAgentId) and time out after 30 days, holds after 7', () => {
+  test("the trader trades BTC at leverage 1; bonuses go to each model's agent (or -c sellerAgentId) and time out after 30 days, holds after 7", () => {
     const variablesOf = (context: { [key: string]: any }, service: string) =>
       Object.values(sampleTemplate(context).findResources('AWS::Lambda::Function'))
         .map((f: any) => f.Properties.Environment?.Variables)
@@ -353,7 +353,7 @@ describe('the sample app on the services profile (-c api=services)', () => {
       }),
     ]);
     expect(variablesOf({ api: 'services' }, 'training-bonus-escrow')).toEqual([
-      expect.objectContaining({ SELLER_TEMPLATE: SAMPLE_SERVICES_SELLER, ESCROW_TIMEOUT_HOURS: '720' }),
+      expect.objectContaining({ SELLER_FROM_REGISTRY: 'true', ESCROW_TIMEOUT_HOURS: '720' }),
     ]);
     expect(variablesOf({ api: 'services', sellerAgentId: 'ag_0123456789ab' }, 'training-bonus-escrow')).toEqual([
       expect.objectContaining({ SELLER_TEMPLATE: 'ag_0123456789ab' }),

@@ -29,7 +29,7 @@ import { grantActionAccess } from './private/ledger-access';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { SAGEMAKER_NAME, SAGEMAKER_NAME_RULE } from './private/patterns';
 import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
-import { CONNECTION_KIND, isConnection, isModelOutputFormat, MODEL_OUTPUT_KIND } from './private/prop-kinds';
+import { CONNECTION_KIND, EVENT_BUS_KIND, isConnection, isEventBus, isModelOutputFormat, MODEL_OUTPUT_KIND } from './private/prop-kinds';
 import { givenProps, PropsValidator, isToken } from './private/validation';
 import { PurpleFleaApiProfile } from './purpleflea-api';
 import { PurpleFleaConnection } from './purpleflea-connection';
@@ -55,10 +55,18 @@ export interface PredictToTradeProps {
   readonly schedule?: events.Schedule;
 
   /**
-   * Predict on every event on the default bus that matches this pattern, instead of on a schedule.
+   * Predict on every event on `eventBus` (the default bus unless given) that matches this pattern, instead of on a
+   * schedule.
    * @default - a schedule
    */
   readonly eventPattern?: events.EventPattern;
+
+  /**
+   * The bus whose events `eventPattern` matches: your own bus, when your signals are put there. Event pattern only (a
+   * schedule runs on the default bus).
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
 
   /**
    * The JSON body sent to the endpoint on every scheduled run. Schedule only.
@@ -268,6 +276,8 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
       enabled,
       schedule: props.eventPattern ? undefined : (props.schedule ?? events.Schedule.rate(PredictToTrade.DEFAULT_SCHEDULE_RATE)),
       eventPattern: props.eventPattern,
+      // A rule matches the events of one bus: the user's own, when their signals are put there.
+      eventBus: props.eventPattern ? props.eventBus : undefined,
     });
     this.rule.addTarget(
       new targets.LambdaFunction(handler, {
@@ -375,7 +385,9 @@ function validate(id: string, given: PredictToTradeProps | undefined): void {
     v.notAllowed('features', props.features, 'with an eventPattern the features come from the event (see featuresPath)');
   } else {
     v.notAllowed('featuresPath', props.featuresPath, 'it applies only to an eventPattern (a schedule sends the static features)');
+    v.notAllowed('eventBus', props.eventBus, 'it applies only to an eventPattern (a schedule runs on the default bus)');
   }
+  v.instance('eventBus', props.eventBus, isEventBus, EVENT_BUS_KIND);
   v.string('featuresPath', props.featuresPath, (p: string) => p.startsWith('$'), "must be a JSON path starting with '$'");
   if (props.features !== undefined && !Token.isUnresolved(props.features)) {
     // They travel inside the rule target's input template, which EventBridge limits to 8192 characters.

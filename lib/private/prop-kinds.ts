@@ -63,3 +63,9 @@ export const MODEL_AGENTS_KIND = 'a ModelAgents construct';
 export function isModelAgents(value: unknown): boolean {
   return isObject(value) && typeof (value as { grantReadRegistry?: unknown }).grantReadRegistry === 'function';
 }
+
+/** An EventBridge bus (`events.IEventBus`): anything with a bus ARN. */
+export const EVENT_BUS_KIND = 'an EventBridge bus (events.IEventBus, e.g. EventBus.fromEventBusName)';
+export function isEventBus(value: unknown): boolean {
+  return isObject(value) && typeof (value as { eventBusArn?: unknown }).eventBusArn === 'string';
+}

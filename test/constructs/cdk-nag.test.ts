@@ -87,6 +87,17 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(unacknowledgedFindings(stackWithBothTriggers())).toEqual([]);
   });
 
+  test("no unacknowledged finding for PredictToTrade on an event pattern of the user's own bus", () => {
+    const stack = newStack('NagOwnBus');
+    new PredictToTrade(stack, 'OnOwnBus', {
+      connection: newConnection(stack),
+      endpointName: 'demo-direction-model',
+      eventPattern: { source: ['my.signals'] },
+      eventBus: new events.EventBus(stack, 'Signals'),
+    });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
   test.each<[string, (stack: Stack) => Partial<TrainingBonusEscrowProps>]>([
     ['without a prefix, on the default bus', () => ({})],
     ['with a prefix', () => ({ trainingJobNamePrefix: 'Churn-Model-' })],

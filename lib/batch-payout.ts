@@ -36,6 +36,7 @@ import { sageMakerArn, sageMakerNameInArn } from './private/sagemaker-arns';
 import { CONNECTION_KIND, isConnection } from './private/prop-kinds';
 import { givenProps, PropsValidator, isToken } from './private/validation';
 import { WildcardStatement } from './private/wildcard-policy';
+import { checkConnectionRegion } from './private/regions';
 
 /** Props of a {@link BatchPayout}: the shared {@link BatchRunProps}, and its own below. */
 export interface BatchPayoutProps extends BatchRunProps {
@@ -170,6 +171,7 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
   constructor(scope: Construct, id: string, props: BatchPayoutProps) {
     super(scope, id);
     validate(id, props);
+    checkConnectionRegion(this, 'BatchPayout', id, props.connection);
 
     const enabled = props.enabled ?? BATCH_RUN_DEFAULTS.enabled;
     const processing = processingTriggerOf(props);

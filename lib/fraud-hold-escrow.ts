@@ -70,6 +70,7 @@ import { CONNECTION_KIND, isConnection } from './private/prop-kinds';
 import { givenProps, PropsValidator, isToken } from './private/validation';
 import { WildcardStatement } from './private/wildcard-policy';
 import { PurpleFleaApiProfile } from './purpleflea-api';
+import { checkConnectionRegion } from './private/regions';
 
 /** How a {@link FraudHoldEscrow}'s records are written. */
 export enum HoldInputFormat {
@@ -295,6 +296,7 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
   constructor(scope: Construct, id: string, props: FraudHoldEscrowProps) {
     super(scope, id);
     validate(id, props);
+    checkConnectionRegion(this, 'FraudHoldEscrow', id, props.connection);
 
     const enabled = props.enabled ?? BATCH_RUN_DEFAULTS.enabled;
     const transform = transformTriggerOf(props);

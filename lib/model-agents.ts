@@ -33,6 +33,7 @@ import { givenProps, isToken, PropsValidator } from './private/validation';
 import { newWildcardPolicy } from './private/wildcard-policy';
 import { PurpleFleaApiProfile } from './purpleflea-api';
 import { PurpleFleaConnection } from './purpleflea-connection';
+import { checkConnectionRegion } from './private/regions';
 
 /** Props of a {@link ModelAgents}. */
 export interface ModelAgentsProps {
@@ -158,6 +159,7 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
   constructor(scope: Construct, id: string, props: ModelAgentsProps) {
     super(scope, id);
     validate(id, props);
+    checkConnectionRegion(this, 'ModelAgents', id, props.connection);
 
     this.connection = props.connection;
     const enabled = props.enabled ?? MODEL_AGENTS_DEFAULTS.enabled;

@@ -33,6 +33,7 @@ import { CONNECTION_KIND, EVENT_BUS_KIND, isConnection, isEventBus, isModelOutpu
 import { givenProps, PropsValidator, isToken } from './private/validation';
 import { PurpleFleaApiProfile } from './purpleflea-api';
 import { PurpleFleaConnection } from './purpleflea-connection';
+import { checkConnectionRegion } from './private/regions';
 
 /** Props of a {@link PredictToTrade}. */
 export interface PredictToTradeProps {
@@ -205,6 +206,7 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
   constructor(scope: Construct, id: string, props: PredictToTradeProps) {
     super(scope, id);
     validate(id, props);
+    checkConnectionRegion(this, 'PredictToTrade', id, props.connection);
 
     const modelOutput = props.modelOutput ?? ModelOutputFormat[PREDICT_TO_TRADE_DEFAULTS.modelOutput]();
     const maxSignalAge = props.maxSignalAge ?? Duration.minutes(PREDICT_TO_TRADE_DEFAULTS.maxSignalAgeMinutes);

@@ -16,6 +16,7 @@ import { API_URL_RULE, isAllowedApiUrl } from './private/urls';
 import { API_KIND, isApi, isSecret, SECRET_KIND } from './private/prop-kinds';
 import { givenProps, PropsValidator } from './private/validation';
 import { PurpleFleaApi, PurpleFleaApiProfile } from './purpleflea-api';
+import { secretRegionProblem } from './private/regions';
 
 /** Props of a {@link PurpleFleaConnection}. */
 export interface PurpleFleaConnectionProps {
@@ -144,6 +145,16 @@ export class PurpleFleaConnection extends Construct {
   constructor(scope: Construct, id: string, props: PurpleFleaConnectionProps) {
     super(scope, id);
     validate(id, props);
+    // Known only with the stack: the handlers read each secret in their own region.
+    const regions = new PropsValidator('PurpleFleaConnection', id);
+    for (const [prop, secret] of [
+      ['apiKeySecret', props.apiKeySecret],
+      ['tradingKeySecret', props.tradingKeySecret],
+    ] as const) {
+      const problem = secret === undefined ? undefined : secretRegionProblem(this, prop, secret);
+      if (problem !== undefined) regions.fail(problem);
+    }
+    regions.throwIfInvalid();
 
     this.apiKeySecret = props.apiKeySecret;
     this.apiKeyField = props.apiKeyField ?? PURPLEFLEA_CONNECTION_DEFAULTS.apiKeyField;

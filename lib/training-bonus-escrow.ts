@@ -51,6 +51,7 @@ import { givenProps, PropsValidator, isToken } from './private/validation';
 import { newWildcardPolicy } from './private/wildcard-policy';
 import { PurpleFleaApiProfile } from './purpleflea-api';
 import { PurpleFleaConnection } from './purpleflea-connection';
+import { checkConnectionRegion } from './private/regions';
 
 /** Props of a {@link TrainingBonusEscrow}. */
 export interface TrainingBonusEscrowProps {
@@ -240,6 +241,7 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
   constructor(scope: Construct, id: string, props: TrainingBonusEscrowProps) {
     super(scope, id);
     validate(id, props);
+    checkConnectionRegion(this, 'TrainingBonusEscrow', id, props.connection);
 
     const enabled = props.enabled ?? TRAINING_BONUS_ESCROW_DEFAULTS.enabled;
     const prefix = props.trainingJobNamePrefix;

@@ -28,6 +28,7 @@ import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
 import type { BatchRunProps } from '../batch-run-props';
 import { PurpleFleaApiProfile } from '../purpleflea-api';
 import type { PurpleFleaConnection } from '../purpleflea-connection';
+import { warnImportedSourceBucket } from './regions';
 
 /** The act function's default timeout: a batch acted on at its share of the rate, with room to back off from 429s. */
 const BATCH_FUNCTION_TIMEOUT = Duration.minutes(BATCH_FUNCTION_DEFAULTS.timeoutMinutes);
@@ -378,6 +379,8 @@ export class BatchEngine {
     if (bucket instanceof s3.Bucket && Stack.of(bucket) === Stack.of(this.scope)) {
       bucket.enableEventBridgeNotification();
       acknowledgeBucketNotificationsHandler(bucket);
+    } else {
+      warnImportedSourceBucket(this.scope, bucket);
     }
     const key = keyMatcher(options.sourcePrefix, options.sourceSuffix);
     const rule = new events.Rule(this.scope, 'ObjectCreatedRule', {

@@ -185,7 +185,7 @@ describe('TrainingBonusEscrow: the seller and the escrow timeout', () => {
 
   test("on the services, the gateway's default seller template cannot work: a seller must be given", () => {
     const refused =
-      `TrainingBonusEscrow 'Bonus': sellerAgentId or sellerTemplate must be given on the services profile: the default seller template ` +
+      `TrainingBonusEscrow 'Bonus': sellerAgentId, sellerTemplate or sellerFrom must be given on the services profile: the default seller template ` +
       '"agt_model_{jobName}" renders agt_ ids, and the escrow service takes only ag_ ids of the casino registry';
     expect(build('services', {})).toThrow(refused);
     expect(build('services', { sellerTagKey: 'purpleflea:seller' })).toThrow(refused);

@@ -43,14 +43,19 @@ const DRAWN: { readonly [type: string]: NodeStyle } = {
 /** Drawn as one node per construct ("12 alarms"), without edges: they watch nearly everything. */
 const ALARM_TYPE = 'AWS::CloudWatch::Alarm';
 
-/** What lies outside the stack, drawn once, named by what the template shows of it. */
+/**
+ * What lies outside the stack, drawn once, named by what the template shows of it. The connection's (the key's
+ * secret, Purple Flea) are drawn beside its ledger, in the connection's box; the others together, in a box of their own.
+ */
 const EXTERNAL = {
-  purpleFlea: { id: 'ext_purpleflea', label: 'Purple Flea API\n(HTTPS)' },
-  secret: { id: 'ext_secret', label: 'Secrets Manager\nAPI-key secret' },
-  sageMakerEvents: { id: 'ext_sagemaker_events', label: 'SageMaker\njob state changes' },
-  sageMakerApi: { id: 'ext_sagemaker_api', label: 'SageMaker API\n(InvokeEndpoint, Describe*Job)' },
-  eventBus: { id: 'ext_event_bus', label: 'EventBridge\ndefault bus' },
+  purpleFlea: { id: 'ext_purpleflea', label: 'Purple Flea API\n(HTTPS)', ofConnection: true },
+  secret: { id: 'ext_secret', label: 'Secrets Manager\nAPI-key secret', ofConnection: true },
+  sageMakerEvents: { id: 'ext_sagemaker_events', label: 'SageMaker\njob and package state changes', ofConnection: false },
+  sageMakerApi: { id: 'ext_sagemaker_api', label: 'SageMaker API\n(InvokeEndpoint, Describe*)', ofConnection: false },
+  eventBus: { id: 'ext_event_bus', label: 'EventBridge\ndefault bus', ofConnection: false },
 } as const;
+
+const CONNECTION_TYPE = 'PurpleFleaConnection';
 
 export function architectureDot(): string {
   const app = buildSampleApp();
@@ -72,6 +77,14 @@ export function architectureDot(): string {
   const externalUsed = new Set<string>();
   const edge = (from: string, to: string, attributes = '') => {
     if (from !== to) edges.add(`  ${quote(from)} -> ${quote(to)}${attributes ? ` [${attributes}]` : ''};`);
+  };
+  // Every money-moving function reaches the connection (its ledger, its key, Purple Flea): one edge per construct,
+  // from the construct's box to the connection's, instead of three per function.
+  const connectionOwner = [...libraryConstructs].find(([, type]) => type === CONNECTION_TYPE)?.[0];
+  const connectionNode = drawn.find((r) => r.owner === connectionOwner)?.logicalId;
+  const connectionUsers = new Map<string, string>();
+  const usesConnection = (resource: Resource) => {
+    if (!connectionUsers.has(resource.owner)) connectionUsers.set(resource.owner, resource.logicalId);
   };
 
   for (const resource of resources) {
@@ -103,29 +116,42 @@ export function architectureDot(): string {
           ...refsIn(policiesOf(resource, resources)),
         ]);
         for (const id of [...reached].sort()) {
-          // Rules are drawn from their side; a dead-letter queue by its "on failure" edge.
+          // Rules are drawn from their side; a dead-letter queue by its "on failure" edge; the ledger by the construct's.
           const type = drawnIds.has(id) ? byId.get(id)!.type : undefined;
-          if (type !== undefined && type !== 'AWS::Events::Rule' && type !== 'AWS::SQS::Queue') edge(resource.logicalId, id);
+          if (id === connectionNode) usesConnection(resource);
+          else if (type !== undefined && type !== 'AWS::Events::Rule' && type !== 'AWS::SQS::Queue') edge(resource.logicalId, id);
         }
         for (const external of externalsOf(resource, resources)) {
           externalUsed.add(external.id);
-          edge(resource.logicalId, external.id);
+          if (external.ofConnection && connectionNode !== undefined) usesConnection(resource);
+          else edge(resource.logicalId, external.id);
         }
         break;
       }
     }
   }
 
+  for (const [owner, from] of [...connectionUsers].sort()) {
+    edge(from, connectionNode!, `ltail=${quote(`cluster_${owner}`)}, lhead=${quote(`cluster_${connectionOwner}`)}, color="#7a4fbf"`);
+  }
+
+  const externalLine = (external: { id: string; label: string }) =>
+    `${quote(external.id)} [label=${quote(external.label)}, shape=box, style="dashed,rounded"];`;
   const lines = [
     'digraph architecture {',
-    '  graph [rankdir=LR, concentrate=true, fontname="Helvetica", fontsize=11, nodesep=0.25, ranksep=0.6, labelloc=b, labeljust=l,',
+    '  graph [rankdir=LR, compound=true, fontname="Helvetica", fontsize=11, nodesep=0.25, ranksep=0.6, labelloc=b, labeljust=l,',
     `         label=${quote(caption(resources, drawn))}];`,
     '  node [fontname="Helvetica", fontsize=10, style="filled,rounded", color="#555555"];',
     '  edge [fontname="Helvetica", fontsize=8, color="#555555", arrowsize=0.6];',
   ];
-  for (const external of Object.values(EXTERNAL)) {
-    if (externalUsed.has(external.id))
-      lines.push(`  ${quote(external.id)} [label=${quote(external.label)}, shape=box, style="dashed,rounded"];`);
+  const outside = Object.values(EXTERNAL).filter((external) => externalUsed.has(external.id) && !(external.ofConnection && connectionNode));
+  if (outside.length > 0) {
+    lines.push(
+      '  subgraph "cluster_outside" {',
+      '    label="Outside the stack"; style="dashed,rounded"; color="#999999"; fontcolor="#555555";',
+      ...outside.map((external) => `    ${externalLine(external)}`),
+      '  }',
+    );
   }
   const owners = [...new Set(resources.map((r) => r.owner))].sort();
   for (const owner of owners) {
@@ -134,6 +160,11 @@ export function architectureDot(): string {
     if (members.length === 0 && alarms === 0) continue;
     const typeName = libraryConstructs.get(owner);
     const body = members.map((r) => `    ${nodeLine(r)}`);
+    // The connection's box holds what it stands for outside the stack: the key's secret and Purple Flea.
+    if (owner === connectionOwner) {
+      for (const external of Object.values(EXTERNAL))
+        if (external.ofConnection && externalUsed.has(external.id)) body.push(`    ${externalLine(external)}`);
+    }
     if (alarms > 0)
       body.push(`    ${quote(`alarms_${owner}`)} [label=${quote(`${alarms} CloudWatch alarms`)}, shape=note, fillcolor="#ffffff"];`);
     if (typeName !== undefined) {
@@ -219,12 +250,12 @@ function policiesOf(resource: Resource, resources: Resource[]): Json[] {
 }
 
 /** Outside the stack: what the function's environment and policies name. */
-function externalsOf(resource: Resource, resources: Resource[]): { readonly id: string }[] {
+function externalsOf(resource: Resource, resources: Resource[]): { readonly id: string; readonly ofConnection: boolean }[] {
   const variables = resource.properties.Environment?.Variables ?? {};
   const actions = new Set<string>(
     policiesOf(resource, resources).flatMap((document) => document.Statement.flatMap((statement: Json) => [statement.Action].flat())),
   );
-  const found: { readonly id: string }[] = [];
+  const found: { readonly id: string; readonly ofConnection: boolean }[] = [];
   if (variables[CONNECTION_ENV.baseUrl] !== undefined) found.push(EXTERNAL.purpleFlea);
   if (variables[CONNECTION_ENV.secretArn] !== undefined) found.push(EXTERNAL.secret);
   if ([...actions].some((action) => /^sagemaker:(InvokeEndpoint|Describe)/.test(action))) found.push(EXTERNAL.sageMakerApi);

@@ -37,3 +37,18 @@ test('the picture names every construct of the sample app and the Purple Flea AP
   }
   expect(svg).toContain('Purple Flea API');
 });
+
+test('each construct reaches the shared connection (ledger, key, Purple Flea) by one edge, and what is outside the stack is grouped', () => {
+  // Imported here: the module builds the sample app when asked, not when the file loads.
+  const { architectureDot } = require('../scripts/architecture') as { architectureDot: () => string };
+  const dot = architectureDot();
+  const toConnection = dot.split('\n').filter((line) => line.includes('lhead="cluster_PurpleFlea"'));
+  const owners = toConnection.map((line) => /ltail="cluster_([^"]+)"/.exec(line)?.[1]).sort();
+  expect(owners).toEqual(
+    ['FraudHolds', 'ModelAgents', 'Payouts', 'Trader', 'TrainingBonus'].filter((o) => dot.includes(`cluster_${o}"`)).sort(),
+  );
+  // No function draws its own edge to the ledger, the key's secret or Purple Flea any more.
+  const own = dot.split('\n').filter((line) => /-> "(ext_secret|ext_purpleflea)"/.test(line));
+  expect(own).toEqual([]);
+  expect(dot).toContain('subgraph "cluster_outside"');
+});

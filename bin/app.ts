@@ -24,6 +24,7 @@ import {
   HoldReview,
   ConfirmedFraudAction,
   ModelAgents,
+  TradingPnl,
 } from '../lib';
 
 export const SAMPLE_STACK_NAME = 'PurpleFleaSageMakerSample';
@@ -156,9 +157,14 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     dryRun,
   });
 
+  // The services profile only: the trading agent's P&L and open positions as CloudWatch metrics, every 15 minutes,
+  // with an alarm on a day's loss over 500 USDC. The gateway documents no P&L route.
+  const tradingPnl = services ? new TradingPnl(stack, 'TradingPnl', { connection, dailyLossAlarmUsdc: 500 }) : undefined;
+
   // What each construct did with money: actions by outcome, USDC moved, latencies, errors, dead letters.
   const monitored = [trader, trainingBonus, payouts, fraudHolds, ...(modelAgents ? [modelAgents] : [])];
   const dashboard = new PurpleFleaDashboard(stack, 'Dashboard', { monitored });
+  if (tradingPnl) dashboard.addTradingPnl(tradingPnl);
   new CfnOutput(stack, 'DashboardName', {
     description: 'The CloudWatch dashboard of the sample stack.',
     value: dashboard.dashboardName,

@@ -13,3 +13,4 @@ export * from './hold-review';
 export * from './model-agents';
 export * from './monitored-money-action';
 export * from './purpleflea-dashboard';
+export * from './trading-pnl';

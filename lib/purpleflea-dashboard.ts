@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { EscrowReleaseMonitoring, IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
 import { PURPLEFLEA_DASHBOARD_DEFAULTS } from './private/defaults';
+import { TradingPnl } from './trading-pnl';
 import { isMonitored, MONITORED_KIND } from './private/prop-kinds';
 import { givenProps, PropsValidator } from './private/validation';
 
@@ -49,6 +50,7 @@ export class PurpleFleaDashboard extends Construct {
 
   private readonly period: Duration;
   private readonly shown: IMonitoredMoneyAction[] = [];
+  private readonly pnlShown: TradingPnl[] = [];
 
   constructor(scope: Construct, id: string, props: PurpleFleaDashboardProps = {}) {
     super(scope, id);
@@ -61,8 +63,10 @@ export class PurpleFleaDashboard extends Construct {
     // Checked at synthesis: addMonitored may come after the constructor.
     this.node.addValidation({
       validate: () =>
-        this.shown.length === 0
-          ? [`PurpleFleaDashboard '${id}': monitored is empty: give at least one construct in monitored, or call addMonitored`]
+        this.shown.length === 0 && this.pnlShown.length === 0
+          ? [
+              `PurpleFleaDashboard '${id}': monitored is empty: give at least one construct in monitored, or call addMonitored (or addTradingPnl)`,
+            ]
           : [],
     });
   }
@@ -80,6 +84,42 @@ export class PurpleFleaDashboard extends Construct {
     for (const row of sectionRows(monitored.node.path, monitored.monitoring(), this.period)) {
       this.dashboard.addWidgets(...row);
     }
+  }
+
+  /**
+   * Adds a row for a `TradingPnl` below the sections already shown: the trading agent's net P&L, fees and unrealized
+   * P&L, today's net P&L (with the daily-loss threshold when there is one), open positions and win rate.
+   */
+  public addTradingPnl(pnl: TradingPnl): void {
+    if (!(pnl instanceof TradingPnl)) {
+      throw new Error(`PurpleFleaDashboard '${this.node.id}': addTradingPnl(pnl) must be a TradingPnl`);
+    }
+    if (this.pnlShown.includes(pnl)) throw new Error(`PurpleFleaDashboard '${this.node.id}': ${pnl.node.path} is shown already`);
+    this.pnlShown.push(pnl);
+    const latest = (metric: cloudwatch.Metric, label: string) => metric.with({ period: this.period, label });
+    this.dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `## ${pnl.node.path}: trading P&L`, width: FULL_WIDTH, height: 1 }));
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'P&L (30 days), USDC',
+        width: GRAPH_WIDTH,
+        height: GRAPH_HEIGHT,
+        left: [latest(pnl.netPnlMetric, 'net P&L'), latest(pnl.feesMetric, 'fees'), latest(pnl.unrealizedPnlMetric, 'unrealized P&L')],
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Today's net P&L, USDC",
+        width: GRAPH_WIDTH,
+        height: GRAPH_HEIGHT,
+        left: [latest(pnl.dailyNetPnlMetric, 'net P&L today')],
+        leftAnnotations: pnl.dailyLossAlarm ? [pnl.dailyLossAlarm.toAnnotation()] : undefined,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Open positions and win rate',
+        width: GRAPH_WIDTH,
+        height: GRAPH_HEIGHT,
+        left: [latest(pnl.openPositionsMetric, 'open positions')],
+        right: [latest(pnl.winRateMetric, 'win rate %')],
+      }),
+    );
   }
 }
 

@@ -188,3 +188,10 @@ export const MODEL_AGENTS_DEFAULTS = Object.freeze({
   enabled: true,
   logRetention: 'THREE_MONTHS',
 } as const);
+
+/** TradingPnl. */
+export const TRADING_PNL_DEFAULTS = Object.freeze({
+  /** `schedule`: a rate of this many minutes (TradingPnl.DEFAULT_SCHEDULE_RATE). */
+  scheduleRateMinutes: 15,
+  logRetention: 'THREE_MONTHS',
+} as const);

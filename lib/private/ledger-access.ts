@@ -94,3 +94,12 @@ function ownKeysOnly(kinds: readonly ActionKind[]): { [operator: string]: any } 
   if (kinds.length === 0) throw new Error('a ledger grant limited to its kinds of keys needs at least one kind');
   return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': kinds.map((kind) => `${actionKeyPrefix(kind)}*`) } };
 }
+
+/**
+ * Lets a handler that only reads the trading service (TradingPnl) read the services profile's trading key: the
+ * connection's `tradingKeySecret`, else its `apiKeySecret` (where the trading key's fields then are). Nothing of
+ * the ledger.
+ */
+export function grantTradingKeyRead(connection: PurpleFleaConnection, grantee: iam.IGrantable): iam.Grant {
+  return grantSecretRead(connection.tradingKeySecret ?? connection.apiKeySecret, grantee);
+}

@@ -19,6 +19,7 @@ import {
   ConfirmedFraudAction,
   ModelAgents,
   ModelAgentsProps,
+  TradingPnl,
   HoldInputFormat,
   PredictToTrade,
   PurpleFleaApi,
@@ -305,6 +306,17 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const stack = newStack('NagAgents');
     const connection = newConnection(stack, { api: PurpleFleaApi.services() });
     new ModelAgents(stack, 'Agents', { connection, ...props });
+    expect(unacknowledgedFindings(stack)).toEqual([]);
+  });
+
+  test.each<[string, boolean]>([
+    ['the trading key in the connection secret', false],
+    ['a trading key secret of its own', true],
+  ])('no unacknowledged finding for TradingPnl (services profile), %s', (_name, ownSecret) => {
+    const stack = newStack('NagPnl');
+    const tradingKeySecret = ownSecret ? secretsmanager.Secret.fromSecretNameV2(stack, 'TradingKey', 'PurpleFleaTradingKey') : undefined;
+    const connection = newConnection(stack, { api: PurpleFleaApi.services(), tradingKeySecret });
+    new TradingPnl(stack, 'Pnl', { connection, dailyLossAlarmUsdc: 100 });
     expect(unacknowledgedFindings(stack)).toEqual([]);
   });
 

@@ -34,6 +34,7 @@ import {
   PURPLEFLEA_DASHBOARD_DEFAULTS,
   TRAINING_BONUS_ESCROW_DEFAULTS,
   MODEL_AGENTS_DEFAULTS,
+  TRADING_PNL_DEFAULTS,
 } from '../../lib/private/defaults';
 import { Assembly, AssemblyProperty, AssemblyType, ROOT, constructsOf, readAssembly, structProperties } from '../package/assembly';
 
@@ -48,6 +49,7 @@ const DEFAULTS_OF: { readonly [construct: string]: Defaults } = {
   FraudHoldEscrow: { ...BATCH_RUN_DEFAULTS, ...FRAUD_HOLD_ESCROW_DEFAULTS },
   PurpleFleaDashboard: PURPLEFLEA_DASHBOARD_DEFAULTS,
   ModelAgents: MODEL_AGENTS_DEFAULTS,
+  TradingPnl: TRADING_PNL_DEFAULTS,
 };
 
 const minutes = (n: number) => `${n} minute${n === 1 ? '' : 's'}`;
@@ -76,6 +78,8 @@ const DESCRIBED: { readonly [constructDotProp: string]: Described } = {
   'TrainingBonusEscrow.bonusTiers': { both: tiers(TRAINING_BONUS_ESCROW_DEFAULTS.bonusTiers) },
   'TrainingBonusEscrow.functionOptions': singleFunction,
   'ModelAgents.functionOptions': singleFunction,
+  'TradingPnl.schedule': { both: `every ${minutes(TRADING_PNL_DEFAULTS.scheduleRateMinutes)}`, uses: ['scheduleRateMinutes'] },
+  'TradingPnl.functionOptions': singleFunction,
   // One JSDoc (BatchRunProps) for both batch constructs.
   'BatchPayout.outputPrefix': {
     jsdoc: `'${BATCH_PAYOUT_DEFAULTS.outputPrefix}' for BatchPayout`,

@@ -7,7 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SAMPLE_STACK_NAME, buildSampleApp } from '../../bin/app';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, TrainingBonusEscrow } from '../../lib';
+import { BatchPayout, FraudHoldEscrow, PredictToTrade, PurpleFleaConnection, TradingPnl, TrainingBonusEscrow } from '../../lib';
 import { dashboardSections } from './dashboard-body';
 import { newStack, onlyResource } from './fixtures';
 
@@ -292,16 +292,23 @@ describe('the sample app on the services profile (-c api=services)', () => {
       .map(([id, r]) => `${id} ${r.Type}`)
       .sort();
 
-  test('synthesizes with no AWS account, cdk-nag finds nothing unacknowledged, and has the same resources as on the gateway, and ModelAgents', () => {
+  test('synthesizes with no AWS account, cdk-nag finds nothing unacknowledged, and has the same resources as on the gateway, and ModelAgents and TradingPnl', () => {
     // Synthesis fails on any cdk-nag error.
     const assembly = buildSampleApp({ api: 'services' }).synth();
     expect(assembly.getStackByName(SAMPLE_STACK_NAME).template.Resources).toBeDefined();
-    // ModelAgents speaks only the services: the gateway documents no registration.
-    const withoutModelAgents = resourceLines(sampleTemplate({ api: 'services' })).filter((line) => !line.startsWith('ModelAgents'));
+    // ModelAgents and TradingPnl speak only the services: the gateway documents no registration and no P&L route.
+    const withoutModelAgents = resourceLines(sampleTemplate({ api: 'services' })).filter(
+      (line) => !line.startsWith('ModelAgents') && !line.startsWith('TradingPnl'),
+    );
     expect(withoutModelAgents).toEqual(resourceLines(sampleTemplate()));
     expect(
       resourceLines(sampleTemplate({ api: 'services' })).filter(
         (line) => line.startsWith('ModelAgents') && line.endsWith(' AWS::Lambda::Function'),
+      ),
+    ).toHaveLength(1);
+    expect(
+      resourceLines(sampleTemplate({ api: 'services' })).filter(
+        (line) => line.startsWith('TradingPnl') && line.endsWith(' AWS::Lambda::Function'),
       ),
     ).toHaveLength(1);
     expect(resourceLines(sampleTemplate({ api: 'gateway' }))).toEqual(resourceLines(sampleTemplate()));
@@ -309,8 +316,8 @@ describe('the sample app on the services profile (-c api=services)', () => {
 
   test('every function that reaches Purple Flea or the ledger speaks the services profile; by default, the gateway as before', () => {
     const services = connectedFunctions(sampleTemplate({ api: 'services' }));
-    // The gateway's eight, and ModelAgents.
-    expect(Object.keys(services)).toHaveLength(9);
+    // The gateway's eight, ModelAgents and TradingPnl.
+    expect(Object.keys(services)).toHaveLength(10);
     for (const variables of Object.values(services)) {
       expect(variables).toMatchObject({
         PF_API_PROFILE: 'services',
@@ -324,7 +331,7 @@ describe('the sample app on the services profile (-c api=services)', () => {
     const gateway = connectedFunctions(sampleTemplate());
     expect(Object.keys(gateway).sort()).toEqual(
       Object.keys(services)
-        .filter((id) => !id.startsWith('ModelAgents'))
+        .filter((id) => !id.startsWith('ModelAgents') && !id.startsWith('TradingPnl'))
         .sort(),
     );
     for (const variables of Object.values(gateway)) {
@@ -362,18 +369,21 @@ describe('the sample app on the services profile (-c api=services)', () => {
     expect(variablesOf({ api: 'services' }, 'fraud-hold-escrow').map((v) => v.ESCROW_TIMEOUT_HOURS)).toEqual(['168', undefined]);
   });
 
-  test('-c tradingSecretName: the trading key in a secret of its own, which only the trader may read', () => {
+  test('-c tradingSecretName: the trading key in a secret of its own, which only the trader and TradingPnl (reads only) may read', () => {
     const stack = buildSampleApp({ api: 'services', tradingSecretName: 'prod/purpleflea-trading' }).node.findChild(
       SAMPLE_STACK_NAME,
     ) as Stack;
     const template = Template.fromStack(stack);
     const trader = stack.node.findChild('Trader') as PredictToTrade;
     const traderRole = stack.getLogicalId(trader.lambdaFunction.role!.node.defaultChild as iam.CfnRole);
+    const pnl = stack.node.findChild('TradingPnl') as TradingPnl;
+    const pnlRole = stack.getLogicalId(pnl.lambdaFunction.role!.node.defaultChild as iam.CfnRole);
     const readers = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p: any) => JSON.stringify(p.Properties.PolicyDocument).includes(':secret:prod/purpleflea-trading'))
       .flatMap((p: any) => p.Properties.Roles.map((r: any) => r.Ref));
-    expect(readers).toEqual([traderRole]);
-    expect(JSON.stringify(template.toJSON()).match(/secret:prod\/purpleflea-trading"/g)).toHaveLength(1);
+    expect(readers.sort()).toEqual([traderRole, pnlRole].sort());
+    // Told where it is: the trader and TradingPnl.
+    expect(JSON.stringify(template.toJSON()).match(/secret:prod\/purpleflea-trading"/g)).toHaveLength(2);
   });
 
   test('an unknown api is refused, naming it', () => {

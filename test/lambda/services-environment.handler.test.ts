@@ -40,8 +40,8 @@ function sampleFunctions(context: { [key: string]: string }): { bundle: string; 
 describe.each(['services', 'gateway'])('the sample app on the %s profile', (api) => {
   const functions = sampleFunctions({ api });
 
-  test('has every handler of the library (ModelAgents, the services only)', () => {
-    const servicesOnly = api === 'services' ? ['model-agents'] : [];
+  test('has every handler of the library (ModelAgents and TradingPnl, the services only)', () => {
+    const servicesOnly = api === 'services' ? ['model-agents', 'trading-pnl'] : [];
     expect(functions.map((f) => f.bundle).sort()).toEqual(
       [
         ...servicesOnly,

@@ -103,7 +103,7 @@ describe('a CDK app that installs the packed library', () => {
   });
 
   test.each(STACKS)('%s uses every construct of the assembly (those of the services only, on the services profile)', (stack) => {
-    const servicesOnly = ['ModelAgents'];
+    const servicesOnly = ['ModelAgents', 'TradingPnl'];
     const expected = constructsOf(readAssembly())
       .map((c) => c.name)
       .filter((name) => stack === 'ServicesProfile' || !servicesOnly.includes(name));
@@ -161,10 +161,15 @@ describe('a CDK app that installs the packed library', () => {
       expect(v).toMatchObject({ PF_API_PROFILE: 'services', PF_ESCROW_URL: 'https://escrow.purpleflea.com' });
       expect(v).not.toHaveProperty('PF_BASE_URL');
     }
-    // Only the trader is told where the trading key is.
+    // Only the trader and TradingPnl (which reads with it) are told where the trading key is.
     const traders = variables.filter((v) => v.PF_TRADING_SECRET_ARN !== undefined);
     expect(traders).toEqual([
       expect.objectContaining({ PF_TRADING_KEY_FIELD: 'key', PF_TRADING_AGENT_ID_FIELD: 'agent_id', COIN: 'BTC', LEVERAGE: '2' }),
+      expect.objectContaining({
+        POWERTOOLS_SERVICE_NAME: 'trading-pnl',
+        PF_TRADING_KEY_FIELD: 'key',
+        PF_TRADING_AGENT_ID_FIELD: 'agent_id',
+      }),
     ]);
     expect(variables.filter((v) => v.ESCROW_TIMEOUT_HOURS !== undefined).map((v) => v.ESCROW_TIMEOUT_HOURS)).toEqual(['72', '72']);
     expect(variables.filter((v) => v.SELLER_TEMPLATE !== undefined).map((v) => v.SELLER_TEMPLATE)).toEqual(['ag_0123456789ab']);

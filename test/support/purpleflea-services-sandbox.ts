@@ -13,8 +13,8 @@
  * two of this profile's own: "400 trade_failed after a real fill" and "500 release_failed after the
  * counterparty was paid".
  *
- * Not implemented (404 not_found like any unknown route): domains, trade close, risk settings and
- * pnl-history, casino games, bets, withdraw and kelly, /health, /openapi.json, /gossip and /mcp.
+ * Not implemented (404 not_found like any unknown route): domains, trade close, risk settings,
+ * casino games, bets, withdraw and kelly, /health, /openapi.json, /gossip and /mcp.
  * Where the document is silent the sandbox does the simplest thing, and a comment says "(doc silent)".
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -41,6 +41,7 @@ export const SERVICE_PATHS = {
   tradeOpen: '/v1/trade/open',
   tradePositions: '/v1/trade/positions',
   tradeHistory: '/v1/trade/history',
+  tradePnlHistory: '/v1/trade/pnl-history',
   faucetClaim: '/faucet/claim',
 } as const;
 
@@ -578,6 +579,28 @@ export class PurpleFleaServicesSandbox {
     return this.positions.filter((p) => p.agentId === agentId);
   }
 
+  /**
+   * Records a closing trade of the agent (the sandbox has no close route): its realized P&L and fee, at `at` (epoch
+   * ms; default the sandbox's now). What `GET /v1/trade/history` and `/v1/trade/pnl-history` then answer.
+   */
+  addClosedTrade(agentId: string, trade: { coin?: string; realizedPnl: number; fee: number; sizeUsd?: number; at?: number }): TradeRow {
+    if (!this.tradingAgents.has(agentId)) throw new Error(`no trading agent ${agentId} in the sandbox`);
+    const row: TradeRow = {
+      id: `trd_${randomUUID()}`,
+      agentId,
+      orderId: `ord_${randomUUID()}`,
+      coin: trade.coin ?? 'BTC',
+      side: 'sell',
+      sizeUsd: trade.sizeUsd ?? 1_000,
+      price: this.marketOf(trade.coin ?? 'BTC')?.price ?? 1,
+      fee: trade.fee,
+      realizedPnl: trade.realizedPnl,
+      createdAt: Math.floor((trade.at ?? this.clock.now()) / 1000),
+    };
+    this.trades.push(row);
+    return { ...row };
+  }
+
   /** What Hyperliquid holds for the agent in a coin (by ticker or Hyperliquid name), if anything. */
   hyperliquidPosition(agentId: string, coin: string): HyperliquidPosition | undefined {
     const market = this.marketOf(coin);
@@ -644,6 +667,7 @@ export class PurpleFleaServicesSandbox {
       { method: 'POST', path: SERVICE_PATHS.tradeOpen, limit: 30, handle: (r) => this.tradeOpen(r) },
       { method: 'GET', path: SERVICE_PATHS.tradePositions, handle: (r) => this.tradePositions(r) },
       { method: 'GET', path: SERVICE_PATHS.tradeHistory, handle: (r) => this.tradeHistory(r) },
+      { method: 'GET', path: SERVICE_PATHS.tradePnlHistory, handle: (r) => this.tradePnlHistory(r) },
     ],
     faucet: [{ method: 'POST', path: SERVICE_PATHS.faucetClaim, limit: 5, handle: (r) => this.faucetClaimRoute(r) }],
   };
@@ -1393,6 +1417,55 @@ export class PurpleFleaServicesSandbox {
       (t) => t.createdAt,
     ).slice(0, limit);
     return reply(200, { trades, count: trades.length });
+  }
+
+  /**
+   * Realized P&L by UTC day over the last `days` (default 30, at most 365). (doc silent on the details: a trade counts
+   * when its realizedPnl is not 0, i.e. a close; a win has realizedPnl > 0; net = pnl − fees of every trade; chart rows
+   * only for days with trades, oldest first, `date` as YYYY-MM-DD; figures in cents.)
+   */
+  private tradePnlHistory(request: ServiceRequest): Answer {
+    const auth = this.tradingCaller(request);
+    if ('status' in auth) return auth;
+    const asked = Number.parseInt(request.query.get('days') ?? '', 10);
+    const days = Math.min(365, Math.max(1, Number.isNaN(asked) ? 30 : asked));
+    const since = this.nowSeconds() - days * 86_400;
+    const trades = this.trades.filter((t) => t.agentId === auth.agentId && t.createdAt > since).sort((a, b) => a.createdAt - b.createdAt);
+    const closes = trades.filter((t) => t.realizedPnl !== 0);
+    const totalPnl = round2(trades.reduce((sum, t) => sum + t.realizedPnl, 0));
+    const totalFees = round2(trades.reduce((sum, t) => sum + t.fee, 0));
+    const byDay = new Map<string, { daily_pnl: number; daily_fees: number; trades: number }>();
+    for (const t of trades) {
+      const date = new Date(t.createdAt * 1000).toISOString().slice(0, 10);
+      const day = byDay.get(date) ?? { daily_pnl: 0, daily_fees: 0, trades: 0 };
+      byDay.set(date, { daily_pnl: day.daily_pnl + t.realizedPnl, daily_fees: day.daily_fees + t.fee, trades: day.trades + 1 });
+    }
+    let cumulative = 0;
+    const chart = [...byDay.entries()].map(([date, day]) => {
+      cumulative += day.daily_pnl;
+      return {
+        date,
+        daily_pnl: round2(day.daily_pnl),
+        daily_fees: round2(day.daily_fees),
+        trades: day.trades,
+        cumulative_pnl: round2(cumulative),
+      };
+    });
+    const dailyPnls = chart.map((c) => c.daily_pnl);
+    return reply(200, {
+      period_days: days,
+      summary: {
+        total_pnl: totalPnl,
+        total_fees: totalFees,
+        net_pnl: round2(totalPnl - totalFees),
+        total_trades: closes.length,
+        win_rate_pct: closes.length === 0 ? 0 : round2((closes.filter((t) => t.realizedPnl > 0).length / closes.length) * 100),
+        best_day: dailyPnls.length === 0 ? 0 : Math.max(...dailyPnls),
+        worst_day: dailyPnls.length === 0 ? 0 : Math.min(...dailyPnls),
+      },
+      chart,
+      note: 'Realized PnL by UTC day.',
+    });
   }
 
   /** 401 unauthorized without a bearer header, 401 invalid_key (no message) for an unknown key. */

@@ -24,7 +24,7 @@ const assembly = JSON.parse(readFileSync(join(dirname(require.resolve(`${LIBRARY
 const CONNECTION = `${LIBRARY}.PurpleFleaConnection`;
 
 /** Constructs that speak only Purple Flea's published services (the gateway documents no agent registration). */
-const SERVICES_ONLY = ['ModelAgents'];
+const SERVICES_ONLY = ['ModelAgents', 'TradingPnl'];
 
 /** Values of required string props, by name: each must pass the construct's validation. */
 const REQUIRED_STRINGS = {

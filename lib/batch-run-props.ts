@@ -144,13 +144,21 @@ export interface BatchRunProps {
 
   /**
    * Overrides for the three functions: memory, timeout, VPC placement... The construct sets their code,
-   * handler, runtime, role, log group and its own environment variables; they are invoked synchronously
+   * handler, runtime (see `runtime`), role, log group and its own environment variables; they are invoked synchronously
    * by Step Functions, so they have no async retries, event age or failure destination. Giving any of
    * those here is an error.
    * @default - arm64, active tracing; 15 minutes and 1024 MB for Prepare and Summarize, 5 minutes and 256 MB for the act
    * function (BatchPayout's Pay, FraudHoldEscrow's Act)
    */
   readonly functionOptions?: lambda.FunctionOptions;
+
+  /**
+   * The Lambda runtime of the construct's functions: a Node.js runtime, Node.js 22 or newer (the handler
+   * bundles are built for Node.js 22). Give one to pin a major, e.g. to move to a new one on your own schedule.
+   * @default - the newest Node.js runtime your app's aws-cdk-lib names (`lambda.Runtime.NODEJS_<n>_X`), chosen at
+   * synth, which is the latest runtime cdk-nag's AwsSolutions-L1 expects
+   */
+  readonly runtime?: lambda.Runtime;
 
   /**
    * Every alarm of the construct notifies this topic when it fires and when it clears (an alarm

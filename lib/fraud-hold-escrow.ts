@@ -445,6 +445,7 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
       description: 'FraudHoldEscrow release: a completed review releases the hold once (or, on confirmed fraud, keeps or disputes it)',
       logRetention,
       functionOptions: props.functionOptions,
+      runtime: props.runtime,
       environment: handlerEnvironment(
         FRAUD_HOLD_RELEASE_METRICS,
         props.connection,
@@ -516,6 +517,7 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
         description: "FraudHoldEscrow review start: a run's holds each get an Amazon A2I human loop",
         logRetention,
         functionOptions: props.functionOptions,
+        runtime: props.runtime,
         environment: {
           ...commonHandlerEnvironment(FRAUD_HOLD_REVIEW_START_METRICS),
           ...fraudHoldReviewStartEnvironment({

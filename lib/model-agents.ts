@@ -108,11 +108,19 @@ export interface ModelAgentsProps {
 
   /**
    * Overrides for the function: memory, timeout, VPC placement, reserved concurrency... The construct sets its code,
-   * handler, runtime, role, log group, async retries (2), event age (6 hours) and failure destination, and its own
+   * handler, runtime (see `runtime`), role, log group, async retries (2), event age (6 hours) and failure destination, and its own
    * environment variables; giving any of those here is an error.
    * @default - 256 MB, 90 s, arm64, active tracing
    */
   readonly functionOptions?: lambda.FunctionOptions;
+
+  /**
+   * The Lambda runtime of the construct's functions: a Node.js runtime, Node.js 22 or newer (the handler
+   * bundles are built for Node.js 22). Give one to pin a major, e.g. to move to a new one on your own schedule.
+   * @default - the newest Node.js runtime your app's aws-cdk-lib names (`lambda.Runtime.NODEJS_<n>_X`), chosen at
+   * synth, which is the latest runtime cdk-nag's AwsSolutions-L1 expects
+   */
+  readonly runtime?: lambda.Runtime;
 
   /**
    * Every alarm of the construct notifies this topic when it fires and when it clears.
@@ -175,6 +183,7 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
       description: 'ModelAgents: each new SageMaker model version gets its own Purple Flea agent, its key in its own secret',
       logRetention: props.logRetention ?? logs.RetentionDays[MODEL_AGENTS_DEFAULTS.logRetention],
       functionOptions: props.functionOptions,
+      runtime: props.runtime,
       environment: handlerEnvironment(
         MODEL_AGENTS_METRICS,
         props.connection,
@@ -426,10 +435,15 @@ function validate(id: string, given: ModelAgentsProps | undefined): void {
     (prefix: string) => SECRET_NAME_PREFIX.test(prefix) && !prefix.includes('*') && !isToken(prefix),
     "must be 1 to 256 of Secrets Manager's name characters (letters, digits and /_+=.@-)",
   );
-  checkFunctionOptions(v, props.functionOptions, {
-    environment: CONSTRUCT_ENVIRONMENT,
-    retryAttemptsWhy: `the construct retries a failed invocation ${HANDLER_RETRY_ATTEMPTS} times (the ledger makes a repeat harmless)`,
-    maxEventAgeWhy: `the construct keeps an event for ${HANDLER_MAX_EVENT_AGE.toHumanString()}`,
-  });
+  checkFunctionOptions(
+    v,
+    props.functionOptions,
+    {
+      environment: CONSTRUCT_ENVIRONMENT,
+      retryAttemptsWhy: `the construct retries a failed invocation ${HANDLER_RETRY_ATTEMPTS} times (the ledger makes a repeat harmless)`,
+      maxEventAgeWhy: `the construct keeps an event for ${HANDLER_MAX_EVENT_AGE.toHumanString()}`,
+    },
+    props.runtime,
+  );
   v.throwIfInvalid();
 }

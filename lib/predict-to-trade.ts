@@ -161,11 +161,19 @@ export interface PredictToTradeProps {
 
   /**
    * Overrides for the function: memory, timeout, VPC placement, reserved concurrency... The construct
-   * sets its code, handler, runtime, role, log group, async retries (none), event age and failure
+   * sets its code, handler, runtime (see `runtime`), role, log group, async retries (none), event age and failure
    * destination, and its own environment variables; giving any of those here is an error.
    * @default - 256 MB, 90 s, arm64, active tracing
    */
   readonly functionOptions?: lambda.FunctionOptions;
+
+  /**
+   * The Lambda runtime of the construct's functions: a Node.js runtime, Node.js 22 or newer (the handler
+   * bundles are built for Node.js 22). Give one to pin a major, e.g. to move to a new one on your own schedule.
+   * @default - the newest Node.js runtime your app's aws-cdk-lib names (`lambda.Runtime.NODEJS_<n>_X`), chosen at
+   * synth, which is the latest runtime cdk-nag's AwsSolutions-L1 expects
+   */
+  readonly runtime?: lambda.Runtime;
 
   /**
    * Every alarm of the construct notifies this topic when it fires and when it clears (an alarm
@@ -222,6 +230,7 @@ export class PredictToTrade extends Construct implements IMonitoredMoneyAction {
       description: 'PredictToTrade: a SageMaker prediction becomes a Purple Flea market order',
       logRetention: props.logRetention ?? logs.RetentionDays[PREDICT_TO_TRADE_DEFAULTS.logRetention],
       functionOptions: props.functionOptions,
+      runtime: props.runtime,
       environment: handlerEnvironment(
         PREDICT_TO_TRADE_METRICS,
         props.connection,
@@ -469,10 +478,15 @@ function validate(id: string, given: PredictToTradeProps | undefined): void {
   v.duration('maxSignalAge', props.maxSignalAge, Duration.minutes(1), Duration.hours(24));
 
   // Function settings the construct must own.
-  checkFunctionOptions(v, props.functionOptions, {
-    environment: CONSTRUCT_ENVIRONMENT,
-    retryAttemptsWhy: 'async retries are off: a failed invocation goes to the dead-letter queue',
-    maxEventAgeWhy: 'it follows maxSignalAge',
-  });
+  checkFunctionOptions(
+    v,
+    props.functionOptions,
+    {
+      environment: CONSTRUCT_ENVIRONMENT,
+      retryAttemptsWhy: 'async retries are off: a failed invocation goes to the dead-letter queue',
+      maxEventAgeWhy: 'it follows maxSignalAge',
+    },
+    props.runtime,
+  );
   v.throwIfInvalid();
 }

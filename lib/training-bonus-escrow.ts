@@ -183,11 +183,19 @@ export interface TrainingBonusEscrowProps {
 
   /**
    * Overrides for the function: memory, timeout, VPC placement, reserved concurrency... The construct
-   * sets its code, handler, runtime, role, log group, async retries (2), event age (6 hours) and failure
+   * sets its code, handler, runtime (see `runtime`), role, log group, async retries (2), event age (6 hours) and failure
    * destination, and its own environment variables; giving any of those here is an error.
    * @default - 256 MB, 90 s, arm64, active tracing
    */
   readonly functionOptions?: lambda.FunctionOptions;
+
+  /**
+   * The Lambda runtime of the construct's functions: a Node.js runtime, Node.js 22 or newer (the handler
+   * bundles are built for Node.js 22). Give one to pin a major, e.g. to move to a new one on your own schedule.
+   * @default - the newest Node.js runtime your app's aws-cdk-lib names (`lambda.Runtime.NODEJS_<n>_X`), chosen at
+   * synth, which is the latest runtime cdk-nag's AwsSolutions-L1 expects
+   */
+  readonly runtime?: lambda.Runtime;
 
   /**
    * Every alarm of the construct notifies this topic when it fires and when it clears (an alarm
@@ -255,6 +263,7 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
       description: 'TrainingBonusEscrow: a completed SageMaker training job that beats its bar gets an escrowed Purple Flea bonus',
       logRetention: props.logRetention ?? logs.RetentionDays[TRAINING_BONUS_ESCROW_DEFAULTS.logRetention],
       functionOptions: props.functionOptions,
+      runtime: props.runtime,
       environment: handlerEnvironment(
         TRAINING_BONUS_ESCROW_METRICS,
         props.connection,
@@ -349,6 +358,7 @@ export class TrainingBonusEscrow extends Construct implements IMonitoredMoneyAct
         enabled,
         logRetention: props.logRetention ?? logs.RetentionDays[TRAINING_BONUS_ESCROW_DEFAULTS.logRetention],
         functionOptions: props.functionOptions,
+        runtime: props.runtime,
         alarmTopic: props.alarmTopic,
       });
       this.releaseFunction = this.bonusRelease.lambdaFunction;
@@ -479,11 +489,16 @@ function validate(id: string, given: TrainingBonusEscrowProps | undefined): void
   v.instance('release', props.release, isEscrowRelease, ESCROW_RELEASE_KIND);
 
   // Function settings the construct must own.
-  checkFunctionOptions(v, props.functionOptions, {
-    environment: CONSTRUCT_ENVIRONMENT,
-    retryAttemptsWhy: `the construct retries a failed invocation ${HANDLER_RETRY_ATTEMPTS} times (the ledger makes a repeat harmless)`,
-    maxEventAgeWhy: `the construct keeps an event for ${HANDLER_MAX_EVENT_AGE.toHumanString()}`,
-  });
+  checkFunctionOptions(
+    v,
+    props.functionOptions,
+    {
+      environment: CONSTRUCT_ENVIRONMENT,
+      retryAttemptsWhy: `the construct retries a failed invocation ${HANDLER_RETRY_ATTEMPTS} times (the ledger makes a repeat harmless)`,
+      maxEventAgeWhy: `the construct keeps an event for ${HANDLER_MAX_EVENT_AGE.toHumanString()}`,
+    },
+    props.runtime,
+  );
   v.throwIfInvalid();
 }
 

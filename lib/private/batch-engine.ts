@@ -181,6 +181,7 @@ export class BatchEngine {
       description: props.prepare.description,
       logRetention,
       functionOptions: fileStepOptions,
+      runtime: options.runtime,
       // Prepare calls no one: no connection.
       environment: {
         ...commonHandlerEnvironment(metrics),
@@ -192,6 +193,7 @@ export class BatchEngine {
       description: props.act.description,
       logRetention,
       functionOptions,
+      runtime: options.runtime,
       // The run's rate, shared by the batches in flight.
       environment: handlerEnvironment(
         metrics,
@@ -204,6 +206,7 @@ export class BatchEngine {
       description: props.summarize.description,
       logRetention,
       functionOptions: fileStepOptions,
+      runtime: options.runtime,
       // The connection too: Summarize reads the ledger for the rows the Map could not settle.
       environment: handlerEnvironment(
         metrics,
@@ -693,12 +696,17 @@ export function checkBatchFunctionOptions(
   options: BatchRunProps,
   settingsNames: { readonly prepare: { readonly [key: string]: string }; readonly act: { readonly [key: string]: string } },
 ): void {
-  checkFunctionOptions(v, options.functionOptions, {
-    environment: [
-      ...new Set([settingsNames.prepare, settingsNames.act, BATCH_SUMMARIZE_ENV].flatMap((names) => constructEnvironmentNames(names))),
-    ],
-    retryAttemptsWhy: 'the functions are invoked synchronously by Step Functions, which retries them',
-    maxEventAgeWhy: 'the functions are invoked synchronously by Step Functions (no event queue)',
-    onFailureWhy: 'the functions are invoked synchronously by Step Functions: a failure fails the step, and the run',
-  });
+  checkFunctionOptions(
+    v,
+    options.functionOptions,
+    {
+      environment: [
+        ...new Set([settingsNames.prepare, settingsNames.act, BATCH_SUMMARIZE_ENV].flatMap((names) => constructEnvironmentNames(names))),
+      ],
+      retryAttemptsWhy: 'the functions are invoked synchronously by Step Functions, which retries them',
+      maxEventAgeWhy: 'the functions are invoked synchronously by Step Functions (no event queue)',
+      onFailureWhy: 'the functions are invoked synchronously by Step Functions: a failure fails the step, and the run',
+    },
+    options.runtime,
+  );
 }

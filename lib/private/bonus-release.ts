@@ -34,6 +34,7 @@ export interface BonusReleaseProps {
   readonly enabled: boolean;
   readonly logRetention: logs.RetentionDays;
   readonly functionOptions?: lambda.FunctionOptions;
+  readonly runtime?: lambda.Runtime;
   readonly alarmTopic?: sns.ITopic;
 }
 
@@ -69,6 +70,7 @@ export class BonusRelease extends Construct {
       description: 'TrainingBonusEscrow release: an approved model package releases the bonus escrowed for its training job, once',
       logRetention: props.logRetention,
       functionOptions: props.functionOptions,
+      runtime: props.runtime,
       environment: handlerEnvironment(
         TRAINING_BONUS_RELEASE_METRICS,
         props.connection,

@@ -8,8 +8,50 @@ import { Construct } from 'constructs';
 import { HANDLER_FUNCTION_DEFAULTS } from './defaults';
 import type { PropsValidator } from './validation';
 
-/** The one place the handlers' runtime is chosen: the newest Node.js runtime aws-cdk-lib names. */
-export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/**
+ * The Node.js major the handler bundles are built for (scripts/build-handlers.mjs, esbuild's `target`):
+ * the oldest runtime a function may be given.
+ */
+export const HANDLER_BUNDLE_NODE_MAJOR = 22;
+
+/** `nodejs24.x` → 24; undefined for a name that is not a Node.js runtime's. */
+export function nodeMajorOf(runtimeName: string): number | undefined {
+  const match = /^nodejs(\d+)\.x$/.exec(runtimeName);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The handlers' runtime unless a construct's `runtime` prop says otherwise: the newest Node.js runtime that
+ * the app's aws-cdk-lib names, chosen at synth. That aws-cdk-lib is the one this module resolves
+ * (`aws-cdk-lib` is a peer dependency), the same one cdk-nag's AwsSolutions-L1 reads the latest runtime of
+ * the family from; so a library built on an older aws-cdk-lib is still on the latest runtime in a newer app.
+ *
+ * The rule: among `lambda.Runtime`'s static members named `NODEJS_<n>_X` whose runtime is of the Node.js
+ * family, named `nodejs<n>.x`, and not variable (`NODEJS_LATEST` is), the one with the highest `<n>` of at
+ * least {@link HANDLER_BUNDLE_NODE_MAJOR}. Older runtimes (all of AWS's deprecated ones among them) are never
+ * picked. Newer majors are not held back until tested: that would fail AwsSolutions-L1 on the next aws-cdk-lib;
+ * the bundles are self-contained CommonJS (SDK included), and `runtime` pins a major.
+ */
+export function defaultHandlerRuntime(): lambda.Runtime {
+  let newest: { runtime: lambda.Runtime; major: number } | undefined;
+  for (const member of Object.getOwnPropertyNames(lambda.Runtime)) {
+    const match = /^NODEJS_(\d+)_X$/.exec(member);
+    // Older members are deprecated runtimes: not even read.
+    if (!match || Number(match[1]) < HANDLER_BUNDLE_NODE_MAJOR) continue;
+    const major = Number(match[1]);
+    const runtime: unknown = (lambda.Runtime as unknown as { [name: string]: unknown })[member];
+    if (!(runtime instanceof lambda.Runtime)) continue;
+    if (runtime.family !== lambda.RuntimeFamily.NODEJS || runtime.isVariable || nodeMajorOf(runtime.name) !== major) continue;
+    if (!newest || major > newest.major) newest = { runtime, major };
+  }
+  if (!newest) {
+    throw new Error(
+      `aws-cdk-lib names no Node.js runtime of ${HANDLER_BUNDLE_NODE_MAJOR} or newer (lambda.Runtime.NODEJS_${HANDLER_BUNDLE_NODE_MAJOR}_X): ` +
+        'upgrade aws-cdk-lib to a version this library supports (see its peerDependencies)',
+    );
+  }
+  return newest.runtime;
+}
 
 /** Handlers are bundled into assets/<name>/index.js when the library is built (scripts/build-handlers.mjs). */
 export function handlerAssetPath(assetName: string): string {
@@ -29,6 +71,8 @@ export interface HandlerFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** The user's overrides (memory, VPC, reserved concurrency...); the construct has rejected the ones it must set. */
   readonly functionOptions?: lambda.FunctionOptions;
+  /** The construct's `runtime` prop (checked by {@link checkFunctionOptions}). @default defaultHandlerRuntime() */
+  readonly runtime?: lambda.Runtime;
   /** The construct's environment; wins over the user's variables of the same name. */
   readonly environment: { [name: string]: string };
   /**
@@ -86,7 +130,7 @@ export class HandlerFunction extends lambda.Function {
       // What the construct must set.
       code: lambda.Code.fromAsset(handlerAssetPath(props.assetName)),
       handler: 'index.handler',
-      runtime: HANDLER_RUNTIME,
+      runtime: props.runtime ?? defaultHandlerRuntime(),
       role,
       logGroup,
       environment: { ...user.environment, ...props.environment },
@@ -165,10 +209,19 @@ export interface OwnedFunctionOptions {
 
 /**
  * Rejects the `functionOptions` a {@link HandlerFunction}'s construct must set itself: the role, the
- * log group and its retention, the async invocation settings, and the construct's environment variables.
+ * log group and its retention, the async invocation settings, and the construct's environment variables;
+ * and a `runtime` the handler bundles cannot run on.
  */
-export function checkFunctionOptions(v: PropsValidator, options: lambda.FunctionOptions | undefined, owned: OwnedFunctionOptions): void {
+export function checkFunctionOptions(
+  v: PropsValidator,
+  options: lambda.FunctionOptions | undefined,
+  owned: OwnedFunctionOptions,
+  runtime?: lambda.Runtime,
+): void {
+  checkRuntime(v, runtime);
   const fn = options ?? {};
+  // Not a FunctionOptions field: a JavaScript caller's (or a cast's) runtime would be silently ignored.
+  v.notAllowed('functionOptions.runtime', (fn as { runtime?: unknown }).runtime, 'use the runtime prop');
   v.notAllowed(
     'functionOptions.role',
     fn.role,
@@ -183,5 +236,28 @@ export function checkFunctionOptions(v: PropsValidator, options: lambda.Function
     if (owned.environment.includes(name)) {
       v.fail(`functionOptions.environment.${name} cannot be set: the construct sets it`);
     }
+  }
+}
+
+/**
+ * The `runtime` prop: a Node.js runtime (`nodejs<n>.x`) no older than the one the bundles are built for.
+ * A variable runtime (`NODEJS_LATEST`) is checked by the name it stands for today.
+ */
+export function checkRuntime(v: PropsValidator, runtime: unknown): void {
+  if (runtime === undefined || runtime === null) return;
+  const name =
+    typeof runtime === 'object' && typeof (runtime as { name?: unknown }).name === 'string' ? (runtime as lambda.Runtime).name : undefined;
+  if (name === undefined) {
+    v.fail(`runtime must be a lambda.Runtime (e.g. lambda.Runtime.NODEJS_${HANDLER_BUNDLE_NODE_MAJOR}_X), got ${JSON.stringify(runtime)}`);
+    return;
+  }
+  const family = (runtime as lambda.Runtime).family;
+  const major = nodeMajorOf(name);
+  if (major === undefined || (family !== undefined && family !== lambda.RuntimeFamily.NODEJS)) {
+    v.fail(`runtime must be a Node.js runtime (the handlers are JavaScript bundles), got ${name}`);
+  } else if (major < HANDLER_BUNDLE_NODE_MAJOR) {
+    v.fail(
+      `runtime must be Node.js ${HANDLER_BUNDLE_NODE_MAJOR} or newer (the handler bundles are built for node${HANDLER_BUNDLE_NODE_MAJOR}), got ${name}`,
+    );
   }
 }

@@ -2,7 +2,6 @@ import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -283,7 +282,6 @@ describe('PredictToTrade: props that are tokens', () => {
       connection: newConnection(stack),
       endpointName: 'm',
       maxSignalAge: Duration.seconds(seconds),
-      functionOptions: { runtime: lambda.Runtime.NODEJS_22_X } as lambda.FunctionOptions,
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 21600 });

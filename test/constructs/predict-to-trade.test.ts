@@ -15,7 +15,7 @@ import {
   predictToTradeEnvironment,
   readPredictToTradeSettings,
 } from '../../lib/private/contracts/predict-to-trade-env';
-import { HANDLER_RUNTIME } from '../../lib/private/handler-function';
+import { defaultHandlerRuntime } from '../../lib/private/handler-function';
 import {
   ACCOUNT,
   REGION,
@@ -219,7 +219,8 @@ describe('PredictToTrade: failed deliveries', () => {
 describe('PredictToTrade: the function', () => {
   test('runs the bundled handler on the newest Node.js runtime, arm64, traced, 256 MB, 90 s', () => {
     const { template } = newTrader();
-    expect(HANDLER_RUNTIME).toBe(lambda.Runtime.NODEJS_24_X);
+    // The newest Node.js runtime the project's aws-cdk-lib names (test/constructs/runtime.test.ts).
+    expect(defaultHandlerRuntime()).toBe(lambda.Runtime.NODEJS_24_X);
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',

@@ -101,3 +101,30 @@ export function offlineApp(appName: string, tarballPath: string): OfflineApp {
     },
   };
 }
+
+/** The versions of the peers (and of cdk-nag) an app installed from the registry depends on. */
+export interface RegistryVersions {
+  readonly awsCdkLib: string;
+  readonly constructs: string;
+  /** The app also depends on cdk-nag, at this version. */
+  readonly cdkNag?: string;
+}
+
+/**
+ * The package.json of an app that installs the packed library and the given aws-cdk-lib (any published
+ * version, not only the project's) from the npm registry, online, as a user's `npm install` would: npm
+ * resolves the library's peer range against it, so a version outside the range is an ERESOLVE here too.
+ */
+export function registryApp(appName: string, tarballPath: string, versions: RegistryVersions): object {
+  const library = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  return {
+    name: appName,
+    private: true,
+    dependencies: {
+      'aws-cdk-lib': versions.awsCdkLib,
+      'constructs': versions.constructs,
+      ...(versions.cdkNag ? { 'cdk-nag': versions.cdkNag } : {}),
+      [library.name]: `file:${tarballPath}`,
+    },
+  };
+}

@@ -1,6 +1,9 @@
 // A user's CDK app in plain JavaScript, run with node (no TypeScript, no bundler), against the packed
 // library as npm installed it (test/package/consumer-app.test.ts copies it into a temporary folder).
 //   node app.js <outdir>    synthesizes into <outdir> and prints {<stack name>: [constructs used]}
+//   node app.js <outdir> --cdk-nag
+//                           the same with cdk-nag's AwsSolutionsChecks as the app's validation plugin, as a user adds
+//                           it (synth fails on a finding); first prints {"cdkNagFindings": [<rule> <construct path>]}
 //
 // Every construct of the library's assembly is used, so a construct added later is used too:
 //   RequiredPropsOnly   each construct with only its required props
@@ -12,7 +15,7 @@
 'use strict';
 const { readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
-const { App, Duration, Stack } = require('aws-cdk-lib');
+const { App, Duration, Stack, Validations } = require('aws-cdk-lib');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
 const s3 = require('aws-cdk-lib/aws-s3');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
@@ -109,6 +112,8 @@ function useEveryConstruct(stack, resources, existing, options = {}) {
 }
 
 const app = new App({ outdir: process.argv[2] });
+const cdkNag = process.argv[3] === '--cdk-nag' ? require('cdk-nag') : undefined;
+if (cdkNag) Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks());
 const report = {};
 
 const minimal = new Stack(app, 'RequiredPropsOnly');
@@ -163,4 +168,12 @@ report[services.stackName] = useEveryConstruct(
 );
 
 app.synth();
+if (cdkNag) {
+  // What the plugin found, unacknowledged, listed (synth has already failed if there was any).
+  const findings = app.node.children
+    .filter((child) => child instanceof Stack)
+    .flatMap((stack) => new cdkNag.AwsSolutionsChecks().validateScope(stack).violations)
+    .flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
+  console.log(JSON.stringify({ cdkNagFindings: findings }));
+}
 console.log(JSON.stringify(report));

@@ -46,11 +46,19 @@ export interface TradingPnlProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * Overrides for the function: memory, timeout, VPC placement... The construct sets its code, handler, runtime, role,
-   * log group, async retries (0) and its own environment variables; giving any of those here is an error.
+   * Overrides for the function: memory, timeout, VPC placement... The construct sets its code, handler, runtime (see
+   * `runtime`), role, log group, async retries (0) and its own environment variables; giving any of those here is an error.
    * @default - 256 MB, 90 s, arm64, active tracing
    */
   readonly functionOptions?: lambda.FunctionOptions;
+
+  /**
+   * The Lambda runtime of the construct's function: a Node.js runtime, Node.js 22 or newer (the handler
+   * bundles are built for Node.js 22). Give one to pin a major, e.g. to move to a new one on your own schedule.
+   * @default - the newest Node.js runtime your app's aws-cdk-lib names (`lambda.Runtime.NODEJS_<n>_X`), chosen at
+   * synth, which is the latest runtime cdk-nag's AwsSolutions-L1 expects
+   */
+  readonly runtime?: lambda.Runtime;
 
   /**
    * Every alarm of the construct notifies this topic when it fires and when it clears.
@@ -104,6 +112,7 @@ export class TradingPnl extends Construct {
       description: "TradingPnl: the trading agent's P&L and open positions, read from Purple Flea, as CloudWatch metrics",
       logRetention: props.logRetention ?? logs.RetentionDays[TRADING_PNL_DEFAULTS.logRetention],
       functionOptions: props.functionOptions,
+      runtime: props.runtime,
       // It reads with the trading key: it is told where the key is, as the functions that trade are.
       environment: handlerEnvironment(TRADING_PNL_METRICS, props.connection, {}, { trades: true }),
       // A failed read is not retried: the next scheduled run reads the figures as they are then.
@@ -174,11 +183,16 @@ function validate(id: string, given: TradingPnlProps | undefined): void {
   }
   // A plain number: the alarm's threshold is its negative.
   v.number('dailyLossAlarmUsdc', props.dailyLossAlarmUsdc, { min: 0, minExclusive: true });
-  checkFunctionOptions(v, props.functionOptions, {
-    environment: CONSTRUCT_ENVIRONMENT,
-    retryAttemptsWhy: 'a failed read is not retried: the next scheduled run reads again',
-    maxEventAgeWhy: 'a failed read is not retried: the next scheduled run reads again',
-    onFailureWhy: 'a failed read is not retried: the next scheduled run reads again, and the errors alarm fires',
-  });
+  checkFunctionOptions(
+    v,
+    props.functionOptions,
+    {
+      environment: CONSTRUCT_ENVIRONMENT,
+      retryAttemptsWhy: 'a failed read is not retried: the next scheduled run reads again',
+      maxEventAgeWhy: 'a failed read is not retried: the next scheduled run reads again',
+      onFailureWhy: 'a failed read is not retried: the next scheduled run reads again, and the errors alarm fires',
+    },
+    props.runtime,
+  );
   v.throwIfInvalid();
 }

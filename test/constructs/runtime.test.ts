@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Stack } from 'aws-cdk-lib';
-import { EscrowRelease, HoldReview, ModelAgents, PurpleFleaApi } from '../../lib';
+import { EscrowRelease, HoldReview, ModelAgents, PurpleFleaApi, TradingPnl } from '../../lib';
 import { HANDLER_BUNDLE_NODE_MAJOR, defaultHandlerRuntime } from '../../lib/private/handler-function';
 import { newBatchPayout, newBonusEscrow, newConnection, newFraudHoldEscrow, newStack, newTrader } from './fixtures';
 
@@ -21,6 +21,11 @@ const BUILDERS: { [name: string]: (runtime?: lambda.Runtime) => Stack } = {
     newBonusEscrow({ runtime, release: EscrowRelease.onModelApproval({ modelPackageGroupName: 'churn-models' }) }).stack,
   BatchPayout: (runtime) => newBatchPayout({ runtime }).stack,
   FraudHoldEscrow: (runtime) => newFraudHoldEscrow({ runtime, review: HoldReview.events() }).stack,
+  TradingPnl: (runtime) => {
+    const stack = newStack();
+    new TradingPnl(stack, 'Pnl', { connection: newConnection(stack, { api: PurpleFleaApi.services() }), runtime });
+    return stack;
+  },
   ModelAgents: (runtime) => {
     const stack = newStack();
     new ModelAgents(stack, 'Agents', { connection: newConnection(stack, { api: PurpleFleaApi.services() }), runtime });

@@ -11,7 +11,7 @@ import {
   HUMAN_LOOP_NAME_PREFIX,
   HUMAN_LOOP_STATUS_CHANGE,
 } from '../../lib/private/contracts/hold-review-env';
-import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/training-bonus-release-env';
+import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/escrow-events';
 import type { ActionDecision, ActionLedger } from '../shared/action-ledger';
 import { escrowDisputeAction } from '../shared/escrow-dispute';
 import { escrowReleaseAction } from '../shared/escrow-release';

@@ -3,12 +3,12 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { ACTION_KINDS, referenceOf } from '../../lib/private/contracts/action-keys';
 import {
-  ESCROW_RELEASED_EVENT,
   MODEL_PACKAGE_STATE_CHANGE,
   TRAINING_BONUS_RELEASE_METRICS as METRIC,
   TRAINING_BONUS_RELEASE_OUTCOME_METRICS,
   TrainingBonusReleaseSettings,
 } from '../../lib/private/contracts/training-bonus-release-env';
+import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/escrow-events';
 import { escrowActionKey } from '../shared/action-keys';
 import type { ActionLedger } from '../shared/action-ledger';
 import { escrowReleaseAction } from '../shared/escrow-release';

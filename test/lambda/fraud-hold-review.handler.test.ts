@@ -18,7 +18,7 @@ import {
   HOLD_REVIEW_COMPLETED_EVENT,
   HUMAN_LOOP_STATUS_CHANGE,
 } from '../../lib/private/contracts/hold-review-env';
-import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/training-bonus-release-env';
+import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/escrow-events';
 import { applyEnvironment, awsTestEnvironment } from '../support/aws-env';
 import { FAKE_ACCOUNT_ID, FAKE_REGION, FakeAws } from '../support/fake-aws';
 import { FakeS3 } from '../support/fake-s3';

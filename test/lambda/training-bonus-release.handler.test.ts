@@ -8,12 +8,12 @@
 import { escrowActionKey, releaseActionKey } from '../../lambda/shared/action-keys';
 import { trainingBonusEscrowEnvironment, TrainingBonusEscrowSettings } from '../../lib/private/contracts/training-bonus-escrow-env';
 import {
-  ESCROW_RELEASED_EVENT,
   TRAINING_BONUS_RELEASE_METRICS as METRIC,
   trainingBonusReleaseEnvironment,
   TrainingBonusReleaseSettings,
 } from '../../lib/private/contracts/training-bonus-release-env';
 import { applyEnvironment, awsTestEnvironment } from '../support/aws-env';
+import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/escrow-events';
 import { FAKE_ACCOUNT_ID, FAKE_REGION, FakeAws } from '../support/fake-aws';
 import { defaultEscrowSettings } from '../support/handler-settings';
 import { Fault } from '../support/sandbox-server';

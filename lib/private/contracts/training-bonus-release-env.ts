@@ -97,12 +97,6 @@ export const TRAINING_BONUS_RELEASE_OUTCOME_METRICS: OutcomeMetricNames = {
   amount: TRAINING_BONUS_RELEASE_METRICS.releasedUsdc,
 };
 
-/** The event put on the bus after an escrow is released. */
-export const ESCROW_RELEASED_EVENT = {
-  source: 'purpleflea.sagemaker',
-  detailType: 'Purple Flea Escrow Released',
-} as const;
-
 /** SageMaker's model package state-change event, as the rule matches it. */
 export const MODEL_PACKAGE_STATE_CHANGE = {
   source: 'aws.sagemaker',

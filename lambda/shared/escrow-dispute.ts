@@ -1,7 +1,8 @@
 import { disputeActionKey } from './action-keys';
-import type { MoneyAction, RefusedOutcome } from './money-path';
+import { readBackConflict } from './escrow-read-back';
+import type { MoneyAction } from './money-path';
 import type { PurpleFleaApiProfile } from './purpleflea-api';
-import type { ApiOutcome, ReadApi } from './purpleflea-client';
+import type { ReadApi } from './purpleflea-client';
 
 /** What a dispute is of: a hold the library created, as its creation's ledger record has it, and why. */
 export interface EscrowToDispute {
@@ -25,30 +26,6 @@ export function escrowDisputeAction(api: PurpleFleaApiProfile, reader: ReadApi, 
     actionKey: disputeActionKey(escrow.escrowId),
     amountUsdc: escrow.amountUsdc,
     request: api.disputeEscrow(escrow.escrowId, escrow.reason),
-    readBackRefusal: (refusal) =>
-      refusal.status === 409 ? readBackDispute(api, reader, escrow.escrowId, refusal) : Promise.resolve(refusal),
+    readBackRefusal: (refusal) => readBackConflict(api, reader, escrow.escrowId, refusal, { state: 'disputed', verb: 'disputed' }),
   };
-}
-
-async function readBackDispute(api: PurpleFleaApiProfile, reader: ReadApi, escrowId: string, refusal: RefusedOutcome): Promise<ApiOutcome> {
-  const read = await reader.read(api.readEscrow(escrowId));
-  const because = (why: string) => (refusal.message ? `${refusal.message}; ${why}` : why);
-  if (read.kind === 'failed') return { ...refusal, message: because(`the escrow could not be read back: ${read.reason}`) };
-  if (read.status === 404) return { ...refusal, error: 'not_found', message: because(`GET /escrow/${escrowId} found no such escrow`) };
-  const state = typeof read.body.status === 'string' ? read.body.status : undefined;
-  if (read.status === 200 && state === 'disputed') {
-    return {
-      outcome: 'SUCCEEDED',
-      status: 409,
-      attempts: refusal.attempts,
-      response: {
-        escrow_id: escrowId,
-        status: 'disputed',
-        disputed_before: true,
-        note: 'the escrow was already disputed (an earlier attempt whose answer was lost, or by hand): read back after a 409',
-      },
-    };
-  }
-  const seen = state === undefined ? `GET /escrow/${escrowId} answered ${read.status}` : `the escrow is ${state}`;
-  return { ...refusal, message: because(`${seen}: it cannot be disputed`) };
 }

@@ -1,7 +1,8 @@
 import { releaseActionKey } from './action-keys';
-import type { MoneyAction, RefusedOutcome } from './money-path';
+import { readBackConflict } from './escrow-read-back';
+import type { MoneyAction } from './money-path';
 import type { PurpleFleaApiProfile } from './purpleflea-api';
-import type { ApiOutcome, ReadApi } from './purpleflea-client';
+import type { ReadApi } from './purpleflea-client';
 
 /** What a release is of: the escrow the library created, as its creation's ledger record has it. */
 export interface EscrowToRelease {
@@ -24,30 +25,6 @@ export function escrowReleaseAction(api: PurpleFleaApiProfile, reader: ReadApi, 
     amountUsdc: escrow.amountUsdc,
     request: api.releaseEscrow(escrow.escrowId),
     readBackRefusal: (refusal) =>
-      refusal.status === 409 ? readBackRelease(api, reader, escrow.escrowId, refusal) : Promise.resolve(refusal),
+      readBackConflict(api, reader, escrow.escrowId, refusal, { state: 'released', verb: 'released', keepField: 'released_at' }),
   };
-}
-
-async function readBackRelease(api: PurpleFleaApiProfile, reader: ReadApi, escrowId: string, refusal: RefusedOutcome): Promise<ApiOutcome> {
-  const read = await reader.read(api.readEscrow(escrowId));
-  const because = (why: string) => (refusal.message ? `${refusal.message}; ${why}` : why);
-  if (read.kind === 'failed') return { ...refusal, message: because(`the escrow could not be read back: ${read.reason}`) };
-  if (read.status === 404) return { ...refusal, error: 'not_found', message: because(`GET /escrow/${escrowId} found no such escrow`) };
-  const state = typeof read.body.status === 'string' ? read.body.status : undefined;
-  if (read.status === 200 && state === 'released') {
-    return {
-      outcome: 'SUCCEEDED',
-      status: 409,
-      attempts: refusal.attempts,
-      response: {
-        escrow_id: escrowId,
-        status: 'released',
-        released_before: true,
-        released_at: read.body.released_at,
-        note: 'the escrow was already released (an earlier attempt whose answer was lost, or by hand): read back after a 409',
-      },
-    };
-  }
-  const seen = state === undefined ? `GET /escrow/${escrowId} answered ${read.status}` : `the escrow is ${state}`;
-  return { ...refusal, message: because(`${seen}: it cannot be released`) };
 }

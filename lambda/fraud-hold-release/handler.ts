@@ -15,7 +15,8 @@ import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/escrow-events
 import type { ActionDecision, ActionLedger } from '../shared/action-ledger';
 import { escrowDisputeAction } from '../shared/escrow-dispute';
 import { escrowReleaseAction } from '../shared/escrow-release';
-import type { PutEvents } from '../shared/events';
+import { announceOnce } from '../shared/announce-once';
+import { type PutEvents, putOneEvent } from '../shared/events';
 import { keyIsUnder, parseS3Uri } from '../shared/human-loop';
 import type { ExecuteOnce, MoneyAction } from '../shared/money-path';
 import type { PurpleFleaApiProfile } from '../shared/purpleflea-api';
@@ -89,9 +90,6 @@ export interface FraudHoldReleaseDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
-
-/** A failed announcement may be taken over after this (Lambda's retry comes a minute later or more). */
-const NOTIFICATION_LEASE_MS = 50_000;
 
 /**
  * FraudHoldEscrow's hold release (HoldReview): a completed review → the hold (the ledger's `v1:hold:<transaction
@@ -231,19 +229,10 @@ export function createFraudHoldReleaseHandler(deps: FraudHoldReleaseDeps) {
     const releasedBefore = kind === 'release' && report.status === 'SUCCEEDED' && report.response?.released_before === true;
     const disputedBefore = kind === 'dispute' && report.status === 'SUCCEEDED' && report.response?.disputed_before === true;
     if (releasedBefore && !report.repeated) metrics.addMetric(METRIC.escrowsAlreadyReleased, MetricUnit.Count, 1);
-    if (
-      kind === 'release' &&
-      report.status === 'SUCCEEDED' &&
-      !report.notified &&
-      (await runtime.ledger.claimNotification(action.actionKey, NOTIFICATION_LEASE_MS))
-    ) {
-      try {
-        await announceRelease({ ...planned, releasedBefore, source, reason: review.reason });
-      } catch (error) {
-        await runtime.ledger.releaseNotification(action.actionKey);
-        throw error;
-      }
-      await runtime.ledger.markNotified(action.actionKey);
+    if (kind === 'release' && report.status === 'SUCCEEDED' && !report.notified) {
+      await announceOnce(runtime.ledger, action.actionKey, () =>
+        announceRelease({ ...planned, releasedBefore, source, reason: review.reason }),
+      );
     }
     return {
       ...planned,
@@ -266,32 +255,27 @@ export function createFraudHoldReleaseHandler(deps: FraudHoldReleaseDeps) {
     reason: string;
     source: string;
   }): Promise<void> {
-    const result = await deps.putEvents({
-      Entries: [
-        {
-          EventBusName: settings.eventBusName,
-          Source: ESCROW_RELEASED_EVENT.source,
-          DetailType: ESCROW_RELEASED_EVENT.detailType,
-          Detail: JSON.stringify({
-            escrow_id: detail.escrowId,
-            amount_usdc: detail.amountUsdc,
-            released_before: detail.releasedBefore,
-            reason: 'hold review cleared',
-            transaction_id: detail.transactionId ?? null,
-            hold_action_key: detail.holdActionKey,
-            action_key: detail.actionKey,
-            reviewer: detail.reviewer,
-            review_reason: detail.reason,
-            review_source: detail.source,
-          }),
-        },
-      ],
-    });
-    if (result.FailedEntryCount) {
-      throw new Error(
-        `PutEvents failed for the release of escrow ${detail.escrowId}: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`,
-      );
-    }
+    await putOneEvent(
+      deps.putEvents,
+      {
+        EventBusName: settings.eventBusName,
+        Source: ESCROW_RELEASED_EVENT.source,
+        DetailType: ESCROW_RELEASED_EVENT.detailType,
+        Detail: JSON.stringify({
+          escrow_id: detail.escrowId,
+          amount_usdc: detail.amountUsdc,
+          released_before: detail.releasedBefore,
+          reason: 'hold review cleared',
+          transaction_id: detail.transactionId ?? null,
+          hold_action_key: detail.holdActionKey,
+          action_key: detail.actionKey,
+          reviewer: detail.reviewer,
+          review_reason: detail.reason,
+          review_source: detail.source,
+        }),
+      },
+      `the release of escrow ${detail.escrowId}`,
+    );
   }
 
   return singleActionHandler<HoldReleaseResult>({

@@ -10,7 +10,8 @@ import {
 } from '../../lib/private/contracts/model-agents-env';
 import { agentActionKey, faucetActionKey } from '../shared/action-keys';
 import type { ActionLedger } from '../shared/action-ledger';
-import type { PutEvents } from '../shared/events';
+import { announceOnce } from '../shared/announce-once';
+import { type PutEvents, putOneEvent } from '../shared/events';
 import type { ExecuteOnce, MoneyAction } from '../shared/money-path';
 import { AgentRoutes, PurpleFleaApiProfile, SERVICES_AGENT_ID_PREFIX } from '../shared/purpleflea-api';
 import type { ReadApi } from '../shared/purpleflea-client';
@@ -72,8 +73,6 @@ export interface ModelAgentsDeps {
   readonly metrics: Metrics;
 }
 
-/** A failed announcement may be taken over after this (Lambda's retry comes a minute later or more). */
-const NOTIFICATION_LEASE_MS = 50_000;
 /** What the faucet credits. */
 const FAUCET_USD = 1;
 
@@ -125,15 +124,7 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
     logger.appendKeys({ agentId });
 
     const faucet = settings.claimFaucet ? await claimFaucet(agentId, secretArn, deadline) : undefined;
-    if (!report.notified && (await runtime.ledger.claimNotification(actionKey, NOTIFICATION_LEASE_MS))) {
-      try {
-        await announce(version, agentId, secretArn, faucet);
-      } catch (error) {
-        await runtime.ledger.releaseNotification(actionKey);
-        throw error;
-      }
-      await runtime.ledger.markNotified(actionKey);
-    }
+    if (!report.notified) await announceOnce(runtime.ledger, actionKey, () => announce(version, agentId, secretArn, faucet));
     return { ...result, faucet };
   }
 
@@ -260,29 +251,26 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
   }
 
   async function announce(version: ModelVersion, agentId: string, secretArn: string, faucet: FaucetResult | undefined): Promise<void> {
-    const result = await deps.putEvents({
-      Entries: [
-        {
-          EventBusName: settings.eventBusName,
-          Source: MODEL_AGENT_REGISTERED_EVENT.source,
-          DetailType: MODEL_AGENT_REGISTERED_EVENT.detailType,
-          Resources: [version.arn],
-          // Never the key: the secret's ARN says where it is.
-          Detail: JSON.stringify({
-            agent_id: agentId,
-            secret_arn: secretArn,
-            model_version: version.arn,
-            model_version_kind: version.kind,
-            model_version_name: version.name,
-            faucet: faucet?.status ?? 'NOT_REQUESTED',
-            action_key: agentActionKey(version.arn),
-          }),
-        },
-      ],
-    });
-    if (result.FailedEntryCount) {
-      throw new Error(`PutEvents failed for the agent of ${version.arn}: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
-    }
+    await putOneEvent(
+      deps.putEvents,
+      {
+        EventBusName: settings.eventBusName,
+        Source: MODEL_AGENT_REGISTERED_EVENT.source,
+        DetailType: MODEL_AGENT_REGISTERED_EVENT.detailType,
+        Resources: [version.arn],
+        // Never the key: the secret's ARN says where it is.
+        Detail: JSON.stringify({
+          agent_id: agentId,
+          secret_arn: secretArn,
+          model_version: version.arn,
+          model_version_kind: version.kind,
+          model_version_name: version.name,
+          faucet: faucet?.status ?? 'NOT_REQUESTED',
+          action_key: agentActionKey(version.arn),
+        }),
+      },
+      `the agent of ${version.arn}`,
+    );
   }
 
   return singleActionHandler<AgentResult>({

@@ -9,7 +9,8 @@ import {
 } from '../../lib/private/contracts/training-bonus-escrow-env';
 import { escrowActionKey } from '../shared/action-keys';
 import type { ActionLedger } from '../shared/action-ledger';
-import type { PutEvents } from '../shared/events';
+import { announceOnce } from '../shared/announce-once';
+import { type PutEvents, putOneEvent } from '../shared/events';
 import type { ExecuteOnce } from '../shared/money-path';
 import type { ApiService, PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import { singleActionHandler } from '../shared/single-action-handler';
@@ -99,9 +100,6 @@ export interface TrainingBonusEscrowDeps {
   readonly metrics: Metrics;
 }
 
-/** A failed announcement may be taken over after this (Lambda's retry comes a minute later or more). */
-const NOTIFICATION_LEASE_MS = 50_000;
-
 /**
  * The TrainingBonusEscrow handler: a training job's `Completed` event → its final metric → the bonus tier →
  * at most one escrow, through the money path, announced once on the bus. Returns normally for every outcome
@@ -180,14 +178,10 @@ export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) 
     // A repeat reports, and announces, the escrow the ledger recorded, not the one this delivery computed.
     const { escrow, ...computedOtherwise } = reportedEscrow(report.recorded, computed, api);
     // Announced once: the invocation that takes the notification in the ledger puts the event.
-    if (report.status === 'SUCCEEDED' && !report.notified && (await runtime.ledger.claimNotification(actionKey, NOTIFICATION_LEASE_MS))) {
-      try {
-        await announceEscrow({ escrowId, jobName: job.jobName, jobArn, actionKey, ...escrow, metricValue });
-      } catch (error) {
-        await runtime.ledger.releaseNotification(actionKey);
-        throw error;
-      }
-      await runtime.ledger.markNotified(actionKey);
+    if (report.status === 'SUCCEEDED' && !report.notified) {
+      await announceOnce(runtime.ledger, actionKey, () =>
+        announceEscrow({ escrowId, jobName: job.jobName, jobArn, actionKey, ...escrow, metricValue }),
+      );
     }
     return {
       ...common,
@@ -237,31 +231,28 @@ export function createTrainingBonusEscrowHandler(deps: TrainingBonusEscrowDeps) 
   async function announceEscrow(
     detail: { escrowId?: string; jobName: string; jobArn: string; actionKey: string; metricValue: number } & EscrowTerms,
   ): Promise<void> {
-    const result = await deps.putEvents({
-      Entries: [
-        {
-          EventBusName: settings.eventBusName,
-          Source: ESCROW_CREATED_EVENT.source,
-          DetailType: ESCROW_CREATED_EVENT.detailType,
-          Resources: [detail.jobArn],
-          Detail: JSON.stringify({
-            escrow_id: detail.escrowId,
-            training_job: detail.jobName,
-            training_job_arn: detail.jobArn,
-            amount_usdc: detail.bonusUsdc,
-            buyer: detail.buyer,
-            seller: detail.seller,
-            condition: detail.condition,
-            metric_name: settings.metricName,
-            metric_value: detail.metricValue,
-            action_key: detail.actionKey,
-          }),
-        },
-      ],
-    });
-    if (result.FailedEntryCount) {
-      throw new Error(`PutEvents failed for the escrow of job ${detail.jobName}: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
-    }
+    await putOneEvent(
+      deps.putEvents,
+      {
+        EventBusName: settings.eventBusName,
+        Source: ESCROW_CREATED_EVENT.source,
+        DetailType: ESCROW_CREATED_EVENT.detailType,
+        Resources: [detail.jobArn],
+        Detail: JSON.stringify({
+          escrow_id: detail.escrowId,
+          training_job: detail.jobName,
+          training_job_arn: detail.jobArn,
+          amount_usdc: detail.bonusUsdc,
+          buyer: detail.buyer,
+          seller: detail.seller,
+          condition: detail.condition,
+          metric_name: settings.metricName,
+          metric_value: detail.metricValue,
+          action_key: detail.actionKey,
+        }),
+      },
+      `the escrow of job ${detail.jobName}`,
+    );
   }
 
   return singleActionHandler<EscrowResult>({

@@ -12,7 +12,8 @@ import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/escrow-events
 import { escrowActionKey } from '../shared/action-keys';
 import type { ActionLedger } from '../shared/action-ledger';
 import { escrowReleaseAction } from '../shared/escrow-release';
-import type { PutEvents } from '../shared/events';
+import { announceOnce } from '../shared/announce-once';
+import { type PutEvents, putOneEvent } from '../shared/events';
 import type { ExecuteOnce } from '../shared/money-path';
 import type { PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import type { ReadApi } from '../shared/purpleflea-client';
@@ -74,9 +75,6 @@ export interface TrainingBonusReleaseDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
-
-/** A failed announcement may be taken over after this (Lambda's retry comes a minute later or more). */
-const NOTIFICATION_LEASE_MS = 50_000;
 
 /**
  * TrainingBonusEscrow's release: a model package approved (or staged to the configured lifecycle stage) → its
@@ -173,18 +171,8 @@ export function createTrainingBonusReleaseHandler(deps: TrainingBonusReleaseDeps
     if (report.apiLatencyMs !== undefined) metrics.addMetric(METRIC.apiLatency, MetricUnit.Milliseconds, report.apiLatencyMs);
     const releasedBefore = report.status === 'SUCCEEDED' && report.response?.released_before === true;
     if (releasedBefore && !report.repeated) metrics.addMetric(METRIC.escrowsAlreadyReleased, MetricUnit.Count, 1);
-    if (
-      report.status === 'SUCCEEDED' &&
-      !report.notified &&
-      (await runtime.ledger.claimNotification(action.actionKey, NOTIFICATION_LEASE_MS))
-    ) {
-      try {
-        await announceRelease({ ...planned, jobArn, releasedBefore });
-      } catch (error) {
-        await runtime.ledger.releaseNotification(action.actionKey);
-        throw error;
-      }
-      await runtime.ledger.markNotified(action.actionKey);
+    if (report.status === 'SUCCEEDED' && !report.notified) {
+      await announceOnce(runtime.ledger, action.actionKey, () => announceRelease({ ...planned, jobArn, releasedBefore }));
     }
     return {
       ...planned,
@@ -223,32 +211,27 @@ export function createTrainingBonusReleaseHandler(deps: TrainingBonusReleaseDeps
     amountUsdc: number;
     releasedBefore: boolean;
   }): Promise<void> {
-    const result = await deps.putEvents({
-      Entries: [
-        {
-          EventBusName: settings.eventBusName,
-          Source: ESCROW_RELEASED_EVENT.source,
-          DetailType: ESCROW_RELEASED_EVENT.detailType,
-          Resources: [detail.modelPackageArn, detail.jobArn],
-          Detail: JSON.stringify({
-            escrow_id: detail.escrowId,
-            amount_usdc: detail.amountUsdc,
-            released_before: detail.releasedBefore,
-            reason: settings.trigger === 'approval' ? 'model package approved' : `model package in lifecycle stage ${settings.stage}`,
-            model_package_arn: detail.modelPackageArn,
-            training_job: detail.jobName,
-            training_job_arn: detail.jobArn,
-            escrow_action_key: detail.escrowActionKey,
-            action_key: detail.actionKey,
-          }),
-        },
-      ],
-    });
-    if (result.FailedEntryCount) {
-      throw new Error(
-        `PutEvents failed for the release of escrow ${detail.escrowId}: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`,
-      );
-    }
+    await putOneEvent(
+      deps.putEvents,
+      {
+        EventBusName: settings.eventBusName,
+        Source: ESCROW_RELEASED_EVENT.source,
+        DetailType: ESCROW_RELEASED_EVENT.detailType,
+        Resources: [detail.modelPackageArn, detail.jobArn],
+        Detail: JSON.stringify({
+          escrow_id: detail.escrowId,
+          amount_usdc: detail.amountUsdc,
+          released_before: detail.releasedBefore,
+          reason: settings.trigger === 'approval' ? 'model package approved' : `model package in lifecycle stage ${settings.stage}`,
+          model_package_arn: detail.modelPackageArn,
+          training_job: detail.jobName,
+          training_job_arn: detail.jobArn,
+          escrow_action_key: detail.escrowActionKey,
+          action_key: detail.actionKey,
+        }),
+      },
+      `the release of escrow ${detail.escrowId}`,
+    );
   }
 
   return singleActionHandler<ReleaseResult>({

@@ -13,7 +13,7 @@ import {
   SummarizeEvent,
 } from '../../../lib/private/contracts/batch-engine';
 import type { ActionLedger } from '../action-ledger';
-import type { PutEvents } from '../events';
+import { type PutEvents, putOneEvent } from '../events';
 import { jsonArrayElements } from './json-array-stream';
 import { LineSet } from './line-set';
 import { mapWithConcurrency } from './rate-limiter';
@@ -224,18 +224,16 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
     const overlap = inProgress
       ? { overlapped: true, in_progress_rows: inProgress.rows, in_progress_lines: inProgress.lines.slice(0, LISTED_IN_PROGRESS_LINES) }
       : {};
-    const result = await options.putEvents({
-      Entries: [
-        {
-          EventBusName: settings.eventBusName,
-          Source: options.completedEvent.source,
-          DetailType: options.completedEvent.detailType,
-          Detail: JSON.stringify({ run_id: event.runId, source: event.source, log, summary, dry_run: settings.dryRun, totals, ...overlap }),
-        },
-      ],
-    });
-    if (result.FailedEntryCount)
-      throw new Error(`PutEvents failed for run ${event.runId}: ${result.Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
+    await putOneEvent(
+      options.putEvents,
+      {
+        EventBusName: settings.eventBusName,
+        Source: options.completedEvent.source,
+        DetailType: options.completedEvent.detailType,
+        Detail: JSON.stringify({ run_id: event.runId, source: event.source, log, summary, dry_run: settings.dryRun, totals, ...overlap }),
+      },
+      `run ${event.runId}`,
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import { ACTION_KINDS, actionKeyPrefix } from '../../lib/private/contracts/actio
 
 /**
  * The action keys (docs/design.md): readable, versioned, and stable across library versions — a changed
- * key would let a repeat delivery pay again. Documented in the README. Each starts with its kind's prefix
+ * key would let a repeat delivery pay again. Documented in docs/exactly-once.md. Each starts with its kind's prefix
  * from the contract, the one the construct's role is limited to (`dynamodb:LeadingKeys`).
  */
 

@@ -221,7 +221,7 @@ export const GATEWAY_PROFILE: PurpleFleaApiProfile = {
     condition: stringOf(body.condition),
   }),
   // The story names no release or read route: the gateway is taken to front the escrow service's own
-  // (purpleflea-services.md), as it does for /escrow/create. README, "The Purple Flea contract the handlers assume".
+  // (purpleflea-services.md), as it does for /escrow/create. docs/purpleflea-contract.md.
   releaseEscrow: (escrowId) => ({ service: 'gateway', path: `/escrow/release/${encodeURIComponent(escrowId)}`, body: {} }),
   readEscrow: (escrowId) => ({ service: 'gateway', path: `/escrow/${encodeURIComponent(escrowId)}` }),
   disputeEscrow: (escrowId, reason) => ({ service: 'gateway', path: `/escrow/dispute/${encodeURIComponent(escrowId)}`, body: { reason } }),
@@ -244,8 +244,8 @@ export const GATEWAY_PROFILE: PurpleFleaApiProfile = {
 };
 
 /**
- * The services profile's routes and how their answers are read: one table (README, "The Purple Flea contract
- * the handlers assume"). A 4xx not listed in `mayHaveExecutedOn` is REJECTED, 401 re-reads the key once, 429
+ * The services profile's routes and how their answers are read: one table (docs/purpleflea-contract.md, "The services"):
+ * a 4xx not listed in `mayHaveExecutedOn` is REJECTED, 401 re-reads the key once, 429
  * is retried within the deadline, a 5xx or a lost answer is UNKNOWN, a 2xx is SUCCEEDED whatever its body.
  */
 export const SERVICES_ROUTES = {

@@ -1,5 +1,5 @@
 /**
- * The rule for a FraudHoldEscrow transaction id (README, `FraudHoldEscrow`), checked where records are read.
+ * The rule for a FraudHoldEscrow transaction id (docs/constructs/fraud-hold-escrow.md), checked where records are read.
  *
  * 1 to 128 characters, each an ASCII letter or digit or one of `_ . : @ + = -`. So an id:
  * - keeps its hold key `v1:hold:<id>` within 136 bytes, far below DynamoDB's 2,048-byte partition key

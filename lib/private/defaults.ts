@@ -1,15 +1,15 @@
 /**
  * Every construct's defaults, one constant per construct (the batch constructs share BATCH_RUN_DEFAULTS, the
  * defaults of BatchRunProps). The constructors and their validation read them; nothing else writes a default.
- * test/constructs/defaults.test.ts checks each prop's `@default` (as jsii compiled it) and the README's props
- * tables against them: change a value here, and its JSDoc and README row with it.
+ * test/constructs/defaults.test.ts checks each prop's `@default` (as jsii compiled it) and the props
+ * tables of the construct pages (docs/constructs/) against them: change a value here, and its JSDoc and row with it.
  *
  * Not exported from lib/index.ts, so jsii never sees it; the compiled lib/private/defaults.js ships in the
  * package all the same.
  *
  * A key is a prop's name, and its value is written in the docs as follows (the test's formatter):
  * - a number, a boolean, `{}`: as it is (`50`, `0.6`, `false`); a string: in quotes in JSDoc (`'BTC-USDC'`), in
- *   code font without them in the README (`BTC-USDC`);
+ *   code font without them in the props tables (`BTC-USDC`);
  * - a `Duration`: a number, the key ending in its unit (`maxSignalAgeMinutes: 5`): `Duration.minutes(5)`;
  * - an enum: its member's name (`logRetention: 'THREE_MONTHS'`): `logs.RetentionDays.THREE_MONTHS`;
  * - a class: its static factory's name, called without arguments (`modelOutput: 'json'`): `ModelOutputFormat.json()`.
@@ -174,7 +174,7 @@ export const BATCH_FUNCTION_DEFAULTS = Object.freeze({
    * Prepare and Summarize stream their files (issue 17): `npm run bench` (bench/batch-steps.bench.ts) measures
    * them at a peak resident set under 256 MiB from 10,000 to 1,000,000 rows, and about 1M rows in 40 s at
    * this memory's 0.58 vCPU. 1024 MB keeps memory four times the bound and CPU for files of ten million rows
-   * and more; Lambda's longest timeout sets the largest file one run can take (README, "Benchmarks").
+   * and more; Lambda's longest timeout sets the largest file one run can take (docs/benchmarks.md).
    */
   prepareAndSummarizeMemorySizeMb: 1024,
   prepareAndSummarizeTimeoutMinutes: 15,

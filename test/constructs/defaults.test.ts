@@ -1,7 +1,7 @@
 /**
  * One source per default. Each construct keeps its defaults in one constant of lib/private/defaults.ts, which
  * its constructor and validation read; here each prop's `@default` (as jsii compiled it into `.jsii`) and the
- * README's props tables are checked against those constants. Changing a default in one place and not the
+ * props tables of the construct pages (docs/constructs/) are checked against those constants. Changing a default in one place and not the
  * others fails here, naming the construct and the prop.
  *
  * How a default is written (see lib/private/defaults.ts):
@@ -37,6 +37,7 @@ import {
   TRADING_PNL_DEFAULTS,
 } from '../../lib/private/defaults';
 import { Assembly, AssemblyProperty, AssemblyType, ROOT, constructsOf, readAssembly, structProperties } from '../package/assembly';
+import { constructPage, documentationPages, readConstructPage, readPage } from '../support/docs-pages';
 
 type Defaults = { readonly [key: string]: unknown };
 
@@ -128,18 +129,16 @@ function readmeForm(assembly: Assembly, prop: AssemblyProperty, key: string, val
   return `\`${plainString ? value : jsdocForm(assembly, prop, key, value)}\``;
 }
 
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-/** From the construct's heading to the next heading of the same or a higher level (as test/readme.test.ts). */
+/** The construct's own page (docs/constructs/), which holds its props table. */
 function sectionOf(name: string): string {
-  return readme.match(new RegExp(`\n### \`${name}\`\n([\\s\\S]*?)(?=\n#{2,3} |$)`))?.[1] ?? '';
+  return readConstructPage(name);
 }
 
 /** The rows of a construct's props table (`| prop | default | |`), each prop with its row. */
 function tableRows(name: string): Map<string, string> {
   const lines = sectionOf(name).split('\n');
   const header = lines.findIndex((line) => /^\| prop \| default \|/.test(line));
-  if (header === -1) throw new Error(`README: the ${name} section has no props table`);
+  if (header === -1) throw new Error(`${constructPage(name)}: no props table`);
   const rows = new Map<string, string>();
   for (const line of lines.slice(header + 2)) {
     if (!line.startsWith('|')) break;
@@ -243,8 +242,8 @@ describe('PurpleFleaApi', () => {
   const options = ['GatewayApiOptions', 'ServicesApiOptions']
     .map((struct) => assembly.types[`${assembly.name}.${struct}`])
     .flatMap((struct: AssemblyType) => struct.properties ?? []);
-  /** The options table of the README's section on the two API profiles (`| option | default | |`). */
-  const profiles = readme.match(/\n## Two API profiles[^\n]*\n([\s\S]*?)(?=\n## )/)?.[1] ?? '';
+  /** The options table of the page on the two API profiles (`| option | default | |`). */
+  const profiles = readPage('docs/api-profiles.md');
   const optionRows = new Map(
     profiles
       .split('\n')
@@ -292,7 +291,8 @@ describe('the public DEFAULT_ statics', () => {
   });
 });
 
-test("the README's prose gives the same defaults as the constants: `prop` (value)", () => {
+test("the documentation's prose gives the same defaults as the constants: `prop` (value)", () => {
+  const prose = documentationPages().map(readPage).join('\n');
   // Each prop's default as the README writes it, when every construct that has the prop agrees on it.
   const written = new Map<string, string | null>();
   for (const { name, props } of constructs) {
@@ -304,7 +304,7 @@ test("the README's prose gives the same defaults as the constants: `prop` (value
     }
   }
   const propNames = new Set(constructs.flatMap((c) => (c.props ? structProperties(assembly, c.props) : []).map((p) => p.name)));
-  const mentions = [...readme.matchAll(/`(\w+)` \((?:default )?(`[^`]+`|[\d][\d.,]*)\)/g)]
+  const mentions = [...prose.matchAll(/`(\w+)` \((?:default )?(`[^`]+`|[\d][\d.,]*)\)/g)]
     // Not `maxPayoutPerAgentUsdc` (`maxHoldUsdc`): a prop beside another.
     .filter(([, prop, value]) => written.get(prop) && !propNames.has(value.replace(/`/g, '')));
   expect(mentions.length).toBeGreaterThan(0);

@@ -13,6 +13,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as ts from 'typescript';
 import { ROOT, constructsOf, readAssembly } from './assembly';
 import { registryApp } from './offline-install';
 
@@ -37,6 +38,26 @@ interface Outcome {
   readonly outdir: string;
   /** cdk-nag's latest Node.js runtime in the app's aws-cdk-lib (its AwsSolutions-L1 rule: `Runtime.ALL`, by version). */
   readonly latestNode: string;
+  /** The README's quick start, as written, run in the same app with cdk-nag added. */
+  readonly quickStart: { readonly status: number; readonly output: string; readonly outdir: string };
+}
+
+/**
+ * The README's quick start as a user pastes it into the app, compiled to JavaScript as their TypeScript build would
+ * (type-checked against the library by readme.test.ts), then cdk-nag added the way the README's Install section
+ * says it is tested, and the app synthesized.
+ */
+function quickStartProgram(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const quickStart = readme.match(/\n## Quick start\n[\s\S]*?```ts\n([\s\S]*?)```/)?.[1];
+  if (quickStart === undefined) throw new Error('README: no TypeScript example under "## Quick start"');
+  const withCdkNag = `${quickStart}
+import { Validations as ValidationsForTest } from 'aws-cdk-lib';
+import { AwsSolutionsChecks as AwsSolutionsChecksForTest } from 'cdk-nag';
+ValidationsForTest.of(app).addPlugins(new AwsSolutionsChecksForTest());
+app.synth();
+`;
+  return ts.transpileModule(withCdkNag, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'pf-cdk-versions-'));
@@ -80,11 +101,19 @@ async function tryVersion(tarball: string, version: string, overridePeerRange = 
     )
   ).stdout.trim();
   const outdir = join(appDir, 'cdk.out');
+  writeFileSync(join(appDir, 'quick-start.js'), quickStartProgram());
+  const quickStartOut = join(appDir, 'quick-start.out');
+  const quickStart = await runNode(node, ['quick-start.js'], appDir, { ...env, CDK_OUTDIR: quickStartOut });
+  const everyConstruct = await runNode(node, ['app.js', outdir, '--cdk-nag'], appDir, env);
+  return { installed, ...everyConstruct, outdir, latestNode, quickStart: { ...quickStart, outdir: quickStartOut } };
+}
+
+async function runNode(node: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number; output: string }> {
   try {
-    const { stdout } = await run(node, ['app.js', outdir, '--cdk-nag'], { cwd: appDir, env, maxBuffer: 64 * 1024 * 1024 });
-    return { installed, status: 0, output: stdout, outdir, latestNode };
+    const { stdout } = await run(node, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 });
+    return { status: 0, output: stdout };
   } catch (error: any) {
-    return { installed, status: error.code ?? 1, output: `${error.stdout}\n${error.stderr}`, outdir, latestNode };
+    return { status: error.code ?? 1, output: `${error.stdout}\n${error.stderr}` };
   }
 }
 
@@ -123,6 +152,17 @@ describe.each(VERSIONS)('an app on aws-cdk-lib %s, with cdk-nag', (version) => {
     const used: { [stack: string]: string[] } = JSON.parse(lines.pop()!);
     const all = constructsOf(readAssembly()).map((c) => c.name);
     expect([...new Set(Object.values(used).flat())].sort()).toEqual([...all].sort());
+  });
+
+  test("the README's quick start, as written, synthesizes with cdk-nag: one function, on the latest runtime, in dry-run mode", () => {
+    const { status, output, outdir } = outcome().quickStart;
+    if (status !== 0) throw new Error(`the quick start failed (${status}):\n${output.slice(-4000)}`);
+    const functions = readdirSync(outdir)
+      .filter((file) => file.endsWith('.template.json'))
+      .flatMap((file) => Object.values<any>(JSON.parse(readFileSync(join(outdir, file), 'utf8')).Resources))
+      .filter((resource) => resource.Type === 'AWS::Lambda::Function');
+    expect(functions.map((f) => f.Properties.Runtime)).toEqual([outcome().latestNode]);
+    expect(functions[0].Properties.Environment.Variables.DRY_RUN).toBe('true');
   });
 
   test("every function runs on the latest Node.js runtime of that aws-cdk-lib (cdk-nag's AwsSolutions-L1)", () => {

@@ -61,6 +61,12 @@ describe('the npm package', () => {
     expect(packed).toEqual(expect.arrayContaining(['.jsii', 'README.md', 'API.md', 'LICENSE', 'package.json']));
   });
 
+  test('holds the pages under docs/ that the README links, and its picture', () => {
+    const linked = [...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((match) => match[1]).filter((path) => !path.endsWith('/'));
+    expect(linked).toEqual(expect.arrayContaining(['docs/exactly-once.md', 'docs/architecture.svg']));
+    expect(linked.filter((path) => !packed.includes(path))).toEqual([]);
+  });
+
   test('holds no sources of the handlers, tests, sample app, CI, scripts, benchmarks or operator CLI', () => {
     const excluded = ['lambda/', 'test/', 'bin/', '.ci/', 'cli/src/', 'scripts/', 'bench/', 'cdk.out/', 'node_modules/', 'dist/'];
     expect(packed.filter((file) => excluded.some((folder) => file.startsWith(folder)))).toEqual([]);

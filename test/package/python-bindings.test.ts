@@ -1,12 +1,13 @@
 /**
  * The Python package jsii-pacmak generates from the assembly (source only: wheels need PyPI): every
  * public type is a class of the module, each construct and struct takes each of its props as a keyword
- * argument, and the README's Python examples parse and use only names that exist in it.
+ * argument, and the Python examples of the README and docs/ parse and use only names that exist in it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { codeBlocks, documentationPages } from '../support/docs-pages';
 import { Assembly, ROOT, constructsOf, pythonName, readAssembly, structProperties } from './assembly';
 
 /** Class name → member name → parameter names, as python_api.py describes the generated module. */
@@ -15,7 +16,8 @@ type PythonUse = { line: number; class: string; member?: string; keywords?: stri
 
 const HELPER = join(__dirname, 'python_api.py');
 const PYTHON_MODULE: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).jsii.targets.python.module;
-const README_PYTHON = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]);
+/** The Python examples of the README and of every page under docs/. */
+const README_PYTHON = documentationPages().flatMap((page) => codeBlocks(page, 'python').map((block) => block.code));
 
 const assembly: Assembly = readAssembly();
 const publicTypes = Object.values(assembly.types);
@@ -99,7 +101,7 @@ describe('the generated Python package', () => {
   });
 });
 
-describe("the README's Python examples", () => {
+describe("the documentation's Python examples", () => {
   test('exist, one constructing each construct', () => {
     const notShown = constructs.filter(
       (c) => !README_PYTHON.some((code) => (usesOf(code).uses ?? []).some((use) => use.class === c.name && use.member === '__init__')),

@@ -1,5 +1,5 @@
 /**
- * The ledger's keys (README "Money moves exactly once"): `v1:<kind>:<what>`. The handlers build every key
+ * The ledger's keys (docs/exactly-once.md): `v1:<kind>:<what>`. The handlers build every key
  * from these prefixes (lambda/shared/action-keys.ts), and each construct limits its roles to its own kinds'
  * keys with the same prefixes (`dynamodb:LeadingKeys`, lib/private/ledger-access.ts): the two cannot drift.
  *

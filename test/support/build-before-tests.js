@@ -7,6 +7,8 @@ const { execFileSync } = require('node:child_process');
 const { existsSync, readdirSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
+const { useRunTempDir } = require('./test-temp-dir');
+
 const root = join(__dirname, '..', '..');
 
 /** Newest modification time (ms) of the .ts files under `folders`; 0 when there are none. */
@@ -34,6 +36,7 @@ function oldestOutput(files) {
 }
 
 module.exports = async function buildBeforeTests() {
+  useRunTempDir();
   const handlers = readdirSync(join(root, 'lambda')).filter(
     (name) => name !== 'shared' && existsSync(join(root, 'lambda', name, 'index.ts')),
   );

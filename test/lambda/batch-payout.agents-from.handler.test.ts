@@ -33,7 +33,7 @@ const unique = () => `${++counter}-${Date.now()}`;
 
 function handlers(options: { agentsFrom?: boolean } = {}): BatchHandlers {
   const service = { POWERTOOLS_SERVICE_NAME: METRIC.serviceName };
-  const agentsFromRegistry = options.agentsFrom ?? true ? true : undefined;
+  const agentsFromRegistry = (options.agentsFrom ?? true) ? true : undefined;
   const { maxPayoutPerAgentUsdc, maxBatchTotalUsdc } = prepareDefaults;
   return {
     prepare: loadBundledHandler<{ handler: BatchHandlers['prepare'] }>('batch-payout-prepare', {
@@ -210,7 +210,10 @@ describe('BatchPayout agentsFrom: rows naming model versions are paid to their a
     ['another resource type', `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:endpoint/churn`],
     ['a "/" inside the job name', `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:training-job/churn/extra`],
     ['a model package without its version', `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:model-package/churn-models`],
-    ['a name in upper case (SageMaker writes them in lower case)', `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:training-job/Churn-1`],
+    [
+      'a name in upper case (SageMaker writes them in lower case)',
+      `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:training-job/Churn-1`,
+    ],
     ['a short account', `arn:aws:sagemaker:${FAKE_REGION}:12345:training-job/churn-1`],
   ])('an ARN with %s is INVALID, naming the column and the value; the other rows are paid', async (_name, arn) => {
     const [paid] = agents(1);
@@ -255,7 +258,8 @@ describe('BatchPayout agentsFrom: rows naming model versions are paid to their a
       `agent_id "${tampered}" is not a model version ARN: a model version ARN is arn:<partition>:sagemaker:<region>:<account>:` +
         'training-job/<name> or …:model-package/<group>/<version>, its names in lower case as SageMaker writes them: ' +
         'input.csv is not what Prepare wrote; not paid',
-    );  });
+    );
+  });
 
   test('without agentsFrom an ARN is INVALID with the hint that agentsFrom resolves it; the other rows are paid', async () => {
     const [jobAgent, paid] = agents(2);

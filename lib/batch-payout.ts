@@ -8,8 +8,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BatchRunProps } from './batch-run-props';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
+import type { ModelAgents } from './model-agents';
 import {
   BatchEngine,
+  checkAgentsFrom,
   checkAmountMaxima,
   checkBatchFunctionOptions,
   checkRunFolders,
@@ -27,6 +29,7 @@ import {
   PROCESSING_JOB_STATE_CHANGE,
   batchPayoutPayEnvironment,
   batchPayoutPrepareEnvironment,
+  batchPayoutSummarizeEnvironment,
 } from './private/contracts/batch-payout-env';
 import { BATCH_PAYOUT_DEFAULTS, BATCH_RUN_DEFAULTS } from './private/defaults';
 import { numberInTemplate } from './private/handler-environment';
@@ -117,6 +120,18 @@ export interface BatchPayoutProps extends BatchRunProps {
    * @default 5
    */
   readonly payConcurrency?: number;
+
+  /**
+   * Rows may name a model version instead of an agent: an `agentIdColumn` cell that is a training job's or a model
+   * package's ARN (`arn:aws:sagemaker:<region>:<account>:training-job/<name>`, `…:model-package/<group>/<version>`, names in
+   * lower case as SageMaker writes them) is paid to the agent this ModelAgents registered for it, once per agent per
+   * file whichever way its rows name it. A version whose agent is not registered yet (or whose registration is UNKNOWN)
+   * is not paid, REJECTED with the reason, and a rerun of the file pays it once the agent exists; a version that was
+   * never registered is INVALID. The services profile only, as ModelAgents. Pay and Summarize get GetItem on the
+   * registry's `v1:agent:*` records, not the agents' keys.
+   * @default - an ARN is not an agent id: its row is INVALID
+   */
+  readonly agentsFrom?: ModelAgents;
 }
 
 /**
@@ -175,6 +190,7 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
 
     const enabled = props.enabled ?? BATCH_RUN_DEFAULTS.enabled;
     const processing = processingTriggerOf(props);
+    const agentsFromRegistry = props.agentsFrom !== undefined;
     const engine = new BatchEngine(this, {
       options: props,
       defaultOutputPrefix: BATCH_PAYOUT_DEFAULTS.outputPrefix,
@@ -197,6 +213,7 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
               processingOutputName: props.processingOutputName ?? BATCH_PAYOUT_DEFAULTS.processingOutputName,
               processingFileName: props.processingFileName ?? BATCH_PAYOUT_DEFAULTS.processingFileName,
               enabled,
+              agentsFromRegistry: agentsFromRegistry || undefined,
             },
             numberInTemplate(this),
           ),
@@ -219,6 +236,7 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
               // Checked again on each row: input.csv is not trusted.
               maxPayoutPerAgentUsdc: props.maxPayoutPerAgentUsdc ?? BATCH_PAYOUT_DEFAULTS.maxPayoutPerAgentUsdc,
               maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
+              agentsFromRegistry: agentsFromRegistry || undefined,
             },
             numberInTemplate(this),
           ),
@@ -228,6 +246,7 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
         description: "BatchPayout Summarize: writes the run's payout log and puts a Purple Flea Payout Completed event",
         logFile: PAYOUT_LOG_FILE,
         summaryFile: PAYOUT_SUMMARY_FILE,
+        environment: batchPayoutSummarizeEnvironment({ agentsFromRegistry: agentsFromRegistry || undefined }),
       },
       actionKinds: CONSTRUCT_ACTION_KINDS.batchPayout,
       objectCreatedRuleDescription: 'Runs BatchPayout: a scores file created in the source bucket becomes Purple Flea payouts',
@@ -271,6 +290,11 @@ export class BatchPayout extends Construct implements IMonitoredMoneyAction {
     this.unknownOutcomesAlarm = engine.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = engine.deadLetterQueueAlarm;
     this.eventBus = engine.eventBus;
+
+    // The model agents' registry, read-only: Pay resolves a row's model version to its agent, and Summarize does too,
+    // to find the payout of a row the Map did not settle (its key names the agent).
+    props.agentsFrom?.grantReadRegistry(this.payFunction);
+    props.agentsFrom?.grantReadRegistry(this.summarizeFunction);
   }
 
   /** What a `PurpleFleaDashboard` shows of this construct: its metrics, functions, dead-letter queue and state machine. */
@@ -383,6 +407,7 @@ function validate(id: string, given: BatchPayoutProps | undefined): void {
   }
   v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
   checkAmountMaxima(v, 'maxPayoutPerAgentUsdc', props.maxPayoutPerAgentUsdc, props);
+  checkAgentsFrom(v, props.agentsFrom, props.connection);
 
   // How fast, and where the run folders go.
   checkRunShape(v, props, { concurrencyProp: 'payConcurrency', concurrency: props.payConcurrency, id: 'Pay' });

@@ -13,8 +13,10 @@ import { Construct } from 'constructs';
 import { BatchRunProps } from './batch-run-props';
 import { ConfirmedFraudAction, HoldReview } from './hold-review';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
+import type { ModelAgents } from './model-agents';
 import {
   BatchEngine,
+  checkAgentsFrom,
   checkAmountMaxima,
   checkBatchFunctionOptions,
   checkKeyPrefix,
@@ -223,6 +225,17 @@ export interface FraudHoldEscrowProps extends BatchRunProps {
    * @default ConfirmedFraudAction.KEEP_HOLD
    */
   readonly onConfirmedFraud?: ConfirmedFraudAction;
+
+  /**
+   * Records may name a model version instead of an agent: a buyer or seller that is a training job's or a model
+   * package's ARN (`arn:aws:sagemaker:<region>:<account>:training-job/<name>`, `…:model-package/<group>/<version>`, names
+   * in lower case as SageMaker writes them) is the agent this ModelAgents registered for it. A hold whose model agent is
+   * not registered yet (or whose registration is UNKNOWN) is not placed, REJECTED with the reason, and running the
+   * records again places it once the agent exists; a version that was never registered is INVALID. The services
+   * profile only, as ModelAgents. Act gets GetItem on the registry's `v1:agent:*` records, not the agents' keys.
+   * @default - an ARN is not an agent id: its record is INVALID
+   */
+  readonly agentsFrom?: ModelAgents;
 }
 
 /**
@@ -322,6 +335,7 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
               outputBucket: runFolders.bucket.bucketName,
               outputPrefix: runFolders.prefix,
               enabled,
+              agentsFromRegistry: props.agentsFrom !== undefined || undefined,
             },
             numberInTemplate(this),
           ),
@@ -353,6 +367,7 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
               maxBatchTotalUsdc: props.maxBatchTotalUsdc ?? BATCH_RUN_DEFAULTS.maxBatchTotalUsdc,
               // Only the services profile's escrow has a timeout.
               services: services ? { escrowTimeoutHours: escrowTimeout.toHours() } : undefined,
+              agentsFromRegistry: props.agentsFrom !== undefined || undefined,
             },
             numberInTemplate(this),
           ),
@@ -407,6 +422,9 @@ export class FraudHoldEscrow extends Construct implements IMonitoredMoneyAction 
     this.unknownOutcomesAlarm = engine.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = engine.deadLetterQueueAlarm;
     this.eventBus = engine.eventBus;
+    // The model agents' registry, read-only: Act resolves a record's model version to its agent (a hold's key is its
+    // transaction's, so Summarize needs no registry).
+    props.agentsFrom?.grantReadRegistry(this.actFunction);
 
     if (props.review !== undefined) {
       const review = this.addReview(props, props.review, enabled, engine.outputBucket, engine.outputPrefix);
@@ -734,6 +752,7 @@ function validate(id: string, given: FraudHoldEscrowProps | undefined): void {
   v.number('maxBatchTotalUsdc', props.maxBatchTotalUsdc, { min: 0, minExclusive: true });
   checkAmountMaxima(v, 'maxHoldUsdc', props.maxHoldUsdc, props);
   checkEscrowTimeout(v, props.escrowTimeout);
+  checkAgentsFrom(v, props.agentsFrom, props.connection);
 
   // How fast, and where the run folders go.
   checkRunShape(v, props, {

@@ -9,9 +9,13 @@ import { amountRecheckProblem } from '../shared/batch/row-caps';
 import type { RowColumns } from '../shared/batch/row-outcomes';
 import { parseDecimal } from '../shared/decimal';
 import type { MoneyAction } from '../shared/money-path';
-import { AGENT_ID_PATTERN, type PurpleFleaApiProfile } from '../shared/purpleflea-api';
+import { agentCellProblem } from '../shared/model-version-agents';
+import type { PurpleFleaApiProfile } from '../shared/purpleflea-api';
 
-export type PayoutRowRules = Pick<BatchPayoutPaySettings, 'enabled' | 'dryRun' | 'maxPayoutPerAgentUsdc' | 'maxBatchTotalUsdc'>;
+export type PayoutRowRules = Pick<
+  BatchPayoutPaySettings,
+  'enabled' | 'dryRun' | 'maxPayoutPerAgentUsdc' | 'maxBatchTotalUsdc' | 'agentsFromRegistry'
+>;
 
 /** A row's log columns, and why it is not paid (INVALID or SKIPPED), or the amount to pay. */
 export type CheckedPayoutRow =
@@ -24,10 +28,15 @@ export function checkPayoutRow(item: PayoutItem, rules: PayoutRowRules): Checked
   const line = Number(item.line);
   const amount = parseDecimal(item.amount_usdc ?? '');
   const columns = { line, agent_id: item.agent_id, score: item.score, amount_usdc: amount };
-  // Prepare validated every row; a row that arrives otherwise is never paid.
-  if (!Number.isInteger(line) || !AGENT_ID_PATTERN.test(item.agent_id ?? '') || amount === undefined || !(amount > 0)) {
+  // Prepare validated every row; a row that arrives otherwise is never paid. The agent id cell is an agent id, or with
+  // agentsFrom a model version ARN (the handler resolves it), each by its rule; an ARN that breaks it gets its reason.
+  const agentId = item.agent_id ?? '';
+  const agentProblem = agentCellProblem('agent_id', agentId, rules.agentsFromRegistry === true);
+  const arnProblem = agentProblem !== undefined && agentId.startsWith('arn:');
+  if (!Number.isInteger(line) || (agentProblem !== undefined && !arnProblem) || amount === undefined || !(amount > 0)) {
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   }
+  if (arnProblem) return { columns, invalid: `${agentProblem}: input.csv is not what Prepare wrote; not paid` };
   // Prepare checked the caps, but input.csv may have been rewritten since: each row is checked again.
   const caps = [
     ['maxPayoutPerAgentUsdc', rules.maxPayoutPerAgentUsdc],
@@ -52,7 +61,9 @@ export function recipientProblem(item: PayoutItem, api: Pick<PurpleFleaApiProfil
 
 /**
  * The transfer that pays a checked row, from the connection's agent (on the services profile, casino pay from the
- * key's agent): once per agent per source file.
+ * key's agent): once per agent per source file. `item.agent_id` is the agent paid: for a row that names a model
+ * version, the handler passes the agent it resolved to, so the key keeps the agent id rule (no `/`) and a file pays an
+ * agent once whether its rows name it or its model version.
  */
 export function payoutAction(
   item: PayoutItem,

@@ -4,7 +4,7 @@ import { MAX_ROW_AMOUNT_USDC, PayoutItem, RowOutcome } from '../../lib/private/c
 import { parseDecimal, toCentsRounded } from '../shared/decimal';
 import { CsvRow, CsvWithHeader, missingColumns, readCsvWithHeader, streamCsvWithHeader } from '../shared/batch/csv-with-header';
 import { decideRows, DecidedRow, RowRules } from '../shared/batch/prepare-run';
-import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
+import { agentCellProblem } from '../shared/model-version-agents';
 import { shownValue } from '../shared/record-ids';
 
 export interface ScoreRules {
@@ -13,6 +13,8 @@ export interface ScoreRules {
   readonly usdPerScorePoint: number;
   readonly minPayoutUsdc: number;
   readonly maxPayoutPerAgentUsdc: number;
+  /** `agentsFrom`: an agent id cell may be a model version ARN, which Pay resolves to its agent. */
+  readonly agentsFromRegistry?: boolean;
 }
 
 /** A scores file, sorted into the rows to pay and the rows that are not paid, each with a reason. */
@@ -107,8 +109,12 @@ export function scoreRowRules(rules: ScoreRules): RowRules<ScoreRow, PayoutItem>
 }
 
 function scoreRow({ line, agentId, score }: ScoreRow, rules: ScoreRules): DecidedRow<PayoutItem> {
-  // An agent id that breaks the rule is INVALID for that, not counted as a repeat.
-  const key = AGENT_ID_PATTERN.test(agentId) ? agentId : undefined;
+  // An agent id that breaks the rule is INVALID for that, not counted as a repeat. With agentsFrom, a model version
+  // ARN is a key too: two rows naming one version are both INVALID, as two rows naming one agent id are. (A row naming
+  // a version and another naming its agent directly are told apart only by Pay, which resolves the version: one
+  // payout, keyed by the agent; see docs/design.md.)
+  const agentProblem = agentCellProblem(rules.agentIdColumn, agentId, rules.agentsFromRegistry === true);
+  const key = agentProblem === undefined ? agentId : undefined;
   const row = (amountCents?: number) => ({
     line,
     key,
@@ -120,7 +126,7 @@ function scoreRow({ line, agentId, score }: ScoreRow, rules: ScoreRules): Decide
     problem: { status: 'INVALID', error },
   });
   if (agentId === '') return invalid(`${rules.agentIdColumn} is empty`);
-  if (key === undefined) return invalid(`${rules.agentIdColumn} ${shownValue(agentId)} is not a valid agent id`);
+  if (agentProblem !== undefined) return invalid(agentProblem);
   if (score === '') return invalid(`${rules.scoreColumn} is empty`);
   const value = parseDecimal(score);
   if (value === undefined) return invalid(`${rules.scoreColumn} ${JSON.stringify(score)} is not a number`);

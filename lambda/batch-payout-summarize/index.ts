@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { readBatchSummarizeSettings } from '../../lib/private/contracts/batch-engine';
-import { BATCH_PAYOUT_METRICS } from '../../lib/private/contracts/batch-payout-env';
+import { BATCH_PAYOUT_METRICS, readBatchPayoutSummarizeSettings } from '../../lib/private/contracts/batch-payout-env';
 import { readConnectionSettings } from '../../lib/private/contracts/connection-env';
 import { connectionLedger } from '../shared/action-ledger';
 import { putEventsWith } from '../shared/events';
@@ -16,6 +16,7 @@ const settings = readBatchSummarizeSettings(process.env);
 
 export const handler = createBatchPayoutSummarizeHandler({
   settings,
+  payoutSettings: readBatchPayoutSummarizeSettings(process.env),
   ledger: connectionLedger(connection),
   s3: new S3Client({}),
   putEvents: putEventsWith(new EventBridgeClient({})),

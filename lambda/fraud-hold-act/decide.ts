@@ -7,14 +7,15 @@ import type { FraudHoldActSettings, HoldItem } from '../../lib/private/contracts
 import type { RowPlan } from '../shared/batch/act-on-batch';
 import { amountRecheckProblem } from '../shared/batch/row-caps';
 import { parseDecimal } from '../shared/decimal';
-import { AGENT_ID_PATTERN, type PurpleFleaApiProfile } from '../shared/purpleflea-api';
+import { agentCellProblem, namesModelVersion } from '../shared/model-version-agents';
+import type { PurpleFleaApiProfile } from '../shared/purpleflea-api';
 import { TRANSACTION_ID_PATTERN } from '../shared/record-ids';
 import { fillTemplate } from '../shared/template';
 import { holdColumns, holdKeyOf } from './hold-row';
 
 export type HoldRowRules = Pick<
   FraudHoldActSettings,
-  'conditionTemplate' | 'enabled' | 'dryRun' | 'maxHoldUsdc' | 'maxBatchTotalUsdc' | 'services'
+  'conditionTemplate' | 'enabled' | 'dryRun' | 'maxHoldUsdc' | 'maxBatchTotalUsdc' | 'services' | 'agentsFromRegistry'
 >;
 
 /**
@@ -30,16 +31,24 @@ export function planHold(item: HoldItem, batch: BatchInput, rules: HoldRowRules,
   const transactionId = item.transaction_id ?? '';
   if (transactionId !== '' && !TRANSACTION_ID_PATTERN.test(transactionId))
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
+  // Each party is an agent id, or with agentsFrom a model version ARN (the handler resolves it and plans again with its
+  // agent), by its rule; an ARN that breaks it gets its reason.
+  const resolves = rules.agentsFromRegistry === true;
+  const parties = (['buyer', 'seller'] as const).map((field) => {
+    const value = item[field] ?? '';
+    return { value, problem: agentCellProblem(field, value, resolves) };
+  });
+  const arnProblem = parties.find((party) => party.problem !== undefined && party.value.startsWith('arn:'))?.problem;
   if (
     !Number.isInteger(columns.line) ||
-    !AGENT_ID_PATTERN.test(item.buyer ?? '') ||
-    !AGENT_ID_PATTERN.test(item.seller ?? '') ||
+    parties.some((party) => party.problem !== undefined && !party.value.startsWith('arn:')) ||
     amount === undefined ||
     !(amount > 0) ||
     score === undefined
   ) {
     return { columns, invalid: `malformed batch item ${JSON.stringify(item)}` };
   }
+  if (arnProblem !== undefined) return { columns, invalid: `${arnProblem}: input.csv is not what Prepare wrote; not held` };
   // Prepare checked the caps, but input.csv may have been rewritten since: each row is checked again.
   const caps = [
     ['maxHoldUsdc', rules.maxHoldUsdc],
@@ -47,7 +56,8 @@ export function planHold(item: HoldItem, batch: BatchInput, rules: HoldRowRules,
   ] as const;
   const overCap = amountRecheckProblem(item.amount_usdc, amount, caps, 'not held');
   if (overCap !== undefined) return { columns, invalid: overCap };
-  const seller = api.counterpartyProblem(item.seller);
+  // A model version's agent is checked once resolved.
+  const seller = namesModelVersion(item.seller, resolves) ? undefined : api.counterpartyProblem(item.seller);
   if (seller !== undefined) return { columns, invalid: `not held: the seller ${seller}` };
   // Read by every step that moves money: a run in flight, or a redrive, after the construct was disabled holds nothing.
   if (!rules.enabled) return { columns, skipped: 'disabled (enabled: false): nothing is held' };

@@ -7,13 +7,15 @@ import { decideRows, DecidedRow, inputCsvProblem, RowRules } from '../shared/bat
 import { utf8Chunks } from '../shared/batch/run-folder';
 import { parseDecimal, toCentsRounded } from '../shared/decimal';
 import { JsonNumber, parseJsonKeepingNumbers, WHOLE_NUMBER_LITERAL } from '../shared/exact-json';
-import { AGENT_ID_PATTERN } from '../shared/purpleflea-api';
+import { agentCellProblem } from '../shared/model-version-agents';
 import { shownLiteral, shownValue, TRANSACTION_ID_PATTERN, TRANSACTION_ID_RULE } from '../shared/record-ids';
 
 export interface HoldRules extends HoldFieldNames {
   readonly inputFormat: HoldInputFormatName;
   readonly fraudScoreThreshold: number;
   readonly maxHoldUsdc: number;
+  /** `agentsFrom`: a buyer or seller may be a model version ARN, which Act resolves to its agent. */
+  readonly agentsFromRegistry?: boolean;
 }
 
 /** One object of a run, held in memory: a Batch Transform `.out` file, or an uploaded file. */
@@ -312,7 +314,8 @@ function decide(
     const written = field(name);
     if (written instanceof JsonNumber && !WHOLE_NUMBER_LITERAL.test(written.literal))
       return invalid(`${name} ${shownLiteral(written.literal)} is not a valid agent id`, amountCents);
-    if (!AGENT_ID_PATTERN.test(value)) return invalid(`${name} ${shownValue(value)} is not a valid agent id`, amountCents);
+    const problem = agentCellProblem(name, value, rules.agentsFromRegistry === true);
+    if (problem !== undefined) return invalid(problem, amountCents);
   }
   if (amountCents > toCentsRounded(rules.maxHoldUsdc))
     return invalid(`amount ${columns.amount_usdc} is over maxHoldUsdc ${rules.maxHoldUsdc}`, amountCents);

@@ -22,7 +22,7 @@ import { BATCH_FUNCTION_DEFAULTS, BATCH_RUN_DEFAULTS, SERVICES_RATE_LIMITS } fro
 import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './handler-function';
 import { grantActionAccess, grantLedgerRead } from './ledger-access';
-import { isRateLimit, RATE_LIMIT_KIND } from './prop-kinds';
+import { isConnection, isModelAgents, isRateLimit, MODEL_AGENTS_KIND, RATE_LIMIT_KIND } from './prop-kinds';
 import { NumberRange, PropsValidator, isInRange, isToken } from './validation';
 import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
 import type { BatchRunProps } from '../batch-run-props';
@@ -105,6 +105,8 @@ export interface BatchEngineProps {
     readonly logFile: string;
     /** The summary written beside it (`payout_summary.json`). */
     readonly summaryFile: string;
+    /** The construct's own Summarize settings, from its contract, if it has any. */
+    readonly environment?: { [name: string]: string };
   };
 
   /**
@@ -212,7 +214,7 @@ export class BatchEngine {
         metrics,
         options.connection,
         // PutEvents takes a bus's name or ARN; the ARN also names a bus in another account.
-        batchSummarizeEnvironment({ eventBusName: this.eventBus.eventBusArn, dryRun }),
+        { ...batchSummarizeEnvironment({ eventBusName: this.eventBus.eventBusArn, dryRun }), ...props.summarize.environment },
       ),
     });
     this.prepareFunction = prepare;
@@ -494,6 +496,20 @@ export function checkAmountMaxima(v: PropsValidator, rowCapProp: string, rowCap:
     (cap: number) => !(cap > MAX_RUN_TOTAL_USDC),
     `must be at most ${MAX_RUN_TOTAL_USDC}, the largest total a run's log keeps exact to the cent`,
   );
+}
+
+/**
+ * `agentsFrom` (BatchPayout, FraudHoldEscrow): a ModelAgents construct, on the services profile only, as ModelAgents
+ * itself: its agents are `ag_` ids of the casino registry, which only the services profile's pay and escrow take.
+ */
+export function checkAgentsFrom(v: PropsValidator, agentsFrom: unknown, connection: PurpleFleaConnection | undefined): void {
+  v.instance('agentsFrom', agentsFrom, isModelAgents, MODEL_AGENTS_KIND);
+  if (agentsFrom !== undefined && isConnection(connection) && connection!.api.profile !== PurpleFleaApiProfile.SERVICES) {
+    v.fail(
+      'agentsFrom needs a connection on the services profile (api: PurpleFleaApi.services()), as ModelAgents does: ' +
+        "the model versions' agents are ag_ ids of the casino registry, which the gateway does not take",
+    );
+  }
 }
 
 /** A key prefix a rule or a policy can use: not empty, no leading slash, no wildcard. */

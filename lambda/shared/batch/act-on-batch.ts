@@ -16,6 +16,11 @@ export interface RowPlan {
   readonly columns: RowColumns;
   readonly invalid?: string;
   readonly skipped?: string;
+  /**
+   * Not sent now, and sent by a rerun once what it waits for is there (a model agent whose registration is under way):
+   * REJECTED with this reason, the status of an action that provably did not take effect and may run again.
+   */
+  readonly notSent?: string;
   readonly action?: MoneyAction;
 }
 
@@ -34,6 +39,8 @@ export interface BatchActOptions<Item, Input> {
   /** How long one request may take: the last slot must leave room for it before the deadline. */
   readonly requestTimeoutMs: number;
   readonly plan: (item: Item, batchInput: Input) => RowPlan | Promise<RowPlan>;
+  /** Called as each invocation starts, before any row is planned (to forget what the previous batch cached). */
+  readonly startBatch?: () => void;
 }
 
 /** Time kept back from the function's timeout to record the last outcomes. */
@@ -58,6 +65,7 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
 
   const actOn = async (plan: RowPlan, deadline: number): Promise<ActRowOutcome> => {
     if (plan.invalid !== undefined) return { ...plan.columns, status: 'INVALID', error: plan.invalid };
+    if (plan.notSent !== undefined) return { ...plan.columns, status: 'REJECTED', error: plan.notSent };
     if (plan.skipped !== undefined || !plan.action) return { ...plan.columns, status: 'SKIPPED', error: plan.skipped };
     const latestSlot = deadline - options.requestTimeoutMs;
     let pacing: RowPacing | undefined;
@@ -91,6 +99,7 @@ export function batchActHandler<Item, Input>(options: BatchActOptions<Item, Inpu
     logger.appendKeys({ runId: (event.BatchInput as { runId?: string } | undefined)?.runId });
     const deadline = Date.now() + context.getRemainingTimeInMillis() - RECORDING_MARGIN_MS;
     limiter.startBatch();
+    options.startBatch?.();
     try {
       const rows = await mapWithConcurrency(event.Items ?? [], options.concurrency, async (item) =>
         actOn(await options.plan(item, event.BatchInput), deadline),

@@ -41,8 +41,11 @@ export interface RunSummaryOptions<Item> {
   readonly metricNames: { readonly runsSummarized: string; readonly runUnknownRows: string };
   /** An `input.csv` row's columns as the log shows them. */
   readonly columnsOf: (item: Item) => RowColumns;
-  /** The action key of an `input.csv` row, to ask the ledger about a row the Map did not settle. */
-  readonly actionKeyOf: (item: Item, event: SummarizeEvent) => string;
+  /**
+   * The action key of an `input.csv` row, to ask the ledger about a row the Map did not settle; undefined when the row
+   * can have none yet (a model version whose agent is not registered: nothing was sent for it).
+   */
+  readonly actionKeyOf: (item: Item, event: SummarizeEvent) => string | undefined | Promise<string | undefined>;
 }
 
 export interface SummarizeResult {
@@ -154,7 +157,8 @@ export function summarizeRunHandler<Item>(options: RunSummaryOptions<Item>) {
         const columns = options.columnsOf(item);
         const isWaiting = waiting.has(columns.line);
         if (settled.has(columns.line) && !isWaiting) return undefined;
-        const record = await options.ledger.get(options.actionKeyOf(item, event));
+        const actionKey = await options.actionKeyOf(item, event);
+        const record = actionKey === undefined ? undefined : await options.ledger.get(actionKey);
         if (isWaiting) {
           // Another run of the same file, or a retried batch, may have completed the action since the Map reported it.
           if (record?.state !== 'SUCCEEDED') return undefined;

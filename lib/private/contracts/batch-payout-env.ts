@@ -19,6 +19,11 @@ export interface BatchPayoutPrepareSettings {
   readonly processingOutputName: string;
   readonly processingFileName: string;
   readonly enabled: boolean;
+  /**
+   * `agentsFrom` is given: an agent id cell may also name a model version by its ARN (a training job's or a model
+   * package's), which Pay resolves to its agent through the ModelAgents registry. Written only when true.
+   */
+  readonly agentsFromRegistry?: boolean;
 }
 
 export const BATCH_PAYOUT_PREPARE_ENV = {
@@ -33,6 +38,7 @@ export const BATCH_PAYOUT_PREPARE_ENV = {
   processingOutputName: 'PROCESSING_OUTPUT_NAME',
   processingFileName: 'PROCESSING_FILE_NAME',
   enabled: 'ENABLED',
+  agentsFromRegistry: 'AGENTS_FROM_REGISTRY',
 } as const;
 
 export function batchPayoutPrepareEnvironment(
@@ -53,6 +59,7 @@ export function batchPayoutPrepareEnvironment(
     [env.processingOutputName]: settings.processingOutputName,
     [env.processingFileName]: settings.processingFileName,
     [env.enabled]: String(settings.enabled),
+    ...(settings.agentsFromRegistry ? { [env.agentsFromRegistry]: 'true' } : {}),
   };
 }
 
@@ -72,6 +79,7 @@ export function readBatchPayoutPrepareSettings(env: Environment): BatchPayoutPre
     processingOutputName: read.string(names.processingOutputName),
     processingFileName: read.string(names.processingFileName),
     enabled: read.boolean(names.enabled),
+    agentsFromRegistry: read.flag(names.agentsFromRegistry),
   };
 }
 
@@ -90,6 +98,11 @@ export interface BatchPayoutPaySettings {
    */
   readonly maxPayoutPerAgentUsdc: number;
   readonly maxBatchTotalUsdc: number;
+  /**
+   * `agentsFrom` is given: a row whose agent id cell is a model version ARN is paid to the agent the ModelAgents
+   * registry names for it (read with GetItem on the ledger's `v1:agent:` records). Written only when true.
+   */
+  readonly agentsFromRegistry?: boolean;
 }
 
 export const BATCH_PAYOUT_PAY_ENV = {
@@ -99,6 +112,7 @@ export const BATCH_PAYOUT_PAY_ENV = {
   enabled: 'ENABLED',
   maxPayoutPerAgentUsdc: 'MAX_PAYOUT_PER_AGENT_USDC',
   maxBatchTotalUsdc: 'MAX_BATCH_TOTAL_USDC',
+  agentsFromRegistry: 'AGENTS_FROM_REGISTRY',
 } as const;
 
 export function batchPayoutPayEnvironment(
@@ -113,6 +127,7 @@ export function batchPayoutPayEnvironment(
     [env.enabled]: String(settings.enabled),
     [env.maxPayoutPerAgentUsdc]: writeNumber(settings.maxPayoutPerAgentUsdc),
     [env.maxBatchTotalUsdc]: writeNumber(settings.maxBatchTotalUsdc),
+    [env.agentsFromRegistry]: settings.agentsFromRegistry ? 'true' : undefined,
   });
 }
 
@@ -126,7 +141,29 @@ export function readBatchPayoutPaySettings(env: Environment): BatchPayoutPaySett
     enabled: read.boolean(names.enabled),
     maxPayoutPerAgentUsdc: read.number(names.maxPayoutPerAgentUsdc),
     maxBatchTotalUsdc: read.number(names.maxBatchTotalUsdc),
+    agentsFromRegistry: read.flag(names.agentsFromRegistry),
   };
+}
+
+/**
+ * What BatchPayout's Summarize is told besides the batch engine's settings: with `agentsFrom`, it resolves a model
+ * version ARN row to its agent too, to find the ledger record of a row the Map did not settle (the payout's key names
+ * the agent). Written only when true.
+ */
+export interface BatchPayoutSummarizeSettings {
+  readonly agentsFromRegistry?: boolean;
+}
+
+export const BATCH_PAYOUT_SUMMARIZE_ENV = {
+  agentsFromRegistry: 'AGENTS_FROM_REGISTRY',
+} as const;
+
+export function batchPayoutSummarizeEnvironment(settings: BatchPayoutSummarizeSettings): { [name: string]: string } {
+  return settings.agentsFromRegistry ? { [BATCH_PAYOUT_SUMMARIZE_ENV.agentsFromRegistry]: 'true' } : {};
+}
+
+export function readBatchPayoutSummarizeSettings(env: Environment): BatchPayoutSummarizeSettings {
+  return { agentsFromRegistry: new EnvironmentReader(env, 'BatchPayout Summarize').flag(BATCH_PAYOUT_SUMMARIZE_ENV.agentsFromRegistry) };
 }
 
 /** The payout log Summarize writes into the run folder: JSON Lines, one entry a source row (0.1.0 wrote `payout_log.json`). */

@@ -40,6 +40,11 @@ export class EnvironmentReader {
     return raw === 'true';
   }
 
+  /** A switch written only when on: true when "true", undefined when absent (or empty or "false"). */
+  flag(name: string): true | undefined {
+    return this.optionalString(name) === undefined ? undefined : this.boolean(name) || undefined;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[]): T {
     const raw = this.string(name);
     if (!(allowed as readonly string[]).includes(raw)) {

@@ -29,6 +29,11 @@ export interface FraudHoldPrepareSettings extends HoldFieldNames {
   /** No leading or trailing slash; may be empty. */
   readonly outputPrefix: string;
   readonly enabled: boolean;
+  /**
+   * `agentsFrom` is given: a buyer or seller may also name a model version by its ARN (a training job's or a model
+   * package's), which Act resolves to its agent through the ModelAgents registry. Written only when true.
+   */
+  readonly agentsFromRegistry?: boolean;
 }
 
 export const FRAUD_HOLD_PREPARE_ENV = {
@@ -45,6 +50,7 @@ export const FRAUD_HOLD_PREPARE_ENV = {
   outputBucket: 'OUTPUT_BUCKET',
   outputPrefix: 'OUTPUT_PREFIX',
   enabled: 'ENABLED',
+  agentsFromRegistry: 'AGENTS_FROM_REGISTRY',
 } as const;
 
 export function fraudHoldPrepareEnvironment(
@@ -67,6 +73,7 @@ export function fraudHoldPrepareEnvironment(
     [env.outputBucket]: settings.outputBucket,
     [env.outputPrefix]: settings.outputPrefix === '' ? '/' : settings.outputPrefix,
     [env.enabled]: String(settings.enabled),
+    ...(settings.agentsFromRegistry ? { [env.agentsFromRegistry]: 'true' } : {}),
   };
 }
 
@@ -88,6 +95,7 @@ export function readFraudHoldPrepareSettings(env: Environment): FraudHoldPrepare
     outputBucket: read.string(names.outputBucket),
     outputPrefix: orEmpty(read.string(names.outputPrefix)),
     enabled: read.boolean(names.enabled),
+    agentsFromRegistry: read.flag(names.agentsFromRegistry),
   };
 }
 
@@ -114,6 +122,11 @@ export interface FraudHoldActSettings {
    * always the key's agent; the record's buyer goes into the description.)
    */
   readonly services?: ServicesHoldSettings;
+  /**
+   * `agentsFrom` is given: a buyer or seller that is a model version ARN is the agent the ModelAgents registry names
+   * for it (read with GetItem on the ledger's `v1:agent:` records). Written only when true.
+   */
+  readonly agentsFromRegistry?: boolean;
 }
 
 /** The services profile's hold (`POST /escrow/create`). */
@@ -135,6 +148,7 @@ export const FRAUD_HOLD_ACT_ENV = {
   maxBatchTotalUsdc: 'MAX_BATCH_TOTAL_USDC',
   /** The services profile only (ServicesHoldSettings). */
   escrowTimeoutHours: 'ESCROW_TIMEOUT_HOURS',
+  agentsFromRegistry: 'AGENTS_FROM_REGISTRY',
 } as const;
 
 export function fraudHoldActEnvironment(
@@ -151,6 +165,7 @@ export function fraudHoldActEnvironment(
     [env.maxHoldUsdc]: writeNumber(settings.maxHoldUsdc),
     [env.maxBatchTotalUsdc]: writeNumber(settings.maxBatchTotalUsdc),
     [env.escrowTimeoutHours]: settings.services && writeNumber(settings.services.escrowTimeoutHours),
+    [env.agentsFromRegistry]: settings.agentsFromRegistry ? 'true' : undefined,
   });
 }
 
@@ -167,6 +182,7 @@ export function readFraudHoldActSettings(env: Environment): FraudHoldActSettings
     maxBatchTotalUsdc: read.number(names.maxBatchTotalUsdc),
     services:
       readApiProfile(env, 'FraudHoldEscrow Act') === 'services' ? { escrowTimeoutHours: read.number(names.escrowTimeoutHours) } : undefined,
+    agentsFromRegistry: read.flag(names.agentsFromRegistry),
   };
 }
 

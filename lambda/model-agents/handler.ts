@@ -15,7 +15,7 @@ import { agentActionKey, domainActionKey, faucetActionKey } from '../shared/acti
 import type { ActionLedger } from '../shared/action-ledger';
 import { announceOnce } from '../shared/announce-once';
 import { type PutEvents, putOneEvent } from '../shared/events';
-import type { ExecuteOnce, MoneyAction } from '../shared/money-path';
+import { type ActionReport, type ExecuteOnce, type MoneyAction, OutcomeNotRecordedError } from '../shared/money-path';
 import { AgentRoutes, DomainRoutes, PurpleFleaApiProfile, SERVICES_AGENT_ID_PREFIX } from '../shared/purpleflea-api';
 import type { ApiOutcome, ReadApi } from '../shared/purpleflea-client';
 import { fillTemplate } from '../shared/template';
@@ -201,7 +201,21 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
       });
     }
     const actionKey = domainActionKey(domain);
-    const report = await deps.domains!.moneyPath.executeOnce(
+    let report: ActionReport;
+    try {
+      report = await sendDomainOnce(version, domain, actionKey, deadline);
+    } catch (error) {
+      // Only a ledger that could not record an answer throws after sending: that stays the invocation's error.
+      if (error instanceof OutcomeNotRecordedError) throw error;
+      // Nothing was sent (the domains key could not be read, the claim failed): the agent still stands and is announced.
+      return countedDomain({ domain, actionKey, status: 'REJECTED', reason: `not sent: ${(error as Error).message}` });
+    }
+    return domainOutcome(version, domain, actionKey, report);
+  }
+
+  /** The registration through the domains money path, with its read-backs. */
+  function sendDomainOnce(version: ModelVersion, domain: string, actionKey: string, deadline: number): Promise<ActionReport> {
+    return deps.domains!.moneyPath.executeOnce(
       {
         actionKey,
         request: domainRoutes!.registerDomain(domain),
@@ -219,6 +233,10 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
       },
       { deadline },
     );
+  }
+
+  /** The report as the domain's outcome (a SUCCEEDED record made for another model version is INVALID for this one). */
+  function domainOutcome(version: ModelVersion, domain: string, actionKey: string, report: ActionReport): DomainResult {
     const base = { domain, actionKey, repeated: report.repeated, reason: report.error };
     switch (report.status) {
       case 'SUCCEEDED': {

@@ -281,6 +281,22 @@ test('500 availability_check_failed (before anything is registered) is REJECTED;
   expect(output.metric(METRIC.domainRegistrationsUnknown)).toBe(1);
 });
 
+test('a domains key that cannot be read: REJECTED with why (never the value), nothing sent, the agent still announced', async () => {
+  harness.aws.setSecret(DOMAIN_KEY_SECRET, JSON.stringify({ other_field: account.apiKey }));
+  const job = trainingJob();
+  const result = await run(loadHandler(), job.event);
+  expect(result).toMatchObject({
+    status: 'SUCCEEDED',
+    domain: {
+      status: 'REJECTED',
+      reason: expect.stringContaining('domains-key secret is a JSON object without a non-empty string field "domains_key"'),
+    },
+  });
+  expect(registerCalls()).toBe(0);
+  expect(await readServicesLedger(harness, domainActionKey(job.domain))).toMatchObject({ state: 'REJECTED' });
+  expect(JSON.parse(registeredEvents()[0].Detail!)).toMatchObject({ domain: job.domain, domain_status: 'REJECTED' });
+});
+
 test('a rendered name that is no domain is INVALID with the value, nothing sent; the agent registration stands', async () => {
   // 63 characters: a valid job name, but with the template's 'x' the label has 64.
   const job = trainingJob(`churn-${'a'.repeat(57)}`);

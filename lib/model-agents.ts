@@ -6,13 +6,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { IMonitoredMoneyAction, MoneyActionMonitoring } from './monitored-money-action';
-import { newHandlerAlarms } from './private/alarms';
+import { newAlarmOnAny, newHandlerAlarms, ALARM_PERIOD } from './private/alarms';
 import { ACTION_KINDS, CONSTRUCT_ACTION_KINDS } from './private/contracts/action-keys';
+import { DOMAIN_NAME_RULE, domainNameProblem } from './private/contracts/domain-names';
 import {
+  MODEL_AGENT_DOMAIN_PLACEHOLDERS,
   MODEL_AGENTS_ENV,
   MODEL_AGENTS_METRICS,
   MODEL_AGENTS_OUTCOME_METRICS,
@@ -24,11 +27,13 @@ import { newDeadLetterQueue } from './private/dead-letter-queue';
 import { MODEL_AGENTS_DEFAULTS } from './private/defaults';
 import { constructEnvironmentNames, handlerEnvironment } from './private/handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './private/handler-function';
-import { grantActionAccess, grantLedgerRead } from './private/ledger-access';
+import { handlerMetric } from './private/handler-metrics';
+import { grantActionAccess, grantLedgerRead, grantSecretRead } from './private/ledger-access';
 import { moneyActionMonitoring } from './private/money-action-monitoring';
 import { isSageMakerNamePrefix, SAGEMAKER_NAME, SAGEMAKER_NAME_RULE } from './private/patterns';
-import { CONNECTION_KIND, isConnection } from './private/prop-kinds';
+import { CONNECTION_KIND, isConnection, isSecret, SECRET_KIND } from './private/prop-kinds';
 import { sageMakerNameInArn } from './private/sagemaker-arns';
+import { checkTemplate } from './private/templates';
 import { givenProps, isToken, PropsValidator } from './private/validation';
 import { newWildcardPolicy } from './private/wildcard-policy';
 import { PurpleFleaApiProfile } from './purpleflea-api';
@@ -80,6 +85,30 @@ export interface ModelAgentsProps {
    * @default true
    */
   readonly claimFaucet?: boolean;
+
+  /**
+   * Also register a domain for each new agent, named by this template of the model version, e.g.
+   * `{modelVersionName}.agents.example.com`: `{modelVersionName}` is the training job's name, or a model package's
+   * `<group>-<version>`, in lower case. Registering costs money (the registrar's yearly price plus 20%), paid from the
+   * USD balance of the domains account whose key is in `domainKeySecret` (the domains service has its own registry and
+   * balance, so a new agent could not pay), once per domain (`v1:domain:<domain>`). Needs `domainKeySecret`.
+   * @default - no domains
+   */
+  readonly domainName?: string;
+
+  /**
+   * The key of a funded Purple Flea domains account (`POST domains /v1/auth/register`, funded by a deposit there): its
+   * `SecretString` is the key, or a JSON object with the key under `domainKeyField`. Only with `domainName`; the
+   * function may read it only then.
+   * @default - no domains
+   */
+  readonly domainKeySecret?: secretsmanager.ISecret;
+
+  /**
+   * The field of `domainKeySecret`'s JSON `SecretString` that holds the key (a string that is not JSON is the key itself).
+   * @default 'key'
+   */
+  readonly domainKeyField?: string;
 
   /**
    * The bus that gets a `Purple Flea Model Agent Registered` event (source `purpleflea.sagemaker`) once per agent,
@@ -158,6 +187,11 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
   public readonly unknownRegistrationsAlarm: cloudwatch.Alarm;
   /** Fires when a delivery lands in the dead-letter queue. */
   public readonly deadLetterQueueAlarm: cloudwatch.Alarm;
+  /**
+   * With `domainName`: fires on any domain registration whose outcome is unknown (it may have been registered and
+   * charged): an operator checks the domains account.
+   */
+  public readonly unknownDomainRegistrationsAlarm?: cloudwatch.Alarm;
   /** The bus that gets the `Purple Flea Model Agent Registered` events. */
   public readonly eventBus: events.IEventBus;
   /** The start of every agent secret's name. */
@@ -177,6 +211,7 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.deadLetterQueue = newDeadLetterQueue(this);
     const kmsKey = props.connection.apiKeySecret.encryptionKey;
+    const domainKeySecret = props.domainName !== undefined ? props.domainKeySecret : undefined;
 
     const handler = new HandlerFunction(this, 'Handler', {
       assetName: 'model-agents',
@@ -198,6 +233,15 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
           eventBusName: this.eventBus.eventBusArn,
           dryRun: props.dryRun ?? MODEL_AGENTS_DEFAULTS.dryRun,
           enabled,
+          domain:
+            domainKeySecret === undefined
+              ? undefined
+              : {
+                  nameTemplate: props.domainName!,
+                  domainsUrl: props.connection.api.domainsUrl!,
+                  keySecretArn: domainKeySecret.secretArn,
+                  keyField: props.domainKeyField ?? MODEL_AGENTS_DEFAULTS.domainKeyField,
+                },
         }),
       ),
       // Retrying is safe: the ledger makes a repeat harmless, and the secret is found by its name.
@@ -208,8 +252,14 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
     this.lambdaFunction = handler;
     this.logGroup = handler.handlerLogGroup;
 
-    // Its registrations' and faucet claims' records, no other construct's (and the connection's key, which the client reads).
-    grantActionAccess(props.connection, handler, CONSTRUCT_ACTION_KINDS.modelAgents);
+    // Its registrations' and faucet claims' records (and its domains', with domainName), no other construct's (and the
+    // connection's key, which the client reads).
+    grantActionAccess(props.connection, handler, [
+      ...CONSTRUCT_ACTION_KINDS.modelAgents,
+      ...(domainKeySecret === undefined ? [] : CONSTRUCT_ACTION_KINDS.modelAgentDomains),
+    ]);
+    // The domains account's key: read only when there are domains to register.
+    if (domainKeySecret !== undefined) grantSecretRead(domainKeySecret, handler);
     this.eventBus.grantPutEventsTo(handler);
     this.allowAgentSecrets(handler);
 
@@ -272,6 +322,20 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
     this.errorsAlarm = alarms.errorsAlarm;
     this.unknownRegistrationsAlarm = alarms.unknownOutcomesAlarm;
     this.deadLetterQueueAlarm = alarms.deadLetterQueueAlarm;
+    if (domainKeySecret !== undefined) {
+      this.unknownDomainRegistrationsAlarm = newAlarmOnAny(
+        this,
+        'UnknownDomainRegistrationsAlarm',
+        handlerMetric(MODEL_AGENTS_METRICS, handler, MODEL_AGENTS_METRICS.domainRegistrationsUnknown, {
+          statistic: cloudwatch.Stats.SUM,
+          period: ALARM_PERIOD,
+        }),
+        'ModelAgents: a domain registration may have happened (and been charged) without an answer that says so (a lost answer ' +
+          'not found in GET /v1/domains, or a 5xx such as registration_failed). It is never sent again: check the ledger records ' +
+          "v1:domain:... in state UNKNOWN against the domains account's domains.",
+        props.alarmTopic,
+      );
+    }
   }
 
   /**
@@ -435,6 +499,7 @@ function validate(id: string, given: ModelAgentsProps | undefined): void {
     (prefix: string) => SECRET_NAME_PREFIX.test(prefix) && !prefix.includes('*') && !isToken(prefix),
     "must be 1 to 256 of Secrets Manager's name characters (letters, digits and /_+=.@-)",
   );
+  checkDomain(v, props);
   checkFunctionOptions(
     v,
     props.functionOptions,
@@ -446,4 +511,27 @@ function validate(id: string, given: ModelAgentsProps | undefined): void {
     props.runtime,
   );
   v.throwIfInvalid();
+}
+
+/** `domainName` and `domainKeySecret` together or not at all; the template renders a domain for any model version. */
+function checkDomain(v: PropsValidator, props: ModelAgentsProps): void {
+  const why = 'a domain is registered with a funded domains account (domainKeySecret) under the name domainName gives';
+  if (props.domainName !== undefined && props.domainKeySecret === undefined) v.fail(`domainName needs domainKeySecret: ${why}`);
+  if (props.domainKeySecret !== undefined && props.domainName === undefined) v.fail(`domainKeySecret needs domainName: ${why}`);
+  if (props.domainKeyField !== undefined && props.domainKeySecret === undefined) v.fail('domainKeyField needs domainKeySecret');
+  v.instance('domainKeySecret', props.domainKeySecret, isSecret, SECRET_KIND);
+  v.string('domainKeyField', props.domainKeyField, (field: string) => field.length > 0, 'must not be empty');
+  if (!v.isOfType('domainName', props.domainName, 'string')) return;
+  if (!checkTemplate(v, 'domainName', props.domainName, MODEL_AGENT_DOMAIN_PLACEHOLDERS)) return;
+  const template = props.domainName!;
+  if (!template.includes('{modelVersionName}')) {
+    v.fail(`domainName must use {modelVersionName}, so that each model version gets a domain of its own, got ${JSON.stringify(template)}`);
+    return;
+  }
+  // A one-character name: what every model version's name renders at least (a longer one may still be too long).
+  const smallest = template
+    .replace(/\{modelVersionName\}/g, 'a')
+    .trim()
+    .toLowerCase();
+  if (domainNameProblem(smallest) !== undefined) v.fail(`domainName must render ${DOMAIN_NAME_RULE}, got ${JSON.stringify(template)}`);
 }

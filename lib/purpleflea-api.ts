@@ -55,6 +55,13 @@ export interface ServicesApiOptions {
    * @default 'https://faucet.purpleflea.com'
    */
   readonly faucetUrl?: string;
+
+  /**
+   * The domains service's API, with its prefix (`/domains/register`): only ModelAgents' optional domain registration
+   * (`domainName`) calls it, with a domains account's own key.
+   * @default 'https://domains.purpleflea.com/v1'
+   */
+  readonly domainsUrl?: string;
 }
 
 /**
@@ -83,6 +90,7 @@ export class PurpleFleaApi {
       .string('casinoUrl', options.casinoUrl, isAllowedApiUrl, API_URL_RULE)
       .string('tradingUrl', options.tradingUrl, isAllowedApiUrl, API_URL_RULE)
       .string('faucetUrl', options.faucetUrl, isAllowedApiUrl, API_URL_RULE)
+      .string('domainsUrl', options.domainsUrl, isAllowedApiUrl, API_URL_RULE)
       .throwIfInvalid();
     return new PurpleFleaApi(
       PurpleFleaApiProfile.SERVICES,
@@ -91,6 +99,7 @@ export class PurpleFleaApi {
       trimTrailingSlashes(options.casinoUrl ?? PURPLEFLEA_API_DEFAULTS.casinoUrl),
       trimTrailingSlashes(options.tradingUrl ?? PURPLEFLEA_API_DEFAULTS.tradingUrl),
       trimTrailingSlashes(options.faucetUrl ?? PURPLEFLEA_API_DEFAULTS.faucetUrl),
+      trimTrailingSlashes(options.domainsUrl ?? PURPLEFLEA_API_DEFAULTS.domainsUrl),
     );
   }
 
@@ -106,6 +115,8 @@ export class PurpleFleaApi {
   public readonly tradingUrl?: string;
   /** The faucet, without a trailing slash (the services only). */
   public readonly faucetUrl?: string;
+  /** The domains service's API, without a trailing slash (the services only). */
+  public readonly domainsUrl?: string;
 
   private constructor(
     profile: PurpleFleaApiProfile,
@@ -114,6 +125,7 @@ export class PurpleFleaApi {
     casinoUrl?: string,
     tradingUrl?: string,
     faucetUrl?: string,
+    domainsUrl?: string,
   ) {
     this.profile = profile;
     this.baseUrl = baseUrl;
@@ -121,5 +133,6 @@ export class PurpleFleaApi {
     this.casinoUrl = casinoUrl;
     this.tradingUrl = tradingUrl;
     this.faucetUrl = faucetUrl;
+    this.domainsUrl = domainsUrl;
   }
 }

@@ -1,20 +1,24 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { domainNameProblem, normalizedDomain } from '../../lib/private/contracts/domain-names';
 import {
   agentSecretName,
+  MODEL_AGENT_DOMAIN_PLACEHOLDERS,
+  MODEL_AGENT_DOMAIN_RECORD,
   MODEL_AGENT_RECORD,
   MODEL_AGENT_REGISTERED_EVENT,
   MODEL_AGENTS_METRICS as METRIC,
   MODEL_AGENTS_OUTCOME_METRICS,
   ModelAgentsSettings,
 } from '../../lib/private/contracts/model-agents-env';
-import { agentActionKey, faucetActionKey } from '../shared/action-keys';
+import { agentActionKey, domainActionKey, faucetActionKey } from '../shared/action-keys';
 import type { ActionLedger } from '../shared/action-ledger';
 import { announceOnce } from '../shared/announce-once';
 import { type PutEvents, putOneEvent } from '../shared/events';
-import type { ExecuteOnce, MoneyAction } from '../shared/money-path';
-import { AgentRoutes, PurpleFleaApiProfile, SERVICES_AGENT_ID_PREFIX } from '../shared/purpleflea-api';
-import type { ReadApi } from '../shared/purpleflea-client';
+import { type ActionReport, type ExecuteOnce, type MoneyAction, OutcomeNotRecordedError } from '../shared/money-path';
+import { AgentRoutes, DomainRoutes, PurpleFleaApiProfile, SERVICES_AGENT_ID_PREFIX } from '../shared/purpleflea-api';
+import type { ApiOutcome, ReadApi } from '../shared/purpleflea-client';
+import { fillTemplate } from '../shared/template';
 import { singleActionHandler } from '../shared/single-action-handler';
 import { AgentSecrets, putKeyPersistently } from './agent-secrets';
 import { ModelVersion, parseModelVersionEvent } from './model-version';
@@ -40,6 +44,32 @@ export interface FaucetResult {
   readonly reason?: string;
 }
 
+/** What became of the agent's domain (`domainName`). */
+export type DomainStatus =
+  /** Registered now, or found registered by this account before (a lost answer's earlier attempt). */
+  | 'REGISTERED'
+  /** The template rendered no valid domain for this model version: nothing sent. */
+  | 'INVALID'
+  /** Refused, nothing charged (taken by another account, insufficient balance, ...): a later delivery may try again. */
+  | 'REJECTED'
+  /** May have been registered and charged: never sent again; an operator checks it. */
+  | 'UNKNOWN'
+  /** Another invocation is registering it. */
+  | 'IN_PROGRESS';
+
+export interface DomainResult {
+  readonly status: DomainStatus;
+  /** The rendered name, in lower case. */
+  readonly domain: string;
+  /** `v1:domain:<domain>` (absent when the name is invalid). */
+  readonly actionKey?: string;
+  readonly domainId?: string;
+  readonly expiresAt?: string;
+  readonly chargedUsd?: number;
+  readonly repeated?: boolean;
+  readonly reason?: string;
+}
+
 /** One invocation's outcome, as logged and returned: it never holds the agent's key. */
 export interface AgentResult {
   readonly status: RegistrationStatus;
@@ -53,6 +83,8 @@ export interface AgentResult {
   readonly secretArn?: string;
   readonly repeated?: boolean;
   readonly faucet?: FaucetResult;
+  /** With `domainName`: the agent's domain. */
+  readonly domain?: DomainResult;
   readonly reason?: string;
 }
 
@@ -66,6 +98,11 @@ export interface ModelAgentsDeps {
   readonly secrets: AgentSecrets;
   /** The casino's read routes with the key in the agent's secret (its balance is its own). */
   readonly agentReader: (secretArn: string) => ReadApi;
+  /**
+   * With `domainName`: the money path and the read routes of the domains service, with the domains account's key (not
+   * the connection's: the domains service has its own registry and balance). The ledger is the connection's.
+   */
+  readonly domains?: { readonly moneyPath: ExecuteOnce; readonly reader: ReadApi };
   /** Puts `Purple Flea Model Agent Registered` on the settings' bus. */
   readonly putEvents: PutEvents;
   readonly now: () => number;
@@ -91,6 +128,12 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
     fail(
       `ModelAgents: the ${runtime.api.name} profile has no agent registration (the gateway documents none): use PurpleFleaApi.services()`,
     );
+  const domainRoutes: DomainRoutes | undefined =
+    settings.domain === undefined
+      ? undefined
+      : (runtime.api.domains ?? fail(`ModelAgents: the ${runtime.api.name} profile has no domain registration`));
+  if (settings.domain !== undefined && deps.domains === undefined)
+    fail('ModelAgents: a domain template is set, but no domains client was given');
 
   async function register(event: unknown, deadline: number): Promise<AgentResult> {
     const parsed = parseModelVersionEvent(event, settings);
@@ -102,10 +145,13 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
     logger.appendKeys({ modelVersion: version.arn, actionKey });
     if (!settings.enabled) return { ...common, status: 'SKIPPED', reason: 'disabled: the construct is switched off (enabled: false)' };
     if (settings.dryRun) {
+      const domain = settings.domain === undefined ? undefined : domainOf(version);
+      const andDomain =
+        domain === undefined ? '' : domain.problem === undefined ? `, and the domain ${domain.name}` : `; no domain: ${domain.problem}`;
       return {
         ...common,
         status: 'SKIPPED',
-        reason: `dry run: would register an agent for ${version.name}, its key in secret ${secretName}`,
+        reason: `dry run: would register an agent for ${version.name}, its key in secret ${secretName}${andDomain}`,
       };
     }
 
@@ -124,8 +170,151 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
     logger.appendKeys({ agentId });
 
     const faucet = settings.claimFaucet ? await claimFaucet(agentId, secretArn, deadline) : undefined;
-    if (!report.notified) await announceOnce(runtime.ledger, actionKey, () => announce(version, agentId, secretArn, faucet));
-    return { ...result, faucet };
+    const domain = settings.domain === undefined ? undefined : await registerDomain(version, deadline);
+    if (!report.notified) await announceOnce(runtime.ledger, actionKey, () => announce(version, agentId, secretArn, faucet, domain));
+    return { ...result, faucet, domain };
+  }
+
+  /** The model version's domain: the template filled, trimmed and in lower case, and why it cannot be registered, if so. */
+  function domainOf(version: ModelVersion): { readonly name: string; readonly problem?: string } {
+    // A model package's name is `<group>/<version>`: a slash is no DNS character.
+    const values: { [name in (typeof MODEL_AGENT_DOMAIN_PLACEHOLDERS)[number]]: string } = {
+      modelVersionName: version.name.replace('/', '-').toLowerCase(),
+    };
+    const name = normalizedDomain(fillTemplate(settings.domain!.nameTemplate, values));
+    return { name, problem: domainNameProblem(name) };
+  }
+
+  /**
+   * The agent's domain, registered once (`v1:domain:<domain>`) with the domains account's key, after the agent (and
+   * its faucet dollar). The price is known only from the answer: the action's amount is 0, and what was charged is
+   * recorded (`charged_usd`); the account's balance is what bounds it. A 400 domain_unavailable, and an answer that
+   * may have taken effect (a lost answer, a 5xx), are read back in the account's list: ours is REGISTERED.
+   */
+  async function registerDomain(version: ModelVersion, deadline: number): Promise<DomainResult> {
+    const { name: domain, problem } = domainOf(version);
+    if (problem !== undefined) {
+      return countedDomain({
+        status: 'INVALID',
+        domain,
+        reason: `the domain template renders no valid domain for ${version.name}: ${problem}`,
+      });
+    }
+    const actionKey = domainActionKey(domain);
+    let report: ActionReport;
+    try {
+      report = await sendDomainOnce(version, domain, actionKey, deadline);
+    } catch (error) {
+      // Only a ledger that could not record an answer throws after sending: that stays the invocation's error.
+      if (error instanceof OutcomeNotRecordedError) throw error;
+      // Nothing was sent (the domains key could not be read, the claim failed): the agent still stands and is announced.
+      return countedDomain({ domain, actionKey, status: 'REJECTED', reason: `not sent: ${(error as Error).message}` });
+    }
+    return domainOutcome(version, domain, actionKey, report);
+  }
+
+  /** The registration through the domains money path, with its read-backs. */
+  function sendDomainOnce(version: ModelVersion, domain: string, actionKey: string, deadline: number): Promise<ActionReport> {
+    return deps.domains!.moneyPath.executeOnce(
+      {
+        actionKey,
+        request: domainRoutes!.registerDomain(domain),
+        // The price is not known before the answer (the registrar's, plus 20%): see above.
+        amountUsdc: 0,
+        recordable: (response) => domainRecord(response, version),
+        readBackRefusal: async (refusal) =>
+          refusal.status === 400 && refusal.error === 'domain_unavailable'
+            ? ((await findDomain(domain, refusal.attempts)) ?? {
+                ...refusal,
+                message: `${refusal.message ?? 'domain_unavailable'}; it is not in this account's domains: another account has it`,
+              })
+            : refusal,
+        readBackUnknown: async (unknown) => (await findDomain(domain, unknown.attempts)) ?? unknown,
+      },
+      { deadline },
+    );
+  }
+
+  /** The report as the domain's outcome (a SUCCEEDED record made for another model version is INVALID for this one). */
+  function domainOutcome(version: ModelVersion, domain: string, actionKey: string, report: ActionReport): DomainResult {
+    const base = { domain, actionKey, repeated: report.repeated, reason: report.error };
+    switch (report.status) {
+      case 'SUCCEEDED': {
+        const recordedFor = report.response?.[MODEL_AGENT_DOMAIN_RECORD.modelVersion];
+        if (typeof recordedFor === 'string' && recordedFor !== version.arn) {
+          return countedDomain({
+            ...base,
+            status: 'INVALID',
+            reason: `the domain ${domain} is registered for another model version (${recordedFor}): the template gives both the same name`,
+          });
+        }
+        const chargedUsd = report.response?.[MODEL_AGENT_DOMAIN_RECORD.chargedUsd];
+        return countedDomain(
+          {
+            ...base,
+            status: 'REGISTERED',
+            domainId: stringField(report.response, MODEL_AGENT_DOMAIN_RECORD.domainId),
+            expiresAt: stringField(report.response, MODEL_AGENT_DOMAIN_RECORD.expiresAt),
+            chargedUsd: typeof chargedUsd === 'number' ? chargedUsd : undefined,
+          },
+          report.repeated,
+        );
+      }
+      case 'REJECTED':
+        return countedDomain({ ...base, status: 'REJECTED' });
+      case 'UNKNOWN':
+        return countedDomain({ ...base, status: 'UNKNOWN' }, report.repeated);
+      case 'INVALID':
+        return countedDomain({ ...base, status: 'INVALID' });
+      default:
+        return { ...base, status: 'IN_PROGRESS' };
+    }
+  }
+
+  /** The domain in the account's list (`GET /v1/domains`), as a SUCCEEDED answer; undefined when it is not there. */
+  async function findDomain(domain: string, attempts: number): Promise<ApiOutcome | undefined> {
+    const read = await deps.domains!.reader.read(domainRoutes!.listDomains());
+    if (read.kind === 'failed') throw new Error(read.reason);
+    if (read.status !== 200) throw new Error(`GET /v1/domains answered ${read.status}`);
+    const list = Array.isArray(read.body.domains) ? (read.body.domains as unknown[]) : [];
+    const found = list.find(
+      (entry): entry is { [key: string]: unknown } =>
+        entry !== null && typeof entry === 'object' && (entry as { domain?: unknown }).domain === domain,
+    );
+    return found === undefined
+      ? undefined
+      : { outcome: 'SUCCEEDED', status: read.status, attempts, response: { ...found, [MODEL_AGENT_DOMAIN_RECORD.foundByReadBack]: true } };
+  }
+
+  /** What of a registration's answer (or of its list entry) the record keeps, with the model version it is for. */
+  function domainRecord(response: { readonly [key: string]: unknown }, version: ModelVersion): { [field: string]: unknown } {
+    const fields = MODEL_AGENT_DOMAIN_RECORD;
+    const kept: { [field: string]: unknown } = { [fields.modelVersion]: version.arn };
+    for (const field of [fields.domainId, fields.domain, fields.expiresAt]) {
+      if (typeof response[field] === 'string') kept[field] = response[field];
+    }
+    const cost = response.cost as { total_charged_usd?: unknown } | undefined;
+    const charged = typeof cost?.total_charged_usd === 'number' ? cost.total_charged_usd : response.price_paid;
+    if (typeof charged === 'number') kept[fields.chargedUsd] = charged;
+    if (response[fields.foundByReadBack] === true) kept[fields.foundByReadBack] = true;
+    return kept;
+  }
+
+  /** The domain's metrics, once per outcome (a repeat reads what an earlier invocation did). */
+  function countedDomain(result: DomainResult, repeated = false): DomainResult {
+    if (repeated) return result;
+    const name = {
+      REGISTERED: METRIC.domainsRegistered,
+      INVALID: METRIC.domainRegistrationsInvalid,
+      REJECTED: METRIC.domainRegistrationsRejected,
+      UNKNOWN: METRIC.domainRegistrationsUnknown,
+      IN_PROGRESS: undefined,
+    }[result.status];
+    if (name !== undefined) metrics.addMetric(name, MetricUnit.Count, 1);
+    if (result.status === 'REGISTERED' && result.chargedUsd !== undefined)
+      metrics.addMetric(METRIC.domainChargedUsd, MetricUnit.NoUnit, result.chargedUsd);
+    if (result.status !== 'REGISTERED' && result.status !== 'IN_PROGRESS') logger.warn(`domain ${result.status}`, { ...result });
+    return result;
   }
 
   /**
@@ -250,7 +439,13 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
     return result;
   }
 
-  async function announce(version: ModelVersion, agentId: string, secretArn: string, faucet: FaucetResult | undefined): Promise<void> {
+  async function announce(
+    version: ModelVersion,
+    agentId: string,
+    secretArn: string,
+    faucet: FaucetResult | undefined,
+    domain: DomainResult | undefined,
+  ): Promise<void> {
     await putOneEvent(
       deps.putEvents,
       {
@@ -266,6 +461,8 @@ export function createModelAgentsHandler(deps: ModelAgentsDeps) {
           model_version_kind: version.kind,
           model_version_name: version.name,
           faucet: faucet?.status ?? 'NOT_REQUESTED',
+          // Only with domainName: the domain as it stood when the agent was announced (once per agent).
+          ...(domain === undefined ? {} : { domain: domain.domain, domain_status: domain.status }),
           action_key: agentActionKey(version.arn),
         }),
       },

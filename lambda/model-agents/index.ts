@@ -4,6 +4,7 @@ import { readConnectionSettings } from '../../lib/private/contracts/connection-e
 import { AGENT_SECRET_FIELDS, MODEL_AGENTS_METRICS, readModelAgentsSettings } from '../../lib/private/contracts/model-agents-env';
 import { createConnectionRuntime } from '../shared/connection-runtime';
 import { putEventsWith } from '../shared/events';
+import { MoneyPath } from '../shared/money-path';
 import { createObservability } from '../shared/observability';
 import { PurpleFleaClient } from '../shared/purpleflea-client';
 import { CredentialSource } from '../shared/purpleflea-credentials';
@@ -22,6 +23,26 @@ const { logger, metrics } = createObservability(MODEL_AGENTS_METRICS.functionNam
 // Throttling and 5xx from Secrets Manager are retried by the SDK before the handler's own retries of the key's write.
 const secretsManager = new SecretsManagerClient({ maxAttempts: 3 });
 const runtime = createConnectionRuntime(connection, { secretsManager });
+
+/**
+ * With domainName: the domains service, with the domains account's key (its own secret: the domains service has its own
+ * registry and USD balance), through a money path of its own over the connection's ledger.
+ */
+function domainsOf(domain: NonNullable<typeof settings.domain>) {
+  const client = new PurpleFleaClient({
+    services: {
+      domains: {
+        baseUrl: domain.domainsUrl,
+        credentials: new CredentialSource(domain.keySecretArn, { apiKeyField: domain.keyField }, secretsManager, {
+          secretName: 'the Purple Flea domains-key secret',
+        }),
+      },
+    },
+    requestTimeoutMs: runtime.requestTimeoutMs,
+    rateLimitWindowMs: connection.rateLimitWindowMs,
+  });
+  return { moneyPath: new MoneyPath(runtime.ledger, client), reader: client };
+}
 
 export const handler = createModelAgentsHandler({
   settings,
@@ -42,6 +63,7 @@ export const handler = createModelAgentsHandler({
       },
       requestTimeoutMs: runtime.requestTimeoutMs,
     }),
+  domains: settings.domain === undefined ? undefined : domainsOf(settings.domain),
   putEvents: putEventsWith(new EventBridgeClient({})),
   now: Date.now,
   logger,

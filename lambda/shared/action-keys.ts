@@ -58,3 +58,11 @@ export function agentActionKey(modelVersionArn: string): string {
 export function faucetActionKey(agentId: string): string {
   return `${actionKeyPrefix(ACTION_KINDS.faucet)}${agentId}`;
 }
+
+/**
+ * One registration per domain, ever (ModelAgents' optional `domainName`): the rendered name in lower case, as the
+ * domains service keeps it, so two spellings of one name are one action.
+ */
+export function domainActionKey(domain: string): string {
+  return `${actionKeyPrefix(ACTION_KINDS.domain)}${domain.trim().toLowerCase()}`;
+}

@@ -36,6 +36,13 @@ export interface MoneyAction {
    * refunded, or disputed) is read back before it is recorded: the outcome to record instead (or the refusal).
    */
   readonly readBackRefusal?: (refusal: RefusedOutcome) => Promise<ApiOutcome>;
+  /**
+   * An answer that may have taken effect (a lost answer, a 5xx) is looked up before it is recorded, where the service
+   * can show it (the domains service lists an account's domains): the SUCCEEDED it proves, or anything else to keep
+   * it UNKNOWN. Only a lookup that finds the action done can change it: a lookup that finds nothing is no proof that
+   * nothing was done (it may still be committing), so the outcome stays UNKNOWN.
+   */
+  readonly readBackUnknown?: (unknown: UnknownOutcome) => Promise<ApiOutcome>;
   /** Who decided the action and why (a release after a review, an operator's release): written with its claim. */
   readonly decision?: ActionDecision;
   /**
@@ -54,6 +61,7 @@ export interface MoneyAction {
 }
 
 export type RefusedOutcome = Extract<ApiOutcome, { readonly outcome: 'REJECTED' }>;
+export type UnknownOutcome = Extract<ApiOutcome, { readonly outcome: 'UNKNOWN' }>;
 
 export type ActionStatus = 'SUCCEEDED' | 'REJECTED' | 'UNKNOWN' | 'IN_PROGRESS' | 'INVALID';
 
@@ -221,6 +229,7 @@ export class MoneyPath implements ExecuteOnce {
     }
     const apiLatencyMs = this.now() - started;
     if (result.outcome === 'REJECTED' && action.readBackRefusal) result = await readBack(result, action.readBackRefusal);
+    if (result.outcome === 'UNKNOWN' && action.readBackUnknown) result = await readBackUnknown(result, action.readBackUnknown);
     // From here on only the recordable answer exists outside this block: the record, the report, any error.
     let keptResponse: { readonly [key: string]: unknown } | undefined;
     if (result.outcome === 'SUCCEEDED') {
@@ -318,6 +327,20 @@ async function readBack(refusal: RefusedOutcome, read: (refusal: RefusedOutcome)
   } catch (error) {
     return { ...refusal, message: appendError(refusal.message, `it could not be read back: ${(error as Error).message}`) };
   }
+}
+
+/** An UNKNOWN becomes SUCCEEDED only on proof; a lookup that finds nothing, or fails, leaves it UNKNOWN (with why). */
+async function readBackUnknown(unknown: UnknownOutcome, read: (unknown: UnknownOutcome) => Promise<ApiOutcome>): Promise<ApiOutcome> {
+  let found: ApiOutcome;
+  try {
+    found = await read(unknown);
+  } catch (error) {
+    return { ...unknown, message: appendError(unknown.message, `it could not be read back: ${(error as Error).message}`) };
+  }
+  if (found.outcome === 'SUCCEEDED') return { ...found, attempts: unknown.attempts };
+  return found === unknown
+    ? unknown
+    : { ...unknown, message: appendError(unknown.message, found.message ?? 'the read-back did not find it done') };
 }
 
 function describeError(code: string, message: string | undefined): string {

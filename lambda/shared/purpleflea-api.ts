@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
  */
 
 /** Which host a request goes to, and so which base URL and key the client uses: the gateway, or one of the services. */
-export const API_SERVICES = ['gateway', 'escrow', 'casino', 'trading', 'faucet'] as const;
+export const API_SERVICES = ['gateway', 'escrow', 'casino', 'trading', 'faucet', 'domains'] as const;
 export type ApiService = (typeof API_SERVICES)[number];
 
 export interface TradeOrder {
@@ -65,6 +65,11 @@ export interface RouteRules {
    * answer is REJECTED at once, never retried within the invocation.
    */
   readonly notRetriedOn429?: readonly string[];
+  /**
+   * Error codes of a 500 answer that the route gives only before it has done anything (the domains service's
+   * availability and price checks, before it registers or charges): such an answer is REJECTED, not UNKNOWN.
+   */
+  readonly notExecutedOn5xx?: readonly string[];
 }
 
 export interface ApiRequest {
@@ -133,10 +138,23 @@ export interface AgentRoutes {
   claimFaucet(agentId: string): ApiRequest;
 }
 
+/**
+ * The domains service's routes, which only the services profile has: ModelAgents registers a domain for a model
+ * version's agent with a funded domains account's key (the domains service has its own registry and USD balance).
+ */
+export interface DomainRoutes {
+  /** `POST /v1/domains/register` with `{domain}`: the account's balance pays; the name is unique across the service. */
+  registerDomain(domain: string): ApiRequest;
+  /** `GET /v1/domains`: every domain of the key's account (`domains` [{`domain_id`, `domain`, `expires_at`, `price_paid`, ...}]). */
+  listDomains(): ApiRead;
+}
+
 export interface PurpleFleaApiProfile {
   readonly name: 'gateway' | 'services';
   /** The casino registry's routes: the services profile's only. */
   readonly agents?: AgentRoutes;
+  /** The domains service's routes: the services profile's only. */
+  readonly domains?: DomainRoutes;
   readonly serviceOf: ActionServices;
   /**
    * True when an escrow's payer is always the key's agent (the services profile: the escrow service takes no
@@ -347,6 +365,31 @@ export const SERVICES_ROUTES = {
       },
     },
   },
+  /**
+   * Domains `POST /v1/domains/register` with `{domain}` (the domains URL includes `/v1`), with a domains account's key:
+   * its own USD balance pays. No rate limit. The checks run in this order, and only the last two can follow a
+   * registration: 400 invalid_domain, 500 availability_check_failed, 400 domain_unavailable, 500 price_unavailable,
+   * 400 insufficient_balance, then Njalla's registration (500 registration_failed) and one database transaction (an
+   * uncaught failure there is 500 internal_error after the name was registered). So the two 5xx of the checks are
+   * REJECTED; 400 domain_unavailable is read back (`GET /v1/domains`: ours from before, or someone else's).
+   */
+  domainRegister: {
+    service: 'domains',
+    path: '/domains/register',
+    rules: {
+      name: 'domains POST /domains/register',
+      notExecutedOn5xx: ['availability_check_failed', 'price_unavailable'],
+      reasons: {
+        invalid_domain: 'the domains service refuses the name',
+        availability_check_failed: "the registrar's availability check failed, before anything was registered or charged",
+        domain_unavailable: 'the name is taken, or the registrar does not offer it',
+        price_unavailable: 'the registrar gave no price, before anything was registered or charged',
+        insufficient_balance:
+          "the domains account's USD balance is below the price (nothing was charged): fund it, and a later delivery registers it",
+        registration_failed: "the registrar's registration failed: it may have registered the name",
+      },
+    },
+  },
   /** Casino `POST /api/v1/stats/pay` (the casino URL includes `/api/v1`), with the casino key: the key's agent pays. */
   casinoPay: {
     service: 'casino',
@@ -407,6 +450,10 @@ export const SERVICES_PROFILE: PurpleFleaApiProfile = {
     registerAgent: () => servicesRequest(SERVICES_ROUTES.casinoRegister, {}),
     readBalance: () => ({ service: 'casino', path: '/auth/balance' }),
     claimFaucet: (agentId) => servicesRequest(SERVICES_ROUTES.faucetClaim, { agent_casino_id: agentId }),
+  },
+  domains: {
+    registerDomain: (domain) => servicesRequest(SERVICES_ROUTES.domainRegister, { domain }),
+    listDomains: () => ({ service: 'domains', path: '/domains' }),
   },
   serviceOf: { trade: 'trading', escrow: 'escrow', transfer: 'casino' },
   escrowBuyerIsKeyAgent: true,

@@ -261,8 +261,18 @@ export function classify(result: HttpPostResult, route?: RouteRules): Verdict {
     const explained = reason === undefined ? message : appendReason(message, reason);
     return { kind: 'final', outcome: { outcome: 'REJECTED', status, error, message: explained } };
   }
+  // A route's 500 that it gives only before doing anything (the domains service's checks): refused. Any other status
+  // with that code (a proxy's?) is not what the contract describes: UNKNOWN, as any 5xx.
+  if (status === 500 && route?.notExecutedOn5xx?.includes(error)) {
+    const reason = route.reasons?.[error] ?? `${route.name} answers ${status} ${error} before it executes anything`;
+    return { kind: 'final', outcome: { outcome: 'REJECTED', status, error, message: appendReason(message, reason) } };
+  }
   // 5xx (and anything else): the server may have committed before failing.
-  return { kind: 'final', outcome: { outcome: 'UNKNOWN', status, error } };
+  const reason = route?.reasons?.[error];
+  return {
+    kind: 'final',
+    outcome: reason === undefined ? { outcome: 'UNKNOWN', status, error } : { outcome: 'UNKNOWN', status, error, message: reason },
+  };
 }
 
 function parseJsonObject(text: string): { [key: string]: unknown } | undefined {

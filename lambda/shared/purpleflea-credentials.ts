@@ -10,7 +10,8 @@ export interface PurpleFleaCredentials {
 
 export interface SecretFormat {
   readonly apiKeyField: string;
-  readonly agentIdField: string;
+  /** Absent for a key whose agent id is never needed (a domains account's key): nothing but the key is read. */
+  readonly agentIdField?: string;
 }
 
 /** How a key is read from its secret, beyond its fields. */
@@ -61,6 +62,10 @@ export function parseSecretString(secretString: string, format: SecretFormat, re
   const apiKey = fields[format.apiKeyField];
   if (typeof apiKey !== 'string' || apiKey.trim() === '') {
     throw new Error(`${secretName} is a JSON object without a non-empty string field "${format.apiKeyField}"`);
+  }
+  if (format.agentIdField === undefined) {
+    if (reading.fieldsRequired) throw new Error(`${secretName}: fieldsRequired needs an agent id field`);
+    return { apiKey: apiKey.trim() };
   }
   const agentId = fields[format.agentIdField];
   const agentIdFromSecret = typeof agentId === 'string' && agentId.trim() !== '' ? agentId.trim() : undefined;

@@ -41,6 +41,7 @@ export const PURPLEFLEA_API_DEFAULTS = Object.freeze({
   casinoUrl: 'https://casino.purpleflea.com/api/v1',
   tradingUrl: 'https://trading.purpleflea.com/v1',
   faucetUrl: 'https://faucet.purpleflea.com',
+  domainsUrl: 'https://domains.purpleflea.com/v1',
 } as const);
 
 /** ModelOutputFormat.json()'s and ModelOutputFormat.csv()'s options (JsonModelOutputOptions, CsvModelOutputOptions). */
@@ -184,6 +185,7 @@ export const BATCH_FUNCTION_DEFAULTS = Object.freeze({
 export const MODEL_AGENTS_DEFAULTS = Object.freeze({
   secretNamePrefix: 'purpleflea/model-agents/',
   claimFaucet: true,
+  domainKeyField: 'key',
   dryRun: false,
   enabled: true,
   logRetention: 'THREE_MONTHS',

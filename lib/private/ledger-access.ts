@@ -48,7 +48,7 @@ export function grantActionAccess(connection: PurpleFleaConnection, grantee: iam
  * (`Secret.fromSecretAttributes({ encryptionKey })`): the statement is added to the grantee here (the same
  * statement, when aws-cdk-lib adds it too, appears once).
  */
-function grantSecretRead(secret: secretsmanager.ISecret, grantee: iam.IGrantable): iam.Grant {
+export function grantSecretRead(secret: secretsmanager.ISecret, grantee: iam.IGrantable): iam.Grant {
   const grant = secret.grantRead(grantee);
   const key = secret.encryptionKey;
   if (key === undefined) return grant;

@@ -14,7 +14,7 @@ test.each([
   [
     'an unknown --kind',
     ['list', '--kind', 'payment', ...table],
-    "--kind must be one of trade, escrow, payout, hold, release, dispute, agent, faucet, got 'payment'",
+    "--kind must be one of trade, escrow, payout, hold, release, dispute, agent, faucet, domain, got 'payment'",
   ],
   ['--output-key with --table', ['list', '--output-key', 'Other', ...table], '--output-key goes with --stack only'],
   [

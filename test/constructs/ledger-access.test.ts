@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import {
   agentActionKey,
   dailyNotionalKey,
+  domainActionKey,
   escrowActionKey,
   faucetActionKey,
   holdActionKey,
@@ -30,6 +31,7 @@ describe('the ledger keys and the grants share one contract', () => {
     ['a hold without a transaction id', holdActionKeyByPosition('records', 'r.jsonl', 'etag', 3), ACTION_KINDS.hold],
     ['a model agent', agentActionKey('arn:aws:sagemaker:eu-west-1:123456789012:training-job/churn-1'), ACTION_KINDS.agent],
     ['a faucet claim', faucetActionKey('ag_0123456789ab'), ACTION_KINDS.faucet],
+    ['a domain registration', domainActionKey('Churn-1.Agents.Example.com'), ACTION_KINDS.domain],
   ])("%s key starts with its kind's prefix", (_name, key, kind) => {
     expect(key.startsWith(actionKeyPrefix(kind))).toBe(true);
   });
@@ -45,7 +47,9 @@ describe('the ledger keys and the grants share one contract', () => {
       'v1:dispute:',
       'v1:agent:',
       'v1:faucet:',
+      'v1:domain:',
     ]);
+    expect(domainActionKey(' Churn-1.Agents.Example.COM ')).toBe('v1:domain:churn-1.agents.example.com');
     // Unchanged keys: the handlers' keys before the prefixes moved into the contract.
     expect(tradeActionKey('arn:r', 'e-1')).toBe('v1:trade:arn:r:e-1');
     expect(dailyNotionalKey('c8abc', new Date('2026-11-28T23:59:59Z'))).toBe('v1:daily-notional:c8abc:2026-11-28');

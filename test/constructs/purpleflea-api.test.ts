@@ -13,6 +13,7 @@ describe('PurpleFleaApi.gateway()', () => {
       casinoUrl: undefined,
       tradingUrl: undefined,
       faucetUrl: undefined,
+      domainsUrl: undefined,
     });
     expect(api.baseUrl).toBe(PURPLEFLEA_API_DEFAULTS.baseUrl);
   });
@@ -44,11 +45,16 @@ describe('PurpleFleaApi.services()', () => {
       casinoUrl: 'https://casino.purpleflea.com/api/v1',
       tradingUrl: 'https://trading.purpleflea.com/v1',
       faucetUrl: 'https://faucet.purpleflea.com',
+      domainsUrl: 'https://domains.purpleflea.com/v1',
     });
     const { baseUrl: _gatewayOnly, ...servicesDefaults } = PURPLEFLEA_API_DEFAULTS;
-    expect({ escrowUrl: api.escrowUrl, casinoUrl: api.casinoUrl, tradingUrl: api.tradingUrl, faucetUrl: api.faucetUrl }).toEqual(
-      servicesDefaults,
-    );
+    expect({
+      escrowUrl: api.escrowUrl,
+      casinoUrl: api.casinoUrl,
+      tradingUrl: api.tradingUrl,
+      faucetUrl: api.faucetUrl,
+      domainsUrl: api.domainsUrl,
+    }).toEqual(servicesDefaults);
   });
 
   test('takes each URL, https or loopback http (a local sandbox, one port per service), without trailing slashes', () => {
@@ -57,6 +63,7 @@ describe('PurpleFleaApi.services()', () => {
       casinoUrl: 'http://localhost:4002/api/v1/',
       tradingUrl: 'http://[::1]:4003/v1',
       faucetUrl: 'https://faucet.example.com//',
+      domainsUrl: 'http://127.0.0.1:4005/v1/',
     });
     expect({ ...api }).toEqual({
       profile: PurpleFleaApiProfile.SERVICES,
@@ -65,6 +72,7 @@ describe('PurpleFleaApi.services()', () => {
       casinoUrl: 'http://localhost:4002/api/v1',
       tradingUrl: 'http://[::1]:4003/v1',
       faucetUrl: 'https://faucet.example.com',
+      domainsUrl: 'http://127.0.0.1:4005/v1',
     });
   });
 
@@ -73,6 +81,7 @@ describe('PurpleFleaApi.services()', () => {
     ['casinoUrl', 'http://10.0.0.1/api/v1'],
     ['tradingUrl', 'http://127.0.0.1.nip.io/v1'],
     ['faucetUrl', 'https://user:pw@faucet.purpleflea.com'],
+    ['domainsUrl', 'http://domains.purpleflea.com/v1'],
   ])('refuses %s %s: https, or plain http to loopback only', (option, url) => {
     expect(() => PurpleFleaApi.services({ [option]: url })).toThrow(
       `PurpleFleaApi.services(): ${option} must be an https URL without credentials (plain http only to loopback: 127.0.0.0/8, localhost, [::1]), got ${JSON.stringify(url)}`,

@@ -239,4 +239,36 @@ describe('MoneyPath decisions, with an in-memory ledger and a scripted API', () 
     await path.executeOnce(order('b'), { deadline: deadline(), pacing: pacingWith({ readyNow: () => false }) });
     expect(states).toEqual(['SENDING', 'CLAIMED']);
   });
+
+  test('a lost answer read back (readBackUnknown): SUCCEEDED only on proof; a lookup that finds nothing, refuses or fails stays UNKNOWN', async () => {
+    const ledger = new InMemoryLedger(now);
+    const api = new ScriptedApi([lost, lost, lost, lost]);
+    const path = new MoneyPath(ledger, api, now);
+    const withReadBack = (key: string, read: () => Promise<ApiOutcome>): MoneyAction => ({ ...order(key), readBackUnknown: read });
+
+    const found = await path.executeOnce(
+      withReadBack('found', async () => succeeded('ord_found')),
+      { deadline: deadline() },
+    );
+    expect(found).toMatchObject({ status: 'SUCCEEDED', response: { order_id: 'ord_found' } });
+    expect(ledger.records.get('v1:trade:unit:found')).toMatchObject({ state: 'SUCCEEDED', response: { order_id: 'ord_found' } });
+
+    // Not found (it may still be committing), a refusal the read-back made up, or a failed lookup: never REJECTED.
+    const notFound = await path.executeOnce(
+      withReadBack('none', async () => lost),
+      { deadline: deadline() },
+    );
+    const refusedRead = await path.executeOnce(
+      withReadBack('refused', async () => refused),
+      { deadline: deadline() },
+    );
+    const failed = await path.executeOnce(
+      withReadBack('failed', async () => Promise.reject(new Error('list unreachable'))),
+      { deadline: deadline() },
+    );
+    expect([notFound.status, refusedRead.status, failed.status]).toEqual(['UNKNOWN', 'UNKNOWN', 'UNKNOWN']);
+    expect(failed.error).toContain('it could not be read back: list unreachable');
+    expect(ledger.records.get('v1:trade:unit:refused')?.state).toBe('UNKNOWN');
+    expect(api.sent).toHaveLength(4);
+  });
 });

@@ -10,7 +10,7 @@ import { PurpleFleaServicesSandbox, SERVICE_PATHS, type CasinoAgent, type Tradin
 
 const answer = (status: number, body: unknown) => ({ kind: 'answered' as const, status, body: JSON.stringify(body) });
 const INFO = { _info: { service: 'agent-trading', docs: 'https://trading.purpleflea.com/llms.txt', referral: 'r', version: '1.0.0' } };
-const { tradeOpen, tradeClose, escrowCreate, casinoPay } = SERVICES_ROUTES;
+const { tradeOpen, tradeClose, escrowCreate, casinoPay, domainRegister } = SERVICES_ROUTES;
 const rulesOf = (route: { readonly rules: RouteRules }) => route.rules;
 
 describe('classify: the services table, route by route', () => {
@@ -35,6 +35,15 @@ describe('classify: the services table, route by route', () => {
     ['casino pay', 404, 'recipient_not_found', 'REJECTED', casinoPay],
     ['casino pay', 400, 'same_agent', 'REJECTED', casinoPay],
     ['casino pay', 400, 'invalid_amount', 'REJECTED', casinoPay],
+    // The domains service's checks come before it registers or charges; the registrar's registration does not.
+    ['domain register', 400, 'invalid_domain', 'REJECTED', domainRegister],
+    ['domain register', 400, 'domain_unavailable', 'REJECTED', domainRegister],
+    ['domain register', 400, 'insufficient_balance', 'REJECTED', domainRegister],
+    ['domain register', 500, 'availability_check_failed', 'REJECTED', domainRegister],
+    ['domain register', 500, 'price_unavailable', 'REJECTED', domainRegister],
+    ['domain register', 500, 'registration_failed', 'UNKNOWN', domainRegister],
+    ['domain register', 500, 'internal_error', 'UNKNOWN', domainRegister],
+    ['domain register', 502, 'availability_check_failed', 'UNKNOWN', domainRegister],
   ] as const)('%s: %d %s is %s', (_name, status, error, outcome, route) => {
     const verdict = classify(answer(status, { error, message: 'as the service says', ...INFO }), rulesOf(route));
     expect(verdict).toMatchObject({ kind: 'final', outcome: { outcome, status, error } });

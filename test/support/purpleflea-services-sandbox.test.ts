@@ -85,7 +85,7 @@ describe('PurpleFleaServicesSandbox', () => {
   describe('hosts', () => {
     test('each service has its own port, and its routes are reachable only through its own base URL', async () => {
       const urls = SERVICE_NAMES.map((service) => sandbox.urlOf(service));
-      expect(new Set(urls.map((url) => new URL(url).port)).size).toBe(4);
+      expect(new Set(urls.map((url) => new URL(url).port)).size).toBe(5);
       expect(urls.every((url) => url.startsWith('http://127.0.0.1:'))).toBe(true);
 
       const trader = sandbox.addTradingAgent();

@@ -1,6 +1,6 @@
 /**
  * A local stand-in for Purple Flea's published services (/work/shared/purpleflea-services.md, "the services
- * profile"): escrow, casino, trading and faucet, for the tests of a client that speaks them.
+ * profile"): escrow, casino, trading, faucet and domains, for the tests of a client that speaks them.
  *
  * Each service listens on its own loopback port, as the real ones are separate hosts (and processes): a
  * client reaches a service's routes only through that service's base URL, and anything else is 404
@@ -13,7 +13,11 @@
  * two of this profile's own: "400 trade_failed after a real fill" and "500 release_failed after the
  * counterparty was paid".
  *
- * Not implemented (404 not_found like any unknown route): domains, trade close, risk settings,
+ * Domains has its own registry and USD balances (section 5): register (names unique across the service, the
+ * balance check, a fixed registrar price) and the account's list; its registrar faults are injected as statuses
+ * (`{ kind: 'status', status: 500, error: 'registration_failed' }`: nothing registered or charged).
+ *
+ * Not implemented (404 not_found like any unknown route): domain renewal, DNS and deposits, trade close, risk settings,
  * casino games, bets, withdraw and kelly, /health, /openapi.json, /gossip and /mcp.
  * Where the document is silent the sandbox does the simplest thing, and a comment says "(doc silent)".
  */
@@ -22,8 +26,8 @@ import type * as http from 'node:http';
 import type { LoopbackServer } from './http-util';
 import { FixedWindowLimiter, SandboxCore, headerValue, type Answer, type Fault, type RecordedCall } from './sandbox-server';
 
-export type ServiceName = 'escrow' | 'casino' | 'trading' | 'faucet';
-export const SERVICE_NAMES: readonly ServiceName[] = ['escrow', 'casino', 'trading', 'faucet'];
+export type ServiceName = 'escrow' | 'casino' | 'trading' | 'faucet' | 'domains';
+export const SERVICE_NAMES: readonly ServiceName[] = ['escrow', 'casino', 'trading', 'faucet', 'domains'];
 
 /** Each route's path on its service's host (`:id` stands for an escrow id). */
 export const SERVICE_PATHS = {
@@ -43,6 +47,8 @@ export const SERVICE_PATHS = {
   tradeHistory: '/v1/trade/history',
   tradePnlHistory: '/v1/trade/pnl-history',
   faucetClaim: '/faucet/claim',
+  domainsRegister: '/v1/domains/register',
+  domainsList: '/v1/domains',
 } as const;
 
 /** A route's path with its `:id` filled in. */
@@ -60,6 +66,10 @@ export const ESCROW_COMMISSION_RATE = 0.01;
 export const ESCROW_REFERRAL_SHARE = 0.15;
 export const FAUCET_CREDIT_USD = 1;
 export const DEFAULT_LEVERAGE = 5;
+/** The registrar's price of every name unless a test sets another (EUR), the markup and the fixed rate (section 5). */
+export const DEFAULT_DOMAIN_PRICE_EUR = 10;
+export const DOMAIN_MARKUP = 1.2;
+export const DOMAIN_USD_PER_EUR = 1.08;
 
 /** The sandbox's faults: the shared ones, plus two partial writes this profile documents. */
 export type ServicesFault =
@@ -96,7 +106,8 @@ export type ServicesActionKind =
   | 'escrow.dispute'
   | 'escrow.timeout_refund'
   | 'trade.open'
-  | 'faucet.claim';
+  | 'faucet.claim'
+  | 'domains.register';
 
 export interface ServicesCommittedAction {
   readonly kind: ServicesActionKind;
@@ -178,6 +189,12 @@ const INFO: Record<ServiceName, Body> = {
     referral: 'Pass referral_code when claiming',
     version: '1.0.0',
   },
+  domains: {
+    service: 'agent-domains',
+    docs: 'https://domains.purpleflea.com/llms.txt',
+    referral: 'Earn 15% of domain fees you refer',
+    version: '1.0.0',
+  },
 };
 
 type Body = Record<string, unknown>;
@@ -236,6 +253,24 @@ export interface Escrow {
   releasedAt: number | null;
   disputedAt: number | null;
   readonly events: EscrowEvent[];
+}
+
+/** An agent of the domains service's own registry, with its own USD balance (funded by crypto deposits there). */
+export interface DomainsAccount {
+  readonly agentId: string;
+  readonly apiKey: string;
+  balance: number;
+}
+
+/** A row of the domains service's table: the name is unique across the service. */
+export interface RegisteredDomain {
+  readonly domainId: string;
+  readonly domain: string;
+  readonly agentId: string;
+  /** Unix seconds. */
+  readonly registeredAt: number;
+  readonly expiresAt: number;
+  readonly pricePaid: number;
 }
 
 export interface TradingAgent {
@@ -386,6 +421,10 @@ export class PurpleFleaServicesSandbox {
   /** The services' start: the escrow sweep runs then and every ESCROW_SWEEP_INTERVAL_MS after. */
   private startedAt = 0;
   private readonly committedActions: ServicesCommittedAction[] = [];
+  private readonly domainsAccounts = new Map<string, DomainsAccount>();
+  private readonly domainsKeys = new Map<string, string>();
+  private readonly registeredDomains = new Map<string, RegisteredDomain>();
+  private domainPriceEur = DEFAULT_DOMAIN_PRICE_EUR;
 
   private constructor(private readonly options: ServicesSandboxOptions) {
     this.core = new SandboxCore<ServicesFault, ServicesCall>(options.latencyMs ?? 0);
@@ -413,6 +452,11 @@ export class PurpleFleaServicesSandbox {
   /** The faucet host (routes at its root: /faucet/claim). */
   get faucetUrl(): string {
     return this.urlOf('faucet');
+  }
+
+  /** The domains host (routes under /v1). */
+  get domainsUrl(): string {
+    return this.urlOf('domains');
   }
 
   /** A service's base URL, no trailing slash (with the mount path, when one was given). */
@@ -546,6 +590,41 @@ export class PurpleFleaServicesSandbox {
     return { ...agent };
   }
 
+  /** Adds an account of the domains registry (unknown to the others), with `balance` USD. */
+  addDomainsAccount(options: { balance?: number } = {}): DomainsAccount {
+    const account: DomainsAccount = { agentId: newAgentId(), apiKey: `sk_domains_${randomHex(24)}`, balance: options.balance ?? 0 };
+    this.domainsAccounts.set(account.agentId, account);
+    this.domainsKeys.set(account.apiKey, account.agentId);
+    return { ...account };
+  }
+
+  /** Adds USD to a domains account's balance (a deposit, silently). */
+  fundDomainsAccount(agentId: string, usd: number): void {
+    const account = this.domainsAccounts.get(agentId);
+    if (!account) throw new Error(`no domains account ${agentId} in the sandbox`);
+    account.balance = round2(account.balance + usd);
+  }
+
+  domainsAccount(agentId: string): DomainsAccount | undefined {
+    const account = this.domainsAccounts.get(agentId);
+    return account && { ...account };
+  }
+
+  /** Every registered domain of the service (any account), or one account's. */
+  domains(agentId?: string): readonly RegisteredDomain[] {
+    return [...this.registeredDomains.values()].filter((d) => agentId === undefined || d.agentId === agentId);
+  }
+
+  /** The registrar's price (EUR) of every name from now on. */
+  setDomainPriceEur(eur: number): void {
+    this.domainPriceEur = eur;
+  }
+
+  /** What a registration charges in USD: the registrar's EUR price plus 20% (cents), at the fixed rate (cents). */
+  domainPriceUsd(): number {
+    return round2(round2(this.domainPriceEur * DOMAIN_MARKUP) * DOMAIN_USD_PER_EUR);
+  }
+
   casinoAgent(agentId: string): CasinoAgent | undefined {
     const agent = this.casinoAgents.get(agentId);
     return agent && { ...agent };
@@ -642,6 +721,10 @@ export class PurpleFleaServicesSandbox {
     this.fills = [];
     this.hyperliquidReachable = true;
     this.committedActions.length = 0;
+    this.domainsAccounts.clear();
+    this.domainsKeys.clear();
+    this.registeredDomains.clear();
+    this.domainPriceEur = DEFAULT_DOMAIN_PRICE_EUR;
   }
 
   // --- The request pipeline -----------------------------------------------------------------------
@@ -670,6 +753,11 @@ export class PurpleFleaServicesSandbox {
       { method: 'GET', path: SERVICE_PATHS.tradePnlHistory, handle: (r) => this.tradePnlHistory(r) },
     ],
     faucet: [{ method: 'POST', path: SERVICE_PATHS.faucetClaim, limit: 5, handle: (r) => this.faucetClaimRoute(r) }],
+    // No rate limit on the domains service.
+    domains: [
+      { method: 'POST', path: SERVICE_PATHS.domainsRegister, handle: (r) => this.domainsRegister(r) },
+      { method: 'GET', path: SERVICE_PATHS.domainsList, handle: (r) => this.domainsList(r) },
+    ],
   };
 
   private describe(service: ServiceName, req: http.IncomingMessage, path: string): Omit<ServicesCall, keyof RecordedCall<ServicesFault>> {
@@ -1466,6 +1554,82 @@ export class PurpleFleaServicesSandbox {
       chart,
       note: 'Realized PnL by UTC day.',
     });
+  }
+
+  // --- Domains: https://domains.purpleflea.com/v1 (its own registry and balances) ---------------------
+
+  /** The checks in the service's order; the registrar's faults (availability, price, registration) are injected. */
+  private domainsRegister(request: ServiceRequest): Answer {
+    const account = this.domainsCaller(request);
+    if (!('agentId' in account)) return account;
+    const body = strictBody(request.raw);
+    if (!body) return invalidJson();
+    const domain = typeof body.domain === 'string' ? body.domain.trim().toLowerCase() : '';
+    if (!domain.includes('.')) return failure(400, 'invalid_domain', 'Provide a valid domain name, e.g. example.com');
+    if (this.registeredDomains.has(domain)) return failure(400, 'domain_unavailable', `${domain} is not available`);
+    const totalEur = round2(this.domainPriceEur * DOMAIN_MARKUP);
+    const totalUsd = this.domainPriceUsd();
+    if (account.balance < totalUsd) {
+      return failure(400, 'insufficient_balance', `Balance ${account.balance} USD is less than ${totalUsd} USD`, {
+        balance_usd: account.balance,
+        required_usd: totalUsd,
+        required_eur: totalEur,
+        shortfall_usd: round2(totalUsd - account.balance),
+        exchange_rate: DOMAIN_USD_PER_EUR,
+      });
+    }
+    const now = this.nowSeconds();
+    const registered: RegisteredDomain = {
+      domainId: `dom_${randomHex(8)}`,
+      domain,
+      agentId: account.agentId,
+      registeredAt: now,
+      expiresAt: now + 365 * 86_400,
+      pricePaid: totalUsd,
+    };
+    this.registeredDomains.set(domain, registered);
+    account.balance = round2(account.balance - totalUsd);
+    this.commit(request, { kind: 'domains.register', service: 'domains', id: registered.domainId, agentId: account.agentId });
+    return reply(201, {
+      domain_id: registered.domainId,
+      domain,
+      status: 'active',
+      expires_at: isoOfSeconds(registered.expiresAt),
+      cost: {
+        base_price_eur: this.domainPriceEur,
+        base_price_usd: round2(this.domainPriceEur * DOMAIN_USD_PER_EUR),
+        markup: '20%',
+        total_charged_eur: totalEur,
+        total_charged_usd: totalUsd,
+        exchange_rate: DOMAIN_USD_PER_EUR,
+      },
+      balance_usd: account.balance,
+      transaction_id: `tx_${randomHex(8)}`,
+      next_steps: { dns: `POST /v1/domains/${registered.domainId}/dns` },
+    });
+  }
+
+  private domainsList(request: ServiceRequest): Answer {
+    const account = this.domainsCaller(request);
+    if (!('agentId' in account)) return account;
+    const domains = this.domains(account.agentId).map((d) => ({
+      domain_id: d.domainId,
+      domain: d.domain,
+      status: 'active',
+      registered_at: isoOfSeconds(d.registeredAt),
+      expires_at: isoOfSeconds(d.expiresAt),
+      auto_renew: false,
+      price_paid: d.pricePaid,
+    }));
+    return reply(200, { total: domains.length, domains });
+  }
+
+  /** As trading's: 401 unauthorized without a bearer header, 401 invalid_key for an unknown key. */
+  private domainsCaller(request: ServiceRequest): DomainsAccount | Answer {
+    if (request.bearerKey === undefined) return failure(401, 'unauthorized', 'Missing Authorization: Bearer <api_key>');
+    const agentId = this.domainsKeys.get(request.bearerKey);
+    const account = agentId === undefined ? undefined : this.domainsAccounts.get(agentId);
+    return account ?? failure(401, 'invalid_key');
   }
 
   /** 401 unauthorized without a bearer header, 401 invalid_key (no message) for an unknown key. */

@@ -27,6 +27,8 @@ export const ACTION_KINDS = {
   agent: 'agent',
   /** ModelAgents' faucet claims: the $1 of one new agent, by its agent id. */
   faucet: 'faucet',
+  /** ModelAgents' domain registrations (optional, `domainName`): one domain, by its name in lower case. */
+  domain: 'domain',
 } as const;
 
 export type ActionKind = (typeof ACTION_KINDS)[keyof typeof ACTION_KINDS];
@@ -51,6 +53,8 @@ export const CONSTRUCT_ACTION_KINDS = {
   fraudHoldRelease: [ACTION_KINDS.release, ACTION_KINDS.dispute],
   /** ModelAgents: registers each model version's agent (its record is the registry) and claims its faucet dollar. */
   modelAgents: [ACTION_KINDS.agent, ACTION_KINDS.faucet],
+  /** ModelAgents with `domainName`: its domain registrations too (added to its role only then). */
+  modelAgentDomains: [ACTION_KINDS.domain],
 } as const satisfies { readonly [construct: string]: readonly ActionKind[] };
 
 /** The kind of an action key (`trade`, `escrow`, `payout`, `hold`; a counter's is `daily-notional`). */
@@ -72,6 +76,7 @@ export const REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string } = {
   [ACTION_KINDS.dispute]: 'escrow_id',
   [ACTION_KINDS.agent]: 'agent_id',
   [ACTION_KINDS.faucet]: 'claim_id',
+  [ACTION_KINDS.domain]: 'domain_id',
 };
 
 /**
@@ -87,6 +92,7 @@ export const SERVICES_REFERENCE_FIELD_BY_KIND: { readonly [kind: string]: string
   [ACTION_KINDS.dispute]: 'escrow_id',
   [ACTION_KINDS.agent]: 'agent_id',
   [ACTION_KINDS.faucet]: 'claim_id',
+  [ACTION_KINDS.domain]: 'domain_id',
 };
 
 /**

@@ -19,7 +19,26 @@ export interface ModelAgentsSettings {
   readonly eventBusName: string;
   readonly dryRun: boolean;
   readonly enabled: boolean;
+  /** Each new agent also gets a domain, registered once with a funded domains account's key (`domainName`); absent: none. */
+  readonly domain?: ModelAgentDomainSettings;
 }
+
+/** ModelAgents' optional domain registration: written only when the construct's `domainName` is given. */
+export interface ModelAgentDomainSettings {
+  /** The domain of a model version, from MODEL_AGENT_DOMAIN_PLACEHOLDERS, e.g. `{modelVersionName}.agents.example.com`. */
+  readonly nameTemplate: string;
+  /** The domains service's API, with its `/v1` (the connection's `PurpleFleaApi.services({ domainsUrl })`). */
+  readonly domainsUrl: string;
+  /** The secret holding the domains account's key: its SecretString, or a JSON object with it under `keyField`. */
+  readonly keySecretArn: string;
+  readonly keyField: string;
+}
+
+/**
+ * The placeholders a domain template may use: `{modelVersionName}` is the training job's name, or a model package's
+ * `<group>-<version>`, in lower case (names SageMaker allows are DNS labels; a long package name may not be).
+ */
+export const MODEL_AGENT_DOMAIN_PLACEHOLDERS = ['modelVersionName'] as const;
 
 export const MODEL_AGENTS_ENV = {
   trainingJobs: 'TRAINING_JOBS',
@@ -32,6 +51,10 @@ export const MODEL_AGENTS_ENV = {
   eventBusName: 'EVENT_BUS_NAME',
   dryRun: 'DRY_RUN',
   enabled: 'ENABLED',
+  domainNameTemplate: 'DOMAIN_NAME_TEMPLATE',
+  domainsUrl: 'DOMAINS_URL',
+  domainKeySecretArn: 'DOMAIN_KEY_SECRET_ARN',
+  domainKeyField: 'DOMAIN_KEY_FIELD',
 } as const;
 
 export function modelAgentsEnvironment(settings: ModelAgentsSettings): { [name: string]: string } {
@@ -47,6 +70,11 @@ export function modelAgentsEnvironment(settings: ModelAgentsSettings): { [name: 
     [env.eventBusName]: settings.eventBusName,
     [env.dryRun]: String(settings.dryRun),
     [env.enabled]: String(settings.enabled),
+    // Only with a domain: without one, the function's environment is what it was before domains existed.
+    [env.domainNameTemplate]: settings.domain?.nameTemplate,
+    [env.domainsUrl]: settings.domain?.domainsUrl,
+    [env.domainKeySecretArn]: settings.domain?.keySecretArn,
+    [env.domainKeyField]: settings.domain?.keyField,
   });
 }
 
@@ -71,6 +99,30 @@ export function readModelAgentsSettings(env: Environment): ModelAgentsSettings {
     eventBusName: read.string(names.eventBusName),
     dryRun: read.boolean(names.dryRun),
     enabled: read.boolean(names.enabled),
+    domain: readDomainSettings(read, env),
+  };
+}
+
+/** All four domain variables, or none. */
+function readDomainSettings(read: EnvironmentReader, env: Environment): ModelAgentDomainSettings | undefined {
+  const names = [
+    MODEL_AGENTS_ENV.domainNameTemplate,
+    MODEL_AGENTS_ENV.domainsUrl,
+    MODEL_AGENTS_ENV.domainKeySecretArn,
+    MODEL_AGENTS_ENV.domainKeyField,
+  ];
+  const given = names.filter((name) => env[name] !== undefined);
+  if (given.length === 0) return undefined;
+  if (given.length !== names.length) {
+    throw new Error(
+      `ModelAgents: the environment variables ${names.join(', ')} are set together or not at all; only ${given.join(', ')} is set`,
+    );
+  }
+  return {
+    nameTemplate: read.string(MODEL_AGENTS_ENV.domainNameTemplate),
+    domainsUrl: read.string(MODEL_AGENTS_ENV.domainsUrl),
+    keySecretArn: read.string(MODEL_AGENTS_ENV.domainKeySecretArn),
+    keyField: read.string(MODEL_AGENTS_ENV.domainKeyField),
   };
 }
 
@@ -95,6 +147,16 @@ export const MODEL_AGENTS_METRICS = {
   faucetRejected: 'FaucetRejected',
   faucetUnknown: 'FaucetUnknown',
   apiLatency: 'ApiLatency',
+  /** With `domainName`: a domain registered for a new agent (or found registered before, by a read-back). */
+  domainsRegistered: 'DomainsRegistered',
+  /** Refused (taken by another account, insufficient balance, ...): nothing charged; a later delivery may try again. */
+  domainRegistrationsRejected: 'DomainRegistrationsRejected',
+  /** A domain registration that may have happened (and been charged): never sent again, an operator checks it. */
+  domainRegistrationsUnknown: 'DomainRegistrationsUnknown',
+  /** The template rendered no valid domain for the model version: nothing sent. */
+  domainRegistrationsInvalid: 'DomainRegistrationsInvalid',
+  /** What the domains account was charged (USD), as the answer says. */
+  domainChargedUsd: 'DomainChargedUsd',
 } as const;
 
 export const MODEL_AGENTS_OUTCOME_METRICS: OutcomeMetricNames = {
@@ -123,6 +185,20 @@ export const MODEL_AGENT_RECORD = {
   modelVersion: 'model_version',
   referralCode: 'referral_code',
   tier: 'tier',
+} as const;
+
+/**
+ * The fields of a domain registration's recorded response: from the register answer (`cost.total_charged_usd` as
+ * `charged_usd`), or from `GET /v1/domains` when a refusal or a lost answer was read back (`price_paid`).
+ */
+export const MODEL_AGENT_DOMAIN_RECORD = {
+  domainId: 'domain_id',
+  domain: 'domain',
+  expiresAt: 'expires_at',
+  chargedUsd: 'charged_usd',
+  modelVersion: 'model_version',
+  /** True when the domain was found in the account's list after a refusal or a lost answer, not in a 201. */
+  foundByReadBack: 'found_by_read_back',
 } as const;
 
 /** The fields of an agent's secret: those a PurpleFleaConnection reads by default, so the secret can be a connection's own. */

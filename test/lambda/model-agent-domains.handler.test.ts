@@ -17,10 +17,11 @@ import {
 import { applyEnvironment, awsTestEnvironment } from '../support/aws-env';
 import { FAKE_ACCOUNT_ID, FAKE_REGION } from '../support/fake-aws';
 import { DomainsAccount } from '../support/purpleflea-services-sandbox';
-import { captureOutput, invokeInProcesses, lambdaContext, LEDGER_TABLE, loadBundledHandler } from './handler-harness';
+import { captureOutput, invokeInProcesses, LEDGER_TABLE, loadBundledHandler } from './handler-harness';
+import { completedTrainingJob, keepingEverything, ModelAgentsHandler } from './model-agents-events';
 import { readServicesLedger, resetServices, servicesEnvironment, ServicesHarness, startServicesHarness } from './services-harness';
 
-type Handler = (event: unknown, context: unknown) => Promise<{ status: string; [key: string]: any }>;
+type Handler = ModelAgentsHandler;
 
 const BUS_ARN = `arn:aws:events:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:event-bus/default`;
 const PREFIX = 'purpleflea/model-agents/';
@@ -85,30 +86,12 @@ const env = (overrides: Partial<ModelAgentsSettings> = {}) => servicesEnvironmen
 const loadHandler = (overrides: Partial<ModelAgentsSettings> = {}) =>
   loadBundledHandler<{ handler: Handler }>('model-agents', env(overrides)).handler;
 
-async function run(handler: Handler, event: unknown): Promise<{ status: string; [key: string]: any }> {
-  try {
-    const result = await handler(event, lambdaContext());
-    everyResult.push(JSON.stringify(result));
-    return result;
-  } catch (error) {
-    everyError.push(`${(error as Error).name}: ${(error as Error).message}\n${(error as Error).stack}`);
-    throw error;
-  }
-}
+/** Runs the handler, keeping its result and any error for the search for keys. */
+const run = keepingEverything(everyResult, everyError);
 
 let counter = 0;
 function trainingJob(name = `churn-${++counter}-${Date.now()}`) {
-  const arn = `arn:aws:sagemaker:${FAKE_REGION}:${FAKE_ACCOUNT_ID}:training-job/${name.toLowerCase()}`;
-  return {
-    name,
-    arn,
-    domain: `${name.toLowerCase()}.agents.example.com`,
-    event: {
-      'detail-type': 'SageMaker Training Job State Change',
-      'source': 'aws.sagemaker',
-      'detail': { TrainingJobName: name, TrainingJobArn: arn, TrainingJobStatus: 'Completed' },
-    },
-  };
+  return { ...completedTrainingJob(name), domain: `${name.toLowerCase()}.agents.example.com` };
 }
 
 /** Registrations the domains service committed (server-side), and registration requests it received. */

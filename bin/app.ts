@@ -117,6 +117,8 @@ export function buildSampleApp(context: { [key: string]: any } = {}): App {
     connection,
     sourceBucket: scores,
     sourcePrefix: 'scores/',
+    // On the services profile a row's agent_id may name a model version (its training job's ARN): paid to its agent.
+    agentsFrom: modelAgents,
     dryRun,
   });
 

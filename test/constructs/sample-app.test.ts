@@ -314,6 +314,18 @@ describe('the sample app on the services profile (-c api=services)', () => {
     expect(resourceLines(sampleTemplate({ api: 'gateway' }))).toEqual(resourceLines(sampleTemplate()));
   });
 
+  test("the payouts resolve rows naming a model version through ModelAgents' registry on the services profile only", () => {
+    const resolving = (template: Template) =>
+      Object.entries(template.findResources('AWS::Lambda::Function'))
+        .filter(([, f]: [string, any]) => f.Properties.Environment?.Variables?.AGENTS_FROM_REGISTRY === 'true')
+        .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+        .sort();
+    // Prepare takes a model version's ARN as an agent id; Pay resolves each row; Summarize finds the key of a row the Map
+    // did not settle.
+    expect(resolving(sampleTemplate({ api: 'services' }))).toEqual(['PayoutsPay', 'PayoutsPrepare', 'PayoutsSummarize']);
+    expect(resolving(sampleTemplate())).toEqual([]);
+  });
+
   test('every function that reaches Purple Flea or the ledger speaks the services profile; by default, the gateway as before', () => {
     const services = connectedFunctions(sampleTemplate({ api: 'services' }));
     // The gateway's eight, ModelAgents and TradingPnl.

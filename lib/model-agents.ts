@@ -1,5 +1,6 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -196,6 +197,11 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
   public readonly eventBus: events.IEventBus;
   /** The start of every agent secret's name. */
   public readonly secretNamePrefix: string;
+  /**
+   * The table that holds the registry: the connection's ledger table, where each registration is recorded. A construct
+   * that reads the registry (`sellerFrom`, `agentsFrom`) must use a connection with this ledger table.
+   */
+  public readonly registryTable: dynamodb.ITable;
   private readonly connection: PurpleFleaConnection;
 
   constructor(scope: Construct, id: string, props: ModelAgentsProps) {
@@ -204,6 +210,7 @@ export class ModelAgents extends Construct implements IMonitoredMoneyAction {
     checkConnectionRegion(this, 'ModelAgents', id, props.connection);
 
     this.connection = props.connection;
+    this.registryTable = props.connection.ledgerTable;
     const enabled = props.enabled ?? MODEL_AGENTS_DEFAULTS.enabled;
     const groups = props.modelPackageGroupName !== undefined || props.modelPackageGroupNamePrefix !== undefined;
     const trainingJobs = props.registerTrainingJobs ?? !groups;

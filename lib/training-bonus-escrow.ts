@@ -43,6 +43,7 @@ import {
   ESCROW_RELEASE_KIND,
   isConnection,
   isEscrowRelease,
+  checkSameRegistryLedger,
   isModelAgents,
   MODEL_AGENTS_KIND,
 } from './private/prop-kinds';
@@ -473,6 +474,7 @@ function validate(id: string, given: TrainingBonusEscrowProps | undefined): void
   v.matches('sellerAgentId', props.sellerAgentId, AGENT_ID, AGENT_ID_RULE);
   v.notBoth('sellerAgentId', props.sellerAgentId, 'sellerTemplate', props.sellerTemplate, 'give one seller, or a template for each job');
   v.instance('sellerFrom', props.sellerFrom, isModelAgents, MODEL_AGENTS_KIND);
+  checkSameRegistryLedger(v, 'sellerFrom', props.sellerFrom, props.connection);
   v.notBoth('sellerFrom', props.sellerFrom, 'sellerAgentId', props.sellerAgentId, "give one seller, or the model agents' registry");
   v.notBoth(
     'sellerFrom',

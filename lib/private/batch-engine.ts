@@ -22,7 +22,7 @@ import { BATCH_FUNCTION_DEFAULTS, BATCH_RUN_DEFAULTS, SERVICES_RATE_LIMITS } fro
 import { commonHandlerEnvironment, constructEnvironmentNames, HandlerMetricsNames, handlerEnvironment } from './handler-environment';
 import { checkFunctionOptions, HandlerFunction } from './handler-function';
 import { grantActionAccess, grantLedgerRead } from './ledger-access';
-import { isConnection, isModelAgents, isRateLimit, MODEL_AGENTS_KIND, RATE_LIMIT_KIND } from './prop-kinds';
+import { checkSameRegistryLedger, isConnection, isModelAgents, isRateLimit, MODEL_AGENTS_KIND, RATE_LIMIT_KIND } from './prop-kinds';
 import { NumberRange, PropsValidator, isInRange, isToken } from './validation';
 import { WildcardStatement, newWildcardPolicy } from './wildcard-policy';
 import type { BatchRunProps } from '../batch-run-props';
@@ -504,6 +504,7 @@ export function checkAmountMaxima(v: PropsValidator, rowCapProp: string, rowCap:
  */
 export function checkAgentsFrom(v: PropsValidator, agentsFrom: unknown, connection: PurpleFleaConnection | undefined): void {
   v.instance('agentsFrom', agentsFrom, isModelAgents, MODEL_AGENTS_KIND);
+  checkSameRegistryLedger(v, 'agentsFrom', agentsFrom, connection);
   if (agentsFrom !== undefined && isConnection(connection) && connection!.api.profile !== PurpleFleaApiProfile.SERVICES) {
     v.fail(
       'agentsFrom needs a connection on the services profile (api: PurpleFleaApi.services()), as ModelAgents does: ' +

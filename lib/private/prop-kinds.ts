@@ -1,6 +1,9 @@
 import { MODEL_OUTPUT_FORMATS } from './contracts/predict-to-trade-env';
 import { RELEASE_TRIGGERS } from './contracts/training-bonus-release-env';
+import { Token } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { PurpleFleaApiProfile } from '../purpleflea-api';
+import type { PropsValidator } from './validation';
 
 /*
  * What a JavaScript caller's object props are, told by the members the constructs read rather than by
@@ -62,6 +65,26 @@ export function isEscrowRelease(value: unknown): boolean {
 export const MODEL_AGENTS_KIND = 'a ModelAgents construct';
 export function isModelAgents(value: unknown): boolean {
   return isObject(value) && typeof (value as { grantReadRegistry?: unknown }).grantReadRegistry === 'function';
+}
+
+/**
+ * `sellerFrom`, `agentsFrom`: the registry is read from this construct's connection's ledger, so ModelAgents must record
+ * it in the same table. Two connections with one table (the same object, or one name imported twice) are fine; another
+ * table would leave every read denied and every bonus waiting or row refused, found only at run time.
+ */
+export function checkSameRegistryLedger(v: PropsValidator, prop: string, modelAgents: unknown, connection: unknown): void {
+  if (!isModelAgents(modelAgents) || !isConnection(connection)) return;
+  const registry = (modelAgents as { registryTable?: dynamodb.ITable }).registryTable;
+  const ledger = (connection as { ledgerTable?: dynamodb.ITable }).ledgerTable;
+  if (registry === undefined || ledger === undefined || registry === ledger) return;
+  const named = (table: dynamodb.ITable) => (Token.isUnresolved(table.tableName) ? undefined : table.tableName);
+  if (named(registry) !== undefined && named(registry) === named(ledger)) return;
+  const tableOf = (table: dynamodb.ITable) => named(table) ?? table.node.path;
+  v.fail(
+    `${prop}: the ModelAgents '${(modelAgents as { node: { id: string } }).node.id}' keeps its registry in ledger table ` +
+      `${tableOf(registry)}, and connection uses ${tableOf(ledger)}: give both the same PurpleFleaConnection (or the same ` +
+      'ledgerTable), or the registry cannot be read',
+  );
 }
 
 /** An EventBridge bus (`events.IEventBus`): anything with a bus ARN. */

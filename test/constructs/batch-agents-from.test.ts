@@ -107,6 +107,8 @@ describe.each<[string, (scope: any, id: string, props: any) => unknown]>([
     const agents = new ModelAgents(stack, 'Agents', { connection: services });
     const gateway = new PurpleFleaConnection(stack, 'Gateway', {
       apiKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'GatewayKey', 'PurpleFleaGatewayKey'),
+      // The registry's table, so that the profile is the one problem.
+      ledgerTable: services.ledgerTable,
     });
     expect(() => create(stack, 'X', { connection: gateway, agentsFrom: agents })).toThrow(
       `${name} 'X': agentsFrom needs a connection on the services profile (api: PurpleFleaApi.services()), as ModelAgents does: ` +

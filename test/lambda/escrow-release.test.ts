@@ -153,3 +153,42 @@ describe.each([
     expect(report).toMatchObject({ status: 'REJECTED', httpStatus: 404 });
   });
 });
+
+describe('reading an escrow back with a rotated key', () => {
+  /** A key source that still holds the old key until refreshed, counting the refreshes. */
+  function rotatingCredentials(oldKey: string, newKey: string) {
+    let current = oldKey;
+    const counts = { refreshes: 0 };
+    return {
+      counts,
+      credentials: {
+        get: async () => ({ apiKey: current }),
+        refresh: async () => {
+          counts.refreshes += 1;
+          current = newKey;
+          return { apiKey: current };
+        },
+      },
+    };
+  }
+  afterEach(() => gateway.setApiKeys([SANDBOX_API_KEY]));
+
+  test('a 401 re-reads the key once and reads with the new one', async () => {
+    const escrowId = await gatewayProfile.createEscrow(20);
+    gateway.setApiKeys(['pf_live_rotated']);
+    const { counts, credentials } = rotatingCredentials(SANDBOX_API_KEY, 'pf_live_rotated');
+    const client = new PurpleFleaClient({ baseUrl: gateway.baseUrl, credentials, requestTimeoutMs: 500 });
+    const read = await client.read(GATEWAY_PROFILE.readEscrow(escrowId));
+    expect(read).toMatchObject({ kind: 'answered', status: 200, body: { escrow_id: escrowId } });
+    expect(counts.refreshes).toBe(1);
+  });
+
+  test('a key still refused after the re-read is answered 401, without a second re-read', async () => {
+    const escrowId = await gatewayProfile.createEscrow(20);
+    gateway.setApiKeys(['pf_live_rotated']);
+    const { counts, credentials } = rotatingCredentials(SANDBOX_API_KEY, 'pf_live_stale_again');
+    const client = new PurpleFleaClient({ baseUrl: gateway.baseUrl, credentials, requestTimeoutMs: 500 });
+    expect(await client.read(GATEWAY_PROFILE.readEscrow(escrowId))).toMatchObject({ kind: 'answered', status: 401 });
+    expect(counts.refreshes).toBe(1);
+  });
+});

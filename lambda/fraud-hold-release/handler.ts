@@ -1,7 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ACTION_KINDS, referenceOf } from '../../lib/private/contracts/action-keys';
 import {
   FRAUD_HOLD_DISPUTE_OUTCOME_METRICS,
   FRAUD_HOLD_RELEASE_METRICS as METRIC,
@@ -14,7 +13,7 @@ import {
 import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/escrow-events';
 import type { ActionDecision, ActionLedger } from '../shared/action-ledger';
 import { escrowDisputeAction } from '../shared/escrow-dispute';
-import { escrowReleaseAction } from '../shared/escrow-release';
+import { createdEscrow, escrowReleaseAction } from '../shared/escrow-release';
 import { announceOnce } from '../shared/announce-once';
 import { type PutEvents, putOneEvent } from '../shared/events';
 import { keyIsUnder, parseS3Uri } from '../shared/human-loop';
@@ -175,26 +174,24 @@ export function createFraudHoldReleaseHandler(deps: FraudHoldReleaseDeps) {
       holdActionKey: review.holdActionKey,
     };
     logger.appendKeys({ holdActionKey: review.holdActionKey, decision: review.decision });
-    const hold = await runtime.ledger.get(review.holdActionKey);
-    if (hold === undefined)
-      return { ...common, status: 'SKIPPED', reason: `no hold was placed for ${review.holdActionKey}: nothing to release` };
-    if (hold.state === 'REJECTED') {
-      return { ...common, status: 'SKIPPED', reason: `the hold was never placed (refused: ${hold.error ?? 'no reason recorded'})` };
+    const hold = createdEscrow(await runtime.ledger.get(review.holdActionKey));
+    switch (hold.kind) {
+      case 'none':
+        return { ...common, status: 'SKIPPED', reason: `no hold was placed for ${review.holdActionKey}: nothing to release` };
+      case 'refused':
+        return { ...common, status: 'SKIPPED', reason: `the hold was never placed (refused: ${hold.error ?? 'no reason recorded'})` };
+      case 'unsettled':
+        metrics.addMetric(METRIC.releasesWaiting, MetricUnit.Count, 1);
+        logger.warn('the review waits for its hold', { ...common, holdState: hold.state });
+        throw new HoldNotSettledError(review.holdActionKey, hold.state);
+      case 'incomplete':
+        return {
+          ...common,
+          status: 'INVALID',
+          reason: `the hold ${review.holdActionKey} succeeded, but its record has no escrow id or amount`,
+        };
     }
-    if (hold.state !== 'SUCCEEDED') {
-      metrics.addMetric(METRIC.releasesWaiting, MetricUnit.Count, 1);
-      logger.warn('the review waits for its hold', { ...common, holdState: hold.state });
-      throw new HoldNotSettledError(review.holdActionKey, hold.state);
-    }
-    const escrowId = referenceOf(ACTION_KINDS.hold, hold.response);
-    const amountUsdc = hold.amountUsdc;
-    if (escrowId === undefined || amountUsdc === undefined) {
-      return {
-        ...common,
-        status: 'INVALID',
-        reason: `the hold ${review.holdActionKey} succeeded, but its record has no escrow id or amount`,
-      };
-    }
+    const { escrowId, amountUsdc } = hold;
     const decision: ActionDecision = { by: review.reviewer, reason: review.reason, source };
 
     if (review.decision === 'fraud' && settings.onConfirmedFraud === 'keep-hold') {

@@ -1,7 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { ACTION_KINDS, referenceOf } from '../../lib/private/contracts/action-keys';
 import {
   MODEL_PACKAGE_STATE_CHANGE,
   TRAINING_BONUS_RELEASE_METRICS as METRIC,
@@ -11,7 +10,7 @@ import {
 import { ESCROW_RELEASED_EVENT } from '../../lib/private/contracts/escrow-events';
 import { escrowActionKey } from '../shared/action-keys';
 import type { ActionLedger } from '../shared/action-ledger';
-import { escrowReleaseAction } from '../shared/escrow-release';
+import { createdEscrow, escrowReleaseAction } from '../shared/escrow-release';
 import { announceOnce } from '../shared/announce-once';
 import { type PutEvents, putOneEvent } from '../shared/events';
 import type { ExecuteOnce } from '../shared/money-path';
@@ -128,35 +127,32 @@ export function createTrainingBonusReleaseHandler(deps: TrainingBonusReleaseDeps
     const common = { modelPackageArn, jobName, escrowActionKey: creationKey };
     logger.appendKeys({ jobName, escrowActionKey: creationKey });
 
-    const creation = await runtime.ledger.get(creationKey);
-    if (creation === undefined) {
-      return {
-        ...common,
-        status: 'SKIPPED',
-        reason: `no escrow was created for training job ${jobName} (no bonus was earned, or it was not a job of this construct)`,
-      };
+    const creation = createdEscrow(await runtime.ledger.get(creationKey));
+    switch (creation.kind) {
+      case 'none':
+        return {
+          ...common,
+          status: 'SKIPPED',
+          reason: `no escrow was created for training job ${jobName} (no bonus was earned, or it was not a job of this construct)`,
+        };
+      case 'refused':
+        return {
+          ...common,
+          status: 'SKIPPED',
+          reason: `the escrow of training job ${jobName} was never created (its creation was refused: ${creation.error ?? 'no reason recorded'})`,
+        };
+      case 'unsettled':
+        metrics.addMetric(METRIC.releasesWaiting, MetricUnit.Count, 1);
+        logger.warn('release waits for its escrow', { ...common, creationState: creation.state });
+        throw new CreationNotSettledError(creationKey, creation.state);
+      case 'incomplete':
+        return {
+          ...common,
+          status: 'INVALID',
+          reason: `the escrow of training job ${jobName} was created, but its record has no escrow id or amount to release`,
+        };
     }
-    if (creation.state === 'REJECTED') {
-      return {
-        ...common,
-        status: 'SKIPPED',
-        reason: `the escrow of training job ${jobName} was never created (its creation was refused: ${creation.error ?? 'no reason recorded'})`,
-      };
-    }
-    if (creation.state !== 'SUCCEEDED') {
-      metrics.addMetric(METRIC.releasesWaiting, MetricUnit.Count, 1);
-      logger.warn('release waits for its escrow', { ...common, creationState: creation.state });
-      throw new CreationNotSettledError(creationKey, creation.state);
-    }
-    const escrowId = referenceOf(ACTION_KINDS.escrow, creation.response);
-    const amountUsdc = creation.amountUsdc;
-    if (escrowId === undefined || amountUsdc === undefined) {
-      return {
-        ...common,
-        status: 'INVALID',
-        reason: `the escrow of training job ${jobName} was created, but its record has no escrow id or amount to release`,
-      };
-    }
+    const { escrowId, amountUsdc } = creation;
     const action = escrowReleaseAction(runtime.api, runtime.reader, { escrowId, amountUsdc });
     const planned = { ...common, escrowId, amountUsdc, actionKey: action.actionKey };
     if (!settings.enabled) return { ...planned, status: 'SKIPPED', reason: 'disabled: the construct is switched off (enabled: false)' };

@@ -6,7 +6,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ActionLedger } from '../../lambda/shared/action-ledger';
-import { escrowReleaseAction } from '../../lambda/shared/escrow-release';
+import { createdEscrow, escrowReleaseAction } from '../../lambda/shared/escrow-release';
+import type { LedgerRecord } from '../../lambda/shared/action-ledger';
 import { MoneyPath } from '../../lambda/shared/money-path';
 import { GATEWAY_PROFILE, PurpleFleaApiProfile, SERVICES_PROFILE } from '../../lambda/shared/purpleflea-api';
 import { PurpleFleaClient } from '../../lambda/shared/purpleflea-client';
@@ -190,5 +191,43 @@ describe('reading an escrow back with a rotated key', () => {
     const client = new PurpleFleaClient({ baseUrl: gateway.baseUrl, credentials, requestTimeoutMs: 500 });
     expect(await client.read(GATEWAY_PROFILE.readEscrow(escrowId))).toMatchObject({ kind: 'answered', status: 401 });
     expect(counts.refreshes).toBe(1);
+  });
+});
+
+describe('createdEscrow: what a creation record says about releasing its escrow', () => {
+  const record = (actionKey: string, fields: Partial<LedgerRecord>): LedgerRecord =>
+    ({ actionKey, claimToken: 't', leaseExpiresAt: 0, attempts: 1, createdAt: 0, updatedAt: 0, ...fields }) as LedgerRecord;
+  const bonus = 'v1:escrow:arn:aws:sagemaker:us-east-1:123456789012:training-job/churn-1';
+  const hold = 'v1:hold:txn-1';
+
+  test('no record: none; REJECTED: refused, with its error', () => {
+    expect(createdEscrow(undefined)).toEqual({ kind: 'none' });
+    expect(createdEscrow(record(hold, { state: 'REJECTED', error: 'insufficient_balance' }))).toEqual({
+      kind: 'refused',
+      error: 'insufficient_balance',
+    });
+  });
+
+  test.each(['CLAIMED', 'SENDING', 'UNKNOWN'] as const)('%s: unsettled (the release waits, never guesses)', (state) => {
+    expect(createdEscrow(record(bonus, { state }))).toEqual({ kind: 'unsettled', state });
+  });
+
+  test("SUCCEEDED: the escrow id from either profile's answer, and the recorded amount", () => {
+    expect(createdEscrow(record(bonus, { state: 'SUCCEEDED', amountUsdc: 50, response: { escrow_id: 'esc_0123456789abcdef' } }))).toEqual({
+      kind: 'created',
+      escrowId: 'esc_0123456789abcdef',
+      amountUsdc: 50,
+    });
+    expect(createdEscrow(record(hold, { state: 'SUCCEEDED', amountUsdc: 25, response: { escrow_id: 'esc_5521' } }))).toMatchObject({
+      kind: 'created',
+      escrowId: 'esc_5521',
+    });
+  });
+
+  test('SUCCEEDED without an escrow id or without an amount: incomplete', () => {
+    expect(createdEscrow(record(bonus, { state: 'SUCCEEDED', amountUsdc: 50, response: { status: 'funded' } }))).toEqual({
+      kind: 'incomplete',
+    });
+    expect(createdEscrow(record(hold, { state: 'SUCCEEDED', response: { escrow_id: 'esc_5521' } }))).toEqual({ kind: 'incomplete' });
   });
 });
